@@ -1,0 +1,2 @@
+"""chargesim: virtual OCPP charging stations (engine + drivers)."""
+__version__ = "0.1.0"

@@ -1,0 +1,137 @@
+"""Payload validation with validators compiled once per schema (fastjsonschema).
+
+Strict mode reports every schema violation as the OCPP error code the spec prescribes.
+Lenient mode first tries the payload as is; only if that fails does it repair the known
+field quirks (numbers for strings, surrounding whitespace, enum case, unknown fields,
+timestamps without a full offset), validates again, and reports each repair it made.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from typing import Callable
+
+import fastjsonschema
+
+from .catalog import catalog
+from .errors import ErrorCode, OcppError
+
+STRICT = "strict"
+LENIENT = "lenient"
+
+_RULE_TO_CODE = {
+    "required": ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION,
+    "minItems": ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION,
+    "maxItems": ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION,
+    "type": ErrorCode.TYPE_CONSTRAINT_VIOLATION,
+    "additionalProperties": ErrorCode.FORMAT_VIOLATION,
+}
+_PROPERTY_RULES = {"enum", "maxLength", "minLength", "format", "minimum", "maximum",
+                   "exclusiveMinimum", "exclusiveMaximum", "pattern", "multipleOf", "const"}
+
+
+@functools.cache
+def compiled(version: str, action: str, kind: str) -> Callable[[dict], dict]:
+    """The compiled validator for one action's 'request' or 'response' schema."""
+    spec = catalog(version)[action]
+    schema = spec.request_schema if kind == "request" else spec.response_schema
+    return fastjsonschema.compile(schema, use_default=False)
+
+
+def error_for(exc: fastjsonschema.JsonSchemaValueException, action: str, kind: str) -> OcppError:
+    rule = exc.rule or ""
+    code = _RULE_TO_CODE.get(rule) or (
+        ErrorCode.PROPERTY_CONSTRAINT_VIOLATION if rule in _PROPERTY_RULES else ErrorCode.FORMAT_VIOLATION)
+    where = exc.name.replace("data", "", 1).lstrip(".") or "payload"
+    message = exc.message.replace(exc.name, where, 1)
+    return OcppError(code, f"{action} {kind}: {message}", {"path": where, "rule": rule})
+
+
+def validate(version: str, action: str, kind: str, payload: dict, mode: str = STRICT
+             ) -> tuple[dict, list[str]]:
+    """Return (payload, repairs).  Raises OcppError with the spec's error code."""
+    check = compiled(version, action, kind)
+    try:
+        check(payload)
+        return payload, []
+    except fastjsonschema.JsonSchemaValueException as e:
+        if mode != LENIENT:
+            raise error_for(e, action, kind) from None
+        first_error = e
+    spec = catalog(version)[action]
+    schema = spec.request_schema if kind == "request" else spec.response_schema
+    repairs: list[str] = []
+    repaired = _repair(payload, schema, schema, "", repairs)
+    try:
+        check(repaired)
+    except fastjsonschema.JsonSchemaValueException as e:
+        raise error_for(e if repairs else first_error, action, kind) from None
+    return repaired, repairs
+
+
+# -- lenient repairs -----------------------------------------------------------------
+
+_NO_OFFSET = re.compile(r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?$")
+_SHORT_OFFSET = re.compile(r"^(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d\d)(\d\d)?$")
+
+
+def _resolve(node: dict, root: dict) -> dict:
+    while "$ref" in node:
+        ref = node["$ref"]
+        target = root
+        for part in ref.lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _repair(value, node: dict, root: dict, path: str, repairs: list[str]):
+    node = _resolve(node, root)
+    kind = node.get("type")
+    here = path or "payload"
+    if kind == "object" and isinstance(value, dict):
+        props = node.get("properties", {})
+        out = {}
+        for key, item in value.items():
+            if key in props:
+                out[key] = _repair(item, props[key], root, f"{path}.{key}" if path else key, repairs)
+            elif node.get("additionalProperties") is False:
+                repairs.append(f"{path + '.' if path else ''}{key}: unknown field dropped")
+            else:
+                out[key] = item
+        return out
+    if kind == "array" and isinstance(value, list):
+        items = node.get("items", {})
+        return [_repair(v, items, root, f"{path}[{i}]", repairs) for i, v in enumerate(value)]
+    if kind == "string":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            repairs.append(f"{here}: number {value!r} given where a string is due")
+            value = str(value)
+        if not isinstance(value, str):
+            return value
+        if value != value.strip():
+            repairs.append(f"{here}: surrounding whitespace trimmed from {value!r}")
+            value = value.strip()
+        enum = node.get("enum")
+        if enum and value not in enum:
+            match = next((e for e in enum if e.lower() == value.lower()), None)
+            if match:
+                repairs.append(f"{here}: enum value {value!r} read as {match!r}")
+                value = match
+        if node.get("format") == "date-time":
+            if _NO_OFFSET.match(value):
+                repairs.append(f"{here}: timestamp {value!r} has no offset, read as UTC")
+                value += "Z"
+            elif (m := _SHORT_OFFSET.match(value)) and not m.group(2):
+                repairs.append(f"{here}: short offset in {value!r} read as {m.group(1)}:00")
+                value = m.group(1) + ":00"
+        return value
+    if kind in ("integer", "number") and isinstance(value, str):
+        text = value.strip()
+        try:
+            number = int(text) if kind == "integer" else float(text)
+        except ValueError:
+            return value
+        repairs.append(f"{here}: numeric string {value!r} read as {number!r}")
+        return number
+    return value

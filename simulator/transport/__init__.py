@@ -1,0 +1,1 @@
+"""Transports: websockets for OCPP-J; an in-memory pipe for tests."""
