@@ -63,15 +63,24 @@ def encode_error(unique_id: str, code: ErrorCode, description: str, details: dic
     return _dumps([CALLERROR, unique_id, spell_error_code(code, version), description, details or {}])
 
 
+_JSON_TYPE = {dict: "an object", str: "a string", int: "a number", float: "a number",
+              bool: "a boolean", type(None): "null"}
+
+
 def decode(raw: str | bytes) -> Message:
     """Take one frame apart; raise ProtocolViolation naming what is wrong with it."""
     try:
         frame = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
         raise ProtocolViolation(ErrorCode.FORMAT_VIOLATION, f"frame is not valid JSON: {e}") from None
-    if not isinstance(frame, list) or len(frame) < 3:
+    if not isinstance(frame, list):
         raise ProtocolViolation(ErrorCode.FORMAT_VIOLATION,
-                                "frame must be a JSON array [type, uniqueId, ...]")
+                                f"frame must be a JSON array [type, uniqueId, ...], "
+                                f"got {_JSON_TYPE.get(type(frame), type(frame).__name__)}")
+    if len(frame) < 3:
+        raise ProtocolViolation(ErrorCode.FORMAT_VIOLATION,
+                                f"frame has {len(frame)} element(s); a JSON array "
+                                f"[type, uniqueId, ...] of at least 3 is due")
     type_id, unique_id = frame[0], frame[1]
     if not isinstance(unique_id, str) or not unique_id:
         raise ProtocolViolation(ErrorCode.FORMAT_VIOLATION, "uniqueId must be a non-empty string")
@@ -102,5 +111,6 @@ def decode(raw: str | bytes) -> Message:
         description = frame[3] if isinstance(frame[3], str) else str(frame[3])
         details = frame[4] if len(frame) == 5 and isinstance(frame[4], dict) else {}
         return CallError(unique_id, parse_error_code(frame[2]), frame[2], description, details)
+    # The unique id is readable, so the sender can be told (2.0.1: MessageTypeNotSupported).
     raise ProtocolViolation(ErrorCode.MESSAGE_TYPE_NOT_SUPPORTED,
-                            f"unknown message type id {type_id!r} (expected 2, 3 or 4)")
+                            f"unknown message type id {type_id!r} (expected 2, 3 or 4)", unique_id)

@@ -43,6 +43,8 @@ def error_for(exc: fastjsonschema.JsonSchemaValueException, action: str, kind: s
     code = _RULE_TO_CODE.get(rule) or (
         ErrorCode.PROPERTY_CONSTRAINT_VIOLATION if rule in _PROPERTY_RULES else ErrorCode.FORMAT_VIOLATION)
     where = exc.name.replace("data", "", 1).lstrip(".") or "payload"
+    if rule == "type" and where == "payload":  # not an object at all: the frame's shape is wrong
+        code = ErrorCode.FORMAT_VIOLATION
     message = exc.message.replace(exc.name, where, 1)
     return OcppError(code, f"{action} {kind}: {message}", {"path": where, "rule": rule})
 
@@ -104,27 +106,13 @@ def _repair(value, node: dict, root: dict, path: str, repairs: list[str]):
         items = node.get("items", {})
         return [_repair(v, items, root, f"{path}[{i}]", repairs) for i, v in enumerate(value)]
     if kind == "string":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            repairs.append(f"{here}: number {value!r} given where a string is due")
-            value = str(value)
-        if not isinstance(value, str):
-            return value
-        if value != value.strip():
-            repairs.append(f"{here}: surrounding whitespace trimmed from {value!r}")
-            value = value.strip()
-        enum = node.get("enum")
-        if enum and value not in enum:
-            match = next((e for e in enum if e.lower() == value.lower()), None)
-            if match:
-                repairs.append(f"{here}: enum value {value!r} read as {match!r}")
-                value = match
-        if node.get("format") == "date-time":
-            if _NO_OFFSET.match(value):
-                repairs.append(f"{here}: timestamp {value!r} has no offset, read as UTC")
-                value += "Z"
-            elif (m := _SHORT_OFFSET.match(value)) and not m.group(2):
-                repairs.append(f"{here}: short offset in {value!r} read as {m.group(1)}:00")
-                value = m.group(1) + ":00"
+        sent, mark = value, len(repairs)
+        value = _repair_string(value, node, here, repairs)
+        if len(repairs) > mark and not _fits(value, node):
+            # the repair did not make the value valid: keep what was sent, so the error
+            # reported is the one for the sender's value (e.g. a number, not a long string)
+            del repairs[mark:]
+            return sent
         return value
     if kind in ("integer", "number") and isinstance(value, str):
         text = value.strip()
@@ -132,6 +120,42 @@ def _repair(value, node: dict, root: dict, path: str, repairs: list[str]):
             number = int(text) if kind == "integer" else float(text)
         except ValueError:
             return value
+        if not _fits(number, node):
+            return value
         repairs.append(f"{here}: numeric string {value!r} read as {number!r}")
         return number
+    return value
+
+
+def _fits(value, node: dict) -> bool:
+    """Whether a repaired scalar meets its node's own value constraints."""
+    if "enum" in node and value not in node["enum"]:
+        return False
+    if isinstance(value, str):
+        return node.get("minLength", 0) <= len(value) <= node.get("maxLength", len(value))
+    return node.get("minimum", value) <= value <= node.get("maximum", value)
+
+
+def _repair_string(value, node: dict, here: str, repairs: list[str]):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        repairs.append(f"{here}: number {value!r} given where a string is due")
+        value = str(value)
+    if not isinstance(value, str):
+        return value
+    if value != value.strip():
+        repairs.append(f"{here}: surrounding whitespace trimmed from {value!r}")
+        value = value.strip()
+    enum = node.get("enum")
+    if enum and value not in enum:
+        match = next((e for e in enum if e.lower() == value.lower()), None)
+        if match:
+            repairs.append(f"{here}: enum value {value!r} read as {match!r}")
+            value = match
+    if node.get("format") == "date-time":
+        if _NO_OFFSET.match(value):
+            repairs.append(f"{here}: timestamp {value!r} has no offset, read as UTC")
+            value += "Z"
+        elif (m := _SHORT_OFFSET.match(value)) and not m.group(2):
+            repairs.append(f"{here}: short offset in {value!r} read as {m.group(1)}:00")
+            value = m.group(1) + ":00"
     return value

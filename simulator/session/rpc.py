@@ -94,6 +94,7 @@ class Session:
         self._inbound: asyncio.Queue[Call | None] = asyncio.Queue()
         self._inbound_ids: set[str] = set()
         self._worker: asyncio.Task | None = None
+        self._background: set[asyncio.Task] = set()
 
     # -- taps ------------------------------------------------------------------------
     def _tap(self, direction: str, raw: str | bytes, note: str | None = None) -> None:
@@ -128,18 +129,31 @@ class Session:
         if check:
             if spec is None:
                 raise OcppError(ErrorCode.NOT_IMPLEMENTED, f"{action} is not an {self.version} action")
+            if not spec.initiated_by(self.role):
+                raise OcppError(ErrorCode.NOT_SUPPORTED,
+                                f"{action} is not initiated by the {self.role} in {self.version}")
             payload, _ = validate(self.version, action, "request", payload)
         timeout = self.call_timeout if timeout is None else timeout
         async with self._call_lock:
+            if self.closed:  # the connection closed while this call waited for its turn
+                raise SessionClosed(f"{self.name}: connection closed before {action} was sent")
             unique_id = new_unique_id()
             future = asyncio.get_running_loop().create_future()
             self._pending[unique_id] = (action, future)
+            # A plain timer instead of asyncio.wait_for: one less task switch per round trip.
+            timer = future.get_loop().call_later(
+                timeout, lambda: future.done() or future.set_exception(
+                    CallTimeout(action, unique_id, timeout)))
             try:
-                await self.send_raw(encode_call(unique_id, action, payload))
-                reply = await asyncio.wait_for(future, timeout)
-            except asyncio.TimeoutError:
-                raise CallTimeout(action, unique_id, timeout) from None
+                try:
+                    await self.send_raw(encode_call(unique_id, action, payload))
+                except Exception as e:
+                    if _is_connection_closed(e):
+                        raise SessionClosed(f"{self.name}: connection closed sending {action}") from e
+                    raise
+                reply = await future
             finally:
+                timer.cancel()
                 self._pending.pop(unique_id, None)
         if isinstance(reply, CallError):
             raise CallErrorReceived(action, reply)
@@ -203,7 +217,9 @@ class Session:
     def _reply_error(self, unique_id: str, code: ErrorCode, description: str,
                      details: dict | None = None) -> None:
         text = encode_error(unique_id, code, description, details, self.version)
-        asyncio.ensure_future(self._send_quietly(text))
+        task = asyncio.ensure_future(self._send_quietly(text))
+        self._background.add(task)  # keep a reference until sent
+        task.add_done_callback(self._background.discard)
 
     async def _send_quietly(self, text: str) -> None:
         try:
