@@ -1,0 +1,57 @@
+"""python -m hub_under_test: run the bundled hub until Ctrl-C."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from .hub import DUPLICATE_POLICIES, HubConfig, serve_forever
+from .manager import UNKNOWN_STATION_POLICIES
+
+
+def parse_args(argv=None) -> tuple[HubConfig, str]:
+    d = HubConfig()
+    p = argparse.ArgumentParser(prog="python -m hub_under_test",
+                                description="Run the bundled OCPP hub (CSMS).")
+    p.add_argument("--host", default=d.host)
+    p.add_argument("--port", type=int, default=d.port, help="OCPP WebSocket port (0: any free)")
+    p.add_argument("--api-port", type=int, default=d.api_port, help="HTTP API port (0: any free)")
+    p.add_argument("--db", default=d.db_path, help="SQLite file (default: in memory)")
+    p.add_argument("--heartbeat-interval", type=int, default=d.heartbeat_interval)
+    p.add_argument("--unknown-stations", choices=UNKNOWN_STATION_POLICIES, default=d.unknown_stations)
+    p.add_argument("--duplicate-policy", choices=DUPLICATE_POLICIES, default=d.duplicate_policy)
+    p.add_argument("--fallback-version", default=None,
+                   help="OCPP version for clients that offer no subprotocol (e.g. ocpp1.6)")
+    p.add_argument("--mode", choices=("strict", "lenient"), default=d.mode)
+    p.add_argument("--call-timeout", type=float, default=d.call_timeout)
+    p.add_argument("--tag", action="append", default=[], metavar="ID[:STATUS]",
+                   help="seed an id tag (repeatable), e.g. --tag 04A2B3:Accepted")
+    p.add_argument("--log-level", default="INFO")
+    a = p.parse_args(argv)
+    tags = {}
+    for item in a.tag:
+        id_tag, _, status = item.partition(":")
+        tags[id_tag] = status or "Accepted"
+    config = HubConfig(host=a.host, port=a.port, api_port=a.api_port, db_path=a.db,
+                       heartbeat_interval=a.heartbeat_interval, unknown_stations=a.unknown_stations,
+                       duplicate_policy=a.duplicate_policy, fallback_version=a.fallback_version,
+                       mode=a.mode, call_timeout=a.call_timeout, tags=tags)
+    return config, a.log_level
+
+
+def main(argv=None) -> None:
+    config, level = parse_args(argv)
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        import uvloop
+        run = uvloop.run
+    except ImportError:
+        run = asyncio.run
+    try:
+        run(serve_forever(config))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

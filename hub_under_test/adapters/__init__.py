@@ -1,0 +1,10 @@
+"""Protocol adapters, by the OCPP version name each one speaks (also its subprotocol)."""
+from __future__ import annotations
+
+from .base import Adapter
+from .ocpp16j import Ocpp16Adapter
+
+ADAPTERS: dict[str, type[Adapter]] = {Ocpp16Adapter.version: Ocpp16Adapter}
+SUPPORTED_VERSIONS: tuple[str, ...] = tuple(ADAPTERS)
+
+__all__ = ["ADAPTERS", "SUPPORTED_VERSIONS", "Adapter", "Ocpp16Adapter"]

@@ -1,0 +1,228 @@
+"""The bundled hub: configuration, assembly, lifecycle.
+
+    hub = Hub(HubConfig(port=0, api_port=0, tags={"TAG1": "Accepted"}))
+    await hub.start()
+    ... stations connect to f"{hub.url}/{station_id}"; commands via hub.send(...) or
+        POST {hub.api_url}/stations/{id}/commands/{Action} ...
+    await hub.stop()
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from simulator.protocol import CSMS, LENIENT, STRICT
+
+from .adapters import SUPPORTED_VERSIONS
+from .events import EventBus, InProcessBus
+from .manager import UNKNOWN_STATION_POLICIES, Manager
+from .metrics import HubMetrics
+from .server import OcppServer, StationConnection
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_POLICIES = ("replace", "reject")
+
+
+@dataclass
+class HubConfig:
+    host: str = "127.0.0.1"
+    port: int = 9000                   # 0: pick a free port
+    api_port: int | None = 9001        # 0: pick a free port; None: no HTTP API
+    db_path: str = ":memory:"          # or a file path
+    heartbeat_interval: int = 300      # seconds, sent in BootNotification replies
+    unknown_stations: str = "accept"   # accept | pending | reject (BootNotification answer)
+    fallback_version: str | None = None  # version for clients that offer no subprotocol
+    duplicate_policy: str = "replace"  # replace | reject (a station id already connected)
+    mode: str = STRICT                 # strict | lenient inbound validation
+    call_timeout: float = 30.0         # seconds to wait for a station's reply to a command
+    tags: dict[str, str | dict] = field(default_factory=dict)
+    # ^ seed tags: {"TAG": "Accepted"} or {"TAG": {"status", "expiryDate", "parentIdTag"}}
+    known_stations: tuple[str, ...] = ()  # seed: registered (Accepted) station ids
+    ping_interval: float | None = 60.0  # WebSocket pings (and ping timeout); None: off
+    close_timeout: float = 5.0
+    max_frame: int = 64 * 1024         # larger frames close the connection with 1009
+    max_queue: int = 16                # frames buffered per connection before back-pressure
+    frames_kept: int = 100             # per station, for GET /stations/{id}/frames; 0: off
+    flush_interval: float = 5.0        # seconds between write-behind flushes of the cache
+
+    def check(self) -> None:
+        if self.unknown_stations not in UNKNOWN_STATION_POLICIES:
+            raise ValueError(f"unknown_stations must be one of {', '.join(UNKNOWN_STATION_POLICIES)}")
+        if self.duplicate_policy not in DUPLICATE_POLICIES:
+            raise ValueError(f"duplicate_policy must be one of {', '.join(DUPLICATE_POLICIES)}")
+        if self.mode not in (STRICT, LENIENT):
+            raise ValueError(f"mode must be {STRICT!r} or {LENIENT!r}")
+        if self.fallback_version is not None and self.fallback_version not in SUPPORTED_VERSIONS:
+            raise ValueError(f"fallback_version must be one of {', '.join(SUPPORTED_VERSIONS)}")
+
+
+class HubError(Exception):
+    """A command could not be sent; `status` is the HTTP status the API answers with."""
+    status = 400
+
+
+class StationNotConnected(HubError):
+    status = 404
+
+
+class UnknownAction(HubError):
+    status = 400
+
+
+class Hub:
+    def __init__(self, config: HubConfig | None = None, *, events: EventBus | None = None):
+        self.config = config or HubConfig()
+        self.config.check()
+        self.events: EventBus = events or InProcessBus()
+        self.store: Store | None = None
+        self.manager: Manager | None = None
+        self.server: OcppServer | None = None
+        self.metrics = HubMetrics(self)
+        self.api = None
+        self.started_at: float | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        cfg = self.config
+        self.store = Store(cfg.db_path)
+        self.manager = Manager(self.store, self.events, heartbeat_interval=cfg.heartbeat_interval,
+                               unknown_stations=cfg.unknown_stations,
+                               flush_interval=cfg.flush_interval)
+        try:
+            for station_id in cfg.known_stations:
+                self.store.set_operator_registration(station_id, "Accepted")
+            await self.events.start()
+            await self.manager.start()
+            for id_tag, spec in cfg.tags.items():
+                spec = {"status": spec} if isinstance(spec, str) else dict(spec)
+                self.manager.put_tag(id_tag, spec.get("status", "Accepted"),
+                                     spec.get("expiryDate"), spec.get("parentIdTag"))
+            self.server = OcppServer(self)
+            await self.server.start()
+            if cfg.api_port is not None:
+                from .api import HubApi
+                self.api = HubApi(self)
+                await self.api.start(cfg.host, cfg.api_port)
+        except BaseException:
+            await self.stop()
+            raise
+        self.started_at = time.time()
+        log.info("hub up: %s (API %s)", self.url, self.api_url)
+
+    async def stop(self) -> None:
+        """Close all station connections (1001), the API, flush the cache, close the store.
+        Idempotent; `manager` and `events` stay readable afterwards."""
+        if self.store is None:
+            return
+        if self.server is not None:
+            await self.server.stop()
+        if self.api is not None:
+            await self.api.stop()
+            self.api = None
+        if self.manager is not None:
+            await self.manager.stop()
+        await self.events.close()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self.started_at = None
+
+    async def __aenter__(self) -> "Hub":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    # -- addresses --------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def url(self) -> str:
+        """The OCPP endpoint without the station id: stations connect to f"{url}/{id}"."""
+        return f"ws://{_host(self.config.host)}:{self.port}/ocpp"
+
+    @property
+    def api_url(self) -> str | None:
+        if self.api is None:
+            return None
+        return f"http://{_host(self.config.host)}:{self.api.port}"
+
+    # -- stations ---------------------------------------------------------------------
+    @property
+    def connections(self) -> dict[str, StationConnection]:
+        return self.server.connections if self.server else {}
+
+    def connection(self, station_id: str) -> StationConnection:
+        conn = self.connections.get(station_id)
+        if conn is None:
+            raise StationNotConnected(f"station {station_id!r} is not connected")
+        return conn
+
+    async def send(self, station_id: str, action: str, payload: dict,
+                   timeout: float | None = None) -> dict:
+        """Send a CSMS-initiated request to a connected station and return its reply payload.
+
+        Raises StationNotConnected, UnknownAction (not an action of the station's version, or
+        not one the CSMS initiates), simulator.protocol.OcppError (our payload breaks the
+        schema; nothing sent), and from the session: CallErrorReceived, CallTimeout,
+        InvalidResponse (an OcppError too), SessionClosed.
+        """
+        conn = self.connection(station_id)
+        spec = conn.session.catalog.get(action)
+        if spec is None:
+            canonical = conn.session.catalog.canonical_name(action)
+            hint = f" (did you mean {canonical}?)" if canonical else ""
+            raise UnknownAction(f"{action!r} is not an {conn.version} action{hint}")
+        if not spec.initiated_by(CSMS):
+            raise UnknownAction(f"{action} is not initiated by the CSMS in {conn.version}")
+        outcome = "error"
+        try:
+            result = await conn.session.call(action, payload, timeout=timeout)
+            outcome = "ok"
+            return result
+        except Exception as e:
+            outcome = type(e).__name__
+            raise
+        finally:
+            self.metrics.commands.inc(action=action, outcome=outcome)
+
+    def put_tag(self, id_tag: str, status: str = "Accepted", expiry_date: datetime | str | None = None,
+                parent_id_tag: str | None = None) -> dict:
+        return self.manager.put_tag(id_tag, status, expiry_date, parent_id_tag)
+
+
+def _host(host: str) -> str:
+    if host in ("0.0.0.0", "", None):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+async def serve_forever(config: HubConfig | None = None) -> None:
+    """Run a hub until SIGINT / SIGTERM (or cancellation), then stop it cleanly."""
+    hub = Hub(config)
+    await hub.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):
+            pass
+    print(f"chargesim hub: OCPP {hub.url}/{{station_id}}  API {hub.api_url}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        await hub.stop()

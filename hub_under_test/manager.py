@@ -1,0 +1,444 @@
+"""The manager: the hub's business logic over abstract messages, with an in-memory cache.
+
+The cache answers the hot path without a round trip to the store:
+
+- Heartbeat and every other inbound message only update `last_seen` in memory; connector
+  statuses are updated in memory; both are written behind to SQLite in one batch every
+  `flush_interval` seconds, when the station disconnects, and when the hub stops;
+- Authorize for a known tag is answered from the tag cache (a miss falls through to the store
+  once, so tags written to SQLite by someone else are still found);
+- the running transactions are held in memory (loaded from the store at start) for the
+  ConcurrentTx check and for quick stop handling.
+
+Transactions (start / stop), boots, meter values and firmware / diagnostics statuses are
+written through at once: they are the data a test wants to see in the store.
+
+Rules (1.6 semantics, expressed version-neutrally):
+- id tags are Accepted / Blocked / Expired / Invalid, with an optional expiry and parent;
+  an Accepted tag past its expiry is Expired; an unknown tag is UNKNOWN (the 1.6 adapter
+  says Invalid); an Accepted tag whose known parent is not Accepted takes the parent's status;
+- a StartTransaction with a tag that already has a running (accepted) transaction is
+  answered ConcurrentTx; the transaction is still recorded (1.6 requires a transaction id),
+  the station is expected to stop it.  Authorize is not refused for running tags: a card
+  presented to stop a transaction must be Accepted.  An exact repeat of a StartTransaction
+  (same station, connector, tag, meter start and timestamp; a charger retrying after a lost
+  reply) gets the same transaction id back;
+- stations: a station registered by the operator (Accepted) or ever accepted before is
+  Accepted; one the operator rejected is Rejected; any other is answered by the
+  `unknown_stations` policy: accept (and remember it), pending, or reject.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Awaitable, Callable
+
+from .events import EventBus
+from .messages import (AuthorizationStatus, AuthorizeRequest, BootResult, ConnectorStatus,
+                       DataTransfer, DataTransferResult, DataTransferStatus,
+                       DiagnosticsStatusChange, FirmwareStatusChange, Heartbeat, HeartbeatResult,
+                       IdTokenInfo, MeterReading, MeterSample, RegistrationStatus, SecurityEvent,
+                       StationBoot, StationConnected, StationDisconnected, StatusChange,
+                       TransactionStart, TransactionStarted, TransactionStop, TransactionStopped,
+                       format_time, parse_time, utcnow)
+from .store import TAG_STATUSES, Store
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_STATION_POLICIES = ("accept", "pending", "reject")
+_POLICY_STATUS = {"accept": RegistrationStatus.ACCEPTED, "pending": RegistrationStatus.PENDING,
+                  "reject": RegistrationStatus.REJECTED}
+
+DataTransferHandler = Callable[[DataTransfer], Awaitable[DataTransferResult]]
+
+
+@dataclass(slots=True)
+class ConnectorState:
+    status: str
+    error_code: str | None
+    info: str | None
+    vendor_error_code: str | None
+    updated: datetime
+
+    def as_dict(self, connector_id: int) -> dict:
+        return {"connector_id": connector_id, "status": self.status, "error_code": self.error_code,
+                "info": self.info, "vendor_error_code": self.vendor_error_code,
+                "updated": format_time(self.updated)}
+
+
+@dataclass(slots=True)
+class StationState:
+    station_id: str
+    registration: str | None = None  # last answer to a BootNotification
+    operator: str | None = None      # the operator's decision: Accepted / Rejected / None
+    connected: bool = False
+    protocol: str | None = None
+    remote: str | None = None
+    connected_at: datetime | None = None
+    last_seen: datetime | None = None
+    last_boot: datetime | None = None
+    vendor: str | None = None
+    model: str | None = None
+    firmware_status: str | None = None
+    diagnostics_status: str | None = None
+    connectors: dict[int, ConnectorState] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return {"id": self.station_id, "connected": self.connected, "protocol": self.protocol,
+                "registration": self.registration, "vendor": self.vendor, "model": self.model,
+                "connected_at": self.connected_at and format_time(self.connected_at),
+                "last_seen": self.last_seen and format_time(self.last_seen),
+                "connectors": {str(cid): c.status for cid, c in sorted(self.connectors.items())}}
+
+
+@dataclass(slots=True)
+class TagState:
+    id_tag: str
+    status: str
+    expiry_date: datetime | None
+    parent_id_tag: str | None
+
+
+@dataclass(slots=True)
+class ActiveTransaction:
+    id: int
+    station_id: str
+    connector_id: int
+    id_tag: str
+    meter_start: int
+    start_time: datetime
+    authorized: bool
+
+
+class Manager:
+    def __init__(self, store: Store, events: EventBus, *, heartbeat_interval: int = 300,
+                 unknown_stations: str = "accept", flush_interval: float = 5.0):
+        if unknown_stations not in UNKNOWN_STATION_POLICIES:
+            raise ValueError(f"unknown_stations must be one of {UNKNOWN_STATION_POLICIES}")
+        self.store = store
+        self.events = events
+        self.heartbeat_interval = heartbeat_interval
+        self.unknown_stations = unknown_stations
+        self.flush_interval = flush_interval
+        self.stations: dict[str, StationState] = {}
+        self.tags: dict[str, TagState] = {}
+        self.active: dict[int, ActiveTransaction] = {}
+        self._tx_by_tag: dict[str, int] = {}  # tag → its running accepted transaction
+        self._tx_by_start: dict[tuple, int] = {}  # start message → running transaction
+        self._dirty_seen: set[str] = set()
+        self._dirty_connectors: set[tuple[str, int]] = set()
+        self._flusher: asyncio.Task | None = None
+        self.data_transfer_handlers: dict[str, DataTransferHandler] = {}
+        self.counters = {"transactions_started": 0, "transactions_stopped": 0, "boots": 0,
+                         "meter_samples": 0, "store_flushes": 0}
+
+    # -- lifecycle --------------------------------------------------------------------
+    def load(self) -> None:
+        """Fill the cache from the store (tags, known stations, running transactions)."""
+        for row in self.store.list_tags():
+            self.tags[row["id_tag"]] = _tag_state(row)
+        for row in self.store.list_stations():
+            st = self._station(row["id"])
+            st.registration = row["status"]
+            st.operator = row.get("registration")
+            st.vendor, st.model = row["vendor"], row["model"]
+            st.firmware_status = row["firmware_status"]
+            st.diagnostics_status = row["diagnostics_status"]
+            if row["last_seen"]:
+                st.last_seen = parse_time(row["last_seen"])
+            for c in self.store.get_connectors(row["id"]):
+                st.connectors[c["connector_id"]] = ConnectorState(
+                    c["status"], c["error_code"], c["info"], c["vendor_error_code"],
+                    parse_time(c["updated"]))
+        for row in self.store.open_transactions():
+            tx = ActiveTransaction(row["id"], row["station_id"], row["connector_id"], row["id_tag"],
+                                   row["meter_start"], parse_time(row["start_time"]),
+                                   row["id_tag_status"] == AuthorizationStatus.ACCEPTED.value)
+            self.active[tx.id] = tx
+            self._tx_by_start[_start_key(tx)] = tx.id
+            if tx.authorized:
+                self._tx_by_tag[tx.id_tag] = tx.id
+
+    async def start(self) -> None:
+        self.load()
+        if self.flush_interval > 0:
+            self._flusher = asyncio.create_task(self._flush_periodically(), name="hub-flush")
+
+    async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            try:
+                await self._flusher
+            except asyncio.CancelledError:
+                pass
+            self._flusher = None
+        self.flush()
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            try:
+                self.flush()
+            except Exception:
+                log.exception("flushing the cache to the store failed")
+
+    def flush(self, station_id: str | None = None) -> None:
+        """Write behind the dirty last-seen times and connector statuses (all, or one station's)."""
+        seen = {s for s in self._dirty_seen if station_id is None or s == station_id}
+        conns = {k for k in self._dirty_connectors if station_id is None or k[0] == station_id}
+        if not seen and not conns:
+            return
+        self.store.touch_stations({s: self.stations[s].last_seen for s in seen})
+        rows = []
+        for sid, cid in conns:
+            c = self.stations[sid].connectors[cid]
+            rows.append((sid, cid, c.status, c.error_code, c.info, c.vendor_error_code, c.updated))
+        self.store.save_connectors(rows)
+        self._dirty_seen -= seen
+        self._dirty_connectors -= conns
+        self.counters["store_flushes"] += 1
+
+    # -- stations ---------------------------------------------------------------------
+    def _station(self, station_id: str) -> StationState:
+        st = self.stations.get(station_id)
+        if st is None:
+            st = self.stations[station_id] = StationState(station_id)
+        return st
+
+    def seen(self, station_id: str) -> None:
+        """Any message from a station: it is alive (in memory only; flushed later)."""
+        self._station(station_id).last_seen = utcnow()
+        self._dirty_seen.add(station_id)
+
+    def connected(self, station_id: str, protocol: str, remote: str | None = None) -> None:
+        st = self._station(station_id)
+        st.connected, st.protocol, st.remote = True, protocol, remote
+        st.connected_at = utcnow()
+        self.seen(station_id)
+        self.events.publish(StationConnected.TOPIC, StationConnected(station_id, protocol, remote),
+                            station_id)
+
+    def disconnected(self, station_id: str, code: int | None = None, reason: str | None = None) -> None:
+        st = self._station(station_id)
+        st.connected = False
+        try:
+            self.flush(station_id)
+        except Exception:
+            log.exception("%s: flushing on disconnect failed", station_id)
+        self.events.publish(StationDisconnected.TOPIC, StationDisconnected(station_id, code, reason),
+                            station_id)
+
+    def set_registration(self, station_id: str, status: str | None) -> None:
+        """The operator's decision for a station: 'Accepted', 'Rejected' or None (policy)."""
+        if status not in ("Accepted", "Rejected", None):
+            raise ValueError("registration must be 'Accepted', 'Rejected' or null")
+        self._station(station_id).operator = status
+        self.store.set_operator_registration(station_id, status)
+
+    async def boot(self, msg: StationBoot) -> BootResult:
+        st = self._station(msg.station_id)
+        if st.operator == "Rejected":
+            status = RegistrationStatus.REJECTED
+        elif st.operator == "Accepted" or st.registration == RegistrationStatus.ACCEPTED.value:
+            status = RegistrationStatus.ACCEPTED
+        else:
+            status = _POLICY_STATUS[self.unknown_stations]
+        now = utcnow()
+        st.registration, st.last_boot, st.last_seen = status.value, now, now
+        st.vendor, st.model = msg.vendor, msg.model
+        self.store.record_boot(msg, status.value, now)
+        self.counters["boots"] += 1
+        if status is not RegistrationStatus.ACCEPTED:
+            log.info("%s: BootNotification answered %s (unknown_stations=%s)", msg.station_id,
+                     status.value, self.unknown_stations)
+        self.events.publish(StationBoot.TOPIC, msg, msg.station_id)
+        return BootResult(status, now, self.heartbeat_interval)
+
+    async def heartbeat(self, msg: Heartbeat) -> HeartbeatResult:
+        # The hot path: `seen` already ran for this message; nothing else to do.
+        return HeartbeatResult(utcnow())
+
+    async def status_change(self, msg: StatusChange) -> None:
+        st = self._station(msg.station_id)
+        status = msg.status.value if isinstance(msg.status, ConnectorStatus) else msg.status
+        old = st.connectors.get(msg.connector_id)
+        new = ConnectorState(status, msg.error_code, msg.info, msg.vendor_error_code,
+                             msg.timestamp or utcnow())
+        if old is None or (old.status, old.error_code, old.info, old.vendor_error_code) != (
+                new.status, new.error_code, new.info, new.vendor_error_code):
+            self._dirty_connectors.add((msg.station_id, msg.connector_id))
+        st.connectors[msg.connector_id] = new
+        self.events.publish(StatusChange.TOPIC, msg, msg.station_id)
+
+    async def firmware_status(self, msg: FirmwareStatusChange) -> None:
+        self._station(msg.station_id).firmware_status = msg.status
+        self.store.update_station(msg.station_id, firmware_status=msg.status)
+        self.events.publish(FirmwareStatusChange.TOPIC, msg, msg.station_id)
+
+    async def diagnostics_status(self, msg: DiagnosticsStatusChange) -> None:
+        self._station(msg.station_id).diagnostics_status = msg.status
+        self.store.update_station(msg.station_id, diagnostics_status=msg.status)
+        self.events.publish(DiagnosticsStatusChange.TOPIC, msg, msg.station_id)
+
+    async def security_event(self, msg: SecurityEvent) -> None:
+        log.info("%s: security event %s %s", msg.station_id, msg.type, msg.tech_info or "")
+        self.events.publish(SecurityEvent.TOPIC, msg, msg.station_id)
+
+    async def data_transfer(self, msg: DataTransfer) -> DataTransferResult:
+        self.events.publish(DataTransfer.TOPIC, msg, msg.station_id)
+        handler = self.data_transfer_handlers.get(msg.vendor_id)
+        if handler is None:
+            return DataTransferResult(DataTransferStatus.UNKNOWN_VENDOR_ID)
+        return await handler(msg)
+
+    # -- id tags ----------------------------------------------------------------------
+    def put_tag(self, id_tag: str, status: str = "Accepted", expiry_date: datetime | str | None = None,
+                parent_id_tag: str | None = None) -> dict:
+        """Add or update a tag (store and cache).  Raises ValueError for a bad status/date."""
+        if isinstance(expiry_date, str):
+            try:
+                expiry_date = parse_time(expiry_date)
+            except ValueError:
+                raise ValueError(f"expiryDate {expiry_date!r} is not an RFC 3339 timestamp") from None
+        row = self.store.put_tag(id_tag, status, expiry_date, parent_id_tag)
+        self.tags[id_tag] = _tag_state(row)
+        return row
+
+    def delete_tag(self, id_tag: str) -> bool:
+        self.tags.pop(id_tag, None)
+        return self.store.delete_tag(id_tag)
+
+    def _tag(self, id_tag: str) -> TagState | None:
+        tag = self.tags.get(id_tag)
+        if tag is None:
+            row = self.store.get_tag(id_tag)
+            if row is not None:
+                tag = self.tags[id_tag] = _tag_state(row)
+        return tag
+
+    def id_token_info(self, id_tag: str, now: datetime | None = None, _depth: int = 0) -> IdTokenInfo:
+        tag = self._tag(id_tag)
+        if tag is None:
+            return IdTokenInfo(AuthorizationStatus.UNKNOWN)
+        now = now or utcnow()
+        status = AuthorizationStatus(tag.status)
+        if status is AuthorizationStatus.ACCEPTED and tag.expiry_date is not None \
+                and tag.expiry_date <= now:
+            status = AuthorizationStatus.EXPIRED
+        if status is AuthorizationStatus.ACCEPTED and tag.parent_id_tag and _depth < 5 \
+                and tag.parent_id_tag != id_tag and self._tag(tag.parent_id_tag) is not None:
+            parent = self.id_token_info(tag.parent_id_tag, now, _depth + 1)
+            if parent.status is not AuthorizationStatus.ACCEPTED:
+                status = parent.status
+        return IdTokenInfo(status, tag.expiry_date, tag.parent_id_tag)
+
+    async def authorize(self, msg: AuthorizeRequest) -> IdTokenInfo:
+        info = self.id_token_info(msg.id_token)
+        self.events.publish(AuthorizeRequest.TOPIC, msg, msg.station_id)
+        return info
+
+    # -- transactions -----------------------------------------------------------------
+    async def start_transaction(self, msg: TransactionStart) -> TransactionStarted:
+        key = (msg.station_id, msg.connector_id, msg.id_token, msg.meter_start, msg.timestamp)
+        tx = self.active.get(self._tx_by_start.get(key, -1))
+        if tx is not None:  # a charger retrying a StartTransaction whose reply it lost
+            log.info("%s: repeated StartTransaction for transaction %d", msg.station_id, tx.id)
+            info = self.id_token_info(msg.id_token)
+            if not tx.authorized and info.status is AuthorizationStatus.ACCEPTED:
+                info = IdTokenInfo(AuthorizationStatus.CONCURRENT_TX, info.expiry_date,
+                                   info.parent_id_token)
+            return TransactionStarted(msg.station_id, tx.id, tx.connector_id, tx.id_tag,
+                                      tx.meter_start, tx.start_time, info)
+        info = self.id_token_info(msg.id_token)
+        if info.status is AuthorizationStatus.ACCEPTED and msg.id_token in self._tx_by_tag:
+            info = IdTokenInfo(AuthorizationStatus.CONCURRENT_TX, info.expiry_date,
+                               info.parent_id_token)
+        authorized = info.status is AuthorizationStatus.ACCEPTED
+        tx_id = self.store.start_transaction(msg.station_id, msg.connector_id, msg.id_token,
+                                             info.status.value, msg.meter_start, msg.timestamp,
+                                             msg.reservation_id)
+        self.active[tx_id] = ActiveTransaction(tx_id, msg.station_id, msg.connector_id,
+                                               msg.id_token, msg.meter_start, msg.timestamp,
+                                               authorized)
+        self._tx_by_start[key] = tx_id
+        if authorized:
+            self._tx_by_tag[msg.id_token] = tx_id
+        self.counters["transactions_started"] += 1
+        result = TransactionStarted(msg.station_id, tx_id, msg.connector_id, msg.id_token,
+                                    msg.meter_start, msg.timestamp, info)
+        self.events.publish(TransactionStarted.TOPIC, result, msg.station_id)
+        return result
+
+    async def stop_transaction(self, msg: TransactionStop) -> TransactionStopped:
+        info = self.id_token_info(msg.id_token) if msg.id_token else None
+        tx = self.active.pop(msg.transaction_id, None)
+        if tx is not None and tx.station_id != msg.station_id:
+            log.warning("%s: stops transaction %d of station %s", msg.station_id, tx.id, tx.station_id)
+        if tx is not None:
+            self._tx_by_start.pop(_start_key(tx), None)
+            if self._tx_by_tag.get(tx.id_tag) == tx.id:
+                del self._tx_by_tag[tx.id_tag]
+        known = self.store.stop_transaction(msg.transaction_id, msg.meter_stop, msg.timestamp,
+                                            msg.reason, msg.id_token)
+        if not known:
+            known = self.store.get_transaction(msg.transaction_id) is not None
+            log.warning("%s: StopTransaction for %s transaction %d", msg.station_id,
+                        "already stopped" if known else "unknown", msg.transaction_id)
+        if msg.samples:
+            self._store_samples(msg.station_id, tx.connector_id if tx else 0, msg.transaction_id,
+                                msg.samples)
+        self.counters["transactions_stopped"] += 1
+        result = TransactionStopped(msg.station_id, msg.transaction_id, known,
+                                    msg.meter_stop - tx.meter_start if tx else None, msg.reason, info)
+        self.events.publish(TransactionStopped.TOPIC, result, msg.station_id)
+        return result
+
+    async def meter_reading(self, msg: MeterReading) -> None:
+        self._store_samples(msg.station_id, msg.connector_id, msg.transaction_id, msg.samples)
+        self.events.publish(MeterReading.TOPIC, msg, msg.station_id)
+
+    def _store_samples(self, station_id: str, connector_id: int, transaction_id: int | None,
+                       samples: list[MeterSample]) -> None:
+        self.store.add_meter_values([
+            (transaction_id, station_id, connector_id, s.timestamp, s.measurand, s.phase, s.unit,
+             s.context, s.location, s.value if s.value is not None else s.raw_value)
+            for s in samples])
+        self.counters["meter_samples"] += len(samples)
+
+    # -- views ------------------------------------------------------------------------
+    def station_detail(self, station_id: str) -> dict | None:
+        """Everything known about a station: identity from the store, live state from the cache."""
+        st = self.stations.get(station_id)
+        row = self.store.get_station(station_id)
+        if st is None and row is None:
+            return None
+        st = st or self._station(station_id)
+        row = row or {}
+        return {
+            "id": station_id, "connected": st.connected, "protocol": st.protocol,
+            "remote": st.remote, "registration": st.registration,
+            "operator_registration": st.operator,
+            "vendor": row.get("vendor"), "model": row.get("model"), "serial": row.get("serial"),
+            "firmware": row.get("firmware"), "iccid": row.get("iccid"), "imsi": row.get("imsi"),
+            "meter_type": row.get("meter_type"), "meter_serial": row.get("meter_serial"),
+            "last_boot": row.get("last_boot"),
+            "connected_at": st.connected_at and format_time(st.connected_at),
+            "last_seen": st.last_seen and format_time(st.last_seen),
+            "firmware_status": st.firmware_status, "diagnostics_status": st.diagnostics_status,
+            "connectors": [c.as_dict(cid) for cid, c in sorted(st.connectors.items())],
+            "transactions": self.store.list_transactions(station_id, limit=50),
+        }
+
+
+def _start_key(tx: ActiveTransaction) -> tuple:
+    return (tx.station_id, tx.connector_id, tx.id_tag, tx.meter_start, tx.start_time)
+
+
+def _tag_state(row: dict) -> TagState:
+    if row["status"] not in TAG_STATUSES:
+        log.warning("tag %s has status %r; read as Invalid", row["id_tag"], row["status"])
+    return TagState(row["id_tag"], row["status"] if row["status"] in TAG_STATUSES else "Invalid",
+                    parse_time(row["expiry_date"]) if row["expiry_date"] else None,
+                    row["parent_id_tag"])

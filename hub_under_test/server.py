@@ -1,0 +1,265 @@
+"""The OCPP-J WebSocket endpoint: ws://HOST:PORT/ocpp/{station_id}.
+
+Opening handshake (answered before any WebSocket frames, with a plain-text reason):
+- a path other than /ocpp/{station_id}                       → 404
+- no subprotocol offered and no `fallback_version` configured → 400 "no OCPP subprotocol
+  offered; supported: ocpp1.6" (with a fallback: accepted, spoken in that version)
+- only subprotocols the hub has no adapter for                → 400 naming both lists
+- a station id that is already connected, duplicate_policy=reject → 409
+
+Duplicate station ids (duplicate_policy, default "replace"): a real charger whose network
+blipped reconnects before the hub has noticed that the old socket died, so by default the
+new connection wins: it is registered at once, the old one is closed with 1000 "replaced by
+a new connection" (its pending calls fail with SessionClosed) and the replacement is logged.
+"reject" refuses the newcomer with HTTP 409 instead and keeps the old connection.
+
+Each connection gets one `simulator.session.Session` (role CSMS) whose handler is the
+version's adapter.  Bad input is answered or dropped by the session; an over-long frame
+(> max_size) makes websockets close with 1009, which is logged with the other close codes.
+One station's failure never reaches another station's session or the server.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import http
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+import websockets
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import InvalidHeader
+from websockets.headers import parse_subprotocol
+
+from simulator.protocol import CSMS
+from simulator.session import Frame, Session
+
+from .adapters import ADAPTERS, SUPPORTED_VERSIONS, Adapter
+
+if TYPE_CHECKING:
+    from .hub import Hub
+
+log = logging.getLogger(__name__)
+
+PATH_PREFIX = "/ocpp/"
+MAX_STATION_ID = 255
+REPLACED_REASON = "replaced by a new connection"
+
+
+@dataclass(eq=False)
+class StationConnection:
+    station_id: str
+    version: str
+    ws: ServerConnection
+    session: Session
+    adapter: Adapter
+    remote: str | None
+    connected_at: float = field(default_factory=time.time)
+
+    def summary(self) -> dict:
+        return {"id": self.station_id, "protocol": self.version, "remote": self.remote,
+                "connected_for": round(time.time() - self.connected_at, 3)}
+
+
+class FrameLog:
+    """The last `per_station` frames in and out of each station (the debug view), for the
+    `max_stations` most recently active stations, connected or not."""
+
+    def __init__(self, per_station: int = 100, max_stations: int = 2000):
+        self.per_station = per_station
+        self.max_stations = max_stations
+        self._frames: collections.OrderedDict[str, collections.deque[Frame]] = collections.OrderedDict()
+
+    def record(self, frame: Frame) -> None:
+        buf = self._frames.get(frame.station)
+        if buf is None:
+            buf = self._frames[frame.station] = collections.deque(maxlen=self.per_station)
+            if len(self._frames) > self.max_stations:
+                self._frames.popitem(last=False)
+        else:
+            self._frames.move_to_end(frame.station)
+        buf.append(frame)
+
+    def note(self, station_id: str, direction: str, version: str, text: str) -> None:
+        """Record an event that is not a frame (connect, close) in the station's log."""
+        self.record(Frame(time.time(), station_id, direction, version, "", text))
+
+    def get(self, station_id: str, limit: int | None = None) -> list[Frame] | None:
+        buf = self._frames.get(station_id)
+        if buf is None:
+            return None
+        frames = list(buf)
+        return frames[-limit:] if limit else frames
+
+
+def _refuse(connection: ServerConnection, status: http.HTTPStatus, reason: str):
+    log.warning("refused %s %s from %s: %s", connection.request.path if connection.request else "?",
+                status.value, _remote(connection), reason)
+    return connection.respond(status, reason + "\n")
+
+
+def _remote(connection: ServerConnection) -> str | None:
+    try:
+        addr = connection.remote_address
+    except Exception:
+        return None
+    return f"{addr[0]}:{addr[1]}" if addr else None
+
+
+class OcppServer:
+    def __init__(self, hub: "Hub"):
+        self.hub = hub
+        self.config = hub.config
+        self.connections: dict[str, StationConnection] = {}
+        self.frames = FrameLog(hub.config.frames_kept)
+        self._server = None
+        self._closing: set[asyncio.Task] = set()
+        if self.config.fallback_version is not None and self.config.fallback_version not in ADAPTERS:
+            raise ValueError(f"fallback_version {self.config.fallback_version!r} has no adapter; "
+                             f"supported: {', '.join(SUPPORTED_VERSIONS)}")
+
+    @property
+    def port(self) -> int:
+        return self._server.sockets[0].getsockname()[1]
+
+    async def start(self) -> None:
+        cfg = self.config
+        self._server = await websockets.serve(
+            self._serve_connection, cfg.host, cfg.port,
+            process_request=self._process_request, select_subprotocol=self._select_subprotocol,
+            compression=None, max_size=cfg.max_frame, max_queue=cfg.max_queue,
+            ping_interval=cfg.ping_interval, ping_timeout=cfg.ping_interval,
+            close_timeout=cfg.close_timeout, server_header="chargesim-hub")
+        log.info("OCPP endpoint ws://%s:%d%s{station_id} (%s)", cfg.host, self.port, PATH_PREFIX,
+                 ", ".join(SUPPORTED_VERSIONS))
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close(code=1001, reason="hub shutting down")
+        await self._server.wait_closed()
+        for task in list(self._closing):
+            task.cancel()
+        self._server = None
+
+    # -- opening handshake ------------------------------------------------------------
+    def _process_request(self, connection: ServerConnection, request):
+        metrics = self.hub.metrics
+        path = urlsplit(request.path).path
+        station_id = unquote(path[len(PATH_PREFIX):]) if path.startswith(PATH_PREFIX) else ""
+        if not station_id or "/" in station_id or len(station_id) > MAX_STATION_ID:
+            metrics.refused.inc(reason="path")
+            return _refuse(connection, http.HTTPStatus.NOT_FOUND,
+                           f"not found: {path!r}; the OCPP endpoint is {PATH_PREFIX}{{station_id}}")
+        try:
+            offered = [p for value in request.headers.get_all("Sec-WebSocket-Protocol")
+                       for p in parse_subprotocol(value)]
+        except InvalidHeader as e:
+            metrics.refused.inc(reason="subprotocol")
+            return _refuse(connection, http.HTTPStatus.BAD_REQUEST, f"bad Sec-WebSocket-Protocol: {e}")
+        supported = ", ".join(SUPPORTED_VERSIONS)
+        version = next((v for v in SUPPORTED_VERSIONS if v in offered), None)
+        if version is None:
+            if offered:
+                metrics.refused.inc(reason="subprotocol")
+                return _refuse(connection, http.HTTPStatus.BAD_REQUEST,
+                               f"none of the offered subprotocols ({', '.join(offered)}) is "
+                               f"supported; supported: {supported}")
+            if self.config.fallback_version is None:
+                metrics.refused.inc(reason="subprotocol")
+                return _refuse(connection, http.HTTPStatus.BAD_REQUEST,
+                               f"no OCPP subprotocol offered; supported: {supported}")
+            version = self.config.fallback_version
+            log.warning("%s offered no subprotocol; speaking %s (fallback_version)", station_id,
+                        version)
+        if station_id in self.connections and self.config.duplicate_policy == "reject":
+            metrics.refused.inc(reason="duplicate")
+            return _refuse(connection, http.HTTPStatus.CONFLICT,
+                           f"station {station_id!r} is already connected")
+        connection.ocpp_route = (station_id, version)
+        return None
+
+    @staticmethod
+    def _select_subprotocol(connection: ServerConnection, offered):
+        _, version = getattr(connection, "ocpp_route", (None, None))
+        return version if version in offered else None
+
+    # -- one connection ---------------------------------------------------------------
+    async def _serve_connection(self, ws: ServerConnection) -> None:
+        station_id, version = ws.ocpp_route
+        try:
+            await self._run_station(ws, station_id, version)
+        except Exception:  # never let one station take the server down
+            log.exception("%s: connection handler failed", station_id)
+
+    async def _run_station(self, ws: ServerConnection, station_id: str, version: str) -> None:
+        cfg, hub = self.config, self.hub
+        adapter = ADAPTERS[version](station_id, hub.manager)
+        metrics = hub.metrics
+
+        async def handle(action: str, payload: dict) -> dict:
+            metrics.received.inc(action=action)
+            started = time.perf_counter()
+            try:
+                return await adapter.handle(action, payload)
+            finally:
+                metrics.handler_seconds.observe(time.perf_counter() - started, action=action)
+
+        session = Session(ws, version=version, role=CSMS, handler=handle, name=station_id,
+                          mode=cfg.mode, call_timeout=cfg.call_timeout)
+        if cfg.frames_kept:
+            session.taps.append(self.frames.record)
+        session.taps.append(metrics.on_frame)
+        conn = StationConnection(station_id, version, ws, session, adapter, _remote(ws))
+
+        old = self.connections.get(station_id)
+        if old is not None and cfg.duplicate_policy == "reject":
+            # Two handshakes raced past the 409 check; the first one keeps the station.
+            log.warning("%s: duplicate connection from %s refused", station_id, conn.remote)
+            metrics.refused.inc(reason="duplicate")
+            await ws.close(1008, f"station {station_id!r} is already connected")
+            return
+        self.connections[station_id] = conn
+        if old is not None:
+            log.warning("%s: new connection from %s replaces the one from %s", station_id,
+                        conn.remote, old.remote)
+            metrics.replaced.inc()
+            self.frames.note(station_id, "in", version, f"connection from {conn.remote} replaces "
+                                                        f"the one from {old.remote}")
+            self._close_later(old, 1000, REPLACED_REASON)
+        hub.manager.connected(station_id, version, conn.remote)
+        metrics.connections.inc()
+        self.frames.note(station_id, "in", version, f"connected from {conn.remote} ({version})")
+        log.info("%s: connected from %s (%s)", station_id, conn.remote, version)
+        try:
+            await session.run()
+        finally:
+            code, reason, by = _close_info(ws)
+            level = logging.WARNING if code not in (1000, 1001) else logging.INFO
+            log.log(level, "%s: connection from %s closed by %s: %s", station_id, conn.remote,
+                    by, f"{code} {reason or ''}".rstrip())
+            metrics.disconnects.inc(code=str(code))
+            self.frames.note(station_id, "out" if by == "hub" else "in", version,
+                             f"closed by {by}: {code} {reason or ''}".rstrip())
+            if self.connections.get(station_id) is conn:
+                del self.connections[station_id]
+                hub.manager.disconnected(station_id, code, reason)
+
+    def _close_later(self, conn: StationConnection, code: int, reason: str) -> None:
+        task = asyncio.create_task(conn.session.close(code, reason), name=f"close-{conn.station_id}")
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+
+def _close_info(ws: ServerConnection) -> tuple[int | None, str, str]:
+    """(code, reason, who closed first: 'hub' | 'station' | 'network')."""
+    proto = ws.protocol
+    sent, rcvd = proto.close_sent, proto.close_rcvd
+    if sent is not None and (rcvd is None or proto.close_rcvd_then_sent is False):
+        return sent.code, sent.reason, "hub"
+    if rcvd is not None:
+        return rcvd.code, rcvd.reason, "station"
+    return 1006, "connection lost without a close frame", "network"

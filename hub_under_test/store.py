@@ -1,0 +1,274 @@
+"""The core store: SQLite (stdlib sqlite3), in memory by default or in a file.
+
+Tables: stations, connectors, id_tags, transactions, meter_values.  All writes are small
+single statements (or one executemany per message) and run on the event loop's thread; the
+manager keeps the hot path (heartbeats, status notifications, authorisations of known tags)
+in memory and writes it behind in batches, so SQLite is not touched per heartbeat.
+
+Timestamps are stored as RFC 3339 text in UTC with a 'Z'; rows are returned as dicts.
+"""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Iterable
+
+from .messages import StationBoot, format_time, utcnow
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS stations (
+    id                  TEXT PRIMARY KEY,
+    vendor              TEXT,
+    model               TEXT,
+    serial              TEXT,
+    firmware            TEXT,
+    iccid               TEXT,
+    imsi                TEXT,
+    meter_type          TEXT,
+    meter_serial        TEXT,
+    last_boot           TEXT,
+    status              TEXT,   -- the last BootNotification answer: Accepted|Pending|Rejected
+    registration        TEXT,   -- the operator's decision: Accepted|Rejected|NULL (policy)
+    last_seen           TEXT,
+    firmware_status     TEXT,
+    diagnostics_status  TEXT
+);
+CREATE TABLE IF NOT EXISTS connectors (
+    station_id          TEXT NOT NULL,
+    connector_id        INTEGER NOT NULL,
+    status              TEXT NOT NULL,
+    error_code          TEXT,
+    info                TEXT,
+    vendor_error_code   TEXT,
+    updated             TEXT NOT NULL,
+    PRIMARY KEY (station_id, connector_id)
+);
+CREATE TABLE IF NOT EXISTS id_tags (
+    id_tag              TEXT PRIMARY KEY,
+    status              TEXT NOT NULL,     -- Accepted|Blocked|Expired|Invalid
+    expiry_date         TEXT,
+    parent_id_tag       TEXT
+);
+CREATE TABLE IF NOT EXISTS transactions (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    station_id          TEXT NOT NULL,
+    connector_id        INTEGER NOT NULL,
+    id_tag              TEXT NOT NULL,
+    id_tag_status       TEXT NOT NULL,     -- the answer given at start
+    meter_start         INTEGER NOT NULL,
+    start_time          TEXT NOT NULL,
+    reservation_id      INTEGER,
+    meter_stop          INTEGER,
+    stop_time           TEXT,
+    stop_reason         TEXT,
+    stop_id_tag         TEXT
+);
+CREATE INDEX IF NOT EXISTS transactions_open ON transactions (station_id) WHERE stop_time IS NULL;
+CREATE TABLE IF NOT EXISTS meter_values (
+    id                  INTEGER PRIMARY KEY,
+    transaction_id      INTEGER,
+    station_id          TEXT NOT NULL,
+    connector_id        INTEGER NOT NULL,
+    timestamp           TEXT NOT NULL,
+    measurand           TEXT,
+    phase               TEXT,
+    unit                TEXT,
+    context             TEXT,
+    location            TEXT,
+    value               REAL               -- the number, or the raw text if not numeric
+);
+CREATE INDEX IF NOT EXISTS meter_values_tx ON meter_values (transaction_id);
+"""
+
+TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
+
+
+def _ts(value: datetime | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return format_time(value)
+
+
+class Store:
+    def __init__(self, path: str = ":memory:"):
+        self.path = path
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        if path != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _rows(self, sql: str, args: Iterable = ()) -> list[dict]:
+        return [dict(r) for r in self.db.execute(sql, tuple(args))]
+
+    def _row(self, sql: str, args: Iterable = ()) -> dict | None:
+        row = self.db.execute(sql, tuple(args)).fetchone()
+        return dict(row) if row else None
+
+    # -- stations ---------------------------------------------------------------------
+    def record_boot(self, boot: StationBoot, status: str, when: datetime | None = None) -> None:
+        when = _ts(when or utcnow())
+        self.db.execute(
+            """INSERT INTO stations (id, vendor, model, serial, firmware, iccid, imsi, meter_type,
+                                     meter_serial, last_boot, status, last_seen)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT (id) DO UPDATE SET vendor=excluded.vendor, model=excluded.model,
+                 serial=excluded.serial, firmware=excluded.firmware, iccid=excluded.iccid,
+                 imsi=excluded.imsi, meter_type=excluded.meter_type,
+                 meter_serial=excluded.meter_serial, last_boot=excluded.last_boot,
+                 status=excluded.status, last_seen=excluded.last_seen""",
+            (boot.station_id, boot.vendor, boot.model, boot.serial_number, boot.firmware_version,
+             boot.iccid, boot.imsi, boot.meter_type, boot.meter_serial_number, when, status, when))
+
+    def set_operator_registration(self, station_id: str, decision: str | None) -> None:
+        """The operator registers a station (Accepted), refuses it (Rejected) or leaves it to
+        the unknown-stations policy (None)."""
+        self.db.execute("""INSERT INTO stations (id, registration) VALUES (?, ?)
+                           ON CONFLICT (id) DO UPDATE SET registration=excluded.registration""",
+                        (station_id, decision))
+
+    def update_station(self, station_id: str, **columns) -> None:
+        """Set some columns of a station row (creating the row if needed)."""
+        allowed = {"last_seen", "firmware_status", "diagnostics_status", "firmware"}
+        bad = set(columns) - allowed
+        if bad:
+            raise ValueError(f"cannot update station columns {sorted(bad)}")
+        names = list(columns)
+        values = [_ts(columns[n]) for n in names]
+        self.db.execute(
+            f"""INSERT INTO stations (id, {", ".join(names)}) VALUES (?{", ?" * len(names)})
+                ON CONFLICT (id) DO UPDATE SET {", ".join(f"{n}=excluded.{n}" for n in names)}""",
+            (station_id, *values))
+
+    def touch_stations(self, last_seen: dict[str, datetime]) -> None:
+        """Write a batch of last-seen times (the manager's periodic flush)."""
+        if not last_seen:
+            return
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                """INSERT INTO stations (id, last_seen) VALUES (?, ?)
+                   ON CONFLICT (id) DO UPDATE SET last_seen=excluded.last_seen""",
+                [(sid, _ts(ts)) for sid, ts in last_seen.items()])
+
+    def get_station(self, station_id: str) -> dict | None:
+        return self._row("SELECT * FROM stations WHERE id = ?", (station_id,))
+
+    def list_stations(self) -> list[dict]:
+        return self._rows("SELECT * FROM stations ORDER BY id")
+
+    # -- connectors -------------------------------------------------------------------
+    def save_connectors(self, rows: Iterable[tuple]) -> None:
+        """rows: (station_id, connector_id, status, error_code, info, vendor_error_code, updated)"""
+        rows = [(*r[:6], _ts(r[6])) for r in rows]
+        if not rows:
+            return
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                """INSERT INTO connectors (station_id, connector_id, status, error_code, info,
+                                           vendor_error_code, updated)
+                   VALUES (?,?,?,?,?,?,?)
+                   ON CONFLICT (station_id, connector_id) DO UPDATE SET status=excluded.status,
+                     error_code=excluded.error_code, info=excluded.info,
+                     vendor_error_code=excluded.vendor_error_code, updated=excluded.updated""",
+                rows)
+
+    def get_connectors(self, station_id: str) -> list[dict]:
+        return self._rows("SELECT * FROM connectors WHERE station_id = ? ORDER BY connector_id",
+                          (station_id,))
+
+    # -- id tags ----------------------------------------------------------------------
+    def put_tag(self, id_tag: str, status: str = "Accepted", expiry_date: datetime | str | None = None,
+                parent_id_tag: str | None = None) -> dict:
+        """Add or replace a tag.  Returns the stored row."""
+        if status not in TAG_STATUSES:
+            raise ValueError(f"tag status must be one of {', '.join(TAG_STATUSES)}, not {status!r}")
+        self.db.execute(
+            """INSERT INTO id_tags (id_tag, status, expiry_date, parent_id_tag) VALUES (?,?,?,?)
+               ON CONFLICT (id_tag) DO UPDATE SET status=excluded.status,
+                 expiry_date=excluded.expiry_date, parent_id_tag=excluded.parent_id_tag""",
+            (id_tag, status, _ts(expiry_date), parent_id_tag))
+        return self.get_tag(id_tag)
+
+    def delete_tag(self, id_tag: str) -> bool:
+        return self.db.execute("DELETE FROM id_tags WHERE id_tag = ?", (id_tag,)).rowcount > 0
+
+    def get_tag(self, id_tag: str) -> dict | None:
+        return self._row("SELECT * FROM id_tags WHERE id_tag = ?", (id_tag,))
+
+    def list_tags(self) -> list[dict]:
+        return self._rows("SELECT * FROM id_tags ORDER BY id_tag")
+
+    # -- transactions -----------------------------------------------------------------
+    def start_transaction(self, station_id: str, connector_id: int, id_tag: str, id_tag_status: str,
+                          meter_start: int, start_time: datetime,
+                          reservation_id: int | None = None) -> int:
+        """Record a new transaction; returns its hub-assigned id."""
+        cur = self.db.execute(
+            """INSERT INTO transactions (station_id, connector_id, id_tag, id_tag_status,
+                                         meter_start, start_time, reservation_id)
+               VALUES (?,?,?,?,?,?,?)""",
+            (station_id, connector_id, id_tag, id_tag_status, meter_start, _ts(start_time),
+             reservation_id))
+        return cur.lastrowid
+
+    def stop_transaction(self, transaction_id: int, meter_stop: int, stop_time: datetime,
+                         reason: str | None, stop_id_tag: str | None) -> bool:
+        """Close an open transaction.  False if there is no such open transaction."""
+        cur = self.db.execute(
+            """UPDATE transactions SET meter_stop=?, stop_time=?, stop_reason=?, stop_id_tag=?
+               WHERE id = ? AND stop_time IS NULL""",
+            (meter_stop, _ts(stop_time), reason, stop_id_tag, transaction_id))
+        return cur.rowcount > 0
+
+    def get_transaction(self, transaction_id: int) -> dict | None:
+        return self._row("SELECT * FROM transactions WHERE id = ?", (transaction_id,))
+
+    def list_transactions(self, station_id: str | None = None, active: bool | None = None,
+                          limit: int = 1000) -> list[dict]:
+        where, args = [], []
+        if station_id is not None:
+            where.append("station_id = ?")
+            args.append(station_id)
+        if active is not None:
+            where.append("stop_time IS NULL" if active else "stop_time IS NOT NULL")
+        sql = "SELECT * FROM transactions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self._rows(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+
+    def open_transactions(self) -> list[dict]:
+        return self._rows("SELECT * FROM transactions WHERE stop_time IS NULL ORDER BY id")
+
+    # -- meter values -----------------------------------------------------------------
+    def add_meter_values(self, rows: list[tuple]) -> None:
+        """rows: (transaction_id, station_id, connector_id, timestamp, measurand, phase, unit,
+        context, location, value)"""
+        if not rows:
+            return
+        rows = [(r[0], r[1], r[2], _ts(r[3]), *r[4:]) for r in rows]
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                """INSERT INTO meter_values (transaction_id, station_id, connector_id, timestamp,
+                                             measurand, phase, unit, context, location, value)
+                   VALUES (?,?,?,?,?,?,?,?,?,?)""", rows)
+
+    def meter_values(self, transaction_id: int | None = None, station_id: str | None = None
+                     ) -> list[dict]:
+        where, args = [], []
+        if transaction_id is not None:
+            where.append("transaction_id = ?")
+            args.append(transaction_id)
+        if station_id is not None:
+            where.append("station_id = ?")
+            args.append(station_id)
+        sql = "SELECT * FROM meter_values"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self._rows(sql + " ORDER BY id", args)
