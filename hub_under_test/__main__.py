@@ -9,9 +9,9 @@ from .hub import DUPLICATE_POLICIES, HubConfig, serve_forever
 from .manager import UNKNOWN_STATION_POLICIES
 
 
-def parse_args(argv=None) -> tuple[HubConfig, str]:
+def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, str]:
     d = HubConfig()
-    p = argparse.ArgumentParser(prog="python -m hub_under_test",
+    p = argparse.ArgumentParser(prog=prog,
                                 description="Run the bundled OCPP hub (CSMS).")
     p.add_argument("--host", default=d.host)
     p.add_argument("--port", type=int, default=d.port, help="OCPP WebSocket port (0: any free)")
@@ -39,8 +39,8 @@ def parse_args(argv=None) -> tuple[HubConfig, str]:
     return config, a.log_level
 
 
-def main(argv=None) -> None:
-    config, level = parse_args(argv)
+def main(argv=None, prog="python -m hub_under_test") -> None:
+    config, level = parse_args(argv, prog)
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         import uvloop

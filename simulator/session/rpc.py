@@ -155,6 +155,11 @@ class Session:
             finally:
                 timer.cancel()
                 self._pending.pop(unique_id, None)
+                # If the send itself failed (or the caller was cancelled) after _shutdown
+                # had already failed the future, nobody awaits it: read its exception so
+                # asyncio does not log "Future exception was never retrieved".
+                if future.done() and not future.cancelled():
+                    future.exception()
         if isinstance(reply, CallError):
             raise CallErrorReceived(action, reply)
         if spec is None:

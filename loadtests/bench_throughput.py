@@ -1,0 +1,113 @@
+"""Round trips per second: chargesim stations against the chargesim hub, side by side with
+the `ocpp` library's own ChargePoint on both ends, in one invocation.
+
+Both pairs do the same work: N stations, each boots once and then sends Heartbeat back to
+back for S seconds; the hub runs in its own process, the stations in this one.  Ours
+validates every payload on both sides (request and response, compiled validators), as the
+library does with jsonschema.
+
+    python loadtests/bench_throughput.py --stations 50 --seconds 10
+    python loadtests/bench_throughput.py --peer PATH/TO/ocpp_lib_peer.py
+
+The peer baseline is the shared script `ocpp_lib_peer.py`; by default it is looked for in
+../shared/bench/ beside the repository.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PEER = ROOT.parent / "shared" / "bench" / "ocpp_lib_peer.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on port {port} after {timeout}s")
+
+
+async def _station(url: str, n: int, seconds: float, counts: list[int], start_at: float) -> None:
+    from simulator.station import Station, StationOptions
+    station = Station(f"BENCH{n:05d}", url, StationOptions(call_timeout=60))
+    await station.start()
+    await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+    session, count, end = station.session, 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        await session.call("Heartbeat", {})
+        count += 1
+    counts.append(count)
+    await station.stop()
+
+
+async def _stations(url: str, stations: int, seconds: float) -> int:
+    counts: list[int] = []
+    start_at = time.perf_counter() + 1.0 + stations * 0.002  # all booted, then measure together
+    await asyncio.gather(*(_station(url, n, seconds, counts, start_at) for n in range(stations)))
+    return sum(counts)
+
+
+def bench_ours(stations: int, seconds: float) -> float:
+    from simulator.transport.websocket import use_uvloop
+    port = free_port()
+    hub = subprocess.Popen([sys.executable, "-m", "hub_under_test", "--port", str(port),
+                            "--api-port", "0", "--log-level", "WARNING"], cwd=ROOT)
+    try:
+        wait_for_port(port)
+        use_uvloop()
+        calls = asyncio.run(_stations(f"ws://127.0.0.1:{port}/ocpp", stations, seconds))
+    finally:
+        hub.terminate()
+        hub.wait(10)
+    asyncio.set_event_loop_policy(None)
+    return calls / seconds
+
+
+def bench_peer(peer: Path, stations: int, seconds: float) -> float:
+    out = subprocess.run([sys.executable, str(peer), "pair", "--stations", str(stations),
+                          "--seconds", str(seconds), "--port", str(free_port())],
+                         capture_output=True, text=True, check=True).stdout
+    match = re.search(r"rate=(\d+)", out)
+    if not match:
+        raise RuntimeError(f"peer baseline printed no rate:\n{out}")
+    return float(match.group(1))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--stations", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--peer", type=Path, default=Path(os.environ.get("OCPP_LIB_PEER", DEFAULT_PEER)),
+                    help="the ocpp library baseline script (default: %(default)s)")
+    a = ap.parse_args()
+    if not a.peer.exists():
+        print(f"baseline script not found: {a.peer} (pass --peer)", file=sys.stderr)
+        return 2
+    ours = bench_ours(a.stations, a.seconds)
+    print(f"chargesim station <-> chargesim hub : {ours:8.0f} round trips/s", flush=True)
+    peer = bench_peer(a.peer, a.stations, a.seconds)
+    print(f"ocpp lib ChargePoint <-> ocpp lib  : {peer:8.0f} round trips/s", flush=True)
+    print(f"ratio                               : {ours / peer:8.2f}x "
+          f"({a.stations} stations, {a.seconds:g} s each, full validation on both sides)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

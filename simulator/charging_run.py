@@ -1,0 +1,98 @@
+"""`chargesim run`: boot N stations and run one charging session on each.
+
+The smallest end-to-end check of a CSMS: boot, plug in, present a tag, charge with periodic
+meter values, present the tag again to stop, unplug.  Every step is checked; the outcome of
+each station is reported and any failure makes the run fail.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from .station import Event, Station, StationError, StationOptions
+from .session import CallErrorReceived, CallTimeout, SessionClosed
+
+# Events worth a line when the run is not verbose.
+_HEADLINE = {"boot", "tx_started", "tx_stopped", "tag_rejected", "error", "disconnected"}
+
+
+@dataclass
+class Outcome:
+    station: str
+    ok: bool = False
+    steps: list[str] = field(default_factory=list)
+    error: str | None = None
+    transaction_id: int | None = None
+    energy_wh: int | None = None
+    meter_values: int = 0
+
+    def line(self) -> str:
+        if self.ok:
+            return (f"{self.station}: ok — transaction {self.transaction_id}, "
+                    f"{self.energy_wh} Wh, {self.meter_values} MeterValues")
+        return f"{self.station}: FAILED at {self.steps[-1] if self.steps else 'start'}: {self.error}"
+
+
+async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: float,
+                      connector: int = 1) -> None:
+    """One charging session on `station`, recording each step in `outcome`."""
+    def step(name: str) -> None:
+        outcome.steps.append(name)
+
+    def count_meter_values(frame) -> None:
+        if frame.direction == "out" and '"MeterValues"' in frame.raw:
+            outcome.meter_values += 1
+
+    station.taps.append(count_meter_values)
+    try:
+        step("boot")
+        await station.start()
+        step("plug in")
+        await station.plug_in(connector)
+        step(f"present tag {tag}")
+        started = station.expect("tx_started", connector)
+        result = await station.present_tag(connector, tag)
+        if result != "Started":
+            raise StationError(f"tag {tag} not accepted to start charging ({result})")
+        event = await asyncio.wait_for(started, 30)
+        outcome.transaction_id = event.data["transaction_id"]
+        if event.data["status"] != "Accepted":
+            raise StationError(f"CSMS answered StartTransaction with idTagInfo "
+                               f"{event.data['status']}; the station stopped it (DeAuthorized)")
+        tx = station.connectors[connector].transaction
+        step("charge")
+        await asyncio.sleep(seconds)
+        step(f"present tag {tag} again to stop")
+        result = await station.present_tag(connector, tag)
+        if result != "Stopped":
+            raise StationError(f"presenting {tag} again did not stop the transaction ({result})")
+        outcome.energy_wh = tx.energy_wh
+        step("unplug")
+        await station.unplug(connector)
+        outcome.ok = True
+    except (StationError, CallErrorReceived, CallTimeout, SessionClosed, OSError,
+            asyncio.TimeoutError) as e:
+        outcome.error = str(e) or type(e).__name__
+    finally:
+        await station.stop()
+
+
+async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, seconds: float,
+              sample_interval: int, options: StationOptions, verbose: bool,
+              print_=print) -> list[Outcome]:
+    def show(event: Event) -> None:
+        if verbose or event.kind in _HEADLINE:
+            print_(f"  {time.strftime('%H:%M:%S')} {event}")
+
+    options.config.setdefault("MeterValueSampleInterval", str(sample_interval))
+    outcomes = []
+    tasks = []
+    for n in range(1, stations + 1):
+        station = Station(id_pattern.format(n=n), csms_url, options)
+        station.on_event = show
+        outcome = Outcome(station.id)
+        outcomes.append(outcome)
+        tasks.append(charge_once(station, outcome, tag=tag.format(n=n), seconds=seconds))
+    await asyncio.gather(*tasks)
+    return outcomes

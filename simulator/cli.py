@@ -1,0 +1,154 @@
+"""The `chargesim` command."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from . import __version__
+
+DEFAULT_TAG = "TAG-{n:05d}"
+
+
+def _common_station_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--csms", metavar="URL",
+                   help="CSMS endpoint; each station appends its id as the last path segment "
+                        "(default: start the bundled hub in-process)")
+    p.add_argument("--connectors", type=int, default=1, help="connectors per station")
+    p.add_argument("--vendor", default="chargesim")
+    p.add_argument("--model", default="VirtualAC")
+    p.add_argument("--max-power", type=float, default=11_000, metavar="W",
+                   help="power per connector in W (default 11000)")
+    p.add_argument("--password", help="HTTP Basic password (security profile 1); "
+                                      "the user name is the station id")
+    p.add_argument("--lenient", action="store_true",
+                   help="repair known field quirks in CSMS messages instead of rejecting them")
+    p.add_argument("--call-timeout", type=float, default=30.0, metavar="S")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every station event")
+
+
+def _options(a):
+    from .station import StationOptions
+    return StationOptions(connectors=a.connectors, vendor=a.vendor, model=a.model,
+                          max_power_w=a.max_power, mode="lenient" if a.lenient else "strict",
+                          call_timeout=a.call_timeout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chargesim",
+                                     description="Virtual OCPP charging stations and a bundled CSMS.")
+    parser.add_argument("--version", action="version", version=f"chargesim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    hub = sub.add_parser("hub", help="run the bundled hub (CSMS) until Ctrl-C",
+                         add_help=False)
+    hub.add_argument("hub_args", nargs=argparse.REMAINDER)
+
+    run = sub.add_parser("run", help="boot stations, run one charging session on each, report")
+    _common_station_args(run)
+    run.add_argument("--stations", type=int, default=1, metavar="N")
+    run.add_argument("--id-pattern", default="SIM-{n:05d}",
+                     help="station ids, with {n} the station number (default SIM-{n:05d})")
+    run.add_argument("--tag", default=DEFAULT_TAG,
+                     help="id tag each station charges with, {n} the station number (default "
+                          "%(default)s; one tag per station, as a tag may be in one transaction "
+                          "at a time). Seeded into the bundled hub; must be known to any other CSMS")
+    run.add_argument("--seconds", type=float, default=5.0, help="how long each session charges")
+    run.add_argument("--sample-interval", type=int, default=1, metavar="S",
+                     help="MeterValueSampleInterval during the run (default 1 s)")
+
+    station = sub.add_parser("station", help="keep stations online, answering the CSMS, until Ctrl-C")
+    _common_station_args(station)
+    station.add_argument("--id", action="append", dest="ids", metavar="ID",
+                         help="station id (repeatable); default SIM-00001")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "hub":  # the hub owns its options
+        from hub_under_test.__main__ import main as hub_main
+        hub_main(argv[1:], prog="chargesim hub")
+        return 0
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .transport.websocket import use_uvloop
+    use_uvloop()
+    try:
+        if args.command == "run":
+            return asyncio.run(_run(args))
+        return asyncio.run(_station(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+@contextlib.asynccontextmanager
+async def _csms(args, tags: dict[str, str]):
+    """The CSMS URL to use: the given one, or a bundled hub started here for the run."""
+    if args.csms:
+        yield args.csms
+        return
+    from hub_under_test.hub import Hub, HubConfig
+    hub = Hub(HubConfig(port=0, api_port=0, tags=tags))
+    await hub.start()
+    print(f"bundled hub: {hub.url}/{{station_id}}  (API {hub.api_url})")
+    try:
+        yield hub.url
+    finally:
+        await hub.stop()
+
+
+async def _run(args) -> int:
+    from .charging_run import run
+    tags = {args.tag.format(n=n): "Accepted" for n in range(1, args.stations + 1)}
+    async with _csms(args, tags) as url:
+        print(f"{args.stations} station(s) → {url}")
+        outcomes = await run(url, stations=args.stations, id_pattern=args.id_pattern,
+                             tag=args.tag, seconds=args.seconds,
+                             sample_interval=args.sample_interval, options=_options(args),
+                             verbose=args.verbose)
+    print()
+    for outcome in outcomes:
+        print(outcome.line())
+    failed = sum(not o.ok for o in outcomes)
+    print(f"\n{len(outcomes) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+async def _station(args) -> int:
+    from .station import Station
+    ids = args.ids or ["SIM-00001"]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with _csms(args, {}) as url:
+        stations = []
+        for station_id in ids:
+            options = _options(args)
+            if args.password:
+                options.basic_auth = (station_id, args.password)
+            station = Station(station_id, url, options)
+            station.on_event = lambda e: print(f"{e}", flush=True)
+            stations.append(station)
+        results = await asyncio.gather(*(s.start() for s in stations), return_exceptions=True)
+        failed = [(s, r) for s, r in zip(stations, results) if isinstance(r, BaseException)]
+        for s, r in failed:
+            print(f"{s.id}: could not come online: {r}", file=sys.stderr)
+        if len(failed) == len(stations):
+            return 1
+        print(f"{len(stations) - len(failed)} station(s) online at {url}; Ctrl-C to stop", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await asyncio.gather(*(s.stop() for s in stations), return_exceptions=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

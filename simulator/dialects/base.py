@@ -1,0 +1,82 @@
+"""What the station needs from a protocol dialect.
+
+The station decides *what* happens (a transaction starts, a status changes); a dialect
+decides how that is said in one protocol version, and turns the CSMS's requests into calls
+on the station.  Methods raise the session's errors (SessionClosed, CallTimeout,
+CallErrorReceived, InvalidResponse); the station decides what a failure means.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from ..session import Session
+    from ..station.auth import IdTagInfo
+    from ..station.connector import Connector
+    from ..station.station import Station
+    from ..station.transaction import MeterSnapshot, Transaction
+
+
+@dataclass(slots=True, frozen=True)
+class BootResult:
+    status: str                 # Accepted | Pending | Rejected
+    interval: int               # heartbeat interval if Accepted, else retry interval
+    current_time: datetime | None = None
+
+
+class Dialect(ABC):
+    version: str
+
+    def __init__(self, station: Station):
+        self.station = station
+
+    @property
+    @abstractmethod
+    def session(self) -> Session | None: ...
+
+    # -- link --------------------------------------------------------------------------
+    @abstractmethod
+    async def connect(self, on_lost: Callable[[], None]) -> None:
+        """Open the link; `on_lost` is called if it drops without `close()`."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    def set_ping_interval(self, seconds: int) -> None:
+        """Apply a new keepalive interval to the open link (0: off)."""
+
+    # -- charger-initiated messages ----------------------------------------------------------
+    @abstractmethod
+    async def boot(self) -> BootResult: ...
+
+    @abstractmethod
+    async def heartbeat(self) -> datetime | None: ...
+
+    @abstractmethod
+    async def status_notification(self, connector: Connector) -> None: ...
+
+    @abstractmethod
+    async def authorize(self, id_tag: str) -> IdTagInfo: ...
+
+    @abstractmethod
+    async def start_transaction(self, tx: Transaction) -> tuple[int, IdTagInfo]: ...
+
+    @abstractmethod
+    async def stop_transaction(self, tx: Transaction) -> IdTagInfo | None: ...
+
+    @abstractmethod
+    async def meter_values(self, connector_id: int, transaction_id: int | None,
+                           snapshots: list[MeterSnapshot]) -> None: ...
+
+    @abstractmethod
+    async def data_transfer(self, vendor_id: str, message_id: str | None,
+                            data: str | None) -> tuple[str, str | None]: ...
+
+    @abstractmethod
+    async def diagnostics_status(self, status: str) -> None: ...
+
+    @abstractmethod
+    async def firmware_status(self, status: str) -> None: ...

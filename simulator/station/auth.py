@@ -1,0 +1,60 @@
+"""Authorization: idTagInfo and the authorization cache.
+
+The cache keeps the idTagInfo of every answer that carries one (Authorize, StartTransaction,
+StopTransaction).  An entry whose expiryDate has passed reads as Expired; only an Accepted,
+unexpired entry lets the station skip the Authorize round trip (LocalPreAuthorize).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from .clock import utc_now
+
+ACCEPTED, BLOCKED, EXPIRED, INVALID, CONCURRENT_TX = (
+    "Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx")
+
+
+@dataclass(slots=True, frozen=True)
+class IdTagInfo:
+    status: str
+    expiry: datetime | None = None
+    parent_id_tag: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == ACCEPTED
+
+    def as_of(self, now: datetime) -> IdTagInfo:
+        """This info as it stands at `now`: Expired once its expiryDate has passed."""
+        if self.expiry is not None and self.expiry <= now and self.status == ACCEPTED:
+            return replace(self, status=EXPIRED)
+        return self
+
+
+class AuthCache:
+    """Bounded (least recently stored entries go first): a station keeps a small cache."""
+
+    def __init__(self, capacity: int = 1024):
+        self.capacity = capacity
+        self._entries: OrderedDict[str, IdTagInfo] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, id_tag: str) -> bool:
+        return id_tag in self._entries
+
+    def lookup(self, id_tag: str, now: datetime | None = None) -> IdTagInfo | None:
+        info = self._entries.get(id_tag)
+        return None if info is None else info.as_of(now or utc_now())
+
+    def store(self, id_tag: str, info: IdTagInfo) -> None:
+        self._entries.pop(id_tag, None)
+        self._entries[id_tag] = info
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,202 @@
+"""Configuration store: typed keys with read-only and reboot flags.
+
+Values travel as strings (that is how OCPP 1.6 carries them) and are parsed and checked on
+every change, so a CSMS's bad value is answered Rejected instead of breaking the station.
+Listeners hear about each effective change (the station restarts its heartbeat, sampler…).
+A change to a key that needs a reboot is answered RebootRequired and held until the next
+reset.  The key set is the OCPP 1.6 Core profile (plus the cache/local-list keys); the
+station reads these names as its own settings, and a 2.0.1 device model maps onto them.
+"""
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from .meter import MEASURANDS
+
+BOOL, INT, CSL, STR = "bool", "int", "csl", "str"
+
+
+class ChangeResult(enum.StrEnum):
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    REBOOT_REQUIRED = "RebootRequired"
+    NOT_SUPPORTED = "NotSupported"
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    name: str
+    kind: str
+    default: str
+    readonly: bool = False
+    reboot: bool = False
+    allowed: frozenset[str] | None = None  # CSL items (or STR values) that are allowed
+    pattern: re.Pattern | None = None      # CSL items must match this
+    max_items: int | None = None
+    minimum: int = 0
+    maximum: int | None = None
+
+
+def parse(spec: KeySpec, text: str):
+    """The typed value of `text` for `spec`, or ValueError saying why not."""
+    text = text.strip()
+    if spec.kind == BOOL:
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{spec.name} takes true or false, not {text!r}")
+        return text.lower() == "true"
+    if spec.kind == INT:
+        if not re.fullmatch(r"[+-]?\d+", text):
+            raise ValueError(f"{spec.name} takes an integer, not {text!r}")
+        value = int(text)
+        if value < spec.minimum or (spec.maximum is not None and value > spec.maximum):
+            raise ValueError(f"{spec.name} out of range: {value}")
+        return value
+    if spec.kind == CSL:
+        items = [i.strip() for i in text.split(",")] if text else []
+        if any(not i for i in items):
+            raise ValueError(f"{spec.name}: empty item in {text!r}")
+        if spec.max_items is not None and len(items) > spec.max_items:
+            raise ValueError(f"{spec.name}: at most {spec.max_items} items")
+        for item in items:
+            if spec.allowed is not None and item not in spec.allowed:
+                raise ValueError(f"{spec.name}: {item!r} is not supported")
+            if spec.pattern is not None and not spec.pattern.fullmatch(item):
+                raise ValueError(f"{spec.name}: {item!r} is malformed")
+        return items
+    if spec.allowed is not None and text not in spec.allowed:
+        raise ValueError(f"{spec.name}: {text!r} is not supported")
+    return text
+
+
+def render(spec: KeySpec, value) -> str:
+    if spec.kind == BOOL:
+        return "true" if value else "false"
+    if spec.kind == CSL:
+        return ",".join(value)
+    return str(value)
+
+
+def core_keys(connectors: int) -> list[KeySpec]:
+    """OCPP 1.6 Core profile keys (plus AuthorizationCache/LocalAuthList) for this station."""
+    measurands = frozenset(MEASURANDS)
+    rotation = ",".join(f"{i}.RST" for i in range(connectors + 1))
+    max_measurands = len(MEASURANDS)
+    return [
+        KeySpec("AllowOfflineTxForUnknownId", BOOL, "false"),
+        KeySpec("AuthorizationCacheEnabled", BOOL, "true"),
+        KeySpec("AuthorizeRemoteTxRequests", BOOL, "false"),
+        KeySpec("ClockAlignedDataInterval", INT, "0"),
+        KeySpec("ConnectionTimeOut", INT, "60"),
+        KeySpec("ConnectorPhaseRotation", CSL, rotation, pattern=re.compile(
+            r"\d+\.(NotApplicable|Unknown|RST|RTS|SRT|STR|TRS|TSR)"), max_items=connectors + 1),
+        KeySpec("ConnectorPhaseRotationMaxLength", INT, str(connectors + 1), readonly=True),
+        KeySpec("GetConfigurationMaxKeys", INT, "50", readonly=True),
+        KeySpec("HeartbeatInterval", INT, "300"),
+        KeySpec("LocalAuthListEnabled", BOOL, "false"),
+        KeySpec("LocalAuthorizeOffline", BOOL, "true"),
+        KeySpec("LocalPreAuthorize", BOOL, "false"),
+        KeySpec("MeterValuesAlignedData", CSL, "Energy.Active.Import.Register",
+                allowed=measurands, max_items=max_measurands),
+        KeySpec("MeterValuesAlignedDataMaxLength", INT, str(max_measurands), readonly=True),
+        KeySpec("MeterValuesSampledData", CSL, "Energy.Active.Import.Register",
+                allowed=measurands, max_items=max_measurands),
+        KeySpec("MeterValuesSampledDataMaxLength", INT, str(max_measurands), readonly=True),
+        KeySpec("MeterValueSampleInterval", INT, "60"),
+        KeySpec("NumberOfConnectors", INT, str(connectors), readonly=True),
+        KeySpec("ResetRetries", INT, "1"),
+        KeySpec("StopTransactionOnEVSideDisconnect", BOOL, "true"),
+        KeySpec("StopTransactionOnInvalidId", BOOL, "true"),
+        KeySpec("StopTxnAlignedData", CSL, "", allowed=measurands, max_items=max_measurands),
+        KeySpec("StopTxnAlignedDataMaxLength", INT, str(max_measurands), readonly=True),
+        KeySpec("StopTxnSampledData", CSL, "", allowed=measurands, max_items=max_measurands),
+        KeySpec("StopTxnSampledDataMaxLength", INT, str(max_measurands), readonly=True),
+        # Only the profiles the station really implements.
+        KeySpec("SupportedFeatureProfiles", CSL, "Core,RemoteTrigger", readonly=True),
+        KeySpec("TransactionMessageAttempts", INT, "3", minimum=1),
+        KeySpec("TransactionMessageRetryInterval", INT, "60"),
+        KeySpec("UnlockConnectorOnEVSideDisconnect", BOOL, "true"),
+        KeySpec("WebSocketPingInterval", INT, "60"),
+    ]
+
+
+Listener = Callable[[str, object], None]
+
+
+class ConfigStore:
+    def __init__(self, specs: Iterable[KeySpec], values: dict[str, str] | None = None):
+        self.specs: dict[str, KeySpec] = {s.name: s for s in specs}
+        self._values: dict[str, object] = {n: parse(s, s.default) for n, s in self.specs.items()}
+        self._pending: dict[str, object] = {}   # held until reboot
+        self._listeners: list[Listener] = []
+        for name, text in (values or {}).items():
+            self.set(name, text)
+
+    # -- reading ---------------------------------------------------------------------
+    def __contains__(self, name: str) -> bool:
+        return name in self.specs
+
+    def __getitem__(self, name: str):
+        return self._values[name]
+
+    def get(self, name: str, default=None):
+        return self._values.get(name, default)
+
+    def text(self, name: str) -> str:
+        return render(self.specs[name], self._values[name])
+
+    def entries(self, keys: Iterable[str] | None = None
+                ) -> tuple[list[tuple[str, str, bool]], list[str]]:
+        """([(key, value, readonly)], [unknown keys]) for GetConfiguration."""
+        names = list(self.specs) if keys is None else list(dict.fromkeys(keys))
+        known = [(n, self.text(n), self.specs[n].readonly) for n in names if n in self.specs]
+        unknown = [n for n in names if n not in self.specs]
+        return known, unknown
+
+    @property
+    def pending(self) -> dict[str, object]:
+        return dict(self._pending)
+
+    # -- changing --------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def change(self, name: str, text: str) -> ChangeResult:
+        """A change requested by the CSMS (ChangeConfiguration)."""
+        spec = self.specs.get(name)
+        if spec is None:
+            return ChangeResult.NOT_SUPPORTED
+        if spec.readonly:
+            return ChangeResult.REJECTED
+        try:
+            value = parse(spec, text)
+        except ValueError:
+            return ChangeResult.REJECTED
+        if spec.reboot:
+            self._pending[name] = value
+            return ChangeResult.REBOOT_REQUIRED
+        self._store(name, value)
+        return ChangeResult.ACCEPTED
+
+    def set(self, name: str, text: str) -> None:
+        """A change by the station itself (initial values, boot interval): read-only keys
+        included, effective at once.  Raises KeyError / ValueError on a bad key or value."""
+        spec = self.specs[name]
+        self._pending.pop(name, None)
+        self._store(name, parse(spec, str(text)))
+
+    def apply_pending(self) -> list[str]:
+        """Make the changes held for a reboot effective (called while rebooting)."""
+        names = list(self._pending)
+        for name in names:
+            self._store(name, self._pending.pop(name))
+        return names
+
+    def _store(self, name: str, value) -> None:
+        changed = self._values.get(name) != value
+        self._values[name] = value
+        if changed:
+            for listener in self._listeners:
+                listener(name, value)

@@ -1,0 +1,35 @@
+"""Errors the station raises to its drivers."""
+from __future__ import annotations
+
+
+class StationError(Exception):
+    """A driver asked for something the station cannot do now (with the reason)."""
+
+
+class IllegalTransition(StationError):
+    """A connector status change the OCPP state machine does not allow."""
+
+    def __init__(self, connector_id: int, old: str, new: str):
+        super().__init__(f"connector {connector_id}: illegal status transition {old} -> {new}")
+        self.connector_id, self.old, self.new = connector_id, old, new
+
+
+class ConnectFailed(StationError):
+    """The transport could not be opened (refused, handshake rejected, timeout)."""
+
+
+class BootRejected(StationError):
+    """The CSMS did not accept the BootNotification within the start timeout."""
+
+    def __init__(self, station_id: str, status: str | None, timeout: float):
+        super().__init__(f"{station_id}: BootNotification not accepted within {timeout:g}s "
+                         f"(last registration status: {status or 'no answer'})")
+        self.status = status
+
+
+class NotRegistered(StationError):
+    """A charger-initiated message was due before the CSMS accepted the BootNotification."""
+
+
+class UnknownMessageId(Exception):
+    """Raised by a DataTransfer vendor handler for a messageId it does not know."""

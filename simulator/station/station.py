@@ -1,0 +1,963 @@
+"""The virtual charge point: version-neutral behaviour behind every message.
+
+The station owns connectors, meters, configuration, the authorization cache and the
+transactions; its dialect (`simulator.dialects`) turns that into one protocol version.
+Everything runs on the caller's event loop: timers are asyncio tasks that sleep, so a
+process holds thousands of stations (no threads, no polling).
+
+Registration (OCPP 1.6 §4.2): nothing but BootNotification goes out until the CSMS accepts
+it; while Pending the station answers the CSMS and sends only what TriggerMessage asks for.
+Once Accepted it reports every connector's status and starts its heartbeat.
+
+Effects of a CSMS request that send messages of their own (remote start, reset, trigger…)
+are deferred until the reply has been written, so the CSMS sees the reply first.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import logging
+import random
+import zlib
+from typing import Awaitable, Callable
+
+from ..session import CallErrorReceived, CallTimeout, Frame, InvalidResponse, SessionClosed
+from ..protocol import OcppError
+from . import meter as m
+from .auth import ACCEPTED, AuthCache, IdTagInfo
+from .clock import utc_now
+from .config import ConfigStore, core_keys
+from .connector import Connector, PendingStart, Status
+from .errors import (BootRejected, ConnectFailed, NotRegistered, StationError, UnknownMessageId)
+from .events import Event, EventLog
+from .meter import EV, Meter
+from .options import StationOptions
+from .timers import Periodic
+from .transaction import MeterSnapshot, Transaction
+
+log = logging.getLogger(__name__)
+
+PENDING, REJECTED = "Pending", "Rejected"
+STOP_REASONS = frozenset({"Local", "Remote", "EVDisconnected", "HardReset", "SoftReset",
+                          "PowerLoss", "Reboot", "UnlockCommand", "DeAuthorized",
+                          "EmergencyStop", "Other"})
+TRIGGERABLE = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
+               "Heartbeat", "MeterValues", "StatusNotification")
+# What a failed charger-initiated call raises; the station reports these, it does not crash.
+SEND_ERRORS = (CallTimeout, CallErrorReceived, InvalidResponse, SessionClosed, OcppError)
+
+VendorHandler = Callable[[str | None, str | None], object]
+
+
+class Station:
+    def __init__(self, station_id: str, csms_url: str, options: StationOptions | None = None,
+                 **overrides):
+        from ..dialects import dialect_for  # the dialects import station modules
+
+        opts = dataclasses.replace(options, **overrides) if options else StationOptions(**overrides)
+        if opts.connectors < 1:
+            raise ValueError("a station has at least one connector")
+        self.id = station_id
+        self.csms_url = csms_url
+        # As in every OCPP-J deployment, the station id is the last path segment.
+        self.url = f"{csms_url.rstrip('/')}/{station_id}"
+        self.options = opts
+        self.rng = random.Random(opts.seed if opts.seed is not None
+                                 else zlib.crc32(station_id.encode()))
+        self.config = ConfigStore([*core_keys(opts.connectors), *opts.extra_keys], opts.config)
+        self.auth_cache = AuthCache()
+        self.connectors: list[Connector] = [Connector(0)] + [
+            Connector(i, meter=Meter(random.Random(self.rng.getrandbits(64)),
+                                     max_power_w=opts.max_power_w, phases=opts.phases,
+                                     voltage_v=opts.voltage_v, energy_wh=opts.meter_start_wh))
+            for i in range(1, opts.connectors + 1)]
+        self.events = EventLog(station_id, opts.event_log_size)
+        self.taps: list[Callable[[Frame], None]] = []
+        self.vendors: dict[str, VendorHandler] = {}
+        self.registration: str | None = None    # Accepted | Pending | Rejected | None
+        self.online = False
+        self.diagnostics_status = "Idle"
+        self.firmware_status = "Idle"
+        self.dialect = dialect_for(opts.version)(self)
+
+        self._accepted = asyncio.Event()
+        self._closing = False        # stop() or a reset is closing the link on purpose
+        self._holding = False        # a hard reset holds transaction messages until reboot
+        self._started = False
+        self._tasks: set[asyncio.Task] = set()
+        self._heartbeat: Periodic | None = None
+        self._aligned: Periodic | None = None
+        self._boot_task: asyncio.Task | None = None
+        self._reconnect_task: asyncio.Task | None = None
+        self._reset_task: asyncio.Task | None = None
+        self._samplers: dict[int, Periodic] = {}
+        self._tx_queue: list[tuple[str, Callable[[], Awaitable]]] = []
+        self.config.subscribe(self._on_config_change)
+
+    # =====================================================================================
+    # Observing
+    # =====================================================================================
+    @property
+    def session(self):
+        """The current RPC session (None before start).  It is replaced on reconnect; its
+        `taps` list is `station.taps`, so taps added through it stay."""
+        return self.dialect.session
+
+    @property
+    def on_event(self) -> Callable[[Event], None] | None:
+        return self.events.callback
+
+    @on_event.setter
+    def on_event(self, callback: Callable[[Event], None] | None) -> None:
+        self.events.callback = callback
+
+    def expect(self, kind: str, connector: int | None = None, where=None) -> asyncio.Future:
+        """A future for the next event of `kind`; ask before causing it."""
+        return self.events.expect(kind, connector, where)
+
+    def _emit(self, kind: str, text: str, connector: int | None = None, **data) -> None:
+        self.events.emit(kind, text, connector, **data)
+
+    # =====================================================================================
+    # Lifecycle: connect, boot, heartbeat, reconnect, stop
+    # =====================================================================================
+    async def start(self, timeout: float = 60.0) -> None:
+        """Connect and boot; return once the CSMS has accepted the BootNotification.
+
+        Raises ConnectFailed if the connection cannot be opened and BootRejected if the
+        station is not accepted within `timeout` (it is then stopped again).
+        """
+        if self._started:
+            raise StationError(f"{self.id}: already started")
+        self._started, self._closing = True, False
+        try:
+            await self._connect()
+        except ConnectFailed:
+            self._started = False
+            raise
+        self._start_boot()
+        try:
+            await asyncio.wait_for(self._accepted.wait(), timeout)
+        except asyncio.TimeoutError:
+            status = self.registration
+            await self.stop()
+            raise BootRejected(self.id, status, timeout) from None
+
+    async def stop(self, reason: str | None = None) -> None:
+        """Close the connection and cancel every timer.  With `reason` (e.g. "PowerLoss"),
+        running transactions are stopped with it first."""
+        if reason is not None:
+            for c in self.connectors[1:]:
+                if c.transaction is not None:
+                    try:
+                        await self._stop_transaction(c, reason)
+                    except StationError as e:
+                        self._emit("error", str(e), c.id)
+        self._closing = True
+        current = asyncio.current_task()
+        if self._reset_task is not None and self._reset_task is not current:
+            self._reset_task.cancel()
+        # Close first: calls in flight end with SessionClosed instead of being cut off
+        # (a cancelled call would leave its reply to arrive for nobody).
+        await self.dialect.close()
+        await self._cancel_tasks()
+        for c in self.connectors:
+            self._cancel_pending_start(c)
+        self.online = False
+        self.registration = None
+        self._accepted.clear()
+        self._started = False
+        self._emit("stopped", "station stopped")
+
+    async def _connect(self) -> None:
+        try:
+            await self.dialect.connect(self._on_link_lost)
+        except Exception as e:
+            raise ConnectFailed(f"{self.id}: cannot connect to {self.url}: "
+                                f"{type(e).__name__}: {e}") from e
+        self.online = True
+        self._emit("connected", self.url)
+
+    def _on_link_lost(self) -> None:
+        """The connection dropped without us closing it: reconnect (no new boot, 1.6)."""
+        self.online = False
+        self._stop_timers()
+        if self._boot_task is not None:
+            self._boot_task.cancel()
+        self._emit("disconnected", "connection lost")
+        if not self._closing and (self._reconnect_task is None or self._reconnect_task.done()):
+            self._reconnect_task = self._spawn(self._reconnect(), "reconnect")
+
+    async def _reconnect(self) -> None:
+        delay = self.options.reconnect_min
+        while not self._closing:
+            await asyncio.sleep(delay)
+            try:
+                await self._connect()
+                break
+            except ConnectFailed as e:
+                self._emit("error", str(e))
+                delay = min(delay * 2, self.options.reconnect_max)
+        else:
+            return
+        if self.registration == ACCEPTED:
+            await self._on_accepted()
+        else:
+            self._start_boot()
+
+    def _start_boot(self, delay: float = 0.0) -> None:
+        if self._boot_task is None or self._boot_task.done():
+            self._boot_task = self._spawn(self._boot_loop(delay), "boot")
+
+    def _retry_delay(self, interval: float) -> float:
+        seconds = interval if interval > 0 else self.options.boot_retry_default
+        return max(seconds * self.options.interval_scale, self.options.boot_retry_min)
+
+    async def _boot_loop(self, delay: float = 0.0) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        while True:
+            try:
+                result = await self.dialect.boot()
+            except SessionClosed:
+                return  # the reconnect boots again
+            except SEND_ERRORS as e:
+                self._emit("error", f"BootNotification failed: {e}")
+                interval = 0
+            else:
+                await self._apply_boot(result)
+                if result.status == ACCEPTED:
+                    return
+                interval = result.interval
+            await asyncio.sleep(self._retry_delay(interval))
+
+    async def _apply_boot(self, result) -> None:
+        previous, self.registration = self.registration, result.status
+        self._emit("boot", f"BootNotification {result.status}, interval {result.interval}",
+                   status=result.status, interval=result.interval)
+        if result.status != ACCEPTED:
+            self._accepted.clear()
+            self._stop_timers()
+            return
+        if result.interval > 0:  # on Accepted, the interval is the heartbeat interval
+            self.config.set("HeartbeatInterval", str(result.interval))
+        if previous != ACCEPTED:
+            await self._on_accepted()
+
+    async def _on_accepted(self) -> None:
+        """Registered (or reconnected while registered): report every connector, start the
+        heartbeat, send what a hard reset held back."""
+        for c in self.connectors:
+            await self._send_status(c)
+        self._restart_heartbeat()
+        self._restart_aligned()
+        for c in self.connectors[1:]:
+            sampler = self._samplers.get(c.id)
+            if c.transaction is not None and (sampler is None or not sampler.running):
+                self._restart_sampler(c)
+        await self._flush_tx_queue()
+        self._accepted.set()
+
+    def _may_send(self) -> bool:
+        return self.online and self.registration == ACCEPTED and not self._holding
+
+    def _stop_timers(self) -> None:
+        """Heartbeat and clock-aligned data stop (link down or not registered); samplers
+        go on — the transaction does."""
+        for timer in (self._heartbeat, self._aligned):
+            if timer is not None:
+                timer.stop()
+        self._heartbeat = self._aligned = None
+
+    def _restart_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        interval = self.config["HeartbeatInterval"]
+        if interval > 0 and self.online and self.registration == ACCEPTED:
+            self._heartbeat = Periodic(self._spawn, interval * self.options.interval_scale,
+                                       self._beat, "heartbeat")
+
+    async def _beat(self) -> bool:
+        try:
+            await self.dialect.heartbeat()
+        except SessionClosed:
+            return False
+        except SEND_ERRORS as e:
+            self._emit("error", f"Heartbeat failed: {e}")
+        else:
+            self._emit("heartbeat", "Heartbeat")
+        return True
+
+    # -- tasks -----------------------------------------------------------------------------
+    def _spawn(self, coro, name: str) -> asyncio.Task:
+        task = asyncio.create_task(coro, name=f"{self.id}-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("%s: %s failed", self.id, task.get_name(), exc_info=exc)
+            self._emit("error", f"{task.get_name()} failed: {type(exc).__name__}: {exc}")
+
+    def _after_reply(self, job: Callable[[], Awaitable], name: str) -> None:
+        """Run `job` once the reply to the CSMS request being handled is on the wire.
+
+        The session writes the reply without yielding to the loop after the handler
+        returns, so a task started now runs after it; the extra yield is cheap insurance.
+        """
+        async def deferred():
+            await asyncio.sleep(0)
+            await job()
+        self._spawn(deferred(), name)
+
+    async def _cancel_tasks(self) -> None:
+        # One turn of the loop first: calls the closed link just failed (SessionClosed)
+        # are seen by their callers instead of being cut off with unread exceptions.
+        await asyncio.sleep(0)
+        current = asyncio.current_task()
+        tasks = [t for t in self._tasks if t is not current]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._samplers.clear()
+        self._heartbeat = self._aligned = self._boot_task = self._reconnect_task = None
+
+    # =====================================================================================
+    # Connector status
+    # =====================================================================================
+    def _connector(self, connector_id: int) -> Connector:
+        if not isinstance(connector_id, int) or not 1 <= connector_id < len(self.connectors):
+            raise StationError(f"{self.id}: no connector {connector_id!r} "
+                               f"(1..{len(self.connectors) - 1})")
+        return self.connectors[connector_id]
+
+    def _in_use(self, c: Connector) -> bool:
+        if c.id == 0:
+            return any(x.in_use for x in self.connectors[1:])
+        return c.in_use
+
+    async def _refresh(self, c: Connector) -> None:
+        """Bring the status in line with the facts; apply a scheduled availability change
+        once the connector is no longer in use (a second, legal, step)."""
+        await self._move(c, c.desired_status())
+        if c.scheduled_operative is not None and not self._in_use(c):
+            c.operative, c.scheduled_operative = c.scheduled_operative, None
+            self._emit("availability", "Operative" if c.operative else "Inoperative", c.id)
+            await self._move(c, c.desired_status())
+        if c.id != 0 and self.connectors[0].scheduled_operative is not None:
+            await self._refresh(self.connectors[0])
+
+    async def _move(self, c: Connector, new: Status) -> None:
+        if not c.set_status(new):
+            return
+        if c.meter is not None:
+            c.meter.set_drawing(new == Status.CHARGING)
+        if new == Status.UNAVAILABLE:
+            c.finishing = False  # the finished session is over from the user's point of view
+        self._emit("status", str(new), c.id, status=str(new), error_code=c.error_code)
+        if self._may_send():
+            await self._send_status(c)
+
+    async def _send_status(self, c: Connector) -> None:
+        try:
+            await self.dialect.status_notification(c)
+        except SEND_ERRORS as e:
+            self._emit("error", f"StatusNotification failed: {e}", c.id)
+
+    async def fault(self, connector_id: int, error_code: str = "OtherError",
+                    info: str | None = None) -> None:
+        """Report a hardware fault (connector 0: the station); the connector goes Faulted."""
+        c = self.connectors[connector_id] if connector_id == 0 else self._connector(connector_id)
+        if error_code == "NoError":
+            raise StationError("a fault needs an error code other than NoError")
+        c.fault, c.info = error_code, info
+        if c.status == Status.FAULTED:  # already faulted: report the new error code
+            c.error_code = error_code
+            if self._may_send():
+                await self._send_status(c)
+            return
+        await self._refresh(c)
+
+    async def clear_fault(self, connector_id: int) -> None:
+        c = self.connectors[connector_id] if connector_id == 0 else self._connector(connector_id)
+        c.fault, c.info = None, None
+        await self._refresh(c)
+
+    # =====================================================================================
+    # Driver actions: the EV and the user
+    # =====================================================================================
+    async def plug_in(self, connector_id: int, *, soc: float | None = None) -> None:
+        """The EV's cable goes in.  `soc`: the EV battery's state of charge in percent."""
+        c = self._connector(connector_id)
+        if c.plugged:
+            raise StationError(f"{self.id}: connector {connector_id} is already plugged in")
+        c.plugged, c.finishing = True, False
+        c.meter.connect_ev(EV(self.options.ev_capacity_wh,
+                              self.rng.uniform(10, 60) if soc is None else soc))
+        self._emit("plugged_in", "cable plugged in", c.id)
+        if (c.transaction is None and c.pending_start is not None
+                and self._can_start(c, ignore_pending=True) and self._may_send()):
+            await self._start_transaction(c)
+        else:
+            await self._refresh(c)
+
+    async def unplug(self, connector_id: int) -> None:
+        c = self._connector(connector_id)
+        if not c.plugged:
+            raise StationError(f"{self.id}: connector {connector_id} is not plugged in")
+        c.plugged = c.finishing = c.ev_suspended = False
+        c.meter.connect_ev(None)
+        self._emit("unplugged", "cable unplugged", c.id)
+        if c.transaction is not None and self.config["StopTransactionOnEVSideDisconnect"]:
+            await self._stop_transaction(c, "EVDisconnected")
+        else:  # without the key the transaction stays, suspended, until the EV is back
+            await self._refresh(c)
+
+    async def present_tag(self, connector_id: int, id_tag: str) -> str:
+        """An RFID card at the connector's reader.
+
+        Returns what it did: "Started", "Authorized" (waiting for the cable), "Stopped",
+        "Cancelled" (the same card again before the cable), "Rejected" (not accepted),
+        "NotAllowed" (another card may not stop this transaction), "Unavailable".
+        """
+        c = self._connector(connector_id)
+        self._require_registered()
+        self._emit("tag", f"tag {id_tag} presented", c.id, id_tag=id_tag)
+        tx = c.transaction
+        if tx is not None:
+            if id_tag == tx.id_tag:
+                await self._stop_transaction(c, "Local", id_tag)
+                return "Stopped"
+            # Another card stops it only if it belongs to the same group (parentIdTag).
+            info = await self._authorize(id_tag)
+            if info.accepted and tx.parent_id_tag and info.parent_id_tag == tx.parent_id_tag:
+                await self._stop_transaction(c, "Local", id_tag)
+                return "Stopped"
+            self._emit("tag_refused", f"{id_tag} may not stop transaction "
+                                      f"{tx.transaction_id}", c.id, id_tag=id_tag)
+            return "NotAllowed"
+        pending = c.pending_start
+        if pending is not None and pending.id_tag == id_tag and not pending.remote:
+            self._cancel_pending_start(c)
+            self._emit("start_cancelled", f"{id_tag} presented again", c.id)
+            await self._refresh(c)
+            return "Cancelled"
+        if not self._can_start(c, ignore_pending=True):
+            return "Unavailable"
+        info = await self._authorize(id_tag)
+        if not info.accepted:
+            self._emit("tag_rejected", f"{id_tag}: {info.status}", c.id, status=info.status)
+            return "Rejected"
+        started = await self._begin_start(c, PendingStart(id_tag, info))
+        return "Started" if started else "Authorized"
+
+    async def stop_transaction(self, connector_id: int, reason: str = "Local") -> Transaction:
+        """End the connector's transaction (as the station would, e.g. a stop button)."""
+        if reason not in STOP_REASONS:
+            raise StationError(f"unknown stop reason {reason!r}; one of {sorted(STOP_REASONS)}")
+        c = self._connector(connector_id)
+        tx = c.transaction
+        if tx is None:
+            raise StationError(f"{self.id}: no transaction on connector {connector_id}")
+        await self._stop_transaction(c, reason)
+        return tx
+
+    async def ev_suspend(self, connector_id: int) -> None:
+        """The EV stops taking energy (SuspendedEV)."""
+        await self._set_flag(connector_id, "ev_suspended", True)
+
+    async def ev_resume(self, connector_id: int) -> None:
+        await self._set_flag(connector_id, "ev_suspended", False)
+
+    async def evse_suspend(self, connector_id: int) -> None:
+        """The station withholds energy (SuspendedEVSE), e.g. a local power limit of 0."""
+        await self._set_flag(connector_id, "evse_suspended", True)
+
+    async def evse_resume(self, connector_id: int) -> None:
+        await self._set_flag(connector_id, "evse_suspended", False)
+
+    async def _set_flag(self, connector_id: int, flag: str, value: bool) -> None:
+        c = self._connector(connector_id)
+        setattr(c, flag, value)
+        await self._refresh(c)
+
+    async def data_transfer(self, vendor_id: str, message_id: str | None = None,
+                            data: str | None = None) -> tuple[str, str | None]:
+        """Send a DataTransfer to the CSMS; returns (status, data)."""
+        self._require_registered()
+        try:
+            return await self.dialect.data_transfer(vendor_id, message_id, data)
+        except SEND_ERRORS as e:
+            raise StationError(f"DataTransfer failed: {e}") from e
+
+    def register_vendor(self, vendor_id: str, handler: VendorHandler) -> None:
+        """Answer the CSMS's DataTransfer for `vendor_id`: handler(message_id, data) returns
+        a status or (status, data), may be async, and raises UnknownMessageId."""
+        self.vendors[vendor_id] = handler
+
+    def _require_registered(self) -> None:
+        if not self.online:
+            raise NotRegistered(f"{self.id}: not connected")
+        if self.registration != ACCEPTED:
+            raise NotRegistered(f"{self.id}: registration is {self.registration or 'not done'}, "
+                                f"not Accepted")
+
+    # =====================================================================================
+    # Authorization and transactions
+    # =====================================================================================
+    async def _authorize(self, id_tag: str) -> IdTagInfo:
+        use_cache = self.config["AuthorizationCacheEnabled"]
+        if use_cache and self.config["LocalPreAuthorize"]:
+            cached = self.auth_cache.lookup(id_tag)
+            if cached is not None and cached.accepted:
+                self._emit("authorize", f"{id_tag} Accepted (cache)", status=ACCEPTED, cached=True)
+                return cached
+        if not self._may_send():
+            raise NotRegistered(f"{self.id}: cannot authorize {id_tag}: not connected/accepted")
+        try:
+            info = await self.dialect.authorize(id_tag)
+        except SEND_ERRORS as e:
+            raise StationError(f"Authorize {id_tag} failed: {e}") from e
+        if use_cache:
+            self.auth_cache.store(id_tag, info)
+        self._emit("authorize", f"{id_tag} {info.status}", status=info.status, cached=False)
+        return info
+
+    def _remember(self, id_tag: str, info: IdTagInfo | None) -> None:
+        if info is not None and self.config["AuthorizationCacheEnabled"]:
+            self.auth_cache.store(id_tag, info)
+
+    def _can_start(self, c: Connector, ignore_pending: bool = False) -> bool:
+        station = self.connectors[0]
+        return (c.transaction is None and (ignore_pending or c.pending_start is None)
+                and c.operative and c.scheduled_operative is not False and not c.fault
+                and station.operative and not station.fault
+                and c.status not in (Status.RESERVED, Status.UNAVAILABLE, Status.FAULTED))
+
+    def _cancel_pending_start(self, c: Connector) -> None:
+        if c.pending_start is not None and c.pending_start.timer is not None:
+            c.pending_start.timer.cancel()
+        c.pending_start = None
+
+    async def _begin_start(self, c: Connector, pending: PendingStart) -> bool:
+        """An authorised start: go Preparing, and start now if the cable is in, else wait
+        ConnectionTimeOut for it.  True if the transaction started."""
+        if c.pending_start is not None and c.pending_start is not pending:
+            self._cancel_pending_start(c)
+        c.pending_start = pending
+        await self._refresh(c)
+        if c.plugged:
+            await self._start_transaction(c)
+            return True
+        timeout = self.config["ConnectionTimeOut"] * self.options.interval_scale
+        pending.timer = asyncio.get_running_loop().call_later(
+            timeout, self._connection_timeout, c, pending)
+        self._emit("waiting_for_cable", f"{pending.id_tag} authorised; plug in within "
+                                        f"{timeout:g}s", c.id)
+        return False
+
+    def _connection_timeout(self, c: Connector, pending: PendingStart) -> None:
+        if c.pending_start is pending:
+            c.pending_start = None
+            self._emit("start_timeout", f"no cable within ConnectionTimeOut for {pending.id_tag}",
+                       c.id)
+            self._spawn(self._refresh(c), "connection-timeout")
+
+    async def _start_transaction(self, c: Connector) -> Transaction:
+        pending = c.pending_start
+        self._cancel_pending_start(c)
+        c.finishing = False
+        reading = c.meter.read()
+        tx = Transaction(c.id, pending.id_tag, int(reading.energy_wh), utc_now(),
+                         parent_id_tag=pending.info.parent_id_tag, remote=pending.remote)
+        self._snapshot_for_stop(tx, reading, "Transaction.Begin", "StopTxnSampledData")
+        c.transaction = tx
+        try:
+            tx_id, info = await self._tx_message(
+                lambda: self.dialect.start_transaction(tx), "StartTransaction", queue=False)
+        except StationError:
+            c.transaction = None
+            await self._refresh(c)
+            raise
+        tx.transaction_id = tx_id
+        if info.parent_id_tag:
+            tx.parent_id_tag = info.parent_id_tag
+        self._remember(tx.id_tag, info)
+        self._emit("tx_started", f"transaction {tx_id} for {tx.id_tag} ({info.status})", c.id,
+                   transaction_id=tx_id, id_tag=tx.id_tag, meter_start=tx.meter_start,
+                   status=info.status)
+        if not info.accepted:
+            if self.config["StopTransactionOnInvalidId"]:
+                await self._stop_transaction(c, "DeAuthorized")
+                return tx
+            tx.deauthorized = True  # keep the transaction, deliver no energy (SuspendedEVSE)
+        if tx.stop_requested is not None:  # stopped while StartTransaction was under way
+            await self._stop_transaction(c, *tx.stop_requested)
+            return tx
+        await self._refresh(c)
+        self._restart_sampler(c)
+        return tx
+
+    async def _stop_transaction(self, c: Connector, reason: str, id_tag: str | None = None
+                                ) -> None:
+        tx = c.transaction
+        if tx is None or tx.stopping:
+            return
+        if tx.transaction_id is None:
+            tx.stop_requested = (reason, id_tag)
+            return
+        tx.stopping = True
+        self._cancel_sampler(c)
+        c.meter.set_drawing(False)  # the contactor opens now, not when the CSMS answers
+        reading = c.meter.read()
+        tx.meter_stop = max(int(reading.energy_wh), tx.meter_start)
+        tx.stop_time, tx.stop_reason, tx.stop_id_tag = utc_now(), reason, id_tag or tx.id_tag
+        self._snapshot_for_stop(tx, reading, "Transaction.End", "StopTxnSampledData")
+        c.transaction, c.last_transaction = None, tx
+        c.finishing, c.evse_suspended = c.plugged, False
+        self._emit("tx_stopped", f"transaction {tx.transaction_id} stopped ({reason}), "
+                                 f"{tx.energy_wh} Wh", c.id, transaction_id=tx.transaction_id,
+                   reason=reason, meter_stop=tx.meter_stop)
+
+        async def send_stop():
+            info = await self.dialect.stop_transaction(tx)
+            self._remember(tx.stop_id_tag, info)
+            return info
+        try:
+            await self._tx_message(send_stop, "StopTransaction", queue=True)
+        except StationError as e:
+            self._emit("error", str(e), c.id)
+        await self._refresh(c)
+
+    async def _tx_message(self, send: Callable[[], Awaitable], what: str, queue: bool):
+        """Send a transaction message, retrying per TransactionMessageAttempts/RetryInterval
+        when the CSMS fails to process it.  With `queue`, a message that cannot go now is
+        held and sent after the next accepted boot (or reconnect)."""
+        attempts = max(1, self.config["TransactionMessageAttempts"])
+        for attempt in range(1, attempts + 1):
+            if not self._may_send():
+                if queue:
+                    self._tx_queue.append((what, send))
+                    self._emit("queued", f"{what} held until the CSMS is reachable")
+                    return None
+                raise NotRegistered(f"{self.id}: cannot send {what}: not connected/accepted")
+            try:
+                return await send()
+            except SessionClosed as e:
+                if queue:
+                    self._tx_queue.append((what, send))
+                    self._emit("queued", f"{what} held until the CSMS is reachable")
+                    return None
+                raise StationError(f"{what} failed: {e}") from e
+            except (CallTimeout, CallErrorReceived, InvalidResponse) as e:
+                self._emit("error", f"{what} attempt {attempt}/{attempts} failed: {e}")
+                if attempt == attempts:
+                    raise StationError(f"{what} failed after {attempts} attempt(s): {e}") from e
+                await asyncio.sleep(self.config["TransactionMessageRetryInterval"] * attempt
+                                    * self.options.interval_scale)
+
+    async def _flush_tx_queue(self) -> None:
+        while self._tx_queue and self._may_send():
+            what, send = self._tx_queue.pop(0)
+            try:
+                await send()
+                self._emit("sent_held", f"held {what} sent")
+            except SessionClosed:
+                self._tx_queue.insert(0, (what, send))
+                return
+            except SEND_ERRORS as e:
+                self._emit("error", f"held {what} failed: {e}")
+
+    # -- meter values ----------------------------------------------------------------------
+    def _snapshot_for_stop(self, tx: Transaction, reading: m.Reading, context: str,
+                           key: str) -> None:
+        measurands = self.config[key]
+        if measurands:
+            tx.add_data(MeterSnapshot(utc_now(), context, reading.samples(measurands)))
+
+    def _cancel_sampler(self, c: Connector) -> None:
+        sampler = self._samplers.pop(c.id, None)
+        if sampler is not None:
+            sampler.stop()
+
+    def _restart_sampler(self, c: Connector) -> None:
+        self._cancel_sampler(c)
+        interval = self.config["MeterValueSampleInterval"]
+        if c.transaction is not None and interval > 0:
+            self._samplers[c.id] = Periodic(self._spawn, interval * self.options.interval_scale,
+                                            lambda: self._sample(c), f"sampler-{c.id}")
+
+    async def _sample(self, c: Connector) -> bool:
+        tx = c.transaction
+        if tx is None:
+            return False
+        reading = c.meter.read()
+        self._snapshot_for_stop(tx, reading, "Sample.Periodic", "StopTxnSampledData")
+        await self._send_meter_values(c, reading, "Sample.Periodic", tx,
+                                      self.config["MeterValuesSampledData"])
+        await self._refresh(c)  # a full battery turns Charging into SuspendedEV
+        return True
+
+    async def _send_meter_values(self, c: Connector, reading: m.Reading, context: str,
+                                 tx: Transaction | None, measurands, force: bool = False) -> None:
+        self._emit("meter", f"{reading.energy_wh:.1f} Wh, {reading.power_w:.0f} W", c.id,
+                   energy_wh=reading.energy_wh, power_w=reading.power_w, context=context)
+        samples = reading.samples(measurands)
+        if not samples or not (force or self._may_send()):
+            return
+        tx_id = tx.transaction_id if tx is not None else None
+        try:
+            await self.dialect.meter_values(c.id, tx_id, [MeterSnapshot(utc_now(), context, samples)])
+        except SEND_ERRORS as e:
+            self._emit("error", f"MeterValues failed: {e}", c.id)
+
+    def _restart_aligned(self) -> None:
+        if self._aligned is not None:
+            self._aligned.stop()
+            self._aligned = None
+        interval = self.config["ClockAlignedDataInterval"]
+        if interval > 0 and self.online and self.registration == ACCEPTED:
+            self._aligned = Periodic(self._spawn, interval * self.options.interval_scale,
+                                     self._aligned_sample, "aligned", aligned=True)
+
+    async def _aligned_sample(self) -> None:
+        """Clock-aligned readings (Sample.Clock) of every connector, in or out of a
+        transaction."""
+        for c in self.connectors[1:]:
+            reading = c.meter.read()
+            tx = c.transaction
+            if tx is not None:
+                self._snapshot_for_stop(tx, reading, "Sample.Clock", "StopTxnAlignedData")
+            await self._send_meter_values(c, reading, "Sample.Clock", tx,
+                                          self.config["MeterValuesAlignedData"])
+
+    # =====================================================================================
+    # CSMS requests (called by the dialect; return version-neutral answers)
+    # =====================================================================================
+    def change_configuration(self, key: str, value: str) -> str:
+        result = self.config.change(key, value)
+        self._emit("config", f"{key}={value!r}: {result}", key=key, value=value, result=str(result))
+        return str(result)
+
+    def _on_config_change(self, name: str, value) -> None:
+        # Changes take effect at once: timers restart with the new interval.
+        if name == "HeartbeatInterval":
+            self._restart_heartbeat()
+        elif name == "MeterValueSampleInterval":
+            for c in self.connectors[1:]:
+                if c.transaction is not None:
+                    self._restart_sampler(c)
+        elif name == "ClockAlignedDataInterval":
+            self._restart_aligned()
+        elif name == "WebSocketPingInterval":
+            self.dialect.set_ping_interval(value)
+        elif name == "AuthorizationCacheEnabled" and not value:
+            self.auth_cache.clear()
+
+    def clear_cache(self) -> bool:
+        if not self.config["AuthorizationCacheEnabled"]:
+            return False
+        self.auth_cache.clear()
+        self._emit("cache_cleared", "authorization cache cleared")
+        return True
+
+    async def incoming_data_transfer(self, vendor_id: str, message_id: str | None,
+                                     data: str | None) -> tuple[str, str | None]:
+        handler = self.vendors.get(vendor_id)
+        if handler is None:
+            return "UnknownVendorId", None
+        try:
+            result = handler(message_id, data)
+            if inspect.isawaitable(result):
+                result = await result
+        except UnknownMessageId:
+            return "UnknownMessageId", None
+        if result is None:
+            return "Accepted", None
+        if isinstance(result, str):
+            return result, None
+        status, reply = result
+        return status, reply
+
+    def change_availability(self, connector_id: int, operative: bool) -> str:
+        """Accepted, Rejected (no such connector) or Scheduled (in use: applied at its end)."""
+        if not 0 <= connector_id < len(self.connectors):
+            return "Rejected"
+        targets = self.connectors[1:] if connector_id == 0 else [self.connectors[connector_id]]
+        scheduled = False
+        for c in targets:
+            if c.operative == operative:
+                c.scheduled_operative = None
+            elif c.in_use:
+                c.scheduled_operative, scheduled = operative, True
+            else:
+                c.operative, c.scheduled_operative = operative, None
+        if connector_id == 0:
+            c0 = self.connectors[0]
+            if scheduled:
+                c0.scheduled_operative = operative
+            else:
+                c0.operative, c0.scheduled_operative = operative, None
+            targets = [c0, *targets]
+        result = "Scheduled" if scheduled else "Accepted"
+        self._emit("availability_requested",
+                   f"{'Operative' if operative else 'Inoperative'}: {result}", connector_id)
+
+        async def apply():
+            for c in targets:
+                await self._refresh(c)
+        self._after_reply(apply, "change-availability")
+        return result
+
+    def remote_start(self, id_tag: str, connector_id: int | None = None) -> bool:
+        if self.registration != ACCEPTED:
+            return False
+        if connector_id is not None:
+            if not 1 <= connector_id < len(self.connectors):
+                return False
+            c = self.connectors[connector_id]
+            if not self._can_start(c):
+                return False
+        else:  # a connector with an EV waiting first, else any free one
+            free = [c for c in self.connectors[1:] if self._can_start(c)]
+            if not free:
+                return False
+            c = next((x for x in free if x.plugged), free[0])
+        # Claim the connector now, so that a second request cannot take it too.
+        pending = PendingStart(id_tag, IdTagInfo(ACCEPTED), remote=True)
+        c.pending_start = pending
+        self._emit("remote_start", f"remote start for {id_tag}", c.id, id_tag=id_tag)
+
+        async def follow_up():
+            if self.config["AuthorizeRemoteTxRequests"]:
+                try:
+                    pending.info = await self._authorize(id_tag)
+                except StationError as e:
+                    self._emit("error", str(e), c.id)
+                    pending.info = IdTagInfo("Invalid")
+                if not pending.info.accepted:
+                    if c.pending_start is pending:
+                        c.pending_start = None
+                    self._emit("tag_rejected", f"{id_tag}: {pending.info.status}", c.id)
+                    await self._refresh(c)
+                    return
+            if c.pending_start is pending:
+                try:
+                    await self._begin_start(c, pending)
+                except StationError as e:
+                    self._emit("error", str(e), c.id)
+        self._after_reply(follow_up, "remote-start")
+        return True
+
+    def remote_stop(self, transaction_id: int) -> bool:
+        for c in self.connectors[1:]:
+            tx = c.transaction
+            if tx is not None and tx.transaction_id == transaction_id and not tx.stopping:
+                self._emit("remote_stop", f"remote stop of {transaction_id}", c.id)
+                self._after_reply(lambda: self._stop_transaction(c, "Remote"), "remote-stop")
+                return True
+        return False
+
+    async def unlock(self, connector_id: int) -> str:
+        """Unlocked / UnlockFailed / NotSupported.  A running transaction is stopped first
+        (1.6 §5.18), before the answer goes out."""
+        if not self.options.connector_lock or not 1 <= connector_id < len(self.connectors):
+            return "NotSupported"
+        c = self.connectors[connector_id]
+        if c.transaction is not None:
+            await self._stop_transaction(c, "UnlockCommand")
+        if c.lock_fails:
+            self._emit("unlock_failed", "connector lock stuck", c.id)
+            return "UnlockFailed"
+        self._emit("unlocked", "connector unlocked", c.id)
+        return "Unlocked"
+
+    def request_reset(self, hard: bool) -> bool:
+        if self._reset_task is not None and not self._reset_task.done():
+            return False  # already rebooting
+        async def deferred():
+            await asyncio.sleep(0)
+            await self._reset(hard)
+        self._reset_task = asyncio.create_task(deferred(), name=f"{self.id}-reset")
+        self._reset_task.add_done_callback(self._task_done)
+        return True
+
+    async def _reset(self, hard: bool) -> None:
+        """Stop transactions, close, reboot (pending configuration applies), reconnect, boot.
+        Soft: StopTransaction goes out before closing.  Hard: the station goes down at once;
+        the StopTransaction is sent after the next accepted boot (1.6 §5.14)."""
+        reason = "HardReset" if hard else "SoftReset"
+        self._emit("reset", reason)
+        self._holding = hard
+        for c in self.connectors[1:]:
+            if c.transaction is not None:
+                await self._stop_transaction(c, reason)
+            self._cancel_pending_start(c)
+        self._closing = True
+        await self.dialect.close()
+        await self._cancel_tasks()
+        self.online, self.registration = False, None
+        self._accepted.clear()
+        applied = self.config.apply_pending()
+        await asyncio.sleep(self.options.reboot_delay * self.options.interval_scale)
+        self._holding = False
+        for c in self.connectors:  # settles offline; all statuses go out after the boot
+            await self._refresh(c)
+        self._closing = False
+        self._emit("rebooted", f"rebooted ({reason})" + (f", applied {applied}" if applied else ""))
+        try:
+            await self._connect()
+        except ConnectFailed as e:
+            self._emit("error", str(e))
+            self._reconnect_task = self._spawn(self._reconnect(), "reconnect")
+            return
+        self._start_boot()
+
+    def trigger(self, message: str, connector_id: int | None = None) -> str:
+        """Accepted (the message follows the reply), Rejected (bad connector), NotImplemented."""
+        if connector_id is not None and not 0 <= connector_id < len(self.connectors):
+            return "Rejected"
+        if message not in TRIGGERABLE:
+            return "NotImplemented"
+        self._emit("trigger", message, connector_id)
+        self._after_reply(lambda: self._send_triggered(message, connector_id), f"trigger-{message}")
+        return "Accepted"
+
+    async def _send_triggered(self, message: str, connector_id: int | None) -> None:
+        # Triggered messages go out even while Pending: that is what TriggerMessage is for.
+        try:
+            if message == "BootNotification":
+                result = await self.dialect.boot()
+                await self._apply_boot(result)
+                if result.status != ACCEPTED:
+                    self._start_boot(self._retry_delay(result.interval))
+            elif message == "Heartbeat":
+                await self.dialect.heartbeat()
+                self._emit("heartbeat", "Heartbeat (triggered)")
+            elif message == "StatusNotification":
+                ids = range(len(self.connectors)) if connector_id is None else [connector_id]
+                for i in ids:
+                    await self.dialect.status_notification(self.connectors[i])
+            elif message == "MeterValues":
+                # No station-wide meter: connector 0 (or none) means every connector.
+                ids = [connector_id] if connector_id else range(1, len(self.connectors))
+                for i in ids:
+                    c = self.connectors[i]
+                    await self._send_meter_values(c, c.meter.read(), "Trigger", c.transaction,
+                                                  self.config["MeterValuesSampledData"], force=True)
+            elif message == "DiagnosticsStatusNotification":
+                await self.dialect.diagnostics_status(self.diagnostics_status)
+            elif message == "FirmwareStatusNotification":
+                await self.dialect.firmware_status(self.firmware_status)
+        except SEND_ERRORS as e:
+            self._emit("error", f"triggered {message} failed: {e}")
+
+    def __repr__(self) -> str:
+        statuses = ",".join(str(c.status) for c in self.connectors)
+        return f"<Station {self.id} {self.registration or 'unregistered'} [{statuses}]>"
