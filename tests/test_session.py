@@ -734,3 +734,59 @@ async def test_send_raw_taps_with_a_note():
         assert await peer.conn.recv() == "[2, broken"
     assert [(f.direction, f.raw, f.note) for f in tap.frames] == [
         ("out", "[2, broken", "fault injection")]
+
+
+async def test_a_cancelled_call_keeps_the_slot_until_its_reply():
+    # The CALL is on the wire: the next CALL must not overtake it, and its reply, when it
+    # comes, is taken as that call's (not dropped as late), freeing the slot.
+    session, peer = make_raw()
+    tap = Recorder()
+    session.taps.append(tap)
+    async with running(session):
+        first = asyncio.create_task(session.call("Heartbeat", {}))
+        frame1 = await peer.recv()
+        first.cancel()
+        second = asyncio.create_task(session.call("Heartbeat", {}))
+        await settle()
+        assert peer.pending() == 0 and not second.done()  # still waiting for frame1's reply
+        await peer.send([3, frame1[1], {"currentTime": TS}])
+        frame2 = await peer.recv()
+        assert frame2[1] != frame1[1]
+        await peer.send([3, frame2[1], {"currentTime": TS}])
+        assert await second == {"currentTime": TS}
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert not any("dropped" in (n or "") for n in tap.notes())
+
+
+async def test_a_cancelled_call_frees_the_slot_at_its_timeout():
+    session, peer = make_raw()
+    async with running(session):
+        first = asyncio.create_task(session.call("Heartbeat", {}, timeout=0.1))
+        await peer.recv()
+        first.cancel()
+        second = asyncio.create_task(session.call("Heartbeat", {}))
+        frame2 = await peer.recv()  # sent once the first call's timeout passed
+        await peer.send([3, frame2[1], {"currentTime": TS}])
+        assert await second == {"currentTime": TS}
+
+
+async def test_after_reply_jobs_run_once_the_reply_is_sent():
+    order = []
+
+    async def charger(action, payload):
+        session.after_reply(lambda: order.append(("job", list(session.connection.sent))))
+        return {"status": "Accepted"}
+
+    session, peer = make_raw(handler=charger)
+    async with running(session):
+        await peer.send([2, "r1", "ChangeAvailability", {"connectorId": 0, "type": "Operative"}])
+        assert await peer.recv() == [3, "r1", {"status": "Accepted"}]
+        await settle()
+        assert len(order) == 1
+        sent_before_job = order[0][1]
+        assert sent_before_job and json.loads(sent_before_job[-1])[1] == "r1"
+    # outside a handler the job runs at once
+    ran = []
+    session.after_reply(lambda: ran.append(1))
+    assert ran == [1]

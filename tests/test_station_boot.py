@@ -60,6 +60,8 @@ async def test_boot_rejected_is_retried_and_requests_refused_meanwhile(csms):
     st = Station("CP-R", csms.url, **FAST)
     starting = asyncio.create_task(st.start(timeout=5))
     await csms.wait_for("BootNotification")
+    while st.registration != "Rejected":  # the station has read the answer
+        await asyncio.sleep(0.01)
     peer = csms.peers["CP-R"]
     with pytest.raises(GenericError):
         await peer.call(call.GetConfiguration(), suppress=False)

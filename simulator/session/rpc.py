@@ -95,6 +95,7 @@ class Session:
         self._inbound_ids: set[str] = set()
         self._worker: asyncio.Task | None = None
         self._background: set[asyncio.Task] = set()
+        self._after: list[Callable[[], object]] | None = None  # set while a handler runs
 
     # -- taps ------------------------------------------------------------------------
     def _tap(self, direction: str, raw: str | bytes, note: str | None = None) -> None:
@@ -134,7 +135,9 @@ class Session:
                                 f"{action} is not initiated by the {self.role} in {self.version}")
             payload, _ = validate(self.version, action, "request", payload)
         timeout = self.call_timeout if timeout is None else timeout
-        async with self._call_lock:
+        await self._call_lock.acquire()
+        handed_over = False
+        try:
             if self.closed:  # the connection closed while this call waited for its turn
                 raise SessionClosed(f"{self.name}: connection closed before {action} was sent")
             unique_id = new_unique_id()
@@ -151,15 +154,28 @@ class Session:
                     if _is_connection_closed(e):
                         raise SessionClosed(f"{self.name}: connection closed sending {action}") from e
                     raise
-                reply = await future
+                try:
+                    reply = await asyncio.shield(future)
+                except asyncio.CancelledError:
+                    # The caller gave up, but the CALL is on the wire: keep the one-outstanding
+                    # slot until its reply (or timeout) arrives, so the next CALL cannot
+                    # overtake it and its reply is not mistaken for a late one.
+                    if not future.done():
+                        handed_over = True
+                        self._hold_slot(future, timer, unique_id)
+                    raise
             finally:
-                timer.cancel()
-                self._pending.pop(unique_id, None)
+                if not handed_over:
+                    timer.cancel()
+                    self._pending.pop(unique_id, None)
                 # If the send itself failed (or the caller was cancelled) after _shutdown
                 # had already failed the future, nobody awaits it: read its exception so
                 # asyncio does not log "Future exception was never retrieved".
                 if future.done() and not future.cancelled():
                     future.exception()
+        finally:
+            if not handed_over:
+                self._call_lock.release()
         if isinstance(reply, CallError):
             raise CallErrorReceived(action, reply)
         if spec is None:
@@ -171,6 +187,26 @@ class Session:
         if repairs:
             log.warning("%s: repaired %s response: %s", self.name, action, "; ".join(repairs))
         return result
+
+    def _hold_slot(self, future: asyncio.Future, timer: asyncio.TimerHandle, unique_id: str) -> None:
+        def release(_):
+            timer.cancel()
+            self._pending.pop(unique_id, None)
+            if not future.cancelled():
+                future.exception()  # read, so asyncio does not log it as never retrieved
+            self._call_lock.release()
+        future.add_done_callback(release)
+
+    def after_reply(self, job: Callable[[], object]) -> None:
+        """Run `job` once the reply to the inbound CALL being handled has been sent.
+
+        For effects the spec orders after the answer (a remote start's StartTransaction
+        after RemoteStartTransaction.conf).  Outside a handler, `job` runs at once.
+        """
+        if self._after is None:
+            job()
+        else:
+            self._after.append(job)
 
     # -- inbound ---------------------------------------------------------------------
     async def run(self) -> None:
@@ -235,13 +271,20 @@ class Session:
 
     async def _answer_calls(self) -> None:
         while (message := await self._inbound.get()) is not None:
+            self._after = after = []
             try:
                 text = await self._answer(message)
             finally:
+                self._after = None
                 self._inbound_ids.discard(message.unique_id)
             if self.closed:
                 return
             await self._send_quietly(text)
+            for job in after:
+                try:
+                    job()
+                except Exception:
+                    log.exception("%s: after-reply job for %s failed", self.name, message.action)
 
     async def _answer(self, message: Call) -> str:
         """The reply frame for one inbound CALL."""
