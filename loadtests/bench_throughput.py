@@ -80,6 +80,57 @@ def bench_ours(stations: int, seconds: float) -> float:
     return calls / seconds
 
 
+async def _raw_hub(port: int) -> None:
+    import orjson
+    import websockets
+
+    async def echo(ws):
+        async for message in ws:
+            frame = orjson.loads(message)
+            await ws.send(orjson.dumps([3, frame[1], {"currentTime": "2024-01-01T00:00:00Z"}]).decode())
+    async with websockets.serve(echo, "127.0.0.1", port, compression=None, subprotocols=["ocpp1.6"]):
+        await asyncio.Future()
+
+
+def _run_raw_hub(port: int) -> None:
+    from simulator.transport.websocket import use_uvloop
+    use_uvloop()
+    asyncio.run(_raw_hub(port))
+
+
+async def _raw_stations(url: str, stations: int, seconds: float) -> int:
+    import orjson
+    import websockets
+
+    async def one(n: int) -> int:
+        async with websockets.connect(f"{url}/RAW{n}", compression=None, subprotocols=["ocpp1.6"]) as ws:
+            count, end = 0, time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                await ws.send(orjson.dumps([2, str(count), "Heartbeat", {}]).decode())
+                orjson.loads(await ws.recv())
+                count += 1
+            return count
+    return sum(await asyncio.gather(*(one(n) for n in range(stations))))
+
+
+def bench_raw(stations: int, seconds: float) -> float:
+    """The ceiling: websockets + orjson with no OCPP logic and no validation at all."""
+    import multiprocessing
+    from simulator.transport.websocket import use_uvloop
+    port = free_port()
+    hub = multiprocessing.Process(target=_run_raw_hub, args=(port,), daemon=True)
+    hub.start()
+    try:
+        wait_for_port(port)
+        use_uvloop()
+        calls = asyncio.run(_raw_stations(f"ws://127.0.0.1:{port}", stations, seconds))
+    finally:
+        hub.terminate()
+        hub.join(10)
+    asyncio.set_event_loop_policy(None)
+    return calls / seconds
+
+
 def bench_peer(peer: Path, stations: int, seconds: float) -> float:
     out = subprocess.run([sys.executable, str(peer), "pair", "--stations", str(stations),
                           "--seconds", str(seconds), "--port", str(free_port())],
@@ -96,6 +147,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--peer", type=Path, default=Path(os.environ.get("OCPP_LIB_PEER", DEFAULT_PEER)),
                     help="the ocpp library baseline script (default: %(default)s)")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="also measure raw websockets + orjson (no OCPP logic): the ceiling here")
     a = ap.parse_args()
     if not a.peer.exists():
         print(f"baseline script not found: {a.peer} (pass --peer)", file=sys.stderr)
@@ -106,6 +159,10 @@ def main() -> int:
     print(f"ocpp lib ChargePoint <-> ocpp lib  : {peer:8.0f} round trips/s", flush=True)
     print(f"ratio                               : {ours / peer:8.2f}x "
           f"({a.stations} stations, {a.seconds:g} s each, full validation on both sides)")
+    if a.ceiling:
+        raw = bench_raw(a.stations, a.seconds)
+        print(f"ceiling: raw websockets + orjson    : {raw:8.0f} round trips/s "
+              f"({raw / peer:.2f}x the library pair; no OCPP, no validation)")
     return 0
 
 

@@ -2,7 +2,8 @@
 CALLERROR [4, id, code, description, details].  Pure functions, no I/O."""
 from __future__ import annotations
 
-import uuid
+import itertools
+import os
 from dataclasses import dataclass, field
 
 import orjson
@@ -42,8 +43,14 @@ class CallError:
 Message = Call | CallResult | CallError
 
 
+_ID_PREFIX = os.urandom(4).hex()
+_id_counter = itertools.count(1)
+
+
 def new_unique_id() -> str:
-    return str(uuid.uuid4())
+    """Unique per sender, which is all OCPP asks: a random per-process prefix and a counter
+    (uuid4 costs ~20x more, once per CALL on the hot path)."""
+    return f"{_ID_PREFIX}-{next(_id_counter)}"
 
 
 def _dumps(obj) -> str:

@@ -144,7 +144,9 @@ class Session:
             future = asyncio.get_running_loop().create_future()
             self._pending[unique_id] = (action, future)
             # A plain timer instead of asyncio.wait_for: one less task switch per round trip.
-            timer = future.get_loop().call_later(
+            loop = future.get_loop()
+            deadline = loop.time() + timeout
+            timer = loop.call_later(
                 timeout, lambda: future.done() or future.set_exception(
                     CallTimeout(action, unique_id, timeout)))
             try:
@@ -155,14 +157,14 @@ class Session:
                         raise SessionClosed(f"{self.name}: connection closed sending {action}") from e
                     raise
                 try:
-                    reply = await asyncio.shield(future)
+                    reply = await future
                 except asyncio.CancelledError:
                     # The caller gave up, but the CALL is on the wire: keep the one-outstanding
                     # slot until its reply (or timeout) arrives, so the next CALL cannot
                     # overtake it and its reply is not mistaken for a late one.
-                    if not future.done():
+                    if not self.closed:
                         handed_over = True
-                        self._hold_slot(future, timer, unique_id)
+                        self._hold_slot(action, unique_id, timer, deadline)
                     raise
             finally:
                 if not handed_over:
@@ -188,14 +190,23 @@ class Session:
             log.warning("%s: repaired %s response: %s", self.name, action, "; ".join(repairs))
         return result
 
-    def _hold_slot(self, future: asyncio.Future, timer: asyncio.TimerHandle, unique_id: str) -> None:
+    def _hold_slot(self, action: str, unique_id: str, timer: asyncio.TimerHandle,
+                   deadline: float) -> None:
+        """Keep the slot of a cancelled call: a placeholder future whose completion (its
+        reply, the timeout, or the session closing) releases the lock."""
+        timer.cancel()
+        loop = asyncio.get_running_loop()
+        placeholder = loop.create_future()
+        self._pending[unique_id] = (action, placeholder)
+        timer = loop.call_at(deadline, lambda: placeholder.done() or placeholder.set_result(None))
+
         def release(_):
             timer.cancel()
             self._pending.pop(unique_id, None)
-            if not future.cancelled():
-                future.exception()  # read, so asyncio does not log it as never retrieved
+            if not placeholder.cancelled():
+                placeholder.exception()  # read, so asyncio does not log it as never retrieved
             self._call_lock.release()
-        future.add_done_callback(release)
+        placeholder.add_done_callback(release)
 
     def after_reply(self, job: Callable[[], object]) -> None:
         """Run `job` once the reply to the inbound CALL being handled has been sent.
