@@ -64,20 +64,26 @@ async def _stations(url: str, stations: int, seconds: float) -> int:
     return sum(counts)
 
 
-def bench_ours(stations: int, seconds: float) -> float:
+def _measure(hub_argv: list[str], port: int, stations, url: str, n: int, seconds: float) -> float:
+    """Start a hub process, drive it with `stations(url, n, seconds)` here, return calls/s."""
     from simulator.transport.websocket import use_uvloop
-    port = free_port()
-    hub = subprocess.Popen([sys.executable, "-m", "hub_under_test", "--port", str(port),
-                            "--api-port", "0", "--log-level", "WARNING"], cwd=ROOT)
+    hub = subprocess.Popen(hub_argv, cwd=ROOT)
     try:
         wait_for_port(port)
         use_uvloop()
-        calls = asyncio.run(_stations(f"ws://127.0.0.1:{port}/ocpp", stations, seconds))
+        calls = asyncio.run(stations(url, n, seconds))
     finally:
         hub.terminate()
         hub.wait(10)
-    asyncio.set_event_loop_policy(None)
+        asyncio.set_event_loop_policy(None)
     return calls / seconds
+
+
+def bench_ours(stations: int, seconds: float) -> float:
+    port = free_port()
+    return _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port", "0",
+                     "--log-level", "WARNING"], port, _stations,
+                    f"ws://127.0.0.1:{port}/ocpp", stations, seconds)
 
 
 async def _raw_hub(port: int) -> None:
@@ -90,12 +96,6 @@ async def _raw_hub(port: int) -> None:
             await ws.send(orjson.dumps([3, frame[1], {"currentTime": "2024-01-01T00:00:00Z"}]).decode())
     async with websockets.serve(echo, "127.0.0.1", port, compression=None, subprotocols=["ocpp1.6"]):
         await asyncio.Future()
-
-
-def _run_raw_hub(port: int) -> None:
-    from simulator.transport.websocket import use_uvloop
-    use_uvloop()
-    asyncio.run(_raw_hub(port))
 
 
 async def _raw_stations(url: str, stations: int, seconds: float) -> int:
@@ -115,20 +115,9 @@ async def _raw_stations(url: str, stations: int, seconds: float) -> int:
 
 def bench_raw(stations: int, seconds: float) -> float:
     """The ceiling: websockets + orjson with no OCPP logic and no validation at all."""
-    import multiprocessing
-    from simulator.transport.websocket import use_uvloop
     port = free_port()
-    hub = multiprocessing.Process(target=_run_raw_hub, args=(port,), daemon=True)
-    hub.start()
-    try:
-        wait_for_port(port)
-        use_uvloop()
-        calls = asyncio.run(_raw_stations(f"ws://127.0.0.1:{port}", stations, seconds))
-    finally:
-        hub.terminate()
-        hub.join(10)
-    asyncio.set_event_loop_policy(None)
-    return calls / seconds
+    return _measure([sys.executable, __file__, "--serve-raw", str(port)], port, _raw_stations,
+                    f"ws://127.0.0.1:{port}", stations, seconds)
 
 
 def bench_peer(peer: Path, stations: int, seconds: float) -> float:
@@ -149,7 +138,13 @@ def main() -> int:
                     help="the ocpp library baseline script (default: %(default)s)")
     ap.add_argument("--ceiling", action="store_true",
                     help="also measure raw websockets + orjson (no OCPP logic): the ceiling here")
+    ap.add_argument("--serve-raw", type=int, metavar="PORT", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.serve_raw:  # the ceiling's hub process
+        from simulator.transport.websocket import use_uvloop
+        use_uvloop()
+        asyncio.run(_raw_hub(a.serve_raw))
+        return 0
     if not a.peer.exists():
         print(f"baseline script not found: {a.peer} (pass --peer)", file=sys.stderr)
         return 2
