@@ -29,7 +29,8 @@ def test_run_fails_with_a_clear_reason_when_the_csms_refuses_the_tag():
     # one tag for two stations: the hub answers the second StartTransaction ConcurrentTx
     result = chargesim("run", "--stations", "2", "--seconds", "0.5", "--tag", "SHARED")
     assert result.returncode == 1
-    assert "SIM-00002: FAILED at present tag SHARED" in result.stdout
+    # whichever StartTransaction reaches the hub second is refused
+    assert ": FAILED at present tag SHARED" in result.stdout
     assert "ConcurrentTx" in result.stdout
     assert "1 passed, 1 failed" in result.stdout
 
