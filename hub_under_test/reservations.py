@@ -1,0 +1,197 @@
+"""The hub's side of reservations (1.6 Reservation profile).
+
+`reserve` stores a reservation (its row id is the reservationId sent), sends ReserveNow and
+records the station's answer; `cancel` sends CancelReservation and records the cancellation.
+Both publish a domain event.  A reservation is linked to the transaction whose
+StartTransaction carried its reservationId (the transactions table already stores it; the
+link is read by a join, so no second write is needed on the hot path).
+
+HTTP: POST /stations/{id}/reservations {"connectorId", "idTag", "expiryDate",
+"parentIdTag"?} -> 200 {"status": "ok", "response": {...}, "reservation": {...}};
+GET /stations/{id}/reservations; DELETE /stations/{id}/reservations/{rid} (404 unknown).
+ReserveNow sent through the generic command API is not recorded here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Awaitable, Callable, ClassVar
+
+from aiohttp import web
+
+from simulator.protocol import OcppError
+from simulator.session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
+
+from .hub import HubError
+from .messages import Message, format_time, parse_time, utcnow
+
+if TYPE_CHECKING:
+    from .hub import Hub
+    from .store import Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reservations (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,   -- the reservationId
+    station_id          TEXT NOT NULL,
+    connector_id        INTEGER NOT NULL,
+    id_tag              TEXT NOT NULL,
+    parent_id_tag       TEXT,
+    expiry_date         TEXT NOT NULL,
+    status              TEXT NOT NULL,   -- the ReserveNow answer (Sending until it comes)
+    created             TEXT NOT NULL,
+    cancelled           TEXT             -- when CancelReservation was accepted
+);
+CREATE INDEX IF NOT EXISTS reservations_station ON reservations (station_id);
+"""
+
+
+@dataclass(slots=True)
+class ReservationMade(Message):
+    TOPIC: ClassVar[str] = "reservation.made"
+    station_id: str
+    reservation_id: int
+    connector_id: int
+    id_tag: str
+    expiry_date: datetime
+    status: str            # the station's answer: Accepted / Faulted / Occupied / ...
+
+
+@dataclass(slots=True)
+class ReservationCancelled(Message):
+    TOPIC: ClassVar[str] = "reservation.cancelled"
+    station_id: str
+    reservation_id: int
+    status: str            # the station's answer: Accepted / Rejected
+
+
+def ensure_schema(store: Store) -> None:
+    store.db.executescript(SCHEMA)
+
+
+def get_reservation(store: Store, reservation_id: int) -> dict | None:
+    ensure_schema(store)
+    return store._row(
+        """SELECT r.*, t.id AS transaction_id FROM reservations r
+           LEFT JOIN transactions t ON t.reservation_id = r.id AND t.station_id = r.station_id
+           WHERE r.id = ?""", (reservation_id,))
+
+
+def list_reservations(store: Store, station_id: str) -> list[dict]:
+    ensure_schema(store)
+    return store._rows(
+        """SELECT r.*, t.id AS transaction_id FROM reservations r
+           LEFT JOIN transactions t ON t.reservation_id = r.id AND t.station_id = r.station_id
+           WHERE r.station_id = ? ORDER BY r.id""", (station_id,))
+
+
+async def reserve(hub: Hub, station_id: str, connector_id: int, id_tag: str,
+                  expiry: datetime | str, parent_id_tag: str | None = None,
+                  timeout: float | None = None) -> dict:
+    """Store, send and record a ReserveNow.  ValueError for bad input."""
+    if not isinstance(connector_id, int) or isinstance(connector_id, bool) or connector_id < 0:
+        raise ValueError("connectorId must be an integer >= 0")
+    if not isinstance(id_tag, str) or not id_tag:
+        raise ValueError("idTag must be a non-empty string")
+    if isinstance(expiry, str):
+        try:
+            expiry = parse_time(expiry)
+        except ValueError:
+            raise ValueError(f"expiryDate {expiry!r} is not an RFC 3339 timestamp") from None
+    if not isinstance(expiry, datetime):
+        raise ValueError("expiryDate is required")
+    store = hub.store
+    ensure_schema(store)
+    hub.connection(station_id)   # StationNotConnected before anything is stored
+    rid = store.db.execute(
+        """INSERT INTO reservations (station_id, connector_id, id_tag, parent_id_tag,
+                                     expiry_date, status, created) VALUES (?,?,?,?,?,?,?)""",
+        (station_id, connector_id, id_tag, parent_id_tag, format_time(expiry), "Sending",
+         format_time(utcnow()))).lastrowid
+    payload = {"connectorId": connector_id, "expiryDate": format_time(expiry), "idTag": id_tag,
+               "reservationId": rid}
+    if parent_id_tag:
+        payload["parentIdTag"] = parent_id_tag
+    try:
+        response = await hub.send(station_id, "ReserveNow", payload, timeout)
+    except Exception:
+        store.db.execute("UPDATE reservations SET status = 'NotSent' WHERE id = ?", (rid,))
+        raise
+    store.db.execute("UPDATE reservations SET status = ? WHERE id = ?", (response["status"], rid))
+    hub.events.publish(ReservationMade.TOPIC, ReservationMade(
+        station_id, rid, connector_id, id_tag, expiry, response["status"]), station_id)
+    return {"status": "ok", "response": response, "reservation": get_reservation(store, rid)}
+
+
+async def cancel(hub: Hub, station_id: str, reservation_id: int,
+                 timeout: float | None = None) -> dict:
+    """Send CancelReservation for a reservation this hub made.  LookupError if unknown."""
+    row = get_reservation(hub.store, reservation_id)
+    if row is None or row["station_id"] != station_id:
+        raise LookupError(f"station {station_id!r} has no reservation {reservation_id}")
+    response = await hub.send(station_id, "CancelReservation",
+                              {"reservationId": reservation_id}, timeout)
+    if response["status"] == "Accepted":
+        hub.store.db.execute("UPDATE reservations SET cancelled = ? WHERE id = ?",
+                             (format_time(utcnow()), reservation_id))
+    hub.events.publish(ReservationCancelled.TOPIC, ReservationCancelled(
+        station_id, reservation_id, response["status"]), station_id)
+    return {"status": "ok", "response": response,
+            "reservation": get_reservation(hub.store, reservation_id)}
+
+
+async def respond(station_id: str, action: str, job: Callable[[], Awaitable[dict]]
+                  ) -> web.Response:
+    """Run a helper that sends `action`; map its errors as the command API does."""
+    from .api import _error, _json
+    try:
+        return _json(await job())
+    except ValueError as e:
+        return _error(400, str(e))
+    except LookupError as e:
+        return _error(404, str(e))
+    except HubError as e:
+        return _error(e.status, str(e))
+    except CallErrorReceived as e:
+        return _json({"status": "callerror", "code": e.error.code_text,
+                      "description": e.error.description, "details": e.error.details}, 502)
+    except CallTimeout as e:
+        return _json({"status": "timeout", "message": f"station {station_id!r} did not answer "
+                                                      f"{action} within {e.timeout:g}s"}, 504)
+    except (SessionClosed, InvalidResponse) as e:
+        return _json({"status": "disconnected" if isinstance(e, SessionClosed)
+                      else "invalid_response", "message": str(e)}, 502)
+    except OcppError as e:   # our request breaks the schema: nothing was sent
+        return _error(400, f"invalid {action} request: {e.description}")
+
+
+def routes(api) -> list:
+    from .api import _body, _error, _json
+
+    async def post(request: web.Request) -> web.Response:
+        body = await _body(request)
+        if isinstance(body, web.Response):
+            return body
+        unknown = set(body) - {"connectorId", "idTag", "expiryDate", "parentIdTag"}
+        if unknown:
+            return _error(400, f"unknown fields {sorted(unknown)}; expected connectorId, idTag, "
+                               "expiryDate, parentIdTag")
+        station_id = request.match_info["id"]
+        return await respond(station_id, "ReserveNow", lambda: reserve(
+            api.hub, station_id, body.get("connectorId"), body.get("idTag"),
+            body.get("expiryDate"), body.get("parentIdTag")))
+
+    async def get(request: web.Request) -> web.Response:
+        return _json(list_reservations(api.hub.store, request.match_info["id"]))
+
+    async def delete(request: web.Request) -> web.Response:
+        station_id = request.match_info["id"]
+        try:
+            rid = int(request.match_info["rid"])
+        except ValueError:
+            return _error(400, "the reservation id must be an integer")
+        return await respond(station_id, "CancelReservation",
+                             lambda: cancel(api.hub, station_id, rid))
+
+    return [web.post("/stations/{id}/reservations", post),
+            web.get("/stations/{id}/reservations", get),
+            web.delete("/stations/{id}/reservations/{rid}", delete)]

@@ -1,0 +1,99 @@
+"""The Local Authorization List (OCPP 1.6 §3.5 and §5.15, LocalAuthListManagement).
+
+The CSMS owns the list and sends it whole (Full) or as changes (Differential); the station
+keeps it with the version the CSMS gave.  An update is all or nothing: a bad one (over the
+size limits, duplicate idTags, an out-of-date Differential) leaves list and version as they
+were.  Differential entries without idTagInfo delete the idTag (§5.15).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .auth import IdTagInfo
+from .clock import utc_now
+
+FULL, DIFFERENTIAL = "Full", "Differential"
+# SendLocalList.conf statuses
+ACCEPTED, FAILED, NOT_SUPPORTED, VERSION_MISMATCH = (
+    "Accepted", "Failed", "NotSupported", "VersionMismatch")
+
+
+@dataclass(slots=True, frozen=True)
+class ListEntry:
+    id_tag: str
+    info: IdTagInfo | None   # None: delete (Differential only)
+
+
+class LocalAuthList:
+    def __init__(self) -> None:
+        self.version = 0          # 0 = empty / never sent (GetLocalListVersion)
+        self._entries: dict[str, IdTagInfo] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, id_tag: str) -> bool:
+        return id_tag in self._entries
+
+    def entries(self) -> dict[str, IdTagInfo]:
+        return dict(self._entries)
+
+    def lookup(self, id_tag: str, now: datetime | None = None) -> IdTagInfo | None:
+        info = self._entries.get(id_tag)
+        return None if info is None else info.as_of(now or utc_now())
+
+    def apply(self, update_type: str, version: int, entries: list[ListEntry],
+              max_length: int, max_send: int) -> tuple[str, str]:
+        """Apply a SendLocalList; returns (status, why) — `why` explains a refusal."""
+        if len(entries) > max_send:
+            return FAILED, f"{len(entries)} entries, SendLocalListMaxLength is {max_send}"
+        tags = [e.id_tag for e in entries]
+        if len(set(tags)) != len(tags):
+            return FAILED, "duplicate idTags in localAuthorizationList"
+        if update_type == FULL:
+            if any(e.info is None for e in entries):
+                return FAILED, "a Full update needs idTagInfo for every entry"
+            new = {e.id_tag: e.info for e in entries}
+        elif update_type == DIFFERENTIAL:
+            # A Differential must take the list forward; one the station has (or newer)
+            # means the CSMS and station disagree: it should send the Full list.
+            if version <= self.version:
+                return VERSION_MISMATCH, (f"listVersion {version} is not newer than the "
+                                          f"station's {self.version}")
+            new = dict(self._entries)
+            for e in entries:
+                if e.info is None:
+                    new.pop(e.id_tag, None)
+                else:
+                    new[e.id_tag] = e.info
+        else:
+            return FAILED, f"unknown updateType {update_type!r}"
+        if len(new) > max_length:
+            return FAILED, f"list would hold {len(new)} entries, LocalAuthListMaxLength is {max_length}"
+        # An emptied list reads as version 0 (nothing to synchronise against).
+        self._entries, self.version = new, (version if new else 0)
+        return ACCEPTED, ""
+
+
+# -- the station's side of the two CSMS requests (version-neutral; dialects call these) --
+def send_local_list(station, update_type: str, version: int, entries: list[ListEntry]) -> str:
+    """SendLocalList: NotSupported while LocalAuthListEnabled is false (§9.1.18 of 1.6)."""
+    if not station.config["LocalAuthListEnabled"]:
+        status, why = NOT_SUPPORTED, "LocalAuthListEnabled is false"
+    else:
+        status, why = station.local_list.apply(
+            update_type, version, entries, station.config["LocalAuthListMaxLength"],
+            station.config["SendLocalListMaxLength"])
+    station._emit("local_list", f"{update_type} v{version} ({len(entries)} entries): {status}"
+                  + (f" — {why}" if why else ""), update_type=update_type,
+                  list_version=version, status=status)
+    return status
+
+
+def list_version(station) -> int:
+    """GetLocalListVersion: 0 for an empty list, -1 while the list is disabled (the spec's
+    value for a station without Local Authorization List support)."""
+    if not station.config["LocalAuthListEnabled"]:
+        return -1
+    return station.local_list.version
