@@ -1,0 +1,526 @@
+"""Smart Charging (OCPP 1.6 §3.13, §5.5 ClearChargingProfile, §5.7 GetCompositeSchedule,
+§5.16 SetChargingProfile): the profile store and the composite schedule.
+
+Pure part (`parse_profile`, `check_profile`, `ProfileStore`, `composite_schedule`): no I/O,
+every function takes an explicit `now`, so schedules are unit-testable.  Limits are kept in
+watts internally: a profile in amps converts with the station's voltage and the period's
+numberPhases (default: the station's phases).
+
+The composite, at each moment: per purpose the valid, active profile with the highest
+stackLevel (a connector's own profile beats connector 0's at the same level); a TxProfile of
+the running transaction overrides the TxDefaultProfile; the result is capped by the
+ChargePointMaxProfile and by the connector's hardware maximum.
+
+Station glue (`SmartCharging`): answers the CSMS's requests, emits station events, and gives
+each connector's meter a power limit; a timer at the next period boundary makes the meter
+re-pick its power, so energy is the integral of the limited power.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Callable
+
+from .clock import iso, parse_iso, utc_now
+from .connector import Status
+
+if TYPE_CHECKING:
+    from .station import Station
+
+log = logging.getLogger(__name__)
+
+MAX_PROFILE, TX_DEFAULT, TX = "ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"
+PURPOSES = (MAX_PROFILE, TX_DEFAULT, TX)
+KINDS = ("Absolute", "Recurring", "Relative")
+RECURRENCY = {"Daily": 86_400, "Weekly": 7 * 86_400}
+UNIT_KEY = {"A": "Current", "W": "Power"}   # ChargingScheduleAllowedChargingRateUnit values
+
+
+class ProfileError(ValueError):
+    """Why a charging profile is refused (the answer is Rejected)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: int                   # s from the schedule's start
+    limit: float                 # in the schedule's unit
+    phases: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    id: int
+    connector_id: int
+    stack_level: int
+    purpose: str
+    kind: str
+    unit: str                    # "A" or "W"
+    periods: tuple[Period, ...]
+    duration: int | None = None
+    start_schedule: datetime | None = None
+    recurrency: str | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    min_rate: float | None = None
+    transaction_id: int | None = None
+    installed_at: datetime | None = None   # start of an Absolute schedule without startSchedule
+
+
+@dataclass(frozen=True, slots=True)
+class Hardware:
+    voltage_v: float = 230.0
+    phases: int = 3
+    max_power_w: float = 11_000.0    # per connector
+    connectors: int = 1
+
+    def to_w(self, limit: float, unit: str, phases: int | None = None) -> float:
+        return limit if unit == "W" else limit * self.voltage_v * (phases or self.phases)
+
+    def from_w(self, watts: float, unit: str) -> float:
+        return watts if unit == "W" else watts / (self.voltage_v * self.phases)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The station's SmartCharging configuration keys."""
+    max_stack_level: int = 10
+    allowed_units: tuple[str, ...] = ("Current", "Power")
+    max_periods: int = 24
+    max_installed: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class TxInfo:
+    transaction_id: int | None
+    start: datetime
+
+
+# -- parsing and checking --------------------------------------------------------------------
+def parse_profile(connector_id: int, p: dict, now: datetime | None = None) -> Profile:
+    """A Profile from a 1.6 csChargingProfiles dict (already schema-valid)."""
+    s = p["chargingSchedule"]
+    periods = tuple(Period(int(x["startPeriod"]), float(x["limit"]), x.get("numberPhases"))
+                    for x in s["chargingSchedulePeriod"])
+    start = s.get("startSchedule")
+    return Profile(
+        id=p["chargingProfileId"], connector_id=connector_id, stack_level=p["stackLevel"],
+        purpose=p["chargingProfilePurpose"], kind=p["chargingProfileKind"],
+        unit=s["chargingRateUnit"], periods=periods, duration=s.get("duration"),
+        start_schedule=_time(start, "startSchedule"), recurrency=p.get("recurrencyKind"),
+        valid_from=_time(p.get("validFrom"), "validFrom"),
+        valid_to=_time(p.get("validTo"), "validTo"), min_rate=s.get("minChargingRate"),
+        transaction_id=p.get("transactionId"), installed_at=now)
+
+
+def _time(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    dt = parse_iso(text)
+    if dt is None:
+        raise ProfileError(f"{name} {text!r} is not a date-time")
+    return dt
+
+
+def check_profile(p: Profile, limits: Limits, connectors: int) -> None:
+    """Raise ProfileError if the profile cannot be installed, whatever the station's state."""
+    if not 0 <= p.connector_id <= connectors:
+        raise ProfileError(f"connector {p.connector_id} does not exist")
+    if p.purpose not in PURPOSES:
+        raise ProfileError(f"unknown chargingProfilePurpose {p.purpose!r}")
+    if p.purpose == MAX_PROFILE and p.connector_id != 0:
+        raise ProfileError("a ChargePointMaxProfile is set on connector 0 only")
+    if p.purpose == TX and p.connector_id == 0:
+        raise ProfileError("a TxProfile needs a connector > 0")
+    if p.stack_level < 0 or p.stack_level > limits.max_stack_level:
+        raise ProfileError(f"stackLevel {p.stack_level} outside 0..{limits.max_stack_level} "
+                           "(ChargeProfileMaxStackLevel)")
+    if UNIT_KEY.get(p.unit) not in limits.allowed_units:
+        raise ProfileError(f"chargingRateUnit {p.unit!r} not allowed "
+                           f"(ChargingScheduleAllowedChargingRateUnit={','.join(limits.allowed_units)})")
+    if not p.periods:
+        raise ProfileError("the schedule has no periods")
+    if len(p.periods) > limits.max_periods:
+        raise ProfileError(f"{len(p.periods)} periods, at most {limits.max_periods} "
+                           "(ChargingScheduleMaxPeriods)")
+    if p.periods[0].start != 0:
+        raise ProfileError("the first period must start at 0")
+    if any(b.start <= a.start for a, b in zip(p.periods, p.periods[1:])):
+        raise ProfileError("period starts must ascend")
+    if any(x.limit < 0 or (x.phases is not None and x.phases not in (1, 2, 3)) for x in p.periods):
+        raise ProfileError("a period has a negative limit or numberPhases outside 1..3")
+    if p.kind not in KINDS:
+        raise ProfileError(f"unknown chargingProfileKind {p.kind!r}")
+    if p.kind == "Recurring" and (p.recurrency not in RECURRENCY or p.start_schedule is None):
+        raise ProfileError("a Recurring profile needs recurrencyKind Daily/Weekly and startSchedule")
+    if p.duration is not None and p.duration <= 0:
+        raise ProfileError("duration must be positive")
+    if p.valid_from and p.valid_to and p.valid_to <= p.valid_from:
+        raise ProfileError("validTo is not after validFrom")
+
+
+# -- the store -------------------------------------------------------------------------------
+@dataclass
+class ProfileStore:
+    limits: Limits = field(default_factory=Limits)
+    connectors: int = 1
+    profiles: list[Profile] = field(default_factory=list)
+
+    def install(self, p: Profile) -> None:
+        """Check and add `p`: it replaces a profile with the same id, and one with the same
+        purpose and stackLevel on the same connector.  Raises ProfileError."""
+        check_profile(p, self.limits, self.connectors)
+        kept = [q for q in self.profiles if q.id != p.id and not (
+            q.purpose == p.purpose and q.stack_level == p.stack_level
+            and q.connector_id == p.connector_id)]
+        if len(kept) + 1 > self.limits.max_installed:
+            raise ProfileError(f"already {len(kept)} profiles installed "
+                               f"(MaxChargingProfilesInstalled={self.limits.max_installed})")
+        self.profiles = [*kept, p]
+
+    def clear(self, profile_id: int | None = None, connector_id: int | None = None,
+              purpose: str | None = None, stack_level: int | None = None) -> list[Profile]:
+        """Remove by id (other criteria then ignored) or by every given criterion; returns
+        the removed profiles (none: the answer is Unknown)."""
+        if profile_id is not None:
+            gone = [q for q in self.profiles if q.id == profile_id]
+        else:
+            gone = [q for q in self.profiles
+                    if (connector_id is None or q.connector_id == connector_id)
+                    and (purpose is None or q.purpose == purpose)
+                    and (stack_level is None or q.stack_level == stack_level)]
+        self.profiles = [q for q in self.profiles if q not in gone]
+        return gone
+
+
+# -- evaluation ------------------------------------------------------------------------------
+def _schedule_start(p: Profile, t: datetime, tx_start: datetime | None) -> datetime | None:
+    if p.kind == "Relative":
+        return tx_start
+    if p.kind == "Recurring":
+        period = RECURRENCY[p.recurrency]
+        k = math.floor((t - p.start_schedule).total_seconds() / period)
+        return p.start_schedule + timedelta(seconds=k * period)
+    return p.start_schedule or p.valid_from or p.installed_at
+
+
+def active_period(p: Profile, t: datetime, tx_start: datetime | None) -> Period | None:
+    """The period of `p` in force at `t`, or None (not valid, not started, or over)."""
+    if (p.valid_from and t < p.valid_from) or (p.valid_to and t >= p.valid_to):
+        return None
+    start = _schedule_start(p, t, tx_start)
+    if start is None or t < start:
+        return None
+    offset = (t - start).total_seconds()
+    if p.duration is not None and offset >= p.duration:
+        return None
+    current = None
+    for period in p.periods:
+        if period.start > offset:
+            break
+        current = period
+    return current
+
+
+def _best(profiles, purpose: str, connector_id: int, t: datetime, tx_start, hw: Hardware
+          ) -> tuple[float, Profile] | None:
+    """(limit in W, profile) of the highest-stack active profile of `purpose`."""
+    best = None
+    for p in profiles:
+        if p.purpose != purpose or p.connector_id not in (0, connector_id):
+            continue
+        period = active_period(p, t, tx_start)
+        if period is None:
+            continue
+        rank = (p.stack_level, p.connector_id != 0)
+        if best is None or rank > best[0]:
+            best = (rank, hw.to_w(period.limit, p.unit, period.phases), p)
+    return None if best is None else (best[1], best[2])
+
+
+def limit_at(profiles, connector_id: int, t: datetime, tx: TxInfo | None, hw: Hardware,
+             reference: datetime) -> tuple[float, Profile | None]:
+    """The connector's limit in W at `t` and the tx/default profile that set it (if any).
+    `reference` stands for the transaction start of Relative profiles when there is none."""
+    cap = hw.max_power_w * (hw.connectors if connector_id == 0 else 1)
+    top = _best(profiles, MAX_PROFILE, 0, t, None, hw)
+    if top is not None:
+        cap = min(cap, top[0])
+    if connector_id == 0:
+        return cap, None
+    tx_start = tx.start if tx else reference
+    chosen = None
+    if tx is not None:
+        mine = [p for p in profiles if p.purpose == TX and p.transaction_id == tx.transaction_id]
+        chosen = _best(mine, TX, connector_id, t, tx_start, hw)
+    if chosen is None:
+        chosen = _best(profiles, TX_DEFAULT, connector_id, t, tx_start, hw)
+    if chosen is None:
+        return cap, None
+    return min(cap, chosen[0]), chosen[1]
+
+
+def _boundaries(profiles, a: datetime, b: datetime, tx_start: datetime) -> list[datetime]:
+    """Every moment in (a, b) at which some profile's limit may change."""
+    out: set[datetime] = set()
+    for p in profiles:
+        out.update(x for x in (p.valid_from, p.valid_to) if x)
+        if p.kind == "Recurring":
+            period = RECURRENCY[p.recurrency]
+            k0 = math.floor((a - p.start_schedule).total_seconds() / period)
+            k1 = math.floor((b - p.start_schedule).total_seconds() / period)
+            starts = [p.start_schedule + timedelta(seconds=k * period) for k in range(k0, k1 + 1)]
+        else:
+            s = _schedule_start(p, a, tx_start)
+            starts = [s] if s else []
+        for s in starts:
+            out.update(s + timedelta(seconds=x.start) for x in p.periods)
+            if p.duration is not None:
+                out.add(s + timedelta(seconds=p.duration))
+    return sorted(x for x in out if a < x < b)
+
+
+def _steps(profiles, connector_id: int, now: datetime, duration: float, hw: Hardware,
+           tx: TxInfo | None) -> list[tuple[datetime, float, Profile | None]]:
+    """(from when, limit in W, governing tx/default profile) for [now, now + duration)."""
+    end = now + timedelta(seconds=duration)
+    tx_start = tx.start if tx else now
+    steps: list[tuple[datetime, float, Profile | None]] = []
+    for t in [now, *_boundaries(profiles, now, end, tx_start)]:
+        watts, source = limit_at(profiles, connector_id, t, tx, hw, now)
+        if not steps or steps[-1][1] != watts:
+            steps.append((t, watts, source))
+    return steps
+
+
+def composite_schedule(profiles, connector_id: int, now: datetime, duration: int, unit: str,
+                       hw: Hardware, tx: TxInfo | None = None) -> dict:
+    """The 1.6 chargingSchedule (as a dict) of the connector for [now, now + duration)."""
+    periods: list[dict] = []
+    steps = _steps(profiles, connector_id, now, duration, hw, tx)
+    for t, watts, _ in steps:
+        # whole seconds on the wire: a step less than a second after the previous replaces it
+        start = math.ceil((t - now).total_seconds() - 1e-6)
+        limit = round(hw.from_w(watts, unit), 1)
+        if periods and periods[-1]["startPeriod"] == start:
+            periods.pop()
+        if periods and periods[-1]["limit"] == limit:
+            continue
+        periods.append({"startPeriod": start, "limit": limit})
+    schedule = {"duration": duration, "startSchedule": iso(now), "chargingRateUnit": unit,
+                "chargingSchedulePeriod": periods}
+    source = steps[0][2]
+    if source is not None and source.min_rate is not None:
+        schedule["minChargingRate"] = round(hw.from_w(hw.to_w(source.min_rate, source.unit),
+                                                      unit), 1)
+    return schedule
+
+
+def next_change(profiles, connector_id: int, now: datetime, hw: Hardware, tx: TxInfo | None,
+                horizon: int = 7 * 86_400) -> datetime | None:
+    """When the connector's limit next changes (None: not within `horizon` seconds)."""
+    steps = _steps(profiles, connector_id, now, horizon, hw, tx)
+    return steps[1][0] if len(steps) > 1 else None
+
+
+# -- the station's side ----------------------------------------------------------------------
+class SmartCharging:
+    """One station's charging profiles, wired to its config, connectors, meters and events."""
+
+    def __init__(self, station: Station):
+        self.station = station
+        opts = station.options
+        self.hw = Hardware(opts.voltage_v, opts.phases, opts.max_power_w, opts.connectors)
+        self.store = ProfileStore(connectors=opts.connectors)
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        # Connector id -> a TxProfile from RemoteStartTransaction, for the transaction it starts.
+        self._for_next_tx: dict[int, tuple[str, Profile]] = {}
+        for c in station.connectors[1:]:
+            c.meter.power_limit = self._meter_limit(c.id)
+
+    # -- state ---------------------------------------------------------------------------
+    def _limits(self) -> Limits:
+        cfg = self.station.config
+        return Limits(cfg["ChargeProfileMaxStackLevel"],
+                      tuple(cfg["ChargingScheduleAllowedChargingRateUnit"]),
+                      cfg["ChargingScheduleMaxPeriods"], cfg["MaxChargingProfilesInstalled"])
+
+    def _tx(self, connector_id: int) -> TxInfo | None:
+        tx = self.station.connectors[connector_id].transaction
+        return TxInfo(tx.transaction_id, tx.start_time) if tx is not None else None
+
+    def _profiles(self) -> list[Profile]:
+        """The installed profiles, after binding remote-start profiles to their transaction and
+        dropping TxProfiles whose transaction is over (1.6: they end with it)."""
+        for cid, (id_tag, p) in list(self._for_next_tx.items()):
+            c = self.station.connectors[cid]
+            tx = c.transaction
+            if tx is not None and not (tx.remote and tx.id_tag == id_tag):
+                del self._for_next_tx[cid]   # another transaction took the connector
+            elif tx is not None and tx.transaction_id is not None:
+                del self._for_next_tx[cid]
+                bound = replace(p, transaction_id=tx.transaction_id)
+                try:
+                    self.store.install(bound)
+                    self._emit("profile_set", bound, "from RemoteStartTransaction")
+                except ProfileError as e:
+                    self._reject(str(e), cid, p.id)
+            elif tx is None and c.pending_start is None and c.status != Status.PREPARING:
+                del self._for_next_tx[cid]   # the remote start never became a transaction
+        running = {c.transaction.transaction_id for c in self.station.connectors[1:]
+                   if c.transaction is not None}
+        self.store.profiles = [p for p in self.store.profiles
+                               if p.purpose != TX or p.transaction_id in running]
+        return self.store.profiles
+
+    def _emit(self, kind: str, p: Profile, how: str = "") -> None:
+        self.station.events.emit(kind, f"{p.purpose} {p.id} stack {p.stack_level} {how}".strip(),
+                                 p.connector_id, profile_id=p.id, purpose=p.purpose)
+
+    def _reject(self, reason: str, connector_id: int | None, profile_id=None) -> str:
+        log.info("%s: charging profile %s rejected: %s", self.station.id, profile_id, reason)
+        self.station.events.emit("profile_rejected", reason, connector_id,
+                                 profile_id=profile_id, reason=reason)
+        return "Rejected"
+
+    # -- CSMS requests -------------------------------------------------------------------
+    def set_profile(self, connector_id: int, payload: dict, now: datetime | None = None) -> str:
+        now = now or utc_now()
+        try:
+            p = parse_profile(connector_id, payload, now)
+            if p.purpose == TX and 1 <= connector_id <= self.hw.connectors:
+                tx = self._tx(connector_id)
+                if tx is None or tx.transaction_id is None:
+                    raise ProfileError(f"no transaction on connector {connector_id} for a TxProfile")
+                if p.transaction_id is None:
+                    p = replace(p, transaction_id=tx.transaction_id)
+                elif p.transaction_id != tx.transaction_id:
+                    raise ProfileError(f"transactionId {p.transaction_id} is not the running "
+                                       f"transaction {tx.transaction_id}")
+            self._profiles()
+            self.store.limits = self._limits()
+            self.store.install(p)
+        except ProfileError as e:
+            return self._reject(str(e), connector_id, payload.get("chargingProfileId"))
+        except (KeyError, TypeError, ValueError) as e:   # lenient mode lets a bad one through
+            return self._reject(f"malformed profile: {e!r}", connector_id,
+                                payload.get("chargingProfileId"))
+        self._emit("profile_set", p)
+        self._limits_changed()
+        return "Accepted"
+
+    def remote_start_profile(self, payload: dict) -> str | None:
+        """Check RemoteStartTransaction's chargingProfile: None if acceptable, else why not."""
+        try:
+            p = parse_profile(1, payload)
+            if p.purpose != TX:
+                raise ProfileError("RemoteStartTransaction takes a TxProfile only")
+            if p.transaction_id is not None:
+                raise ProfileError("RemoteStartTransaction's profile has no transactionId")
+            check_profile(p, self._limits(), self.hw.connectors)
+        except (ProfileError, KeyError, TypeError, ValueError) as e:
+            reason = str(e) if isinstance(e, ProfileError) else f"malformed profile: {e!r}"
+            self._reject(reason, None, payload.get("chargingProfileId"))
+            return reason
+        return None
+
+    def bind_remote_start(self, id_tag: str, payload: dict) -> None:
+        """A remote start for `id_tag` was accepted: the transaction it starts on the
+        connector it claimed gets the profile."""
+        for c in self.station.connectors[1:]:
+            pending = c.pending_start
+            if pending is not None and pending.remote and pending.id_tag == id_tag:
+                self._for_next_tx[c.id] = (id_tag, parse_profile(c.id, payload, utc_now()))
+                return
+
+    def clear(self, profile_id: int | None = None, connector_id: int | None = None,
+              purpose: str | None = None, stack_level: int | None = None) -> str:
+        self._profiles()
+        gone = self.store.clear(profile_id, connector_id, purpose, stack_level)
+        for p in gone:
+            self._emit("profile_cleared", p)
+        if not gone:
+            self.station.events.emit("profile_clear_unknown", "no profile matched", connector_id)
+            return "Unknown"
+        self._limits_changed()
+        return "Accepted"
+
+    def composite(self, connector_id: int, duration: int, unit: str | None = None,
+                  now: datetime | None = None) -> dict | None:
+        """The composite schedule, or None for a connector that does not exist."""
+        if not 0 <= connector_id <= self.hw.connectors or duration < 0:
+            return None
+        allowed = self.station.config["ChargingScheduleAllowedChargingRateUnit"]
+        if unit is None:
+            unit = "A" if "Current" in allowed else "W"
+        now = now or utc_now()
+        tx = self._tx(connector_id) if connector_id else None
+        return composite_schedule(self._profiles(), connector_id, now, duration, unit, self.hw, tx)
+
+    def limit_w(self, connector_id: int, now: datetime | None = None) -> float:
+        now = now or utc_now()
+        return limit_at(self._profiles(), connector_id, now, self._tx(connector_id), self.hw,
+                        now)[0]
+
+    # -- the meter ------------------------------------------------------------------------
+    def _meter_limit(self, connector_id: int) -> Callable[[], float]:
+        def limit() -> float:
+            now = utc_now()
+            self._arm(connector_id, now)
+            return self.limit_w(connector_id, now)
+        return limit
+
+    def _limits_changed(self) -> None:
+        for c in self.station.connectors[1:]:
+            c.meter.refresh()   # book energy at the old power, pick the new one
+
+    def _arm(self, connector_id: int, now: datetime) -> None:
+        """A timer at the connector's next limit change, while it is in a transaction."""
+        old = self._timers.pop(connector_id, None)
+        if old is not None:
+            old.cancel()
+        if not self.station.online or self.station.connectors[connector_id].transaction is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        when = next_change(self._profiles(), connector_id, now, self.hw, self._tx(connector_id))
+        if when is not None:
+            self._timers[connector_id] = loop.call_later(
+                (when - now).total_seconds() + 0.001, self._on_boundary, connector_id)
+
+    def _on_boundary(self, connector_id: int) -> None:
+        """A schedule period starts: the meter books the energy and takes the new limit."""
+        self._timers.pop(connector_id, None)
+        self.station.connectors[connector_id].meter.refresh()   # re-arms the next boundary
+        watts = self.limit_w(connector_id)
+        self.station.events.emit("power_limit", f"limit {watts:.0f} W", connector_id,
+                                 limit_w=watts)
+
+
+# -- OCPP 1.6 requests (registered in the 1.6 dialect's handler table) ----------------------
+async def _set_charging_profile(station: Station, p: dict) -> dict:
+    return {"status": station.smart_charging.set_profile(p["connectorId"], p["csChargingProfiles"])}
+
+
+async def _clear_charging_profile(station: Station, p: dict) -> dict:
+    return {"status": station.smart_charging.clear(
+        p.get("id"), p.get("connectorId"), p.get("chargingProfilePurpose"), p.get("stackLevel"))}
+
+
+async def _get_composite_schedule(station: Station, p: dict) -> dict:
+    cid = p["connectorId"]
+    schedule = station.smart_charging.composite(cid, p["duration"], p.get("chargingRateUnit"))
+    if schedule is None:
+        return {"status": "Rejected"}
+    start = schedule.pop("startSchedule")
+    return {"status": "Accepted", "connectorId": cid, "scheduleStart": start,
+            "chargingSchedule": {**schedule, "startSchedule": start}}
+
+
+HANDLERS_16 = {"SetChargingProfile": _set_charging_profile,
+               "ClearChargingProfile": _clear_charging_profile,
+               "GetCompositeSchedule": _get_composite_schedule}

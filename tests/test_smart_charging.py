@@ -1,0 +1,203 @@
+"""Smart Charging's pure part (simulator/station/smart_charging.py): profile checks, the
+store's replace / clear rules and the composite schedule, all with a fixed `now`."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from simulator.station.smart_charging import (Hardware, Limits, ProfileError, ProfileStore,
+                                              TxInfo, composite_schedule, next_change,
+                                              parse_profile)
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+HW = Hardware(voltage_v=230.0, phases=3, max_power_w=22_080.0, connectors=2)  # 32 A x 3 x 230 V
+
+
+def profile(pid=1, purpose="TxDefaultProfile", stack=0, kind="Absolute", unit="A",
+            periods=((0, 16),), start=NOW, **extra) -> dict:
+    schedule = {"chargingRateUnit": unit,
+                "chargingSchedulePeriod": [{"startPeriod": s, "limit": lim, **(
+                    {"numberPhases": ph[0]} if ph else {})} for s, lim, *ph in periods]}
+    if start is not None:
+        schedule["startSchedule"] = start.isoformat()
+    for key in ("duration", "minChargingRate"):
+        if key in extra:
+            schedule[key] = extra.pop(key)
+    return {"chargingProfileId": pid, "stackLevel": stack, "chargingProfilePurpose": purpose,
+            "chargingProfileKind": kind, "chargingSchedule": schedule, **extra}
+
+
+def store(*specs, limits=Limits()) -> ProfileStore:
+    s = ProfileStore(limits=limits, connectors=2)
+    for spec in specs:
+        connector = spec.pop("_connector", 1)
+        s.install(parse_profile(connector, spec, NOW))
+    return s
+
+
+def periods(s: ProfileStore, duration=3600, unit="A", connector=1, now=NOW, tx=None):
+    sched = composite_schedule(s.profiles, connector, now, duration, unit, HW, tx)
+    return [(p["startPeriod"], p["limit"]) for p in sched["chargingSchedulePeriod"]]
+
+
+def test_no_profile_is_the_hardware_maximum():
+    assert periods(store()) == [(0, 32.0)]
+    assert periods(store(), unit="W") == [(0, 22080.0)]
+    # connector 0: the whole station
+    assert periods(store(), unit="W", connector=0) == [(0, 44160.0)]
+
+
+def test_highest_stack_level_wins_while_it_is_in_force():
+    s = store(profile(1, stack=0, periods=((0, 16),)),
+              profile(2, stack=1, periods=((0, 10), (600, 6)), duration=1200))
+    # stack 1 rules for its 20 minutes, then stack 0 takes over again
+    assert periods(s) == [(0, 10.0), (600, 6.0), (1200, 16.0)]
+
+
+def test_connector_profile_beats_connector_zero_at_the_same_stack_level():
+    s = store({**profile(1, periods=((0, 20),)), "_connector": 0}, profile(2, periods=((0, 8),)))
+    assert periods(s, connector=1) == [(0, 8.0)]
+    assert periods(s, connector=2) == [(0, 20.0)]   # connector 0's default applies to all
+
+
+def test_validity_window():
+    s = store(profile(1, periods=((0, 16),)),
+              profile(2, stack=3, periods=((0, 6),), validFrom=(NOW + timedelta(minutes=10))
+                      .isoformat(), validTo=(NOW + timedelta(minutes=20)).isoformat()))
+    assert periods(s) == [(0, 16.0), (600, 6.0), (1200, 16.0)]
+
+
+def test_absolute_schedule_not_started_yet_falls_back():
+    s = store(profile(1, periods=((0, 16),)),
+              profile(2, stack=1, periods=((0, 4),), start=NOW + timedelta(seconds=900)))
+    assert periods(s) == [(0, 16.0), (900, 4.0)]
+
+
+def test_recurring_daily_crosses_midnight():
+    night = datetime(2026, 3, 9, 22, 0, tzinfo=timezone.utc)   # 22:00 yesterday
+    # 22:00-02:00 6 A, 02:00-22:00 16 A, every day
+    s = store(profile(1, kind="Recurring", recurrencyKind="Daily", start=night,
+                      periods=((0, 6), (4 * 3600, 16))))
+    at_2330 = datetime(2026, 3, 10, 23, 30, tzinfo=timezone.utc)
+    # from 23:30 for 4 h: 6 A until 02:00 the next day, then 16 A
+    assert periods(s, duration=4 * 3600, now=at_2330) == [(0, 6.0), (9000, 16.0)]
+    # at noon: 16 A until 22:00
+    assert periods(s, duration=12 * 3600) == [(0, 16.0), (10 * 3600, 6.0)]
+
+
+def test_recurring_weekly():
+    monday = datetime(2026, 3, 9, 0, 0, tzinfo=timezone.utc)
+    s = store(profile(1, kind="Recurring", recurrencyKind="Weekly", start=monday,
+                      periods=((0, 10), (86_400, 20))))
+    # Tuesday noon (NOW) is past the first day: 20 A until next Monday 00:00, 10 A that Monday
+    monday_next = 5 * 86_400 + 12 * 3600
+    assert periods(s, duration=7 * 86_400) == [(0, 20.0), (monday_next, 10.0),
+                                               (monday_next + 86_400, 20.0)]
+
+
+def test_relative_profile_counts_from_the_transaction_start():
+    tx = TxInfo(7, NOW - timedelta(seconds=300))
+    s = store(profile(1, purpose="TxProfile", kind="Relative", start=None,
+                      periods=((0, 10), (600, 16)), transactionId=7))
+    assert periods(s, tx=tx) == [(0, 10.0), (300, 16.0)]
+    # without a transaction the TxProfile does not apply
+    assert periods(s) == [(0, 32.0)]
+    # a relative default profile without transaction counts from `now`
+    d = store(profile(1, kind="Relative", start=None, periods=((0, 10), (600, 16))))
+    assert periods(d) == [(0, 10.0), (600, 16.0)]
+
+
+def test_tx_profile_overrides_tx_default_only_for_its_transaction():
+    s = store(profile(1, stack=5, periods=((0, 6),)),
+              profile(2, purpose="TxProfile", periods=((0, 20),), transactionId=7))
+    assert periods(s, tx=TxInfo(7, NOW)) == [(0, 20.0)]        # even at a lower stack level
+    assert periods(s, tx=TxInfo(8, NOW)) == [(0, 6.0)]
+
+
+def test_amps_and_watts_convert_with_voltage_and_phases():
+    s = store(profile(1, unit="W", periods=((0, 6900),)))
+    assert periods(s, unit="A") == [(0, 10.0)]                   # 6900 W / (3 x 230 V)
+    one_phase = store(profile(1, periods=((0, 16, 1),)))         # numberPhases 1
+    assert periods(one_phase, unit="W") == [(0, 3680.0)]          # 16 A x 1 x 230 V
+    assert periods(one_phase, unit="A") == [(0, 5.3)]             # as 3-phase amps
+
+
+def test_charge_point_max_profile_caps_everything():
+    s = store({**profile(1, purpose="ChargePointMaxProfile", periods=((0, 20), (600, 8))),
+               "_connector": 0},
+              profile(2, purpose="TxProfile", periods=((0, 32),), transactionId=7))
+    assert periods(s, tx=TxInfo(7, NOW)) == [(0, 20.0), (600, 8.0)]
+    assert periods(s, connector=0) == [(0, 20.0), (600, 8.0)]
+
+
+def test_sub_second_boundaries_round_up_on_the_wire_and_stay_exact_for_the_meter():
+    now = NOW + timedelta(milliseconds=300)
+    s = store(profile(1, periods=((0, 16), (1, 10), (60, 6))))
+    assert periods(s, now=now) == [(0, 16.0), (1, 10.0), (60, 6.0)]
+    assert next_change(s.profiles, 1, now, HW, None) == NOW + timedelta(seconds=1)
+    assert next_change(store().profiles, 1, now, HW, None) is None
+
+
+def test_min_charging_rate_is_reported_in_the_requested_unit():
+    s = store(profile(1, periods=((0, 16),), minChargingRate=6))
+    sched = composite_schedule(s.profiles, 1, NOW, 60, "W", HW)
+    assert sched["minChargingRate"] == 4140.0 and sched["chargingRateUnit"] == "W"
+    assert sched["startSchedule"] == "2026-03-10T12:00:00.000Z" and sched["duration"] == 60
+
+
+# -- installing, replacing, clearing -----------------------------------------------------
+def test_same_id_or_same_purpose_and_stack_level_replaces():
+    s = store(profile(1, stack=0, periods=((0, 16),)))
+    s.install(parse_profile(1, profile(1, stack=2, periods=((0, 10),)), NOW))
+    assert [(p.id, p.stack_level) for p in s.profiles] == [(1, 2)]
+    s.install(parse_profile(1, profile(5, stack=2, periods=((0, 8),)), NOW))
+    assert [(p.id, p.stack_level) for p in s.profiles] == [(5, 2)]
+    s.install(parse_profile(2, profile(6, stack=2, periods=((0, 8),)), NOW))  # other connector
+    assert sorted(p.id for p in s.profiles) == [5, 6]
+
+
+def test_clear_by_id_or_by_criteria():
+    s = store(profile(1, stack=0), profile(2, stack=1), {**profile(3, stack=0), "_connector": 2},
+              {**profile(4, purpose="ChargePointMaxProfile"), "_connector": 0})
+    assert [p.id for p in s.clear(profile_id=2, connector_id=2)] == [2]   # id: criteria ignored
+    assert s.clear(profile_id=99) == []
+    assert [p.id for p in s.clear(purpose="TxDefaultProfile", stack_level=0)] == [1, 3]
+    assert s.clear(connector_id=1) == []
+    assert [p.id for p in s.clear()] == [4]
+
+
+BAD = [
+    ("ChargePointMaxProfile on connector 1", dict(purpose="ChargePointMaxProfile"), 1, "connector 0"),
+    ("TxProfile on connector 0", dict(purpose="TxProfile"), 0, "connector > 0"),
+    ("no such connector", {}, 3, "does not exist"),
+    ("first period not at 0", dict(periods=((10, 16),)), 1, "start at 0"),
+    ("periods not ascending", dict(periods=((0, 16), (600, 10), (600, 8))), 1, "ascend"),
+    ("too many periods", dict(periods=tuple((i * 60, 10) for i in range(25))), 1,
+     "ChargingScheduleMaxPeriods"),
+    ("stack level too high", dict(stack=11), 1, "ChargeProfileMaxStackLevel"),
+    ("recurring without kind", dict(kind="Recurring"), 1, "recurrencyKind"),
+    ("validTo before validFrom", dict(validFrom=NOW.isoformat(), validTo=NOW.isoformat()), 1,
+     "validTo"),
+    ("negative limit", dict(periods=((0, -1),)), 1, "negative"),
+]
+
+
+@pytest.mark.parametrize("what,change,connector,reason", BAD, ids=[b[0] for b in BAD])
+def test_impossible_profiles_are_refused_with_a_reason(what, change, connector, reason):
+    s = store()
+    with pytest.raises(ProfileError, match=reason):
+        s.install(parse_profile(connector, profile(**change), NOW))
+    assert s.profiles == []
+
+
+def test_unit_not_allowed_and_too_many_profiles():
+    s = store(limits=Limits(allowed_units=("Current",), max_installed=2))
+    with pytest.raises(ProfileError, match="ChargingScheduleAllowedChargingRateUnit"):
+        s.install(parse_profile(1, profile(unit="W"), NOW))
+    s.install(parse_profile(1, profile(1, stack=0), NOW))
+    s.install(parse_profile(1, profile(2, stack=1), NOW))
+    with pytest.raises(ProfileError, match="MaxChargingProfilesInstalled"):
+        s.install(parse_profile(1, profile(3, stack=2), NOW))
+    s.install(parse_profile(1, profile(2, stack=3), NOW))   # a replacement still fits
+    assert sorted(p.id for p in s.profiles) == [1, 2]
