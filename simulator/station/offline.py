@@ -1,0 +1,304 @@
+"""A charger without its CSMS: transaction messages wait in the offline queue, the rest is
+dropped; the network can go away (go_offline / come_online) and so can the power
+(power_loss / power_up).  The station owns one `Offline` and delegates to it.
+
+While the queue holds anything, every new transaction message goes behind it (order is
+what a CSMS's billing depends on); with an empty queue and a live link they go straight out.
+Delivery runs under one lock, after an accepted boot (or a reconnect while registered).
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from ..session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
+from ..protocol import OcppError
+from .auth import IdTagInfo
+from .clock import iso, parse_iso, utc_now
+from .errors import StationError
+from .offline_queue import Entry, OfflineQueue
+from .transaction import Transaction
+
+if TYPE_CHECKING:
+    from .station import Station
+
+# The CSMS got the message but failed it (or never answered): retry, then give up.
+FAILED = (CallTimeout, CallErrorReceived, InvalidResponse, OcppError)
+
+
+class Offline:
+    def __init__(self, station: Station):
+        self.station = station
+        self.queue = OfflineQueue.for_station(station.id, station.options.state_dir)
+        self.powered = True
+        self.network_down = False
+        self.lost_power_at = None   # a PowerLoss stop is stamped with the moment of the cut
+        self._lock = asyncio.Lock()
+        for c in station.connectors[1:]:   # the register survives a restart: it only grows
+            wh = self.queue.energy.get(c.id)
+            if wh is not None and wh > c.meter.energy_wh:
+                c.meter.energy_wh = wh
+        self._recover()
+
+    # -- what a restart finds ---------------------------------------------------------------
+    def _recover(self) -> None:
+        """Transactions that were running when the process died ended with the power:
+        queue their StopTransaction (PowerLoss) at the last persisted register."""
+        st = self.station
+        for connector, rec in list(self.queue.open_tx.items()):
+            meter_stop = int(self.queue.energy.get(connector, rec["meter_start"]))
+            tx = Transaction(connector, rec["id_tag"], rec["meter_start"],
+                             parse_iso(rec["start_time"]), transaction_id=rec["transaction_id"],
+                             meter_stop=max(meter_stop, rec["meter_start"]),
+                             stop_time=parse_iso(self.queue.energy_at.get(connector)) or utc_now(),
+                             stop_reason="PowerLoss", stop_id_tag=rec["id_tag"])
+            self.queue.tx_closed(connector)
+            self.queue.put("StopTransaction", st.dialect.stop_transaction_payload(tx))
+            st._emit("queued", f"StopTransaction (PowerLoss) of transaction "
+                               f"{tx.transaction_id}, found after a restart", connector)
+
+    # -- transaction messages -------------------------------------------------------------
+    def _queued(self, action: str, payload: dict, connector: int | None = None,
+                local: int | None = None) -> Entry:
+        entry = self.queue.put(action, payload, local)
+        self.station._emit("queued", f"{action} held until the CSMS is reachable", connector,
+                           action=action, queued=len(self.queue))
+        return entry
+
+    async def _send_now(self, action: str, payload: dict, connector: int, attempts: int
+                        ) -> tuple[int | None, IdTagInfo | None] | None:
+        """Send while nothing waits before it: the reply's (transactionId, idTagInfo), or
+        None when the message has to wait (link down, CSMS silent, others queued first).
+        Raises StationError once the CSMS has failed it `attempts` times."""
+        st = self.station
+        async with self._lock:   # one sender at a time keeps the order
+            for attempt in range(1, attempts + 1):
+                if self.queue or not st._may_send():
+                    return None
+                try:
+                    return await st.dialect.deliver(action, payload)
+                except (SessionClosed, CallTimeout):
+                    return None
+                except FAILED as e:
+                    st._emit("error", f"{action} attempt {attempt}/{attempts} failed: {e}",
+                             connector)
+                    if attempt == attempts:
+                        raise StationError(f"{action} failed after {attempts} attempt(s): "
+                                           f"{e}") from e
+                    await asyncio.sleep(self._retry_delay(attempt))
+        return None
+
+    def _attempts(self) -> int:
+        return max(1, self.station.config["TransactionMessageAttempts"])
+
+    async def start(self, tx: Transaction) -> tuple[int, IdTagInfo | None]:
+        """(transactionId, idTagInfo) from the CSMS, or (provisional id, None) when the
+        StartTransaction waits in the queue.  Raises StationError if the CSMS fails it."""
+        st = self.station
+        payload = st.dialect.start_transaction_payload(tx)
+        reply = await self._send_now("StartTransaction", payload, tx.connector_id,
+                                     self._attempts())
+        if reply is not None and reply[0] is not None:
+            self._opened(tx, reply[0])
+            return reply
+        local = self.queue.new_local_id()
+        self._queued("StartTransaction", payload, tx.connector_id, local)
+        self._opened(tx, local)
+        self._kick()
+        return local, None
+
+    def _opened(self, tx: Transaction, tx_id: int) -> None:
+        if self.queue.path is not None:
+            self.queue.tx_opened(tx.connector_id, {
+                "transaction_id": tx_id, "id_tag": tx.id_tag, "meter_start": tx.meter_start,
+                "start_time": iso(tx.start_time)})
+
+    async def stop(self, tx: Transaction) -> None:
+        """Send the StopTransaction now, or queue it; the CSMS failing it is reported."""
+        st = self.station
+        if tx.stop_reason == "PowerLoss" and self.lost_power_at is not None:
+            tx.stop_time = self.lost_power_at
+        self.queue.tx_closed(tx.connector_id)
+        payload = st.dialect.stop_transaction_payload(tx)
+        if tx.transaction_id is None or tx.transaction_id >= 0:
+            try:
+                reply = await self._send_now("StopTransaction", payload, tx.connector_id,
+                                             self._attempts())
+            except StationError as e:
+                st._emit("error", str(e), tx.connector_id)
+                return
+            if reply is not None:
+                st._remember(tx.stop_id_tag, reply[1])
+                return
+        self._queued("StopTransaction", payload, tx.connector_id)
+        if st._may_send():
+            await self.flush()
+
+    async def meter_values(self, connector: int, tx: Transaction, snapshots) -> None:
+        st = self.station
+        self.queue.record_energy(connector, st.connectors[connector].meter.energy_wh,
+                                 iso(snapshots[-1].timestamp))
+        payload = st.dialect.meter_values_payload(connector, tx.transaction_id, snapshots)
+        if payload is None:
+            return
+        if tx.transaction_id >= 0:   # a provisional id waits for its StartTransaction
+            try:
+                if await self._send_now("MeterValues", payload, connector, 1) is not None:
+                    return
+            except StationError as e:   # the CSMS refused it: a real charger moves on
+                st._emit("error", str(e), connector)
+                return
+        self._queued("MeterValues", payload, connector)
+        self._kick()
+
+    def _kick(self) -> None:
+        """Queued while the link is up (the CSMS was silent): deliver (and retry) now."""
+        st = self.station
+        if st._may_send():
+            st._spawn(self.flush(), "flush")
+
+    def _retry_delay(self, attempt: int) -> float:
+        st = self.station
+        return (st.config["TransactionMessageRetryInterval"] * attempt
+                * st.options.interval_scale)
+
+    # -- delivery ----------------------------------------------------------------------------
+    async def flush(self) -> None:
+        """Deliver the queue in order while the station may send.  A message the CSMS fails
+        is retried TransactionMessageAttempts times, RetryInterval × attempt apart, then
+        dropped; a lost link leaves it at the head for the next reconnect."""
+        st = self.station
+        async with self._lock:
+            while self.queue and st._may_send():
+                entry = self.queue.head()
+                payload = self.queue.resolve(entry)
+                if payload is None:
+                    self.queue.done(entry)
+                    st._emit("dropped", f"{entry.action} dropped: its StartTransaction never "
+                                        f"got a transactionId", action=entry.action)
+                    continue
+                try:
+                    tx_id, info = await st.dialect.deliver(entry.action, payload)
+                except SessionClosed:
+                    return
+                except FAILED as e:
+                    entry.attempts += 1
+                    attempts = max(1, st.config["TransactionMessageAttempts"])
+                    st._emit("error", f"held {entry.action} attempt {entry.attempts}/{attempts} "
+                                      f"failed: {e}")
+                    if entry.attempts >= attempts:
+                        self.queue.done(entry)
+                        st._emit("dropped", f"{entry.action} given up after {attempts} "
+                                            f"attempt(s)", action=entry.action)
+                    else:
+                        await asyncio.sleep(self._retry_delay(entry.attempts))
+                    continue
+                self._delivered(entry, payload, tx_id, info)   # the id mapping first, then
+                self.queue.done(entry)                         # "done": a crash keeps both
+                st._emit("sent_held", f"held {entry.action} sent", payload.get("connectorId"),
+                         action=entry.action, transaction_id=payload.get("transactionId", tx_id))
+
+    def _delivered(self, entry: Entry, payload: dict, tx_id: int | None,
+                   info: IdTagInfo | None) -> None:
+        st = self.station
+        id_tag = payload.get("idTag")
+        if id_tag and info is not None:
+            st._remember(id_tag, info)
+        if entry.action != "StartTransaction" or entry.local is None or tx_id is None:
+            return
+        self.queue.remap(entry.local, tx_id)
+        for c in st.connectors[1:]:
+            for tx in (c.transaction, c.last_transaction):
+                if tx is not None and tx.transaction_id == entry.local:
+                    tx.transaction_id = tx_id
+        c = st.connectors[payload["connectorId"]]
+        st._emit("tx_remapped", f"transaction {entry.local} is {tx_id} at the CSMS", c.id,
+                 provisional=entry.local, transaction_id=tx_id,
+                 status=info.status if info else None)
+        tx = c.transaction
+        if tx is None or tx.transaction_id != tx_id or info is None or info.accepted:
+            return
+        # The CSMS refuses the tag the station let charge offline (1.6 §3.5.2).  Stopping
+        # sends a StopTransaction: do it outside this delivery (it waits for the queue).
+        if st.config["StopTransactionOnInvalidId"]:
+            st._spawn(st._stop_transaction(c, "DeAuthorized"), "deauthorize")
+        else:
+            tx.deauthorized = True
+            st._spawn(st._refresh(c), "deauthorize")
+
+    # -- network and power ------------------------------------------------------------------
+    def serves_offline(self) -> bool:
+        """A started, powered charger serves its users with no CSMS (never while Pending
+        or Rejected: the CSMS is there and said no)."""
+        st = self.station
+        return (st._started and self.powered and not st.online and not st._closing
+                and st.registration not in ("Pending", "Rejected"))
+
+    def go_offline(self) -> None:
+        """The network goes away (no close frame); transactions go on, their messages wait,
+        reconnect attempts fail until come_online()."""
+        st = self.station
+        self.network_down = True
+        st.online = False
+        st._emit("network", "network down")
+        link = getattr(st.dialect, "link", None)
+        if link is not None:
+            link.abort(notify=True)
+
+    def come_online(self) -> None:
+        st = self.station
+        self.network_down = False
+        st._emit("network", "network up")
+        if not self.powered or st._closing:
+            return
+        if st._reconnect_task is not None and not st._reconnect_task.done():
+            st._reconnect_task.cancel()   # do not sit out the backoff: try now
+        if not st.online:
+            st._reconnect_task = st._spawn(st._reconnect(immediate=True), "reconnect")
+
+    async def power_loss(self) -> None:
+        """Power gone: the link drops without a close frame, timers and everything
+        volatile are lost; the queue and the energy register stay."""
+        st = self.station
+        if not self.powered:
+            raise StationError(f"{st.id}: already without power")
+        self.powered, self.lost_power_at = False, utc_now()
+        st._emit("power_loss", "power lost", at=iso(self.lost_power_at))
+        link = getattr(st.dialect, "link", None)
+        if link is not None:
+            link.abort(notify=False)
+        st._closing = True
+        if st._reset_task is not None and st._reset_task is not asyncio.current_task():
+            st._reset_task.cancel()
+        await st._cancel_tasks()
+        for c in st.connectors:
+            st._cancel_pending_start(c)
+            if c.meter is not None:
+                c.meter.set_drawing(False)
+                self.queue.record_energy(c.id, c.meter.energy_wh, iso(self.lost_power_at))
+        st.online, st.registration = False, None
+        st._accepted.clear()
+
+    async def power_up(self) -> None:
+        """Power back: running transactions end with PowerLoss (their StopTransaction is
+        queued), then the station connects and boots; the queue goes out once accepted."""
+        st = self.station
+        if self.powered:
+            raise StationError(f"{st.id}: has power")
+        self.powered = True
+        st._emit("power_up", "power restored")
+        for c in st.connectors[1:]:
+            if c.transaction is not None:
+                await st._stop_transaction(c, "PowerLoss")
+        self.lost_power_at = None
+        for c in st.connectors:
+            await st._refresh(c)
+        st._closing = False
+        st.backoff.reset()
+        try:
+            await st._connect()
+        except StationError as e:
+            st._emit("error", str(e))
+            st._reconnect_task = st._spawn(st._reconnect(), "reconnect")
+            return
+        st._start_boot()
