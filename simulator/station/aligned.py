@@ -1,0 +1,70 @@
+"""Clock-aligned meter data (ClockAlignedDataInterval): readings at whole multiples of the
+interval on the wall clock — 900 s gives :00, :15, :30 and :45 of every hour (UTC, counted
+from the epoch, so every station of a fleet samples at the same instants).
+
+Exactness: boundaries are computed in integer milliseconds, the next one always strictly
+after the last one fired (an event loop may wake a little early; re-reading the clock then
+must not give the same boundary twice), and a sample carries its boundary as its
+timestamp, not the moment the job happened to run.  Boundaries missed while a job was busy
+are skipped, not fired in a burst.  Stopping never interrupts a job half-way (as timers.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timezone
+from typing import Awaitable, Callable
+
+
+def next_boundary_ms(now_s: float, interval_s: float, after_ms: int | None = None) -> int:
+    """The first whole multiple of `interval_s` (in ms since the epoch) strictly after
+    `now_s` and after `after_ms`."""
+    period = round(interval_s * 1000)
+    if period <= 0:
+        raise ValueError("the interval must be at least 1 ms")
+    now_ms = int(now_s * 1000)
+    if after_ms is not None:
+        now_ms = max(now_ms, after_ms)
+    return (now_ms // period + 1) * period
+
+
+def boundary_time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc)
+
+
+class AlignedTimer:
+    def __init__(self, spawn: Callable[..., asyncio.Task], period: float,
+                 job: Callable[[datetime], Awaitable[bool | None]], name: str,
+                 wall_clock: Callable[[], float] = time.time):
+        """`job(boundary)` runs at each boundary; it returns False to end the loop."""
+        self.period = period
+        self.job = job
+        self.wall_clock = wall_clock
+        self.last_ms: int | None = None
+        self._stopped = False
+        self._busy = False
+        self.task = spawn(self._run(), name)
+
+    async def _run(self) -> None:
+        while not self._stopped:
+            due = next_boundary_ms(self.wall_clock(), self.period, self.last_ms)
+            while (wait := due / 1000 - self.wall_clock()) > 0:  # woke early: wait the rest
+                await asyncio.sleep(wait)
+            if self._stopped:
+                return
+            self.last_ms = due
+            self._busy = True
+            try:
+                if await self.job(boundary_time(due)) is False:
+                    return
+            finally:
+                self._busy = False
+
+    def stop(self) -> None:
+        self._stopped = True
+        if not self._busy:
+            self.task.cancel()
+
+    @property
+    def running(self) -> bool:
+        return not self._stopped and not self.task.done()
