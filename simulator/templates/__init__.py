@@ -1,0 +1,1 @@
+"""Bundled station templates (YAML package data); see docs/templates.md."""
