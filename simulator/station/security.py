@@ -1,0 +1,440 @@
+"""The station's side of the OCPP 1.6 security extensions (security whitepaper, edition 2).
+
+- Security profiles: 1 = HTTP Basic auth (user = station id, password = AuthorizationKey)
+  over ws://; 2 = the same over TLS, the server checked against the installed
+  CentralSystemRootCertificates; 3 = TLS with a client certificate (no Basic auth).
+  The profile applies when the station connects; the CSMS may raise it, never lower it.
+- Certificate store: CentralSystemRootCertificate / ManufacturerRootCertificate, found by
+  their certificateHashData (hashes of the issuer's name and key, and the serial number).
+- SignCertificate: a fresh EC key and a real CSR; CertificateSigned installs the chain
+  only if it is valid now, chains to a CentralSystemRootCertificate and holds that key.
+- SecurityEventNotification: real events (failed authentication, a bad server certificate,
+  reset, reconfiguration, a bad signed certificate) are queued and sent once the station is
+  registered — the failures that cause them happen while it cannot send.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import ssl
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ..transport import tls
+from .clock import now_iso
+from .config import BOOL, INT, STR, KeySpec
+
+if TYPE_CHECKING:
+    from .station import Station
+
+CSMS_ROOT, MANUFACTURER_ROOT = "CentralSystemRootCertificate", "ManufacturerRootCertificate"
+CERTIFICATE_TYPES = (CSMS_ROOT, MANUFACTURER_ROOT)
+HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
+WRITE_ONLY = frozenset({"AuthorizationKey"})   # GetConfiguration never shows its value
+EXTENDED_TRIGGERS = ("BootNotification", "LogStatusNotification", "FirmwareStatusNotification",
+                     "Heartbeat", "MeterValues", "SignChargePointCertificate",
+                     "StatusNotification")
+EVENT_QUEUE = 100
+
+
+def security_keys(profile: int) -> list[KeySpec]:
+    """The whitepaper's configuration keys.  SecurityProfile's minimum follows its value, so
+    a ChangeConfiguration that lowers it is Rejected."""
+    return [
+        KeySpec("AdditionalRootCertificateCheck", BOOL, "false", readonly=True),
+        # 1.6 security whitepaper: 16..40 printable characters.
+        KeySpec("AuthorizationKey", STR, "", pattern=re.compile(r"[\x21-\x7e]{16,40}")),
+        KeySpec("CertificateSignedMaxChainSize", INT, "10000", readonly=True),
+        KeySpec("CertificateStoreMaxLength", INT, "10", readonly=True),
+        KeySpec("CpoName", STR, ""),
+        KeySpec("SecurityProfile", INT, str(profile), minimum=profile, maximum=3),
+    ]
+
+
+# -- certificates ----------------------------------------------------------------------------
+def load_certs(pem: str | bytes) -> list[x509.Certificate]:
+    """Every certificate in PEM text; ValueError if there is none or one is malformed."""
+    data = pem.encode() if isinstance(pem, str) else pem
+    certs = x509.load_pem_x509_certificates(data)
+    if not certs:
+        raise ValueError("no certificate")
+    return certs
+
+
+def _der_item(data: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, start of content, end of content) of the DER item at `at`."""
+    tag, length, at = data[at], data[at + 1], at + 2
+    if length & 0x80:
+        n = length & 0x7F
+        length, at = int.from_bytes(data[at:at + n], "big"), at + n
+    return tag, at, at + length
+
+
+def public_key_bits(cert: x509.Certificate) -> bytes:
+    """The subjectPublicKey BIT STRING's value (without its unused-bits byte): what the
+    issuerKeyHash covers, as in OCSP's CertID."""
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    _, start, _ = _der_item(spki, 0)             # SEQUENCE
+    _, _, alg_end = _der_item(spki, start)       # AlgorithmIdentifier
+    tag, bits, end = _der_item(spki, alg_end)    # BIT STRING
+    assert tag == 0x03
+    return spki[bits + 1:end]
+
+
+def hash_data(cert: x509.Certificate, issuer: x509.Certificate | None = None,
+              algorithm: str = "SHA256") -> dict:
+    """certificateHashData of `cert`; a root is its own issuer."""
+    issuer = issuer or cert
+    h = HASHES[algorithm]
+    return {"hashAlgorithm": algorithm,
+            "issuerNameHash": h(cert.issuer.public_bytes()).hexdigest(),
+            "issuerKeyHash": h(public_key_bits(issuer)).hexdigest(),
+            "serialNumber": format(cert.serial_number, "x")}
+
+
+def _same_hash(a: dict, b: dict) -> bool:
+    return (a["issuerNameHash"].lower() == b["issuerNameHash"].lower()
+            and a["issuerKeyHash"].lower() == b["issuerKeyHash"].lower()
+            and a["serialNumber"].lower().lstrip("0") == b["serialNumber"].lower().lstrip("0"))
+
+
+def valid_now(cert: x509.Certificate) -> bool:
+    now = datetime.now(timezone.utc)
+    return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+
+
+def chains_to(chain: list[x509.Certificate], roots: list[x509.Certificate]) -> bool:
+    """Each certificate is signed by the next; the last one by (or is) a root."""
+    for child, parent in zip(chain, chain[1:]):
+        try:
+            child.verify_directly_issued_by(parent)
+        except Exception:   # InvalidSignature, or mismatched key / algorithm types
+            return False
+    last = chain[-1]
+    for root in roots:
+        if last == root:
+            return True
+        try:
+            last.verify_directly_issued_by(root)
+            return True
+        except Exception:
+            continue
+    return False
+
+
+def make_csr(station_id: str, organization: str | None) -> tuple[ec.EllipticCurvePrivateKey, str]:
+    """A P-256 key and a CSR for it: CN = the station id (the hub checks it against the
+    connection's id), O = CpoName (whitepaper)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.NameAttribute(NameOID.COMMON_NAME, station_id)]
+    if organization:
+        names.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    csr = (x509.CertificateSigningRequestBuilder().subject_name(x509.Name(names))
+           .sign(key, hashes.SHA256()))
+    return key, csr.public_bytes(serialization.Encoding.PEM).decode()
+
+
+@dataclass(slots=True)
+class Installed:
+    type: str
+    cert: x509.Certificate
+    pem: str
+
+
+# -- the station's security state ------------------------------------------------------------
+class StationSecurity:
+    def __init__(self, station: Station):
+        self.station = station
+        opts = station.options
+        self.store: list[Installed] = []
+        for ca in opts.ca_certs:
+            for cert in load_certs(tls.read_pem(ca)):
+                self.store.append(Installed(CSMS_ROOT, cert, cert.public_bytes(
+                    serialization.Encoding.PEM).decode()))
+        self.client_cert: str | None = tls.read_pem(opts.client_cert) if opts.client_cert else None
+        self.client_key: str | None = tls.read_pem(opts.client_key) if opts.client_key else None
+        self._pending_key: ec.EllipticCurvePrivateKey | None = None
+        self.events: list[tuple[str, str, str | None]] = []   # (type, timestamp, techInfo)
+        self._in_use: int | None = None    # the profile of the current connection
+        self._falling_back = False
+        self._sending = False
+        config = station.config
+        if opts.authorization_key is not None:
+            config.set("AuthorizationKey", opts.authorization_key)
+        if opts.cpo_name is not None:
+            config.set("CpoName", opts.cpo_name)
+        config.subscribe(self._on_config_change)
+
+    @property
+    def profile(self) -> int:
+        return self.station.config["SecurityProfile"]
+
+    def _on_config_change(self, name: str, value) -> None:
+        config = self.station.config
+        if name == "SecurityProfile":   # never lower again
+            config.specs[name] = replace(config.specs[name], minimum=value)
+            if self._in_use is not None and value != self._in_use and self.station.online:
+                old = self._in_use
+                self.station._after_reply(lambda: self._switch_profile(old), "security-profile")
+        if name in ("SecurityProfile", "AuthorizationKey") and not self._falling_back:
+            self.report("ReconfigurationOfSecurityParameters", f"{name} changed")
+
+    def _set_profile(self, profile: int) -> None:
+        """The station's own change (fallback): below the never-lower minimum."""
+        config = self.station.config
+        config.specs["SecurityProfile"] = replace(config.specs["SecurityProfile"], minimum=profile)
+        config.set("SecurityProfile", str(profile))
+
+    async def _switch_profile(self, old: int) -> None:
+        """Whitepaper: after a SecurityProfile change the station reconnects with the new
+        profile; if that fails it falls back to the previous one (and says so)."""
+        from .errors import ConnectFailed
+        st = self.station
+        new = self.profile
+        await st.dialect.close()          # on purpose: no reconnect loop
+        st.online = False
+        st._stop_timers()
+        try:
+            await st._connect()
+        except ConnectFailed as e:
+            st._emit("security_profile", f"profile {new} failed, back to {old}: {e}")
+            self._in_use, self._falling_back = None, True   # the fallback is no new switch
+            try:
+                self._set_profile(old)
+            finally:
+                self._falling_back = False
+            self.report("ReconfigurationOfSecurityParameters",
+                        f"SecurityProfile {new} failed to connect; back to {old}")
+            try:
+                await st._connect()
+            except ConnectFailed:
+                st._on_link_lost()        # the ordinary reconnect loop takes over
+                return
+        else:
+            st._emit("security_profile", f"reconnected with security profile {new}")
+        if st.registration == "Accepted":
+            await st._on_accepted()
+
+    # -- connecting -----------------------------------------------------------------------
+    def connect_args(self) -> dict:
+        """websocket.connect() arguments for the current profile."""
+        st, profile = self.station, self.profile
+        self._in_use = profile
+        if profile == 0:
+            return {"basic_auth": st.options.basic_auth, "ssl": None}
+        if profile >= 2 and not st.url.startswith("wss://"):
+            raise ValueError(f"security profile {profile} needs a wss:// URL, not {st.url}")
+        if profile == 1 and st.url.startswith("wss://"):
+            raise ValueError("security profile 1 is Basic auth over ws://")
+        auth = None
+        if profile in (1, 2):
+            password = st.config["AuthorizationKey"]
+            if not password:
+                raise ValueError(f"security profile {profile} needs an AuthorizationKey")
+            auth = (st.id, password)
+        context = None
+        if profile >= 2:
+            roots = [i.pem for i in self.store if i.type == CSMS_ROOT]
+            if profile == 3 and not (self.client_cert and self.client_key):
+                raise ValueError("security profile 3 needs a client certificate and key")
+            context = tls.client_context(roots, self.client_cert if profile == 3 else None,
+                                         self.client_key if profile == 3 else None)
+        return {"basic_auth": auth, "ssl": context}
+
+    def on_connect_failed(self, error: BaseException) -> None:
+        """Turn a refused connection into the security event it is, if it is one."""
+        seen: set[int] = set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            if isinstance(error, ssl.SSLCertVerificationError):
+                self.report("InvalidCentralSystemCertificate", str(error)[:255])
+                return
+            response = getattr(error, "response", None)
+            if getattr(response, "status_code", None) in (401, 403):
+                self.report("FailedToAuthenticateAtCentralSystem",
+                            f"HTTP {response.status_code} at the handshake")
+                return
+            error = error.__cause__ or error.__context__
+
+    # -- security events ------------------------------------------------------------------
+    def report(self, kind: str, tech_info: str | None = None) -> None:
+        """Record a security event and send it when the station may (SecurityProfile > 0:
+        a station without security does not speak the extensions)."""
+        if self.profile == 0:
+            return
+        self.station._emit("security_event", kind, type=kind, tech_info=tech_info)
+        if self.events and self.events[-1][0] == kind and self.events[-1][2] == tech_info:
+            return   # a reconnect loop failing the same way is one event, not one per try
+        if len(self.events) >= EVENT_QUEUE:
+            self.events.pop(0)
+        self.events.append((kind, now_iso(), tech_info))
+        if self.station._may_send():
+            self.station._spawn(self.flush(), "security-events")
+
+    async def flush(self) -> None:
+        """Send the queued events, oldest first (called when registered)."""
+        if self._sending:
+            return
+        self._sending = True
+        from .station import SEND_ERRORS
+        try:
+            while self.events and self.station._may_send():
+                kind, ts, info = self.events[0]
+                payload = {"type": kind, "timestamp": ts}
+                if info:
+                    payload["techInfo"] = info
+                try:
+                    await self.station.dialect.link.call("SecurityEventNotification", payload)
+                except SEND_ERRORS as e:
+                    self.station._emit("error", f"SecurityEventNotification failed: {e}")
+                    return
+                self.events.pop(0)
+        finally:
+            self._sending = False
+
+    # -- certificate store ----------------------------------------------------------------
+    def install(self, kind: str, pem: str) -> str:
+        """InstallCertificate: Accepted, Rejected (not a valid CA certificate now), Failed
+        (store full)."""
+        try:
+            certs = load_certs(pem)
+        except ValueError:
+            return "Rejected"
+        cert = certs[0]
+        try:
+            is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        except x509.ExtensionNotFound:
+            is_ca = False
+        if len(certs) != 1 or not is_ca or not valid_now(cert) or kind not in CERTIFICATE_TYPES:
+            return "Rejected"
+        if any(i.cert == cert and i.type == kind for i in self.store):
+            return "Accepted"    # already there
+        if len(self.store) >= self.station.config["CertificateStoreMaxLength"]:
+            return "Failed"
+        self.store.append(Installed(kind, cert, pem))
+        self.station._emit("certificate_installed", kind, type=kind)
+        return "Accepted"
+
+    def installed_ids(self, kind: str) -> list[dict]:
+        return [hash_data(i.cert) for i in self.store if i.type == kind]
+
+    def delete(self, wanted: dict) -> str:
+        """DeleteCertificate: Accepted, NotFound, or Failed for the last
+        CentralSystemRootCertificate while TLS depends on it (it would lock the station out)."""
+        algorithm = wanted.get("hashAlgorithm")
+        if algorithm not in HASHES:
+            return "NotFound"
+        for item in self.store:
+            if _same_hash(hash_data(item.cert, algorithm=algorithm), wanted):
+                roots = [i for i in self.store if i.type == CSMS_ROOT]
+                if item.type == CSMS_ROOT and len(roots) == 1 and self.profile >= 2:
+                    return "Failed"
+                self.store.remove(item)
+                self.station._emit("certificate_deleted", item.type, type=item.type)
+                return "Accepted"
+        return "NotFound"
+
+    # -- SignCertificate / CertificateSigned ----------------------------------------------
+    async def sign_certificate(self) -> str:
+        """Send a fresh CSR; the answer's status (Accepted / Rejected)."""
+        self._pending_key, csr = make_csr(self.station.id, self.station.config["CpoName"] or None)
+        reply = await self.station.dialect.link.call("SignCertificate", {"csr": csr})
+        self.station._emit("sign_certificate", reply["status"], status=reply["status"])
+        return reply["status"]
+
+    def certificate_signed(self, chain_pem: str) -> str:
+        """Accepted (installed: used from the next connection) or Rejected (a security
+        event says why)."""
+        reason = self._check_chain(chain_pem)
+        if reason is not None:
+            self.report("InvalidChargePointCertificate", reason)
+            self.station._emit("certificate_rejected", reason)
+            return "Rejected"
+        key = self._pending_key
+        self.client_cert = chain_pem
+        self.client_key = key.private_bytes(serialization.Encoding.PEM,
+                                            serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()).decode()
+        self._pending_key = None
+        self.station._emit("certificate_signed", "client certificate installed")
+        return "Accepted"
+
+    def _check_chain(self, chain_pem: str) -> str | None:
+        if len(chain_pem) > self.station.config["CertificateSignedMaxChainSize"]:
+            return "chain longer than CertificateSignedMaxChainSize"
+        if self._pending_key is None:
+            return "no certificate was requested (no SignCertificate pending)"
+        try:
+            chain = load_certs(chain_pem)
+        except ValueError as e:
+            return f"unreadable certificate chain: {e}"
+        leaf = chain[0]
+        if leaf.public_key().public_numbers() != self._pending_key.public_key().public_numbers():
+            return "the certificate is not for the key of our CSR"
+        if not all(valid_now(c) for c in chain):
+            return "a certificate of the chain is not valid now"
+        if not chains_to(chain, [i.cert for i in self.store if i.type == CSMS_ROOT]):
+            return "the chain does not lead to an installed CentralSystemRootCertificate"
+        return None
+
+    # -- ExtendedTriggerMessage -----------------------------------------------------------
+    def extended_trigger(self, message: str, connector_id: int | None) -> str:
+        st = self.station
+        if connector_id is not None and not 0 <= connector_id < len(st.connectors):
+            return "Rejected"
+        if message not in EXTENDED_TRIGGERS:
+            return "NotImplemented"
+        if message not in ("LogStatusNotification", "SignChargePointCertificate"):
+            return st.trigger(message, connector_id)   # same behaviour as TriggerMessage
+        st._emit("trigger", message, connector_id)
+        st._after_reply(lambda: self._send_triggered(message), f"trigger-{message}")
+        return "Accepted"
+
+    async def _send_triggered(self, message: str) -> None:
+        from .station import SEND_ERRORS
+        try:
+            if message == "SignChargePointCertificate":
+                await self.sign_certificate()
+            else:   # no log upload in progress: the upload status is Idle
+                await self.station.dialect.link.call("LogStatusNotification", {"status": "Idle"})
+        except SEND_ERRORS as e:
+            self.station._emit("error", f"triggered {message} failed: {e}")
+
+
+# -- 1.6 request handlers (registered by the 1.6 dialect) -----------------------------------
+async def handle_certificate_signed(station: Station, p: dict) -> dict:
+    return {"status": station.security.certificate_signed(p["certificateChain"])}
+
+
+async def handle_install_certificate(station: Station, p: dict) -> dict:
+    return {"status": station.security.install(p["certificateType"], p["certificate"])}
+
+
+async def handle_delete_certificate(station: Station, p: dict) -> dict:
+    return {"status": station.security.delete(p["certificateHashData"])}
+
+
+async def handle_get_installed_certificate_ids(station: Station, p: dict) -> dict:
+    ids = station.security.installed_ids(p["certificateType"])
+    return {"status": "Accepted", "certificateHashData": ids} if ids else {"status": "NotFound"}
+
+
+async def handle_extended_trigger(station: Station, p: dict) -> dict:
+    return {"status": station.security.extended_trigger(p["requestedMessage"],
+                                                        p.get("connectorId"))}
+
+
+HANDLERS_16 = {
+    "CertificateSigned": handle_certificate_signed,
+    "InstallCertificate": handle_install_certificate,
+    "DeleteCertificate": handle_delete_certificate,
+    "GetInstalledCertificateIds": handle_get_installed_certificate_ids,
+    "ExtendedTriggerMessage": handle_extended_trigger,
+}
