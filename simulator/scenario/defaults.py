@@ -1,0 +1,66 @@
+"""Payload defaults for `send` steps, taken from the station model (1.6 names).
+
+A scenario writes only the fields it cares about; required fields it leaves out are filled
+from the station's current state (its identity, the connector's status, the meter, the
+running transaction).  What the scenario gives always wins, so a test can send a wrong value
+on purpose.  The message goes out as given: sending StartTransaction by hand does not start
+a transaction in the model (use `start_charging` for that).
+"""
+from __future__ import annotations
+
+from ..station.clock import now_iso
+
+
+def _connector(station, payload: dict, connector: int):
+    cid = payload.get("connectorId", connector)
+    if isinstance(cid, int) and 0 <= cid < len(station.connectors):
+        return station.connectors[cid]
+    return station.connectors[min(1, len(station.connectors) - 1)]
+
+
+def _meter_wh(c) -> int:
+    return int(c.meter.read().energy_wh) if c.meter is not None else 0
+
+
+def _transaction_id(c):
+    tx = c.transaction or c.last_transaction
+    return tx.transaction_id if tx is not None else None
+
+
+def defaults_16(station, action: str, payload: dict, connector: int) -> dict:
+    c = _connector(station, payload, connector)
+    opts = station.options
+    if action == "BootNotification":
+        d = {"chargePointVendor": opts.vendor, "chargePointModel": opts.model,
+             "firmwareVersion": opts.firmware_version}
+    elif action == "StatusNotification":
+        d = {"connectorId": c.id, "errorCode": c.error_code, "status": str(c.status),
+             "timestamp": now_iso()}
+    elif action == "MeterValues":
+        d = {"connectorId": c.id, "meterValue": [{"timestamp": now_iso(), "sampledValue": [
+            {"value": str(_meter_wh(c)), "measurand": "Energy.Active.Import.Register",
+             "unit": "Wh", "context": "Sample.Periodic"}]}]}
+        if c.transaction is not None and c.transaction.transaction_id is not None:
+            d["transactionId"] = c.transaction.transaction_id
+    elif action == "StartTransaction":
+        d = {"connectorId": c.id, "meterStart": _meter_wh(c), "timestamp": now_iso()}
+    elif action == "StopTransaction":
+        d = {"meterStop": _meter_wh(c), "timestamp": now_iso()}
+        tx_id = _transaction_id(c)
+        if tx_id is not None:
+            d["transactionId"] = tx_id
+    elif action == "DiagnosticsStatusNotification":
+        d = {"status": station.diagnostics_status}
+    elif action == "FirmwareStatusNotification":
+        d = {"status": station.firmware_status}
+    elif action == "DataTransfer":
+        d = {"vendorId": opts.vendor}
+    else:
+        d = {}
+    return {**d, **payload}
+
+
+def fill(station, action: str, payload: dict, connector: int = 1) -> dict:
+    if station.options.version == "ocpp1.6":
+        return defaults_16(station, action, payload, connector)
+    return dict(payload)
