@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import logging
 
+from . import security
 from .hub import DUPLICATE_POLICIES, HubConfig, serve_forever
 from .manager import UNKNOWN_STATION_POLICIES
 
@@ -27,6 +28,7 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
     p.add_argument("--tag", action="append", default=[], metavar="ID[:STATUS]",
                    help="seed an id tag (repeatable), e.g. --tag 04A2B3:Accepted")
     p.add_argument("--log-level", default="INFO")
+    security.add_arguments(p)
     a = p.parse_args(argv)
     tags = {}
     for item in a.tag:
@@ -35,7 +37,8 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
     config = HubConfig(host=a.host, port=a.port, api_port=a.api_port, db_path=a.db,
                        heartbeat_interval=a.heartbeat_interval, unknown_stations=a.unknown_stations,
                        duplicate_policy=a.duplicate_policy, fallback_version=a.fallback_version,
-                       mode=a.mode, call_timeout=a.call_timeout, tags=tags)
+                       mode=a.mode, call_timeout=a.call_timeout, tags=tags,
+                       **security.config_from_args(a))
     return config, a.log_level
 
 

@@ -13,6 +13,10 @@
 | PUT  /tags/{id_tag}                        | {"status", "expiryDate", "parentIdTag"}: add / update |
 | DELETE /tags/{id_tag}                      | remove a tag |
 | GET  /transactions?station=&active=true|false&limit= | transactions, newest first |
+| PUT/POST/GET /uploads/…, PUT/GET /firmware/… | station uploads and firmware images (files.py) |
+| POST /stations/{id}/local-list, GET …       | SendLocalList from the tag store (local_auth.py) |
+| POST/GET /stations/{id}/reservations, DELETE …/{rid} | ReserveNow / CancelReservation, stored (reservations.py) |
+| GET  /stations/{id}/charging-profiles      | profiles the station accepted via commands (smart_charging.py) |
 
 Command answers: 200 {"status":"ok","response":{...}}; 502 {"status":"callerror","code",
 "description","details"} for a CALLERROR, 502 "invalid_response" / "disconnected"; 504
@@ -82,6 +86,15 @@ class HubApi:
             web.delete("/tags/{id_tag}", self.delete_tag),
             web.get("/transactions", self.transactions),
         ])
+        # Local list and reservation helpers live in their own modules (they import this one).
+        from . import local_auth, reservations
+        self.app.add_routes([*local_auth.routes(self), *reservations.routes(self)])
+        from .security import api_routes   # passwords, security events, certificates
+        self.app.add_routes(api_routes(self.hub))
+        from . import smart_charging   # GET /stations/{id}/charging-profiles
+        self.app.add_routes(smart_charging.routes(self))
+        from . import files   # /uploads (diagnostics, logs) and /firmware (UpdateFirmware)
+        self.app.add_routes(files.routes(self))
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from simulator.protocol import CSMS, LENIENT, STRICT
 
+from . import reservations, smart_charging
 from .adapters import SUPPORTED_VERSIONS
 from .events import EventBus, InProcessBus
 from .manager import UNKNOWN_STATION_POLICIES, Manager
@@ -25,6 +26,10 @@ from .server import OcppServer, StationConnection
 from .store import Store
 
 log = logging.getLogger(__name__)
+
+# Called after every successful CSMS-initiated command, however it was sent (helper
+# route, command API, Python): they keep the hub's records of profiles and reservations.
+COMMAND_OBSERVERS = (smart_charging.on_command, reservations.on_command)
 
 DUPLICATE_POLICIES = ("replace", "reject")
 
@@ -50,6 +55,20 @@ class HubConfig:
     max_queue: int = 16                # frames buffered per connection before back-pressure
     frames_kept: int = 100             # per station, for GET /stations/{id}/frames; 0: off
     flush_interval: float = 5.0        # seconds between write-behind flushes of the cache
+    # security profiles (security.py) and certificate authority (pki.py); PEM text or paths
+    station_passwords: dict[str, str] = field(default_factory=dict)  # Basic auth, seed
+    require_auth: bool = False         # refuse stations that have no password (401)
+    tls_cert: str | None = None        # serve wss:// (profile 2)
+    tls_key: str | None = None
+    tls_client_ca: str | None = None   # require client certificates, CN = station id (3)
+    ca_cert: str | None = None         # the CA that signs SignCertificate CSRs; without
+    ca_key: str | None = None          # one (and no auto_ca) SignCertificate is NotSupported
+    auto_ca: bool = False              # no ca_cert/ca_key: make a throwaway CA at start
+    # files.py: where station uploads (GetDiagnostics / GetLog) and firmware images are kept
+    # (None: a temporary directory, removed on stop); firmware seeds {name: bytes or path}
+    uploads_dir: str | None = None
+    firmware_dir: str | None = None
+    firmware: dict[str, bytes | str] = field(default_factory=dict)
 
     def check(self) -> None:
         if self.unknown_stations not in UNKNOWN_STATION_POLICIES:
@@ -81,6 +100,9 @@ class Hub:
         self.config.check()
         self.events: EventBus = events or InProcessBus()
         self.store: Store | None = None
+        self.security = None   # security.HubSecurity
+        self.pki = None        # pki.CertificateAuthority
+        self.files = None      # files.FileStore (with the HTTP API)
         self.manager: Manager | None = None
         self.server: OcppServer | None = None
         self.metrics = HubMetrics(self)
@@ -103,6 +125,12 @@ class Hub:
                 spec = {"status": spec} if isinstance(spec, str) else dict(spec)
                 self.manager.put_tag(id_tag, spec.get("status", "Accepted"),
                                      spec.get("expiryDate"), spec.get("parentIdTag"))
+            from .pki import CertificateAuthority
+            from .security import HubSecurity
+            self.security = HubSecurity(self)
+            if (cfg.ca_cert and cfg.ca_key) or cfg.auto_ca:
+                self.pki = CertificateAuthority(self, cfg.ca_cert, cfg.ca_key)
+            self.manager.pki = self.pki
             self.server = OcppServer(self)
             await self.server.start()
             if cfg.api_port is not None:
@@ -122,6 +150,8 @@ class Hub:
             return
         if self.server is not None:
             await self.server.stop()
+        if self.pki is not None:
+            self.pki.close()
         if self.api is not None:
             await self.api.stop()
             self.api = None
@@ -148,7 +178,8 @@ class Hub:
     @property
     def url(self) -> str:
         """The OCPP endpoint without the station id: stations connect to f"{url}/{id}"."""
-        return f"ws://{_host(self.config.host)}:{self.port}/ocpp"
+        scheme = "wss" if self.config.tls_cert else "ws"
+        return f"{scheme}://{_host(self.config.host)}:{self.port}/ocpp"
 
     @property
     def api_url(self) -> str | None:
@@ -188,6 +219,8 @@ class Hub:
         try:
             result = await conn.session.call(action, payload, timeout=timeout)
             outcome = "ok"
+            for observe in COMMAND_OBSERVERS:  # record what the station accepted
+                observe(self, station_id, action, payload, result)
             return result
         except Exception as e:
             outcome = type(e).__name__

@@ -83,6 +83,8 @@ class StationState:
     model: str | None = None
     firmware_status: str | None = None
     diagnostics_status: str | None = None
+    firmware_request_id: int | None = None      # of SignedFirmwareStatusNotification
+    diagnostics_request_id: int | None = None   # of LogStatusNotification
     connectors: dict[int, ConnectorState] = field(default_factory=dict)
 
     def summary(self) -> dict:
@@ -273,12 +275,14 @@ class Manager:
         self.events.publish(StatusChange.TOPIC, msg, msg.station_id)
 
     async def firmware_status(self, msg: FirmwareStatusChange) -> None:
-        self._station(msg.station_id).firmware_status = msg.status
+        st = self._station(msg.station_id)
+        st.firmware_status, st.firmware_request_id = msg.status, msg.request_id
         self.store.update_station(msg.station_id, firmware_status=msg.status)
         self.events.publish(FirmwareStatusChange.TOPIC, msg, msg.station_id)
 
     async def diagnostics_status(self, msg: DiagnosticsStatusChange) -> None:
-        self._station(msg.station_id).diagnostics_status = msg.status
+        st = self._station(msg.station_id)
+        st.diagnostics_status, st.diagnostics_request_id = msg.status, msg.request_id
         self.store.update_station(msg.station_id, diagnostics_status=msg.status)
         self.events.publish(DiagnosticsStatusChange.TOPIC, msg, msg.station_id)
 
@@ -427,6 +431,8 @@ class Manager:
             "connected_at": st.connected_at and format_time(st.connected_at),
             "last_seen": st.last_seen and format_time(st.last_seen),
             "firmware_status": st.firmware_status, "diagnostics_status": st.diagnostics_status,
+            "firmware_request_id": st.firmware_request_id,
+            "diagnostics_request_id": st.diagnostics_request_id,
             "connectors": [c.as_dict(cid) for cid, c in sorted(st.connectors.items())],
             "transactions": self.store.list_transactions(station_id, limit=50),
         }

@@ -237,6 +237,15 @@ class DiagnosticsStatusChange(Message):
 
 
 @dataclass(slots=True)
+class FileUploaded(Message):
+    """A station's diagnostics or log file arrived on the hub's upload endpoint (files.py)."""
+    TOPIC: ClassVar[str] = "files.uploaded"
+    station_id: str
+    name: str
+    size: int
+
+
+@dataclass(slots=True)
 class SecurityEvent(Message):
     TOPIC: ClassVar[str] = "security.event"
     station_id: str
@@ -266,7 +275,8 @@ MESSAGES: dict[str, type[Message]] = {
         StationBoot, BootResult, Heartbeat, HeartbeatResult, StatusChange, AuthorizeRequest,
         IdTokenInfo, TransactionStart, TransactionStarted, MeterSample, MeterReading,
         TransactionStop, TransactionStopped, DataTransfer, DataTransferResult,
-        FirmwareStatusChange, DiagnosticsStatusChange, SecurityEvent, StationConnected, StationDisconnected)
+        FirmwareStatusChange, DiagnosticsStatusChange, SecurityEvent, StationConnected, StationDisconnected,
+        FileUploaded)
 }
 
 

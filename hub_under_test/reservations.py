@@ -9,7 +9,8 @@ link is read by a join, so no second write is needed on the hot path).
 HTTP: POST /stations/{id}/reservations {"connectorId", "idTag", "expiryDate",
 "parentIdTag"?} -> 200 {"status": "ok", "response": {...}, "reservation": {...}};
 GET /stations/{id}/reservations; DELETE /stations/{id}/reservations/{rid} (404 unknown).
-ReserveNow sent through the generic command API is not recorded here.
+ReserveNow and CancelReservation sent any other way (the generic command API, hub.send) are
+recorded too, by `on_command`, which Hub.send calls after every successful command.
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from aiohttp import web
 from simulator.protocol import OcppError
 from simulator.session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
 
-from .hub import HubError
 from .messages import Message, format_time, parse_time, utcnow
 
 if TYPE_CHECKING:
@@ -112,13 +112,10 @@ async def reserve(hub: Hub, station_id: str, connector_id: int, id_tag: str,
     if parent_id_tag:
         payload["parentIdTag"] = parent_id_tag
     try:
-        response = await hub.send(station_id, "ReserveNow", payload, timeout)
+        response = await hub.send(station_id, "ReserveNow", payload, timeout)  # → on_command
     except Exception:
         store.db.execute("UPDATE reservations SET status = 'NotSent' WHERE id = ?", (rid,))
         raise
-    store.db.execute("UPDATE reservations SET status = ? WHERE id = ?", (response["status"], rid))
-    hub.events.publish(ReservationMade.TOPIC, ReservationMade(
-        station_id, rid, connector_id, id_tag, expiry, response["status"]), station_id)
     return {"status": "ok", "response": response, "reservation": get_reservation(store, rid)}
 
 
@@ -129,20 +126,44 @@ async def cancel(hub: Hub, station_id: str, reservation_id: int,
     if row is None or row["station_id"] != station_id:
         raise LookupError(f"station {station_id!r} has no reservation {reservation_id}")
     response = await hub.send(station_id, "CancelReservation",
-                              {"reservationId": reservation_id}, timeout)
-    if response["status"] == "Accepted":
-        hub.store.db.execute("UPDATE reservations SET cancelled = ? WHERE id = ?",
-                             (format_time(utcnow()), reservation_id))
-    hub.events.publish(ReservationCancelled.TOPIC, ReservationCancelled(
-        station_id, reservation_id, response["status"]), station_id)
+                              {"reservationId": reservation_id}, timeout)  # → on_command
     return {"status": "ok", "response": response,
             "reservation": get_reservation(hub.store, reservation_id)}
+
+
+def on_command(hub: Hub, station_id: str, action: str, payload: dict, response: dict) -> None:
+    """Record a ReserveNow / CancelReservation answer and publish it as a domain event."""
+    if action == "ReserveNow":
+        store, rid = hub.store, payload["reservationId"]
+        ensure_schema(store)
+        # Made here or sent by hand with an id of the sender's choosing: one row either way.
+        store.db.execute(
+            """INSERT INTO reservations (id, station_id, connector_id, id_tag, parent_id_tag,
+                                         expiry_date, status, created) VALUES (?,?,?,?,?,?,?,?)
+               ON CONFLICT (id) DO UPDATE SET station_id = excluded.station_id,
+                 connector_id = excluded.connector_id, id_tag = excluded.id_tag,
+                 parent_id_tag = excluded.parent_id_tag, expiry_date = excluded.expiry_date,
+                 status = excluded.status, cancelled = NULL""",
+            (rid, station_id, payload["connectorId"], payload["idTag"], payload.get("parentIdTag"),
+             payload["expiryDate"], response["status"], format_time(utcnow())))
+        hub.events.publish(ReservationMade.TOPIC, ReservationMade(
+            station_id, rid, payload["connectorId"], payload["idTag"],
+            parse_time(payload["expiryDate"]), response["status"]), station_id)
+    elif action == "CancelReservation":
+        rid = payload["reservationId"]
+        if response["status"] == "Accepted":
+            ensure_schema(hub.store)
+            hub.store.db.execute("UPDATE reservations SET cancelled = ? WHERE id = ? AND station_id = ?",
+                                 (format_time(utcnow()), rid, station_id))
+        hub.events.publish(ReservationCancelled.TOPIC, ReservationCancelled(
+            station_id, rid, response["status"]), station_id)
 
 
 async def respond(station_id: str, action: str, job: Callable[[], Awaitable[dict]]
                   ) -> web.Response:
     """Run a helper that sends `action`; map its errors as the command API does."""
     from .api import _error, _json
+    from .hub import HubError  # here: hub.py imports this module
     try:
         return _json(await job())
     except ValueError as e:

@@ -38,6 +38,7 @@ from simulator.protocol import CSMS
 from simulator.session import Frame, Session
 
 from .adapters import ADAPTERS, SUPPORTED_VERSIONS, Adapter
+from .security import server_ssl
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -132,7 +133,8 @@ class OcppServer:
             process_request=self._process_request, select_subprotocol=self._select_subprotocol,
             compression=None, max_size=cfg.max_frame, max_queue=cfg.max_queue,
             ping_interval=cfg.ping_interval, ping_timeout=cfg.ping_interval,
-            close_timeout=cfg.close_timeout, server_header="chargesim-hub")
+            close_timeout=cfg.close_timeout, server_header="chargesim-hub",
+            ssl=server_ssl(cfg))
         log.info("OCPP endpoint ws://%s:%d%s{station_id} (%s)", cfg.host, self.port, PATH_PREFIX,
                  ", ".join(SUPPORTED_VERSIONS))
 
@@ -154,6 +156,9 @@ class OcppServer:
             metrics.refused.inc(reason="path")
             return _refuse(connection, http.HTTPStatus.NOT_FOUND,
                            f"not found: {path!r}; the OCPP endpoint is {PATH_PREFIX}{{station_id}}")
+        refused = self.hub.security.check_handshake(connection, request, station_id)  # 401 / 403
+        if refused is not None:
+            return refused
         try:
             offered = [p for value in request.headers.get_all("Sec-WebSocket-Protocol")
                        for p in parse_subprotocol(value)]

@@ -80,7 +80,9 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
 
 async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, seconds: float,
               sample_interval: int, options: StationOptions, verbose: bool,
-              print_=print) -> list[Outcome]:
+              print_=print, fleet: list[tuple[str, StationOptions]] | None = None
+              ) -> list[Outcome]:
+    """`fleet` (from a template or fleet file) replaces stations / id_pattern / options."""
     def show(event: Event) -> None:
         if verbose or event.kind in _HEADLINE:
             print_(f"  {time.strftime('%H:%M:%S')} {event}")
@@ -88,8 +90,12 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
     options.config.setdefault("MeterValueSampleInterval", str(sample_interval))
     outcomes = []
     tasks = []
-    for n in range(1, stations + 1):
-        station = Station(id_pattern.format(n=n), csms_url, options)
+    if fleet is None:
+        fleet = [(id_pattern.format(n=n), options) for n in range(1, stations + 1)]
+    for n, (station_id, station_options) in enumerate(fleet, 1):
+        if station_options is not options:  # a template's own interval is too long for a run
+            station_options.config["MeterValueSampleInterval"] = str(sample_interval)
+        station = Station(station_id, csms_url, station_options)
         station.on_event = show
         outcome = Outcome(station.id)
         outcomes.append(outcome)

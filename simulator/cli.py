@@ -24,17 +24,28 @@ def _common_station_args(p: argparse.ArgumentParser) -> None:
                    help="power per connector in W (default 11000)")
     p.add_argument("--password", help="HTTP Basic password (security profile 1); "
                                       "the user name is the station id")
+    p.add_argument("--security-profile", type=int, choices=(0, 1, 2, 3), default=0,
+                   help="1 Basic auth (--password), 2 TLS + Basic auth, 3 mutual TLS "
+                        "(docs/security.md)")
+    p.add_argument("--ca", action="append", default=[], metavar="PEM",
+                   help="CA certificate to check the CSMS's TLS certificate (repeatable)")
+    p.add_argument("--client-cert", metavar="PEM", help="client certificate (profile 3)")
+    p.add_argument("--client-key", metavar="PEM", help="its private key")
     p.add_argument("--lenient", action="store_true",
                    help="repair known field quirks in CSMS messages instead of rejecting them")
     p.add_argument("--call-timeout", type=float, default=30.0, metavar="S")
     p.add_argument("-v", "--verbose", action="store_true", help="print every station event")
+    from .template_cli import add_template_args  # --template / --fleet (docs/templates.md)
+    add_template_args(p)
 
 
 def _options(a):
     from .station import StationOptions
     return StationOptions(connectors=a.connectors, vendor=a.vendor, model=a.model,
                           max_power_w=a.max_power, mode="lenient" if a.lenient else "strict",
-                          call_timeout=a.call_timeout)
+                          call_timeout=a.call_timeout, security_profile=a.security_profile,
+                          authorization_key=a.password if a.security_profile in (1, 2) else None,
+                          ca_certs=a.ca, client_cert=a.client_cert, client_key=a.client_key)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seconds", type=float, default=5.0, help="how long each session charges")
     run.add_argument("--sample-interval", type=int, default=1, metavar="S",
                      help="MeterValueSampleInterval during the run (default 1 s)")
+    # With paths, `run` runs YAML scenarios (simulator/scenario) instead of the quick run.
+    from .scenario.cli_args import add_scenario_args
+    add_scenario_args(run)
 
+    sub.add_parser("templates", help="list the bundled station templates")
     station = sub.add_parser("station", help="keep stations online, answering the CSMS, until Ctrl-C")
     _common_station_args(station)
     station.add_argument("--id", action="append", dest="ids", metavar="ID",
@@ -74,11 +89,17 @@ def main(argv: list[str] | None = None) -> int:
         hub_main(argv[1:], prog="chargesim hub")
         return 0
     args = build_parser().parse_args(argv)
+    if args.command == "templates":
+        from .template_cli import print_templates
+        return print_templates()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .transport.websocket import use_uvloop
     use_uvloop()
     try:
+        if args.command == "run" and args.paths:
+            from .scenario.cli_args import run_scenarios
+            return asyncio.run(run_scenarios(args))
         if args.command == "run":
             return asyncio.run(_run(args))
         return asyncio.run(_station(args))
@@ -104,13 +125,17 @@ async def _csms(args, tags: dict[str, str]):
 
 async def _run(args) -> int:
     from .charging_run import run
-    tags = {args.tag.format(n=n): "Accepted" for n in range(1, args.stations + 1)}
+    from .template_cli import stations_from_yaml
+    fleet = stations_from_yaml(args, [args.id_pattern.format(n=n)
+                                      for n in range(1, args.stations + 1)])
+    count = len(fleet) if fleet is not None else args.stations
+    tags = {args.tag.format(n=n): "Accepted" for n in range(1, count + 1)}
     async with _csms(args, tags) as url:
-        print(f"{args.stations} station(s) → {url}")
+        print(f"{count} station(s) → {url}")
         outcomes = await run(url, stations=args.stations, id_pattern=args.id_pattern,
                              tag=args.tag, seconds=args.seconds,
                              sample_interval=args.sample_interval, options=_options(args),
-                             verbose=args.verbose)
+                             verbose=args.verbose, fleet=fleet)
     print()
     for outcome in outcomes:
         print(outcome.line())
@@ -122,6 +147,8 @@ async def _run(args) -> int:
 async def _station(args) -> int:
     from .station import Station
     ids = args.ids or ["SIM-00001"]
+    from .template_cli import stations_from_yaml
+    fleet = stations_from_yaml(args, ids)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -129,10 +156,11 @@ async def _station(args) -> int:
             loop.add_signal_handler(sig, stop.set)
     async with _csms(args, {}) as url:
         stations = []
-        for station_id in ids:
-            options = _options(args)
-            if args.password:
-                options.basic_auth = (station_id, args.password)
+        for station_id, options in fleet or [(i, None) for i in ids]:
+            if options is None:
+                options = _options(args)
+                if args.password:
+                    options.basic_auth = (station_id, args.password)
             station = Station(station_id, url, options)
             station.on_event = lambda e: print(f"{e}", flush=True)
             stations.append(station)

@@ -239,3 +239,29 @@ async def test_reservation_survives_an_inoperative_spell(csms):
         assert statuses(csms, 1)[-4:] == ["Reserved", "Unavailable", "Available", "Reserved"]
         await st.plug_in(1)
         assert await st.present_tag(1, "OTHER") == "Reserved"
+
+
+async def test_reserve_now_sent_through_the_command_api_is_recorded_by_the_hub():
+    from hub_under_test.reservations import get_reservation
+    from tests.hub_helpers import running_hub
+    from simulator.station import Station
+
+    async with running_hub() as hub:
+        st = Station("CP-RCMD", hub.url, interval_scale=0.05)
+        await st.start()
+        seen = []
+        hub.events.subscribe("reservation.*", lambda *a: seen.append(a))
+        try:
+            reply = await hub.send("CP-RCMD", "ReserveNow", {
+                "connectorId": 1, "expiryDate": "2099-01-01T00:00:00Z", "idTag": "CMD-TAG",
+                "reservationId": 4711})
+            assert reply == {"status": "Accepted"}
+            row = get_reservation(hub.store, 4711)
+            assert (row["station_id"], row["id_tag"], row["status"]) == ("CP-RCMD", "CMD-TAG", "Accepted")
+            assert row["cancelled"] is None
+            assert await hub.send("CP-RCMD", "CancelReservation", {"reservationId": 4711}) == {
+                "status": "Accepted"}
+            assert get_reservation(hub.store, 4711)["cancelled"] is not None
+        finally:
+            await st.stop()
+        assert len(seen) == 2

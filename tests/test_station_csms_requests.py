@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from ocpp.exceptions import NotSupportedError, OccurenceConstraintViolationError
+from ocpp.exceptions import OccurenceConstraintViolationError
 from ocpp.v16 import call
 
 from ocpp_lib_csms import FAST, csms, running  # noqa: F401  (fixture)
@@ -396,19 +396,11 @@ async def test_trigger_during_pending_is_answered_and_sent(csms):
         await st.stop()
 
 
-# -- not yet implemented -------------------------------------------------------------------
-@pytest.mark.parametrize("request_", [
-    call.ReserveNow(connector_id=1, expiry_date="2030-01-01T00:00:00Z", id_tag="T",
-                    reservation_id=1),
-    call.CancelReservation(reservation_id=1),
-    call.SendLocalList(list_version=1, update_type="Full"),
-    call.GetLocalListVersion(),
-    call.UpdateFirmware(location="ftp://x/fw.bin", retrieve_date="2030-01-01T00:00:00Z"),
-    call.GetDiagnostics(location="ftp://x/"),
-    call.ClearChargingProfile(),
-    call.GetCompositeSchedule(connector_id=1, duration=60),
-], ids=lambda r: type(r).__name__)
-async def test_unimplemented_requests_are_not_supported(csms, request_):
-    async with running(csms):
-        with pytest.raises(NotSupportedError):
-            await csms.peers["CP1"].call(request_, suppress=False)
+# -- coverage --------------------------------------------------------------------------------
+async def test_every_csms_initiated_16_request_has_a_handler():
+    from simulator.dialects.ocpp16 import Ocpp16Dialect
+    from simulator.protocol import CSMS, catalog
+    from simulator.station import Station
+
+    dialect = Ocpp16Dialect(Station("CP-COVER", "ws://127.0.0.1:9/ocpp"))
+    assert sorted(set(catalog("ocpp1.6").initiated_by(CSMS)) - set(dialect._handlers)) == []

@@ -5,8 +5,8 @@ the 1.6 schemas, so required fields are present and enums are in range.  Handled
 CP-initiated message (BootNotification, Heartbeat, StatusNotification, Authorize,
 StartTransaction, StopTransaction, MeterValues, DataTransfer, DiagnosticsStatusNotification,
 FirmwareStatusNotification) and, of the security extensions, SecurityEventNotification,
-LogStatusNotification and SignedFirmwareStatusNotification.  SignCertificate is answered
-NotSupported (the hub has no certificate authority).
+LogStatusNotification, SignedFirmwareStatusNotification and SignCertificate (signed by
+the hub's CA, pki.py).
 """
 from __future__ import annotations
 
@@ -84,6 +84,7 @@ class Ocpp16Adapter:
             "SecurityEventNotification": self.security_event_notification,
             "LogStatusNotification": self.log_status_notification,
             "SignedFirmwareStatusNotification": self.signed_firmware_status_notification,
+            "SignCertificate": self.sign_certificate,
         }
 
     async def handle(self, action: str, payload: dict) -> dict:
@@ -163,6 +164,12 @@ class Ocpp16Adapter:
         await self.manager.security_event(SecurityEvent(
             self.station_id, p["type"], _time(p["timestamp"], "timestamp"), p.get("techInfo")))
         return {}
+
+    async def sign_certificate(self, p: dict) -> dict:
+        pki = getattr(self.manager, "pki", None)   # the hub's CA (pki.py)
+        if pki is None:
+            raise OcppError(ErrorCode.NOT_SUPPORTED, "this hub has no certificate authority")
+        return await pki.sign_certificate(self.station_id, p)
 
     async def log_status_notification(self, p: dict) -> dict:
         await self.manager.diagnostics_status(DiagnosticsStatusChange(

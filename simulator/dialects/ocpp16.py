@@ -3,8 +3,7 @@
 Outbound: payloads built from the station model.  Inbound: each CSMS request the 1.6 Core and
 Remote Trigger profiles define is answered by calling into the station; effects that send
 messages of their own run after the reply (the station defers them).  Requests of profiles
-not implemented yet (firmware, local list, reservation, smart charging, security extensions)
-are answered with CALLERROR NotSupported — never with a fake Accepted.
+not implemented yet are answered with CALLERROR NotSupported — never with a fake Accepted.
 """
 from __future__ import annotations
 
@@ -14,6 +13,8 @@ from typing import TYPE_CHECKING, Callable
 from ..protocol import ErrorCode, OcppError
 from ..station.auth import IdTagInfo
 from ..station.clock import iso, now_iso, parse_iso
+from ..station import diagnostics, firmware, security, smart_charging
+from ..station.local_list import ListEntry, list_version, send_local_list
 from .base import BootResult, Dialect
 from .ocppj import OcppJLink
 
@@ -66,7 +67,19 @@ class Ocpp16Dialect(Dialect):
             "Reset": self._reset,
             "TriggerMessage": self._trigger_message,
             "UnlockConnector": self._unlock_connector,
+            # LocalAuthListManagement and Reservation profiles
+            "SendLocalList": self._send_local_list,
+            "GetLocalListVersion": self._get_local_list_version,
+            "ReserveNow": self._reserve_now,
+            "CancelReservation": self._cancel_reservation,
         }
+        # Security extensions (station/security.py): certificates, ExtendedTriggerMessage;
+        # Smart Charging (station/smart_charging.py)
+        # Firmware Management, diagnostics, GetLog (station/firmware.py, diagnostics.py);
+        # firmware.py's ExtendedTriggerMessage wraps security.py's, so it comes after it.
+        for action, fn in [*security.HANDLERS_16.items(), *smart_charging.HANDLERS_16.items(),
+                           *diagnostics.HANDLERS_16.items(), *firmware.HANDLERS_16.items()]:
+            self._handlers[action] = (lambda fn: lambda p: fn(self.station, p))(fn)
 
     @property
     def session(self) -> Session | None:
@@ -106,15 +119,25 @@ class Ocpp16Dialect(Dialect):
         reply = await self.link.call("Authorize", {"idTag": id_tag})
         return id_tag_info(reply["idTagInfo"])
 
-    async def start_transaction(self, tx: Transaction) -> tuple[int, IdTagInfo]:
+    # Transaction messages are built apart from sending them: the offline queue stores
+    # the payloads and sends them later through `deliver`.
+    def start_transaction_payload(self, tx: Transaction) -> dict:
         payload = {"connectorId": tx.connector_id, "idTag": tx.id_tag,
                    "meterStart": tx.meter_start, "timestamp": iso(tx.start_time)}
         if tx.reservation_id is not None:
             payload["reservationId"] = tx.reservation_id
-        reply = await self.link.call("StartTransaction", payload)
+        return payload
+
+    async def start_transaction(self, tx: Transaction) -> tuple[int, IdTagInfo]:
+        reply = await self.link.call("StartTransaction", self.start_transaction_payload(tx))
         return reply["transactionId"], id_tag_info(reply["idTagInfo"])
 
-    async def stop_transaction(self, tx: Transaction) -> IdTagInfo | None:
+    async def deliver(self, action: str, payload: dict) -> tuple[int | None, IdTagInfo | None]:
+        """Send a stored transaction message: (transactionId, idTagInfo) of the reply."""
+        reply = await self.link.call(action, payload)
+        return reply.get("transactionId"), id_tag_info(reply.get("idTagInfo"))
+
+    def stop_transaction_payload(self, tx: Transaction) -> dict:
         payload = {"transactionId": tx.transaction_id, "meterStop": tx.meter_stop,
                    "timestamp": iso(tx.stop_time), "reason": tx.stop_reason}
         if tx.stop_id_tag:
@@ -122,18 +145,27 @@ class Ocpp16Dialect(Dialect):
         data = [meter_value(s) for s in tx.data if s.samples]
         if data:
             payload["transactionData"] = data
-        reply = await self.link.call("StopTransaction", payload)
+        return payload
+
+    async def stop_transaction(self, tx: Transaction) -> IdTagInfo | None:
+        reply = await self.link.call("StopTransaction", self.stop_transaction_payload(tx))
         return id_tag_info(reply.get("idTagInfo"))
 
-    async def meter_values(self, connector_id: int, transaction_id: int | None,
-                           snapshots: list[MeterSnapshot]) -> None:
+    def meter_values_payload(self, connector_id: int, transaction_id: int | None,
+                             snapshots: list[MeterSnapshot]) -> dict | None:
         values = [meter_value(s) for s in snapshots if s.samples]
         if not values:  # meterValue and sampledValue must not be empty
-            return
+            return None
         payload = {"connectorId": connector_id, "meterValue": values}
         if transaction_id is not None:
             payload["transactionId"] = transaction_id
-        await self.link.call("MeterValues", payload)
+        return payload
+
+    async def meter_values(self, connector_id: int, transaction_id: int | None,
+                           snapshots: list[MeterSnapshot]) -> None:
+        payload = self.meter_values_payload(connector_id, transaction_id, snapshots)
+        if payload is not None:
+            await self.link.call("MeterValues", payload)
 
     async def data_transfer(self, vendor_id: str, message_id: str | None,
                             data: str | None) -> tuple[str, str | None]:
@@ -155,6 +187,9 @@ class Ocpp16Dialect(Dialect):
     async def handle(self, action: str, payload: dict) -> dict:
         st = self.station
         st.events.emit("csms_request", action, payload=payload)
+        scripted = st.take_answer(action)  # a scenario's one-shot answer replaces the model's
+        if scripted is not None:
+            return scripted
         if st.registration == "Rejected":
             # 1.6 §4.2: a rejected charger does not take part in OCPP until it retries.
             raise OcppError(ErrorCode.GENERIC_ERROR,
@@ -189,16 +224,22 @@ class Ocpp16Dialect(Dialect):
         known, unknown = config.entries(keys)
         reply: dict = {}
         if known:
-            reply["configurationKey"] = [{"key": k, "readonly": ro, "value": v}
-                                         for k, v, ro in known]
+            reply["configurationKey"] = [  # write-only keys are listed without their value
+                {"key": k, "readonly": ro} if k in security.WRITE_ONLY
+                else {"key": k, "readonly": ro, "value": v} for k, v, ro in known]
         if unknown:
             reply["unknownKey"] = unknown
         return reply
 
     async def _remote_start(self, p: dict) -> dict:
-        # chargingProfile is accepted in the payload (validated by the session) but not
-        # applied: smart charging comes with its own profile.
+        # A chargingProfile (TxProfile) it cannot apply rejects the start; else it is
+        # installed for the transaction the start begins (smart_charging.py).
+        profile, sc = p.get("chargingProfile"), self.station.smart_charging
+        if profile is not None and sc.remote_start_profile(profile) is not None:
+            return {"status": "Rejected"}
         ok = self.station.remote_start(p["idTag"], p.get("connectorId"))
+        if ok and profile is not None:
+            sc.bind_remote_start(p["idTag"], profile)
         return {"status": "Accepted" if ok else "Rejected"}
 
     async def _remote_stop(self, p: dict) -> dict:
@@ -214,3 +255,20 @@ class Ocpp16Dialect(Dialect):
 
     async def _unlock_connector(self, p: dict) -> dict:
         return {"status": await self.station.unlock(p["connectorId"])}
+
+    async def _send_local_list(self, p: dict) -> dict:
+        entries = [ListEntry(e["idTag"], id_tag_info(e.get("idTagInfo")))
+                   for e in p.get("localAuthorizationList") or []]
+        return {"status": send_local_list(self.station, p["updateType"], p["listVersion"], entries)}
+
+    async def _get_local_list_version(self, p: dict) -> dict:
+        return {"listVersion": list_version(self.station)}
+
+    async def _reserve_now(self, p: dict) -> dict:
+        return {"status": self.station.reservations.reserve(
+            p["connectorId"], p["idTag"], parse_iso(p["expiryDate"]), p["reservationId"],
+            p.get("parentIdTag"))}
+
+    async def _cancel_reservation(self, p: dict) -> dict:
+        ok = self.station.reservations.cancel(p["reservationId"])
+        return {"status": "Accepted" if ok else "Rejected"}

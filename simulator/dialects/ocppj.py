@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Callable
 from ..protocol import CHARGE_POINT
 from ..session import Handler, Session, SessionClosed
 from ..transport import websocket
+from .quirks import QuirkSet
 
 if TYPE_CHECKING:
     from ..station.station import Station
@@ -21,6 +22,7 @@ class OcppJLink:
         self.version = version
         self.handler = handler
         self.session: Session | None = None
+        self.quirks = QuirkSet(station.options.quirks)   # field quirks emitted on purpose
         self._task: asyncio.Task | None = None
         self._closing = False
 
@@ -28,7 +30,8 @@ class OcppJLink:
         st = self.station
         conn = await websocket.connect(st.url, version=self.version,
                                        ping_interval=ping_interval or None,
-                                       basic_auth=st.options.basic_auth)
+                                       **st.security.connect_args(),  # Basic auth / TLS
+                                       subprotocol=None if self.quirks.no_subprotocol else "default")
         session = Session(conn, version=self.version, role=CHARGE_POINT, handler=self.handler,
                           name=st.id, mode=st.options.mode, call_timeout=st.options.call_timeout)
         # The station's tap list itself, not a copy: taps added via station.session or
@@ -59,10 +62,22 @@ class OcppJLink:
             except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
                 task.cancel()
 
+    def abort(self, notify: bool) -> None:
+        """Cut the link without a close frame (network or power gone); `notify`: report it
+        as lost (the station reconnects) or not (the station is off)."""
+        if not notify:
+            self._closing = True
+        conn = self.session.connection if self.session else None
+        transport = getattr(conn, "transport", None)
+        if transport is not None:
+            transport.abort()
+
     async def call(self, action: str, payload: dict) -> dict:
         session = self.session
         if session is None or session.closed:
             raise SessionClosed(f"{self.station.id}: not connected")
+        if self.quirks:
+            return await self.quirks.call(session, action, payload)
         return await session.call(action, payload)
 
     def set_ping_interval(self, seconds: int) -> None:

@@ -58,3 +58,50 @@ class AuthCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+class Authorizer:
+    """The one place that decides from local knowledge whether a tag may start (1.6 §3.5):
+    the Local Authorization List first (when LocalAuthListEnabled), then the cache (when
+    AuthorizationCacheEnabled).  `config` is the station's ConfigStore; the station asks the
+    CSMS only when this says None."""
+
+    def __init__(self, config, cache: AuthCache, local_list) -> None:
+        self.config = config
+        self.cache = cache
+        self.local_list = local_list
+
+    def known(self, id_tag: str, now: datetime | None = None
+              ) -> tuple[IdTagInfo | None, str | None]:
+        """(info, "list" | "cache") from local knowledge, or (None, None)."""
+        now = now or utc_now()
+        if self.config["LocalAuthListEnabled"]:
+            info = self.local_list.lookup(id_tag, now)
+            if info is not None:   # the list takes precedence over the cache
+                return info, "list"
+        if self.config["AuthorizationCacheEnabled"]:
+            info = self.cache.lookup(id_tag, now)
+            if info is not None:
+                return info, "cache"
+        return None, None
+
+    def decide(self, id_tag: str, online: bool) -> tuple[IdTagInfo | None, str | None]:
+        """(info, source) when the station decides by itself, (None, None) to ask the CSMS.
+
+        Online: only LocalPreAuthorize with a locally Accepted tag skips the Authorize.
+        Offline: with LocalAuthorizeOffline a locally known tag gets its local status
+        (Blocked / Expired / Invalid refuse); an unknown one starts only with
+        AllowOfflineTxForUnknownId.  Anything else offline is refused (Invalid).
+        """
+        info, source = self.known(id_tag)
+        if online:
+            if info is not None and info.accepted and self.config["LocalPreAuthorize"]:
+                return info, source
+            return None, None
+        if info is not None:
+            if self.config["LocalAuthorizeOffline"]:
+                return info, source
+            return IdTagInfo(INVALID), "offline"
+        if self.config["AllowOfflineTxForUnknownId"]:
+            return IdTagInfo(ACCEPTED), "unknown-offline"
+        return IdTagInfo(INVALID), "offline"

@@ -68,6 +68,8 @@ def parse(spec: KeySpec, text: str):
         return items
     if spec.allowed is not None and text not in spec.allowed:
         raise ValueError(f"{spec.name}: {text!r} is not supported")
+    if spec.pattern is not None and text and not spec.pattern.fullmatch(text):
+        raise ValueError(f"{spec.name}: value is malformed")   # no echo: may be a secret
     return text
 
 
@@ -96,6 +98,7 @@ def core_keys(connectors: int) -> list[KeySpec]:
         KeySpec("GetConfigurationMaxKeys", INT, "50", readonly=True),
         KeySpec("HeartbeatInterval", INT, "300"),
         KeySpec("LocalAuthListEnabled", BOOL, "false"),
+        KeySpec("LocalAuthListMaxLength", INT, "1000", readonly=True),   # local_list.py
         KeySpec("LocalAuthorizeOffline", BOOL, "true"),
         KeySpec("LocalPreAuthorize", BOOL, "false"),
         KeySpec("MeterValuesAlignedData", CSL, "Energy.Active.Import.Register",
@@ -106,7 +109,9 @@ def core_keys(connectors: int) -> list[KeySpec]:
         KeySpec("MeterValuesSampledDataMaxLength", INT, str(max_measurands), readonly=True),
         KeySpec("MeterValueSampleInterval", INT, "60"),
         KeySpec("NumberOfConnectors", INT, str(connectors), readonly=True),
+        KeySpec("ReserveConnectorZeroSupported", BOOL, "true", readonly=True),  # reservations.py
         KeySpec("ResetRetries", INT, "1"),
+        KeySpec("SendLocalListMaxLength", INT, "100", readonly=True),
         KeySpec("StopTransactionOnEVSideDisconnect", BOOL, "true"),
         KeySpec("StopTransactionOnInvalidId", BOOL, "true"),
         KeySpec("StopTxnAlignedData", CSL, "", allowed=measurands, max_items=max_measurands),
@@ -114,7 +119,16 @@ def core_keys(connectors: int) -> list[KeySpec]:
         KeySpec("StopTxnSampledData", CSL, "", allowed=measurands, max_items=max_measurands),
         KeySpec("StopTxnSampledDataMaxLength", INT, str(max_measurands), readonly=True),
         # Only the profiles the station really implements.
-        KeySpec("SupportedFeatureProfiles", CSL, "Core,RemoteTrigger", readonly=True),
+        KeySpec("SupportedFeatureProfiles", CSL,
+                "Core,FirmwareManagement,LocalAuthListManagement,RemoteTrigger,Reservation,"
+                "SmartCharging",
+                readonly=True),
+        # SmartCharging profile (smart_charging.py)
+        KeySpec("ChargeProfileMaxStackLevel", INT, "10", readonly=True),
+        KeySpec("ChargingScheduleAllowedChargingRateUnit", CSL, "Current,Power", readonly=True,
+                allowed=frozenset({"Current", "Power"}), max_items=2),
+        KeySpec("ChargingScheduleMaxPeriods", INT, "24", readonly=True),
+        KeySpec("MaxChargingProfilesInstalled", INT, "20", readonly=True),
         KeySpec("TransactionMessageAttempts", INT, "3", minimum=1),
         KeySpec("TransactionMessageRetryInterval", INT, "60"),
         KeySpec("UnlockConnectorOnEVSideDisconnect", BOOL, "true"),

@@ -21,6 +21,7 @@ from .errors import IllegalTransition
 if TYPE_CHECKING:
     from .auth import IdTagInfo
     from .meter import Meter
+    from .reservations import Reservation
     from .transaction import Transaction
 
 
@@ -76,6 +77,7 @@ class PendingStart:
     info: IdTagInfo
     remote: bool = False
     timer: asyncio.TimerHandle | None = None
+    reservation_id: int | None = None   # the reservation this start fulfils
 
 
 @dataclass(eq=False)
@@ -96,6 +98,7 @@ class Connector:
     lock_fails: bool = False            # fault injection: UnlockConnector answers UnlockFailed
     transaction: Transaction | None = None
     pending_start: PendingStart | None = None
+    reservation: Reservation | None = None  # held for a ReserveNow (reservations.py)
     last_transaction: Transaction | None = field(default=None, repr=False)
 
     def desired_status(self) -> Status:
@@ -118,6 +121,10 @@ class Connector:
             return S.UNAVAILABLE
         if self.pending_start is not None:
             return S.PREPARING
+        # A cable alone does not tell whose EV it is.  Unavailable -> Reserved is not a
+        # legal transition: such a connector passes through Available (a second step).
+        if self.reservation is not None and self.status is not S.UNAVAILABLE:
+            return S.RESERVED
         if self.plugged:
             return S.FINISHING if self.finishing else S.PREPARING
         return S.AVAILABLE

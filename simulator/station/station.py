@@ -25,15 +25,25 @@ from typing import Awaitable, Callable
 from ..session import CallErrorReceived, CallTimeout, Frame, InvalidResponse, SessionClosed
 from ..protocol import OcppError
 from . import meter as m
-from .auth import ACCEPTED, AuthCache, IdTagInfo
+from .auth import ACCEPTED, AuthCache, Authorizer, IdTagInfo
 from .clock import utc_now
 from .config import ConfigStore, core_keys
 from .connector import Connector, PendingStart, Status
 from .errors import (BootRejected, ConnectFailed, NotRegistered, StationError, UnknownMessageId)
+from .diagnostics import Diagnostics
 from .events import Event, EventLog
+from .firmware import Firmware
+from .link import Backoff
+from .local_list import LocalAuthList
 from .meter import EV, Meter
+from .offline import Offline
 from .options import StationOptions
+from .reservations import Reservations
+from .smart_charging import SmartCharging
+from .security import StationSecurity, security_keys
 from .timers import Periodic
+from .aligned import AlignedTimer
+from .vendors import canned_vendors
 from .transaction import MeterSnapshot, Transaction
 
 log = logging.getLogger(__name__)
@@ -65,21 +75,28 @@ class Station:
         self.options = opts
         self.rng = random.Random(opts.seed if opts.seed is not None
                                  else zlib.crc32(station_id.encode()))
-        self.config = ConfigStore([*core_keys(opts.connectors), *opts.extra_keys], opts.config)
+        self.config = ConfigStore([*core_keys(opts.connectors),
+                                   *security_keys(opts.security_profile), *opts.extra_keys],
+                                  opts.config)
         self.auth_cache = AuthCache()
+        self.local_list = LocalAuthList()
+        self.authorizer = Authorizer(self.config, self.auth_cache, self.local_list)
+        self.reservations = Reservations(self)
         self.connectors: list[Connector] = [Connector(0)] + [
-            Connector(i, meter=Meter(random.Random(self.rng.getrandbits(64)),
-                                     max_power_w=opts.max_power_w, phases=opts.phases,
-                                     voltage_v=opts.voltage_v, energy_wh=opts.meter_start_wh))
+            Connector(i, meter=Meter.from_options(random.Random(self.rng.getrandbits(64)), opts))
             for i in range(1, opts.connectors + 1)]
         self.events = EventLog(station_id, opts.event_log_size)
+        self.smart_charging = SmartCharging(self)  # charging profiles; limits the meters
         self.taps: list[Callable[[Frame], None]] = []
-        self.vendors: dict[str, VendorHandler] = {}
+        self.vendors: dict[str, VendorHandler] = dict(canned_vendors(opts.vendor_responses))
         self.registration: str | None = None    # Accepted | Pending | Rejected | None
         self.online = False
         self.diagnostics_status = "Idle"
         self.firmware_status = "Idle"
         self.dialect = dialect_for(opts.version)(self)
+        self.security = StationSecurity(self)   # profiles, certificates, security events
+        self.firmware = Firmware(self)          # UpdateFirmware / SignedUpdateFirmware
+        self.diagnostics = Diagnostics(self)    # GetDiagnostics / GetLog uploads
 
         self._accepted = asyncio.Event()
         self._closing = False        # stop() or a reset is closing the link on purpose
@@ -87,13 +104,18 @@ class Station:
         self._started = False
         self._tasks: set[asyncio.Task] = set()
         self._heartbeat: Periodic | None = None
-        self._aligned: Periodic | None = None
+        self._aligned: AlignedTimer | None = None
         self._boot_task: asyncio.Task | None = None
         self._reconnect_task: asyncio.Task | None = None
         self._reset_task: asyncio.Task | None = None
         self._samplers: dict[int, Periodic] = {}
-        self._tx_queue: list[tuple[str, Callable[[], Awaitable]]] = []
+        # Reconnect delays (link.py), jittered from the station's seed so runs reproduce,
+        # and the persistent queue of transaction messages (offline.py).
+        self.backoff = Backoff(random.Random(f"{opts.seed}/{station_id}/reconnect"),
+                               opts.reconnect_min, opts.reconnect_max)
+        self.offline = Offline(self)
         self.config.subscribe(self._on_config_change)
+        self._scripted: dict[str, list] = {}  # answer_next(): one-shot replies (scenarios)
 
     # =====================================================================================
     # Observing
@@ -170,10 +192,32 @@ class Station:
         self._started = False
         self._emit("stopped", "station stopped")
 
+    # -- network and power (offline.py) ------------------------------------------------
+    def go_offline(self) -> None:
+        """The network goes down (no close frame): transactions go on, their messages are
+        queued, reconnect attempts fail until come_online()."""
+        self.offline.go_offline()
+
+    def come_online(self) -> None:
+        """The network is back: reconnect at once; the queue goes out once registered."""
+        self.offline.come_online()
+
+    async def power_loss(self) -> None:
+        """Power cut: the link drops without a close frame, volatile state is lost; the
+        persisted queue and the energy register stay."""
+        await self.offline.power_loss()
+
+    async def power_up(self) -> None:
+        """Power back: running transactions end with PowerLoss (queued), then boot."""
+        await self.offline.power_up()
+
     async def _connect(self) -> None:
+        if self.offline.network_down:
+            raise ConnectFailed(f"{self.id}: cannot connect to {self.url}: network down")
         try:
             await self.dialect.connect(self._on_link_lost)
         except Exception as e:
+            self.security.on_connect_failed(e)
             raise ConnectFailed(f"{self.id}: cannot connect to {self.url}: "
                                 f"{type(e).__name__}: {e}") from e
         self.online = True
@@ -189,19 +233,20 @@ class Station:
         if not self._closing and (self._reconnect_task is None or self._reconnect_task.done()):
             self._reconnect_task = self._spawn(self._reconnect(), "reconnect")
 
-    async def _reconnect(self) -> None:
-        delay = self.options.reconnect_min
+    async def _reconnect(self, immediate: bool = False) -> None:
         while not self._closing:
-            await asyncio.sleep(delay)
+            if not immediate:
+                await asyncio.sleep(self.backoff.next())
+            immediate = False
             try:
                 await self._connect()
                 break
             except ConnectFailed as e:
                 self._emit("error", str(e))
-                delay = min(delay * 2, self.options.reconnect_max)
         else:
             return
-        if self.registration == ACCEPTED:
+        if self.registration == ACCEPTED:   # back, still registered: as good as a boot
+            self.backoff.reset()
             await self._on_accepted()
         else:
             self._start_boot()
@@ -240,6 +285,7 @@ class Station:
             self._accepted.clear()
             self._stop_timers()
             return
+        self.backoff.reset()
         if result.interval > 0:  # on Accepted, the interval is the heartbeat interval
             self.config.set("HeartbeatInterval", str(result.interval))
         if previous != ACCEPTED:
@@ -258,6 +304,8 @@ class Station:
                 self._restart_sampler(c)
         await self._flush_tx_queue()
         self._accepted.set()
+        if self.security.events:
+            self._spawn(self.security.flush(), "security-events")
 
     def _may_send(self) -> bool:
         return self.online and self.registration == ACCEPTED and not self._holding
@@ -305,15 +353,12 @@ class Station:
             self._emit("error", f"{task.get_name()} failed: {type(exc).__name__}: {exc}")
 
     def _after_reply(self, job: Callable[[], Awaitable], name: str) -> None:
-        """Run `job` once the reply to the CSMS request being handled is on the wire.
-
-        The session writes the reply without yielding to the loop after the handler
-        returns, so a task started now runs after it; the extra yield is cheap insurance.
-        """
-        async def deferred():
-            await asyncio.sleep(0)
-            await job()
-        self._spawn(deferred(), name)
+        """Run `job` once the reply to the CSMS request being handled is on the wire."""
+        session = self.session
+        if session is None:
+            self._spawn(job(), name)
+        else:
+            session.after_reply(lambda: self._spawn(job(), name))
 
     async def _cancel_tasks(self) -> None:
         # One turn of the loop first: calls the closed link just failed (SessionClosed)
@@ -346,6 +391,8 @@ class Station:
         """Bring the status in line with the facts; apply a scheduled availability change
         once the connector is no longer in use (a second, legal, step)."""
         await self._move(c, c.desired_status())
+        if c.reservation is not None:  # Unavailable -> Available -> Reserved (reservations.py)
+            await self._move(c, c.desired_status())
         if c.scheduled_operative is not None and not self._in_use(c):
             c.operative, c.scheduled_operative = c.scheduled_operative, None
             self._emit("availability", "Operative" if c.operative else "Inoperative", c.id)
@@ -398,11 +445,14 @@ class Station:
         if c.plugged:
             raise StationError(f"{self.id}: connector {connector_id} is already plugged in")
         c.plugged, c.finishing = True, False
-        c.meter.connect_ev(EV(self.options.ev_capacity_wh,
-                              self.rng.uniform(10, 60) if soc is None else soc))
+        if soc is None:
+            soc = self.options.ev_initial_soc
+        c.meter.connect_ev(EV.from_options(self.options,
+                                           self.rng.uniform(10, 60) if soc is None else soc))
         self._emit("plugged_in", "cable plugged in", c.id)
         if (c.transaction is None and c.pending_start is not None
-                and self._can_start(c, ignore_pending=True) and self._may_send()):
+                and self._can_start(c, ignore_pending=True)
+                and (self._may_send() or self.offline.serves_offline())):
             await self._start_transaction(c)
         else:
             await self._refresh(c)
@@ -424,10 +474,12 @@ class Station:
 
         Returns what it did: "Started", "Authorized" (waiting for the cable), "Stopped",
         "Cancelled" (the same card again before the cable), "Rejected" (not accepted),
-        "NotAllowed" (another card may not stop this transaction), "Unavailable".
+        "NotAllowed" (another card may not stop this transaction), "Unavailable",
+        "Reserved" (reserved for another idTag / parentIdTag).
         """
         c = self._connector(connector_id)
-        self._require_registered()
+        if not self.offline.serves_offline():   # offline, a booted charger still serves
+            self._require_registered()
         self._emit("tag", f"tag {id_tag} presented", c.id, id_tag=id_tag)
         tx = c.transaction
         if tx is not None:
@@ -454,7 +506,11 @@ class Station:
         if not info.accepted:
             self._emit("tag_rejected", f"{id_tag}: {info.status}", c.id, status=info.status)
             return "Rejected"
-        started = await self._begin_start(c, PendingStart(id_tag, info))
+        if not self.reservations.admits(c, id_tag, info.parent_id_tag):
+            self._emit("tag_refused", f"{id_tag}: connector reserved", c.id, id_tag=id_tag)
+            return "Reserved"
+        rid = self.reservations.consume(c, id_tag, info.parent_id_tag)
+        started = await self._begin_start(c, PendingStart(id_tag, info, reservation_id=rid))
         return "Started" if started else "Authorized"
 
     async def stop_transaction(self, connector_id: int, reason: str = "Local") -> Transaction:
@@ -496,6 +552,26 @@ class Station:
         except SEND_ERRORS as e:
             raise StationError(f"DataTransfer failed: {e}") from e
 
+    def answer_next(self, action: str, reply: dict | None = None,
+                    error: tuple[str, str, dict | None] | None = None) -> None:
+        """Answer the next CSMS request of `action` with `reply`, or a CALLERROR
+        `error` = (code, description, details), instead of the model (scenarios, tests)."""
+        self._scripted.setdefault(action, []).append((reply, error))
+
+    def take_answer(self, action: str) -> dict | None:
+        """The scripted reply for `action` (consumed), None when the model answers;
+        raises OcppError for a scripted CALLERROR.  Called by the dialect."""
+        queue = self._scripted.get(action)
+        if not queue:
+            return None
+        reply, error = queue.pop(0)
+        self._emit("scripted_answer", f"{action}: {'CALLERROR ' + error[0] if error else reply}")
+        if error is not None:
+            from ..protocol import ErrorCode, parse_error_code
+            code = parse_error_code(error[0]) or ErrorCode.GENERIC_ERROR
+            raise OcppError(code, error[1] or error[0], error[2])
+        return dict(reply or {})
+
     def register_vendor(self, vendor_id: str, handler: VendorHandler) -> None:
         """Answer the CSMS's DataTransfer for `vendor_id`: handler(message_id, data) returns
         a status or (status, data), may be async, and raises UnknownMessageId."""
@@ -513,13 +589,12 @@ class Station:
     # =====================================================================================
     async def _authorize(self, id_tag: str) -> IdTagInfo:
         use_cache = self.config["AuthorizationCacheEnabled"]
-        if use_cache and self.config["LocalPreAuthorize"]:
-            cached = self.auth_cache.lookup(id_tag)
-            if cached is not None and cached.accepted:
-                self._emit("authorize", f"{id_tag} Accepted (cache)", status=ACCEPTED, cached=True)
-                return cached
-        if not self._may_send():
-            raise NotRegistered(f"{self.id}: cannot authorize {id_tag}: not connected/accepted")
+        # Local list / cache / offline rules decide first (auth.Authorizer).
+        local, source = self.authorizer.decide(id_tag, online=self._may_send())
+        if local is not None:
+            self._emit("authorize", f"{id_tag} {local.status} ({source})", status=local.status,
+                       cached=True, source=source)
+            return local
         try:
             info = await self.dialect.authorize(id_tag)
         except SEND_ERRORS as e:
@@ -538,7 +613,7 @@ class Station:
         return (c.transaction is None and (ignore_pending or c.pending_start is None)
                 and c.operative and c.scheduled_operative is not False and not c.fault
                 and station.operative and not station.fault
-                and c.status not in (Status.RESERVED, Status.UNAVAILABLE, Status.FAULTED))
+                and c.status not in (Status.UNAVAILABLE, Status.FAULTED))
 
     def _cancel_pending_start(self, c: Connector) -> None:
         if c.pending_start is not None and c.pending_start.timer is not None:
@@ -575,20 +650,23 @@ class Station:
         c.finishing = False
         reading = c.meter.read()
         tx = Transaction(c.id, pending.id_tag, int(reading.energy_wh), utc_now(),
-                         parent_id_tag=pending.info.parent_id_tag, remote=pending.remote)
+                         parent_id_tag=pending.info.parent_id_tag, remote=pending.remote,
+                         reservation_id=pending.reservation_id)
         self._snapshot_for_stop(tx, reading, "Transaction.Begin", "StopTxnSampledData")
         c.transaction = tx
         try:
-            tx_id, info = await self._tx_message(
-                lambda: self.dialect.start_transaction(tx), "StartTransaction", queue=False)
+            tx_id, info = await self.offline.start(tx)   # info None: queued, runs offline
         except StationError:
             c.transaction = None
             await self._refresh(c)
             raise
         tx.transaction_id = tx_id
+        if info is None:  # the local decision stands until the CSMS answers (offline.py)
+            info = pending.info
+        else:
+            self._remember(tx.id_tag, info)
         if info.parent_id_tag:
             tx.parent_id_tag = info.parent_id_tag
-        self._remember(tx.id_tag, info)
         self._emit("tx_started", f"transaction {tx_id} for {tx.id_tag} ({info.status})", c.id,
                    transaction_id=tx_id, id_tag=tx.id_tag, meter_start=tx.meter_start,
                    status=info.status)
@@ -624,62 +702,18 @@ class Station:
         self._emit("tx_stopped", f"transaction {tx.transaction_id} stopped ({reason}), "
                                  f"{tx.energy_wh} Wh", c.id, transaction_id=tx.transaction_id,
                    reason=reason, meter_stop=tx.meter_stop)
-
-        async def send_stop():
-            info = await self.dialect.stop_transaction(tx)
-            self._remember(tx.stop_id_tag, info)
-            return info
-        try:
-            await self._tx_message(send_stop, "StopTransaction", queue=True)
-        except StationError as e:
-            self._emit("error", str(e), c.id)
+        await self.offline.stop(tx)   # now, or queued until the CSMS is back
         await self._refresh(c)
 
-    async def _tx_message(self, send: Callable[[], Awaitable], what: str, queue: bool):
-        """Send a transaction message, retrying per TransactionMessageAttempts/RetryInterval
-        when the CSMS fails to process it.  With `queue`, a message that cannot go now is
-        held and sent after the next accepted boot (or reconnect)."""
-        attempts = max(1, self.config["TransactionMessageAttempts"])
-        for attempt in range(1, attempts + 1):
-            if not self._may_send():
-                if queue:
-                    self._tx_queue.append((what, send))
-                    self._emit("queued", f"{what} held until the CSMS is reachable")
-                    return None
-                raise NotRegistered(f"{self.id}: cannot send {what}: not connected/accepted")
-            try:
-                return await send()
-            except SessionClosed as e:
-                if queue:
-                    self._tx_queue.append((what, send))
-                    self._emit("queued", f"{what} held until the CSMS is reachable")
-                    return None
-                raise StationError(f"{what} failed: {e}") from e
-            except (CallTimeout, CallErrorReceived, InvalidResponse) as e:
-                self._emit("error", f"{what} attempt {attempt}/{attempts} failed: {e}")
-                if attempt == attempts:
-                    raise StationError(f"{what} failed after {attempts} attempt(s): {e}") from e
-                await asyncio.sleep(self.config["TransactionMessageRetryInterval"] * attempt
-                                    * self.options.interval_scale)
-
     async def _flush_tx_queue(self) -> None:
-        while self._tx_queue and self._may_send():
-            what, send = self._tx_queue.pop(0)
-            try:
-                await send()
-                self._emit("sent_held", f"held {what} sent")
-            except SessionClosed:
-                self._tx_queue.insert(0, (what, send))
-                return
-            except SEND_ERRORS as e:
-                self._emit("error", f"held {what} failed: {e}")
+        await self.offline.flush()
 
     # -- meter values ----------------------------------------------------------------------
     def _snapshot_for_stop(self, tx: Transaction, reading: m.Reading, context: str,
-                           key: str) -> None:
+                           key: str, at=None) -> None:
         measurands = self.config[key]
         if measurands:
-            tx.add_data(MeterSnapshot(utc_now(), context, reading.samples(measurands)))
+            tx.add_data(MeterSnapshot(at or utc_now(), context, reading.samples(measurands)))
 
     def _cancel_sampler(self, c: Connector) -> None:
         sampler = self._samplers.pop(c.id, None)
@@ -705,15 +739,22 @@ class Station:
         return True
 
     async def _send_meter_values(self, c: Connector, reading: m.Reading, context: str,
-                                 tx: Transaction | None, measurands, force: bool = False) -> None:
+                                 tx: Transaction | None, measurands, force: bool = False,
+                                 at=None) -> None:
         self._emit("meter", f"{reading.energy_wh:.1f} Wh, {reading.power_w:.0f} W", c.id,
                    energy_wh=reading.energy_wh, power_w=reading.power_w, context=context)
         samples = reading.samples(measurands)
+        if samples and tx is not None and tx.transaction_id is not None and not force:
+            # transaction data waits out an outage, in order (offline.py)
+            await self.offline.meter_values(c.id, tx,
+                                            [MeterSnapshot(at or utc_now(), context, samples)])
+            return
         if not samples or not (force or self._may_send()):
             return
         tx_id = tx.transaction_id if tx is not None else None
         try:
-            await self.dialect.meter_values(c.id, tx_id, [MeterSnapshot(utc_now(), context, samples)])
+            await self.dialect.meter_values(c.id, tx_id,
+                                            [MeterSnapshot(at or utc_now(), context, samples)])
         except SEND_ERRORS as e:
             self._emit("error", f"MeterValues failed: {e}", c.id)
 
@@ -723,19 +764,19 @@ class Station:
             self._aligned = None
         interval = self.config["ClockAlignedDataInterval"]
         if interval > 0 and self.online and self.registration == ACCEPTED:
-            self._aligned = Periodic(self._spawn, interval * self.options.interval_scale,
-                                     self._aligned_sample, "aligned", aligned=True)
+            self._aligned = AlignedTimer(self._spawn, interval * self.options.interval_scale,
+                                         self._aligned_sample, "aligned")
 
-    async def _aligned_sample(self) -> None:
+    async def _aligned_sample(self, boundary=None) -> None:
         """Clock-aligned readings (Sample.Clock) of every connector, in or out of a
-        transaction."""
-        for c in self.connectors[1:]:
-            reading = c.meter.read()
-            tx = c.transaction
+        transaction, all read first and stamped with the boundary (aligned.py)."""
+        readings = [(c, c.meter.read(), c.transaction) for c in self.connectors[1:]]
+        for c, reading, tx in readings:
             if tx is not None:
-                self._snapshot_for_stop(tx, reading, "Sample.Clock", "StopTxnAlignedData")
+                self._snapshot_for_stop(tx, reading, "Sample.Clock", "StopTxnAlignedData",
+                                        at=boundary)
             await self._send_meter_values(c, reading, "Sample.Clock", tx,
-                                          self.config["MeterValuesAlignedData"])
+                                          self.config["MeterValuesAlignedData"], at=boundary)
 
     # =====================================================================================
     # CSMS requests (called by the dialect; return version-neutral answers)
@@ -818,19 +859,23 @@ class Station:
     def remote_start(self, id_tag: str, connector_id: int | None = None) -> bool:
         if self.registration != ACCEPTED:
             return False
+        parent = self.authorizer.known(id_tag)[0]   # a reservation may admit the parent
+        parent = parent.parent_id_tag if parent is not None else None
         if connector_id is not None:
             if not 1 <= connector_id < len(self.connectors):
                 return False
             c = self.connectors[connector_id]
-            if not self._can_start(c):
+            if not self._can_start(c) or not self.reservations.admits(c, id_tag, parent):
                 return False
         else:  # a connector with an EV waiting first, else any free one
-            free = [c for c in self.connectors[1:] if self._can_start(c)]
+            free = [c for c in self.connectors[1:]
+                    if self._can_start(c) and self.reservations.admits(c, id_tag, parent)]
             if not free:
                 return False
             c = next((x for x in free if x.plugged), free[0])
         # Claim the connector now, so that a second request cannot take it too.
-        pending = PendingStart(id_tag, IdTagInfo(ACCEPTED), remote=True)
+        pending = PendingStart(id_tag, IdTagInfo(ACCEPTED), remote=True,
+                               reservation_id=self.reservations.consume(c, id_tag, parent))
         c.pending_start = pending
         self._emit("remote_start", f"remote start for {id_tag}", c.id, id_tag=id_tag)
 
@@ -888,12 +933,13 @@ class Station:
         self._reset_task.add_done_callback(self._task_done)
         return True
 
-    async def _reset(self, hard: bool) -> None:
+    async def _reset(self, hard: bool, reason: str | None = None) -> None:
         """Stop transactions, close, reboot (pending configuration applies), reconnect, boot.
         Soft: StopTransaction goes out before closing.  Hard: the station goes down at once;
         the StopTransaction is sent after the next accepted boot (1.6 §5.14)."""
-        reason = "HardReset" if hard else "SoftReset"
+        reason = reason or ("HardReset" if hard else "SoftReset")  # firmware.py: "Reboot"
         self._emit("reset", reason)
+        self.security.report("ResetOrReboot", reason)   # sent after the next boot
         self._holding = hard
         for c in self.connectors[1:]:
             if c.transaction is not None:
@@ -920,11 +966,15 @@ class Station:
         self._start_boot()
 
     def trigger(self, message: str, connector_id: int | None = None) -> str:
-        """Accepted (the message follows the reply), Rejected (bad connector), NotImplemented."""
-        if connector_id is not None and not 0 <= connector_id < len(self.connectors):
-            return "Rejected"
+        """Accepted (the message follows the reply), Rejected (no such connector, for the
+        connector-related messages), NotImplemented (unknown message).  1.6 §5.17: a
+        connectorId not relevant to the message is ignored."""
         if message not in TRIGGERABLE:
             return "NotImplemented"
+        if message not in ("MeterValues", "StatusNotification"):
+            connector_id = None
+        elif connector_id is not None and not 0 <= connector_id < len(self.connectors):
+            return "Rejected"
         self._emit("trigger", message, connector_id)
         self._after_reply(lambda: self._send_triggered(message, connector_id), f"trigger-{message}")
         return "Accepted"
@@ -949,8 +999,10 @@ class Station:
                 ids = [connector_id] if connector_id else range(1, len(self.connectors))
                 for i in ids:
                     c = self.connectors[i]
+                    # a trigger asks for a reading even when no measurand is configured
+                    measurands = self.config["MeterValuesSampledData"] or [m.ENERGY]
                     await self._send_meter_values(c, c.meter.read(), "Trigger", c.transaction,
-                                                  self.config["MeterValuesSampledData"], force=True)
+                                                  measurands, force=True)
             elif message == "DiagnosticsStatusNotification":
                 await self.dialect.diagnostics_status(self.diagnostics_status)
             elif message == "FirmwareStatusNotification":
