@@ -15,6 +15,8 @@ import time
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
+from .timers import Periodic
+
 
 def next_boundary_ms(now_s: float, interval_s: float, after_ms: int | None = None) -> int:
     """The first whole multiple of `interval_s` (in ms since the epoch) strictly after
@@ -32,39 +34,18 @@ def boundary_time(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, timezone.utc)
 
 
-class AlignedTimer:
+class AlignedTimer(Periodic):
     def __init__(self, spawn: Callable[..., asyncio.Task], period: float,
                  job: Callable[[datetime], Awaitable[bool | None]], name: str,
                  wall_clock: Callable[[], float] = time.time):
         """`job(boundary)` runs at each boundary; it returns False to end the loop."""
-        self.period = period
-        self.job = job
         self.wall_clock = wall_clock
         self.last_ms: int | None = None
-        self._stopped = False
-        self._busy = False
-        self.task = spawn(self._run(), name)
+        super().__init__(spawn, period, job, name)
 
-    async def _run(self) -> None:
-        while not self._stopped:
-            due = next_boundary_ms(self.wall_clock(), self.period, self.last_ms)
-            while (wait := due / 1000 - self.wall_clock()) > 0:  # woke early: wait the rest
-                await asyncio.sleep(wait)
-            if self._stopped:
-                return
-            self.last_ms = due
-            self._busy = True
-            try:
-                if await self.job(boundary_time(due)) is False:
-                    return
-            finally:
-                self._busy = False
-
-    def stop(self) -> None:
-        self._stopped = True
-        if not self._busy:
-            self.task.cancel()
-
-    @property
-    def running(self) -> bool:
-        return not self._stopped and not self.task.done()
+    async def _wait(self) -> tuple:
+        due = next_boundary_ms(self.wall_clock(), self.period, self.last_ms)
+        while (wait := due / 1000 - self.wall_clock()) > 0:  # woke early: wait the rest
+            await asyncio.sleep(wait)
+        self.last_ms = due
+        return (boundary_time(due),)

@@ -295,10 +295,4 @@ class Offline:
             await st._refresh(c)
         st._closing = False
         st.backoff.reset()
-        try:
-            await st._connect()
-        except StationError as e:
-            st._emit("error", str(e))
-            st._reconnect_task = st._spawn(st._reconnect(), "reconnect")
-            return
-        st._start_boot()
+        await st._power_on_link()

@@ -957,9 +957,14 @@ class Station:
             await self._refresh(c)
         self._closing = False
         self._emit("rebooted", f"rebooted ({reason})" + (f", applied {applied}" if applied else ""))
+        await self._power_on_link()
+
+    async def _power_on_link(self) -> None:
+        """Connect and boot after a reboot or power-up; if the CSMS cannot be reached, the
+        reconnect loop keeps trying (and boots once connected)."""
         try:
             await self._connect()
-        except ConnectFailed as e:
+        except StationError as e:
             self._emit("error", str(e))
             self._reconnect_task = self._spawn(self._reconnect(), "reconnect")
             return

@@ -1,4 +1,5 @@
-"""Periodic jobs (heartbeat, meter sampling, clock-aligned data) as one sleeping task each.
+"""Periodic jobs (heartbeat, meter sampling; aligned.py: clock-aligned data) as one sleeping
+task each.
 
 Stopping never interrupts a job half-way: cancelling a task while it awaits a CALL's reply
 would free the session's one-outstanding-call slot before the reply came, and the next CALL
@@ -7,32 +8,33 @@ would overtake it.  A busy job finishes; the loop then ends.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Awaitable, Callable
 
 
 class Periodic:
     def __init__(self, spawn: Callable[..., asyncio.Task], period: float,
-                 job: Callable[[], Awaitable[bool | None]], name: str, aligned: bool = False):
-        """`job` returns False to end the loop.  `aligned`: run at whole multiples of
-        `period` on the wall clock (e.g. :00, :15, :30, :45) instead of `period` after the
-        previous run."""
+                 job: Callable[..., Awaitable[bool | None]], name: str):
+        """`job` runs every `period` seconds after the previous run; it returns False to
+        end the loop."""
         self.period = period
         self.job = job
-        self.aligned = aligned
         self._stopped = False
         self._busy = False
         self.task = spawn(self._run(), name)
 
+    async def _wait(self) -> tuple:
+        """Sleep until the next run; return the job's arguments (subclasses: other clocks)."""
+        await asyncio.sleep(self.period)
+        return ()
+
     async def _run(self) -> None:
         while not self._stopped:
-            delay = self.period - (time.time() % self.period) if self.aligned else self.period
-            await asyncio.sleep(delay)
+            args = await self._wait()
             if self._stopped:
                 return
             self._busy = True
             try:
-                if await self.job() is False:
+                if await self.job(*args) is False:
                     return
             finally:
                 self._busy = False
