@@ -34,7 +34,10 @@ async def test_the_pack_also_passes_against_a_csms_reached_only_by_url_and_http_
     # As against any other CSMS: one shared hub (seeded with the tags the pack uses, as an
     # operator would), stations by URL, every `csms` step through the generic HTTP trigger
     # and the station's answer read from the frames.
+    # Cases that use the bundled hub's file server (${hub.api_url}) cannot run this way.
     scenarios = [load(f) for f in discover([PACK / "conformance" / "ocpp16-csms"])]
+    scenarios = [sc for sc in scenarios if not sc.needs_bundled_hub]
+    assert len(scenarios) >= 30
     tags = {}
     for sc in scenarios:
         tags.update(sc.csms.hub.get("tags", {}))

@@ -18,7 +18,10 @@ from .errors import ScenarioFileError
 from .model import CsmsSpec, Scenario, StationSpec, Step
 from .schema import COMMON_STEP_KEYS, SCHEMA, STEP_KINDS
 
-BUILTIN_VARIABLES = {"env", "scenario", "csms"}
+BUILTIN_VARIABLES = {"env", "scenario", "csms", "hub"}
+# ${hub.api_url} / ${hub.url}: the bundled hub's addresses (its HTTP API serves firmware
+# images and takes uploads); only the bundled hub has them
+HUB_VARIABLE = "hub"
 _KEY = "<key>"
 
 _TOP_SCHEMA = copy.deepcopy(SCHEMA)
@@ -137,6 +140,7 @@ class _Loader:
         url = csms.get("url")
         spec = CsmsSpec(url=None if url in (None, "bundled") else url,
                         hub=csms.get("hub", {}), trigger=csms.get("trigger", {}))
+        self._check_hub_firmware(spec.hub.get("firmware", {}))
         stations, groups = self._stations(data.get("stations") or [{"id": "CS1"}])
         scenario = Scenario(path=self.path, name=data["name"], steps=[], stations=stations,
                             description=data.get("description", ""), tags=data.get("tags", []),
@@ -144,7 +148,21 @@ class _Loader:
                             variables=data.get("variables", {}), groups=groups)
         scenario.steps = self._steps(data["steps"], ("steps",))
         _Checker(self, scenario).run()
+        if scenario.hub_refs and not spec.bundled:
+            raise ScenarioFileError(
+                self.path, f"${{{HUB_VARIABLE}...}} is the bundled hub's address, but this "
+                f"scenario's csms.url is {spec.url!r}: use the bundled hub, or give the "
+                f"location of your CSMS's file server", scenario.hub_refs[0])
         return scenario
+
+    def _check_hub_firmware(self, images: dict) -> None:
+        """`{file: path}` images exist (relative to the scenario's folder)."""
+        for name, image in images.items():
+            if isinstance(image, dict):
+                path = firmware_file(image["file"], self.path)
+                if not path.is_file():
+                    raise self.fail(f"csms.hub.firmware.{name}: no such file {str(path)!r}",
+                                    ("csms", "hub", "firmware", name))
 
     def _stations(self, entries: list) -> tuple[list[StationSpec], dict[str, list[str]]]:
         out: list[StationSpec] = []
@@ -238,11 +256,16 @@ class _Checker:
 
     def run(self) -> None:
         defined = set(BUILTIN_VARIABLES) | set(self.scenario.variables)
+        if HUB_VARIABLE in self.scenario.variables:
+            raise self.loader.fail(_RESERVED, ("variables", _KEY, HUB_VARIABLE))
         for name, value in self.scenario.variables.items():
-            missing = templating.refs(value) - defined
+            used = templating.refs(value)
+            missing = used - defined
             if missing:
                 raise self.loader.fail(f"variable {name!r} uses undefined ${{{sorted(missing)[0]}}}",
                                        ("variables", name))
+            if HUB_VARIABLE in used:
+                self.scenario.hub_refs.append(self.loader.lines.get(("variables", name), (0,))[0])
         self._walk(self.scenario.steps, defined, station_loop=False)
 
     def _walk(self, steps: list[Step], defined: set[str], station_loop: bool) -> set[str]:
@@ -257,8 +280,10 @@ class _Checker:
         args = step.args
         own = {k: v for k, v in args.items() if k != "steps"} if isinstance(args, dict) else args
         if step.kind not in ("parallel", "do"):
-            missing = templating.refs(own) - defined
-            missing |= templating.refs([step.within, step.at_least]) - defined
+            used = templating.refs(own) | templating.refs([step.within, step.at_least])
+            missing = used - defined
+            if HUB_VARIABLE in used:
+                self.scenario.hub_refs.append(step.line)
             if missing:
                 raise self._fail(step, f"${{{sorted(missing)[0]}}} is not defined here (define it "
                                        f"in `variables`, or `save`/`set` it in an earlier step)")
@@ -273,9 +298,12 @@ class _Checker:
             raise self._fail(step, f"which station? the scenario has {len(self.ids)}: give `station:`")
         defined = set(defined)
         if isinstance(args, dict):
-            defined |= {args[k] for k in ("save", "save_reply") if isinstance(args.get(k), str)}
-        if step.kind == "set":
-            defined |= set(args)
+            names = {args[k] for k in ("save", "save_reply") if isinstance(args.get(k), str)}
+            if step.kind == "set":
+                names |= set(args)
+            if HUB_VARIABLE in names or args.get("as") == HUB_VARIABLE:
+                raise self._fail(step, _RESERVED)
+            defined |= names
         if step.kind == "repeat":
             inner = defined | ({args["as"]} if "as" in args else set())
             defined |= self._walk(step.children, inner, station_loop)
@@ -307,6 +335,16 @@ class _Checker:
                 "sleep", "log"):
             return step.args
         return None
+
+
+_RESERVED = (f"`{HUB_VARIABLE}` is a built-in variable (${{{HUB_VARIABLE}.api_url}}: the bundled "
+             f"hub's HTTP API); choose another name")
+
+
+def firmware_file(path: str, scenario_path: str) -> Path:
+    """A `csms.hub.firmware` `{file: path}`: relative to the scenario's folder."""
+    p = Path(path)
+    return p if p.is_absolute() else Path(scenario_path).parent / p
 
 
 def _uses_station(kind: str) -> bool:

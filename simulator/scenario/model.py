@@ -67,10 +67,16 @@ class Scenario:
     options: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
+    # lines that use ${hub...} (the bundled hub's addresses): such a scenario needs that hub
+    hub_refs: list[int] = field(default_factory=list)
 
     @property
     def station_ids(self) -> list[str]:
         return [s.id for s in self.stations]
+
+    @property
+    def needs_bundled_hub(self) -> bool:
+        return bool(self.hub_refs)
 
 
 def describe(kind: str, args) -> str:

@@ -22,6 +22,7 @@ from .csms_trigger import CallErrorAnswer, make_trigger
 from .defaults import fill
 from .errors import StepFailed, TemplateError
 from .framelog import CALL, ERROR, FrameLog, RESULT
+from .loader import HUB_VARIABLE, firmware_file
 from .model import CONTAINERS, WAITS, Scenario, Step, describe
 from .stations import build_station, come_online, go_offline, power_loss
 
@@ -136,21 +137,26 @@ class ScenarioRun:
     async def _body(self) -> None:
         sc = self.scenario
         if self.csms_url is None:
-            from hub_under_test.hub import Hub, HubConfig
-            hub_cfg = sc.csms.hub
-            self.hub = Hub(HubConfig(port=0, api_port=0, ping_interval=None,
-                                     tags=dict(hub_cfg.get("tags", {})),
-                                     heartbeat_interval=hub_cfg.get("heartbeat_interval", 300),
-                                     unknown_stations=hub_cfg.get("unknown_stations", "accept"),
-                                     known_stations=tuple(hub_cfg.get("known_stations", ()))))
+            from hub_under_test.hub import Hub
+            self.hub = Hub(hub_config(sc))
             await self.hub.start()
             url = self.hub.url
         else:
             url = self.csms_url
+            if sc.hub_refs:  # before anything connects
+                self._record_failure(
+                    StepResult("needs the bundled hub", "setup", sc.hub_refs[0], 0),
+                    f"${{{HUB_VARIABLE}...}} (line {sc.hub_refs[0]}) is the bundled hub's "
+                    f"address, but this run uses the CSMS at {url}: run this scenario "
+                    f"against the bundled hub (no --csms), or give the location of that "
+                    f"CSMS's file server instead")
+                raise _Abort()
         self.trigger = make_trigger(self.hub, self.trigger_config)
         env = dict(os.environ)
         self.root.update({"env": env, "scenario": {"name": sc.name, "path": sc.path},
                           "csms": {"url": url}})
+        if self.hub is not None:
+            self.root[HUB_VARIABLE] = {"url": self.hub.url, "api_url": self.hub.api_url}
         for name, value in sc.variables.items():
             self.root[name] = templating.render(value, self.root)
         for spec in sc.stations:
@@ -632,6 +638,24 @@ class ScenarioRun:
 
     async def _do_log(self, args, ctx, timeout):
         self.progress("log", {"text": str(args)})
+
+
+def hub_config(sc: Scenario):
+    """The bundled hub's configuration from the scenario's `csms.hub`."""
+    from hub_under_test.hub import HubConfig
+    cfg = sc.csms.hub
+    firmware: dict[str, bytes | str] = {}
+    for name, image in cfg.get("firmware", {}).items():
+        # text is the image itself (as bytes: HubConfig reads a str as a path);
+        # {file: path} is a file relative to the scenario's folder
+        firmware[name] = (firmware_file(image["file"], sc.path).read_bytes()
+                          if isinstance(image, dict) else image.encode())
+    return HubConfig(port=0, api_port=0, ping_interval=None,
+                     tags=dict(cfg.get("tags", {})),
+                     heartbeat_interval=cfg.get("heartbeat_interval", 300),
+                     unknown_stations=cfg.get("unknown_stations", "accept"),
+                     known_stations=tuple(cfg.get("known_stations", ())),
+                     firmware=firmware)
 
 
 def _error_code(want) -> str:

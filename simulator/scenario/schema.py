@@ -201,6 +201,19 @@ _TRIGGER = {
     },
 }
 
+_HUB_FIRMWARE = {
+    "type": "object",
+    "description": "firmware images the bundled hub serves at ${hub.api_url}/firmware/{name}: "
+                   "name -> the image's text, or {file: path} (relative to the scenario's "
+                   "folder); a first line `firmware-version: <v>` sets the version the "
+                   "station boots with",
+    "propertyNames": {"pattern": r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$"},
+    "additionalProperties": {"anyOf": [
+        {"type": "string"},
+        {"type": "object", "additionalProperties": False, "required": ["file"],
+         "properties": {"file": {"type": "string"}}}]},
+}
+
 SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://chargesim.invalid/scenario.schema.json",
@@ -227,7 +240,8 @@ SCHEMA: dict = {
                                           {"type": "object"}]}},
                             "heartbeat_interval": {"type": "integer"},
                             "unknown_stations": {"enum": ["accept", "pending", "reject"]},
-                            "known_stations": {"type": "array", "items": _STR}}},
+                            "known_stations": {"type": "array", "items": _STR},
+                            "firmware": _HUB_FIRMWARE}},
                 "trigger": _TRIGGER,
             },
         },
