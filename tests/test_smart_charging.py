@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from simulator.station.smart_charging import (Hardware, Limits, ProfileError, ProfileStore,
-                                              TxInfo, composite_schedule, next_change,
-                                              parse_profile)
+                                              PowerDemand, TxInfo, allocate, composite_schedule,
+                                              next_change, parse_profile, water_level)
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 HW = Hardware(voltage_v=230.0, phases=3, max_power_w=22_080.0, connectors=2)  # 32 A x 3 x 230 V
@@ -144,6 +144,92 @@ def test_min_charging_rate_is_reported_in_the_requested_unit():
     sched = composite_schedule(s.profiles, 1, NOW, 60, "W", HW)
     assert sched["minChargingRate"] == 4140.0 and sched["chargingRateUnit"] == "W"
     assert sched["startSchedule"] == "2026-03-10T12:00:00.000Z" and sched["duration"] == 60
+
+
+# -- sharing the ChargePointMaxProfile among connectors -----------------------------------
+def max_profile(watts, pid=9, **extra):
+    return {**profile(pid, purpose="ChargePointMaxProfile", unit="W", periods=((0, watts),),
+                      **extra), "_connector": 0}
+
+
+def sessions(*ids, ev_w=float("inf")):
+    # connector 1 started first, then 2
+    return [PowerDemand(i, TxInfo(i, NOW - timedelta(minutes=10 - i)), ev_w) for i in ids]
+
+
+def test_water_level():
+    assert water_level(10_000, [8000, 8000]) == 5000
+    assert water_level(10_000, [2000, 9000]) == 8000       # 2000 met, the rest to the other
+    assert water_level(10_000, [2000, 3000]) == float("inf")
+    assert water_level(0, [2000, 3000]) == 0
+    assert water_level(10_000, []) == float("inf")
+
+
+def test_charge_point_max_is_shared_equally_among_the_charging_connectors():
+    s = store(max_profile(10_000))
+    # one connector charging: it may take the whole station limit
+    assert allocate(s.profiles, sessions(1), NOW, HW) == {1: 10_000}
+    # two: equal shares, never more than 10 kW together
+    granted = allocate(s.profiles, sessions(1, 2), NOW, HW)
+    assert granted == {1: 5000, 2: 5000} and sum(granted.values()) <= 10_000
+    # the composite of one connector still shows the whole station limit (it does not know
+    # the other connector's use); connector 0 shows the station-wide schedule
+    assert periods(s, unit="W", connector=1) == [(0, 10_000.0)]
+    assert periods(s, unit="W", connector=0) == [(0, 10_000.0)]
+
+
+def test_a_connector_below_its_share_leaves_the_rest_to_the_other():
+    s = store(max_profile(10_000), profile(1, unit="W", periods=((0, 2000),)))
+    assert allocate(s.profiles, sessions(1, 2), NOW, HW) == {1: 2000, 2: 8000}
+    # the EV's own rating counts as well: a 3.7 kW car leaves 6.3 kW
+    granted = allocate(store(max_profile(10_000)).profiles, [
+        PowerDemand(1, TxInfo(1, NOW), 3700.0), PowerDemand(2, TxInfo(2, NOW))], NOW, HW)
+    assert min(granted[1], 3700.0) + granted[2] <= 10_000 and granted[2] == 6300
+    # no ChargePointMaxProfile: each connector its hardware maximum
+    assert allocate(store().profiles, sessions(1, 2), NOW, HW) == {1: 22_080.0, 2: 22_080.0}
+
+
+def test_shares_change_at_a_period_boundary():
+    s = store(max_profile(10_000),
+              {**profile(1, unit="W", periods=((0, 2000), (600, 9000))), "_connector": 1})
+    assert allocate(s.profiles, sessions(1, 2), NOW, HW) == {1: 2000, 2: 8000}
+    later = NOW + timedelta(seconds=600)
+    assert allocate(s.profiles, sessions(1, 2), later, HW) == {1: 5000, 2: 5000}
+
+
+def test_a_limit_of_zero_suspends():
+    tx_zero = profile(1, purpose="TxProfile", unit="W", periods=((0, 0),), transactionId=1)
+    s = store(tx_zero)
+    assert allocate(s.profiles, sessions(1, 2), NOW, HW) == {1: 0.0, 2: 22_080.0}
+    # a ChargePointMaxProfile of 0 suspends every connector
+    assert allocate(store(max_profile(0)).profiles, sessions(1, 2), NOW, HW) == {1: 0, 2: 0}
+    # a zero period then a real one: suspended, then charging again
+    s = store(profile(1, unit="W", periods=((0, 0), (300, 4000))))
+    assert allocate(s.profiles, sessions(1), NOW, HW) == {1: 0}
+    assert allocate(s.profiles, sessions(1), NOW + timedelta(seconds=300), HW) == {1: 4000}
+
+
+def test_below_min_charging_rate_delivers_zero():
+    # 6 A limit, but the EV needs at least 8 A: nothing rather than an unusable rate
+    s = store(profile(1, periods=((0, 6), (600, 10)), minChargingRate=8))
+    assert allocate(s.profiles, sessions(1), NOW, HW) == {1: 0}
+    assert allocate(s.profiles, sessions(1), NOW + timedelta(seconds=600), HW) == {
+        1: 10 * 690.0}
+    # at exactly the minimum the EV charges
+    s = store(profile(1, periods=((0, 8),), minChargingRate=8))
+    assert allocate(s.profiles, sessions(1), NOW, HW) == {1: 8 * 690.0}
+
+
+def test_a_share_below_min_charging_rate_suspends_the_latest_session():
+    # 8 kW for the station, each EV needs 5 kW: two equal shares of 4 kW are useless, so
+    # the connector that started last is suspended and the first takes the whole 8 kW
+    s = store(max_profile(8000), {**profile(1, unit="W", periods=((0, 11_000),),
+                                            minChargingRate=5000), "_connector": 0})
+    assert allocate(s.profiles, sessions(1, 2), NOW, HW) == {1: 8000, 2: 0}
+    # enough for both: both charge
+    s2 = store(max_profile(12_000), {**profile(1, unit="W", periods=((0, 11_000),),
+                                             minChargingRate=5000), "_connector": 0})
+    assert allocate(s2.profiles, sessions(1, 2), NOW, HW) == {1: 6000, 2: 6000}
 
 
 # -- installing, replacing, clearing -----------------------------------------------------

@@ -197,6 +197,94 @@ async def test_the_meter_follows_the_schedule_across_a_period_boundary(csms):
         assert all(0 < p <= 1500 for p in await powers_after(csms, 3))
 
 
+async def start_on(st, connector: int, tag: str) -> int:
+    await st.plug_in(connector)
+    started = st.expect("tx_started", connector)
+    assert await st.present_tag(connector, tag) == "Started"
+    return (await asyncio.wait_for(started, 5)).data["transaction_id"]
+
+
+async def connector_powers(csms, connector: int, count: int) -> list[float]:
+    """Power values of the next `count` MeterValues of `connector`, skipping the first one
+    (it may have been sampled before the change under test)."""
+    def mine(p):
+        return p["connectorId"] == connector
+    seen = len(csms.calls("MeterValues", mine))
+    found = await csms.wait_for("MeterValues", count=seen + count + 1, where=mine)
+    return [p for payload in found[seen + 1:] for p in powers(payload)]
+
+
+def statuses(csms, connector: int) -> list[str]:
+    return [p["status"] for p in csms.calls("StatusNotification")
+            if p["connectorId"] == connector]
+
+
+async def wait_status(csms, connector: int, status: str, count: int = 1) -> None:
+    await csms.wait_for("StatusNotification", count=count, where=lambda p: (
+        p["connectorId"] == connector and p["status"] == status))
+
+
+async def test_charge_point_max_profile_is_shared_by_the_charging_connectors(csms):
+    async with running(csms, connectors=2, config=SAMPLING) as st:
+        peer = csms.peers["CP1"]
+        assert await set_profile(peer, 0, profile(1, "ChargePointMaxProfile", 6000, "W",
+                                                  kind="Absolute")) == "Accepted"
+        m1, m2 = st.connectors[1].meter, st.connectors[2].meter
+        await start_on(st, 1, "TAG1")
+        alone = await connector_powers(csms, 1, 3)
+        assert all(0 < p <= 6000 for p in alone) and max(alone) > 3000   # the whole 6 kW
+        await start_on(st, 2, "TAG2")
+        assert 0 < m1.power_w + m2.power_w <= 6000
+        both = {1: await connector_powers(csms, 1, 3), 2: await connector_powers(csms, 2, 3)}
+        assert all(0 < p <= 3000 for ps in both.values() for p in ps)   # equal shares
+        assert max(both[1]) + max(both[2]) <= 6000
+        assert m1.power_w + m2.power_w <= 6000 and m1.offered_w == m2.offered_w == 3000
+        # connector 1 stops drawing: connector 2 may take the whole limit again
+        await st.stop_transaction(1)
+        again = await connector_powers(csms, 2, 3)
+        assert all(0 < p <= 6000 for p in again) and max(again) > 3000
+        # the composite of connector 0: the station-wide limit
+        reply = await peer.call(call.GetCompositeSchedule(connector_id=0, duration=60,
+                                                          charging_rate_unit="W"))
+        assert composite_periods(reply) == [(0, 6000.0)]
+
+
+async def test_tx_profile_of_zero_suspends_and_clearing_it_resumes(csms):
+    async with running(csms, config=SAMPLING) as st:
+        peer = csms.peers["CP1"]
+        tx_id = await start_charging(csms, st)
+        await wait_status(csms, 1, "Charging")
+        assert await set_profile(peer, 1, profile(2, "TxProfile", 0, "W",
+                                                  transactionId=tx_id)) == "Accepted"
+        await wait_status(csms, 1, "SuspendedEVSE")
+        c = st.connectors[1]
+        assert c.status == "SuspendedEVSE" and c.meter.power_w == 0
+        assert all(p == 0 for p in await connector_powers(csms, 1, 2))
+        assert (await peer.call(call.ClearChargingProfile(id=2))).status == "Accepted"
+        await wait_status(csms, 1, "Charging", count=2)
+        assert statuses(csms, 1)[-3:] == ["Charging", "SuspendedEVSE", "Charging"]
+        assert all(p > 0 for p in await connector_powers(csms, 1, 2))
+
+
+async def test_a_limit_below_min_charging_rate_suspends_until_it_rises(csms):
+    async with running(csms, config=SAMPLING) as st:
+        peer = csms.peers["CP1"]
+        low = profile(1, limit=6)                       # 6 A ...
+        low["chargingSchedule"]["minChargingRate"] = 8  # ... but the EV needs 8 A
+        assert await set_profile(peer, 0, low) == "Accepted"
+        tx_id = await start_charging(csms, st)
+        await wait_status(csms, 1, "SuspendedEVSE")
+        assert "Charging" not in statuses(csms, 1)      # Preparing -> SuspendedEVSE directly
+        assert st.connectors[1].meter.power_w == 0
+        assert all(p == 0 for p in await connector_powers(csms, 1, 2))
+        # a TxProfile of 10 A (still needing 8 A): charging, within 10 A
+        high = profile(2, "TxProfile", 10, transactionId=tx_id)
+        high["chargingSchedule"]["minChargingRate"] = 8
+        assert await set_profile(peer, 1, high) == "Accepted"
+        await wait_status(csms, 1, "Charging")
+        assert all(0 < p <= 10 * VOLTS_3PH for p in await connector_powers(csms, 1, 2))
+
+
 def test_meter_energy_is_the_integral_of_the_limited_power():
     t = [0.0]
     meter = Meter(random.Random(1), max_power_w=11_000, clock=lambda: t[0])

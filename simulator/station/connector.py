@@ -92,6 +92,7 @@ class Connector:
     finishing: bool = False             # a transaction ended and the cable is still in
     ev_suspended: bool = False          # the EV does not take energy (also: battery full)
     evse_suspended: bool = False        # the station withholds energy
+    limit_suspended: bool = False       # smart charging grants 0 W (smart_charging.py)
     fault: str | None = None            # error code while Faulted
     operative: bool = True
     scheduled_operative: bool | None = None  # availability change waiting for the session end
@@ -110,7 +111,7 @@ class Connector:
         tx = self.transaction
         if tx is not None and tx.transaction_id is not None:
             # SuspendedEVSE takes precedence over SuspendedEV (1.6 §4.9).
-            if self.evse_suspended or tx.deauthorized:
+            if self.evse_suspended or self.limit_suspended or tx.deauthorized:
                 return S.SUSPENDED_EVSE
             if not self.plugged or self.ev_suspended or (self.meter and self.meter.ev_full):
                 return S.SUSPENDED_EV

@@ -11,9 +11,17 @@ stackLevel (a connector's own profile beats connector 0's at the same level); a 
 the running transaction overrides the TxDefaultProfile; the result is capped by the
 ChargePointMaxProfile and by the connector's hardware maximum.
 
+Sharing (`allocate`, pure too): the ChargePointMaxProfile limits the whole station, so the
+station-wide limit is shared in equal shares among the connectors whose EV wants power; a
+connector below its share (own limit or EV rating) leaves the rest to the others.  A grant of
+0 (limit 0, or below the minChargingRate of the profile in force) suspends the connector
+(SuspendedEVSE) instead of offering a rate the EV cannot use.
+
 Station glue (`SmartCharging`): answers the CSMS's requests, emits station events, and gives
-each connector's meter a power limit; a timer at the next period boundary makes the meter
-re-pick its power, so energy is the integral of the limited power.
+each connector's meter its granted power limit; `update()` shares anew (a connector's facts
+changed, a profile was set or cleared, a period boundary passed) and sets each connector's
+`limit_suspended`; a timer at the next period boundary makes the meters re-pick their power,
+so energy is the integral of the limited power.
 """
 from __future__ import annotations
 
@@ -325,6 +333,71 @@ def next_change(profiles, connector_id: int, now: datetime, hw: Hardware, tx: Tx
     return steps[1][0] if len(steps) > 1 else None
 
 
+# -- sharing the station's limit ------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PowerDemand:
+    """A connector whose EV wants power now (transaction running, EV plugged and neither
+    suspended nor full): the connectors that share the ChargePointMaxProfile."""
+    connector_id: int
+    tx: TxInfo | None = None
+    ev_w: float = math.inf       # the EV's rating (onboard charger on AC, dc maximum on DC)
+
+
+def water_level(cap_w: float, demands: list[float]) -> float:
+    """The equal share of `cap_w` among `demands` once every demand below it is met in full
+    (what it leaves goes to the others); inf when all demands fit."""
+    remaining, left = cap_w, len(demands)
+    for d in sorted(demands):
+        if d * left <= remaining:
+            remaining -= d
+            left -= 1
+        else:
+            return max(remaining, 0.0) / left
+    return math.inf
+
+
+def allocate(profiles, sessions: list[PowerDemand], now: datetime, hw: Hardware
+             ) -> dict[int, float]:
+    """Each session's granted limit in W at `now` (0: the station withholds power, the
+    connector is SuspendedEVSE).
+
+    A connector's own limit is its composite (TxProfile / TxDefaultProfile, hardware, the
+    ChargePointMaxProfile as one connector's cap).  The station-wide limit (the composite of
+    connector 0: ChargePointMaxProfile, else the hardware of all connectors) is shared in equal
+    shares among the sessions; a session whose own limit or EV rating is below its share
+    leaves the rest to the others.  An own limit of 0, or below the minChargingRate of the
+    profile in force, suspends the session.  If a share falls below a session's
+    minChargingRate (or to 0), the most recently started such session is suspended and the
+    rest share again, so the station never offers a rate the EV cannot use."""
+    cap, _ = limit_at(profiles, 0, now, None, hw, now)
+    own: dict[int, tuple[float, float]] = {}     # connector -> (limit W, minimum W)
+    granted: dict[int, float] = {}
+    for s in sessions:
+        watts, source = limit_at(profiles, s.connector_id, now, s.tx, hw, now)
+        minimum = (hw.to_w(source.min_rate, source.unit)
+                   if source is not None and source.min_rate is not None else 0.0)
+        own[s.connector_id] = (watts, minimum)
+        if watts <= 0 or watts < minimum:
+            granted[s.connector_id] = 0.0
+    active = [s for s in sessions if s.connector_id not in granted]
+    while True:
+        level = water_level(cap, [min(own[s.connector_id][0], s.ev_w) for s in active])
+
+        def short(s: PowerDemand) -> bool:
+            watts, minimum = own[s.connector_id]
+            g = min(watts, level)
+            return g <= 0 or g < minimum
+        failing = [s for s in active if short(s)]
+        if not failing:
+            break
+        latest = max(failing, key=lambda s: (s.tx.start if s.tx else now, s.connector_id))
+        granted[latest.connector_id] = 0.0
+        active.remove(latest)
+    for s in active:
+        granted[s.connector_id] = min(own[s.connector_id][0], level)
+    return granted
+
+
 # -- the station's side ----------------------------------------------------------------------
 class SmartCharging:
     """One station's charging profiles, wired to its config, connectors, meters and events."""
@@ -337,6 +410,7 @@ class SmartCharging:
         self._timers: dict[int, asyncio.TimerHandle] = {}
         # Connector id -> a TxProfile from RemoteStartTransaction, for the transaction it starts.
         self._for_next_tx: dict[int, tuple[str, Profile]] = {}
+        self._granted: dict[int, float] = {}     # the last allocation (update())
         for c in station.connectors[1:]:
             c.meter.power_limit = self._meter_limit(c.id)
 
@@ -460,9 +534,50 @@ class SmartCharging:
         return composite_schedule(self._profiles(), connector_id, now, duration, unit, self.hw, tx)
 
     def limit_w(self, connector_id: int, now: datetime | None = None) -> float:
+        """What the connector may draw now: its share of the station's limit while its EV
+        wants power (0: suspended), else its own limit."""
         now = now or utc_now()
+        granted = self._allocate(now)
+        if connector_id in granted:
+            return granted[connector_id]
         return limit_at(self._profiles(), connector_id, now, self._tx(connector_id), self.hw,
                         now)[0]
+
+    def _sessions(self) -> list[PowerDemand]:
+        out = []
+        for c in self.station.connectors[1:]:
+            tx = c.transaction
+            if (tx is None or tx.transaction_id is None or tx.stopping or tx.deauthorized
+                    or not c.plugged or c.ev_suspended or c.evse_suspended or c.fault
+                    or c.meter.ev_full):
+                continue
+            ev = c.meter.ev
+            ev_w = math.inf if ev is None else (ev.dc_max_w if c.meter.dc else ev.ac_max_w)
+            out.append(PowerDemand(c.id, TxInfo(tx.transaction_id, tx.start_time), ev_w))
+        return out
+
+    def _allocate(self, now: datetime) -> dict[int, float]:
+        return allocate(self._profiles(), self._sessions(), now, self.hw)
+
+    def update(self, now: datetime | None = None) -> list:
+        """Share the station's limit anew: meters whose grant changed re-pick their power at
+        once (before any connector starts drawing), each connector's `limit_suspended` fact
+        follows its grant, and every running transaction's boundary timer is re-armed.
+        Returns the connectors whose `limit_suspended` changed (their status must follow)."""
+        now = now or utc_now()
+        granted = self._allocate(now)
+        changed = []
+        for c in self.station.connectors[1:]:
+            suspended = granted.get(c.id, 1.0) <= 0
+            if suspended != c.limit_suspended:
+                c.limit_suspended = suspended
+                changed.append(c)
+            if granted.get(c.id) != self._granted.get(c.id):
+                c.meter.refresh()
+            if c.transaction is not None:
+                self._arm(c.id, now)
+        self._granted = granted
+        return changed
 
     # -- the meter ------------------------------------------------------------------------
     def _meter_limit(self, connector_id: int) -> Callable[[], float]:
@@ -473,8 +588,17 @@ class SmartCharging:
         return limit
 
     def _limits_changed(self) -> None:
+        """Profiles changed: meters take their new power now; statuses follow (after the reply
+        to the CSMS's request, so the StatusNotification comes after the .conf)."""
+        changed = self.update()
         for c in self.station.connectors[1:]:
             c.meter.refresh()   # book energy at the old power, pick the new one
+        if changed:
+            self.station._after_reply(lambda: self._apply(changed), "smart-charging-status")
+
+    async def _apply(self, changed) -> None:
+        for c in changed:
+            await self.station._refresh(c)
 
     def _arm(self, connector_id: int, now: datetime) -> None:
         """A timer at the connector's next limit change, while it is in a transaction."""
@@ -493,12 +617,16 @@ class SmartCharging:
                 (when - now).total_seconds() + 0.001, self._on_boundary, connector_id)
 
     def _on_boundary(self, connector_id: int) -> None:
-        """A schedule period starts: the meter books the energy and takes the new limit."""
+        """A schedule period starts: every share is computed anew (one connector's limit
+        moves the others' shares), the meters book their energy and take the new limits."""
         self._timers.pop(connector_id, None)
+        changed = self.update()
         self.station.connectors[connector_id].meter.refresh()   # re-arms the next boundary
         watts = self.limit_w(connector_id)
         self.station.events.emit("power_limit", f"limit {watts:.0f} W", connector_id,
                                  limit_w=watts)
+        if changed:
+            self.station._spawn(self._apply(changed), "smart-charging-status")
 
 
 # -- OCPP 1.6 requests (registered in the 1.6 dialect's handler table) ----------------------

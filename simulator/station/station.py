@@ -389,7 +389,10 @@ class Station:
 
     async def _refresh(self, c: Connector) -> None:
         """Bring the status in line with the facts; apply a scheduled availability change
-        once the connector is no longer in use (a second, legal, step)."""
+        once the connector is no longer in use (a second, legal, step).  Smart charging
+        shares the station's limit anew first: a connector that starts drawing never
+        draws before the others have given up their part."""
+        changed = self.smart_charging.update()
         await self._move(c, c.desired_status())
         if c.reservation is not None:  # Unavailable -> Available -> Reserved (reservations.py)
             await self._move(c, c.desired_status())
@@ -399,6 +402,9 @@ class Station:
             await self._move(c, c.desired_status())
         if c.id != 0 and self.connectors[0].scheduled_operative is not None:
             await self._refresh(self.connectors[0])
+        for other in changed:   # its grant crossed 0 / the minChargingRate: SuspendedEVSE or back
+            if other is not c:
+                await self._refresh(other)
 
     async def _move(self, c: Connector, new: Status) -> None:
         if not c.set_status(new):
