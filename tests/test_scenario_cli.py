@@ -47,6 +47,16 @@ def test_run_with_a_filter_and_fail_fast(tmp_path):
     assert fast.returncode == 1 and "0 passed, 1 failed" in fast.stdout
 
 
+def test_exclude_leaves_out_scenarios_by_name_or_tag(tmp_path):
+    (tmp_path / "a.yaml").write_text(BAD.replace("name: bad one", "name: bad one\ntags: [slow]"))
+    (tmp_path / "b.yaml").write_text(GOOD)
+    by_tag = chargesim(str(tmp_path), "--exclude", "slow")
+    assert by_tag.returncode == 0 and "1 passed, 0 failed" in by_tag.stdout
+    assert "bad one" not in by_tag.stdout
+    both = chargesim(str(tmp_path), "--exclude", "SLOW", "--exclude", "good one")
+    assert both.returncode == 2 and "no scenarios found" in both.stdout
+
+
 def test_a_broken_file_stops_the_run_before_anything_connects(tmp_path):
     (tmp_path / "good.yaml").write_text(GOOD)
     (tmp_path / "broken.yaml").write_text(BROKEN)

@@ -9,7 +9,10 @@ def add_scenario_args(run: argparse.ArgumentParser) -> None:
     g.add_argument("paths", nargs="*", metavar="PATH",
                    help="scenario files or folders (*.yaml); without any, the quick charging run")
     g.add_argument("-k", dest="keyword", metavar="TEXT",
-                   help="only scenarios whose name or path contains TEXT")
+                   help="only scenarios whose name or path contains TEXT, or tagged TEXT")
+    g.add_argument("--exclude", action="append", default=[], metavar="TEXT",
+                   help="leave out scenarios whose name or path contains TEXT, or tagged TEXT "
+                        "(repeatable; e.g. --exclude bundled-hub against another CSMS)")
     g.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     g.add_argument("--json", metavar="FILE", help="write a JSON report")
     g.add_argument("--record", metavar="FILE.jsonl",
@@ -26,6 +29,7 @@ def add_scenario_args(run: argparse.ArgumentParser) -> None:
 async def run_scenarios(args) -> int:
     from .run_files import RunConfig, run
     return await run(RunConfig(paths=args.paths, csms=args.csms, keyword=args.keyword,
+                               exclude=args.exclude,
                                fail_fast=args.fail_fast, junit=args.junit, json=args.json,
                                record=args.record, verbose=args.verbose,
                                trigger=_trigger(args)))

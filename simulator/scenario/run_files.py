@@ -22,6 +22,7 @@ class RunConfig:
     paths: list[str]
     csms: str | None = None
     keyword: str | None = None
+    exclude: list[str] = field(default_factory=list)
     fail_fast: bool = False
     junit: str | None = None
     json: str | None = None
@@ -31,7 +32,15 @@ class RunConfig:
     out: object = field(default_factory=lambda: sys.stdout)
 
 
-def load_all(paths, keyword: str | None = None) -> tuple[list[Scenario], list[ScenarioFileError]]:
+def _matches(sc: Scenario, path: Path, text: str) -> bool:
+    """TEXT in the scenario's name, its path, or one of its tags (case-insensitive)."""
+    text = text.lower()
+    return text in sc.name.lower() or text in str(path).lower() or any(
+        text == tag.lower() for tag in sc.tags)
+
+
+def load_all(paths, keyword: str | None = None, exclude: list[str] = ()
+             ) -> tuple[list[Scenario], list[ScenarioFileError]]:
     scenarios, invalid = [], []
     try:
         files = discover(paths)
@@ -45,7 +54,8 @@ def load_all(paths, keyword: str | None = None) -> tuple[list[Scenario], list[Sc
         except ScenarioFileError as e:
             invalid.append(e)
             continue
-        if keyword is None or keyword.lower() in sc.name.lower() or keyword.lower() in str(f).lower():
+        if (keyword is None or _matches(sc, f, keyword)) and not any(
+                _matches(sc, f, text) for text in exclude):
             scenarios.append(sc)
     return scenarios, invalid
 
@@ -75,7 +85,7 @@ async def run(cfg: RunConfig) -> int:
     say, progress = _printer(cfg)
     if not cfg.verbose:  # the bundled hub's connection warnings are noise in a scenario run
         logging.getLogger("hub_under_test").setLevel(logging.ERROR)
-    scenarios, invalid = load_all(cfg.paths, cfg.keyword)
+    scenarios, invalid = load_all(cfg.paths, cfg.keyword, cfg.exclude)
     if invalid:
         for e in invalid:
             say(f"INVALID {e}")
