@@ -80,6 +80,10 @@ class Counter(Metric):
         key = self._key(labels) if labels or self.labels else ()
         self.values[key] = self.values.get(key, 0) + amount
 
+    def inc_key(self, key: tuple[str, ...], amount: float = 1) -> None:
+        """`inc` for the per-frame hot path: the label values already in label order."""
+        self.values[key] = self.values.get(key, 0) + amount
+
 
 class Gauge(Metric):
     kind = "gauge"
@@ -97,7 +101,10 @@ class Summary(Metric):
         self.counts: dict[tuple[str, ...], int] = {}
 
     def observe(self, value: float, **labels) -> None:
-        key = self._key(labels) if labels or self.labels else ()
+        self.observe_key(self._key(labels) if labels or self.labels else (), value)
+
+    def observe_key(self, key: tuple[str, ...], value: float) -> None:
+        """`observe` for the hot path: the label values already in label order."""
         self.values[key] = self.values.get(key, 0.0) + value
         self.counts[key] = self.counts.get(key, 0) + 1
 
@@ -185,7 +192,7 @@ class HubMetrics:
                 fn=lambda: getattr(hub.events, "published", 0))
 
     def on_frame(self, frame: Frame) -> None:
-        self.frames.inc(direction=frame.direction)
+        self.frames.inc_key((frame.direction,))
         if frame.direction == "in":
             if frame.note:
                 self.rejected_frames.inc()

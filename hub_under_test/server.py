@@ -206,12 +206,13 @@ class OcppServer:
         metrics = hub.metrics
 
         async def handle(action: str, payload: dict) -> dict:
-            metrics.received.inc(action=action)
+            key = (action,)
+            metrics.received.inc_key(key)
             started = time.perf_counter()
             try:
                 return await adapter.handle(action, payload)
             finally:
-                metrics.handler_seconds.observe(time.perf_counter() - started, action=action)
+                metrics.handler_seconds.observe_key(key, time.perf_counter() - started)
 
         session = Session(ws, version=version, role=CSMS, handler=handle, name=station_id,
                           mode=cfg.mode, call_timeout=cfg.call_timeout)
