@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 import orjson
 from aiohttp import web
@@ -53,6 +53,42 @@ def _json(data, status: int = 200) -> web.Response:
 
 def _error(status: int, message: str, **extra) -> web.Response:
     return _json({"status": "error", "message": message, **extra}, status)
+
+
+async def command_response(hub: "Hub", station_id: str, action: str,
+                           job: Callable[[], Awaitable[dict]]) -> web.Response:
+    """Run `job`, which sends `action` to the station (the command API, or a helper route
+    such as reservations), and turn its outcome into the API's answer: 200 with the job's
+    body; 400 bad input or a request breaking the schema (nothing sent); 404 unknown
+    station or record; 502 CALLERROR / invalid reply / disconnected; 504 timeout."""
+    conn = hub.connections.get(station_id)
+    version = conn.version if conn else "ocpp1.6"
+    try:
+        return _json(await job())
+    except HubError as e:
+        return _error(e.status, str(e))
+    except CallErrorReceived as e:
+        err = e.error
+        return _json({"status": "callerror", "code": err.code_text,
+                      "description": err.description, "details": err.details}, 502)
+    except CallTimeout as e:
+        return _json({"status": "timeout",
+                      "message": f"station {station_id!r} did not answer {action} within "
+                                 f"{e.timeout:g}s"}, 504)
+    except SessionClosed as e:
+        return _json({"status": "disconnected", "message": str(e)}, 502)
+    except InvalidResponse as e:  # the station's reply breaks the schema
+        return _json({"status": "invalid_response", "message": str(e),
+                      "code": spell_error_code(e.code, version),
+                      "description": e.description, "details": e.details}, 502)
+    except OcppError as e:  # our request breaks the schema: nothing was sent
+        return _json({"status": "invalid", "message": f"invalid {action} request: {e.description}",
+                      "code": spell_error_code(e.code, version), "description": e.description,
+                      "details": e.details}, 400)
+    except ValueError as e:  # a helper route's bad input
+        return _error(400, str(e))
+    except LookupError as e:  # a helper route's unknown record
+        return _error(404, str(e))
 
 
 async def _body(request: web.Request) -> dict | web.Response:
@@ -173,31 +209,10 @@ class HubApi:
         payload = await _body(request)
         if isinstance(payload, web.Response):
             return payload
-        conn = self.hub.connections.get(station_id)
-        version = conn.version if conn else "ocpp1.6"
-        try:
-            response = await self.hub.send(station_id, action, payload, timeout)
-        except HubError as e:
-            return _error(e.status, str(e))
-        except CallErrorReceived as e:
-            err = e.error
-            return _json({"status": "callerror", "code": err.code_text,
-                          "description": err.description, "details": err.details}, 502)
-        except CallTimeout as e:
-            return _json({"status": "timeout",
-                          "message": f"station {station_id!r} did not answer {action} within "
-                                     f"{e.timeout:g}s"}, 504)
-        except SessionClosed as e:
-            return _json({"status": "disconnected", "message": str(e)}, 502)
-        except InvalidResponse as e:  # the station's reply breaks the schema
-            return _json({"status": "invalid_response", "message": str(e),
-                          "code": spell_error_code(e.code, version),
-                          "description": e.description, "details": e.details}, 502)
-        except OcppError as e:  # our request breaks the schema: nothing was sent
-            return _json({"status": "invalid", "message": f"invalid {action} request: {e.description}",
-                          "code": spell_error_code(e.code, version), "description": e.description,
-                          "details": e.details}, 400)
-        return _json({"status": "ok", "response": response})
+        async def send() -> dict:
+            return {"status": "ok",
+                    "response": await self.hub.send(station_id, action, payload, timeout)}
+        return await command_response(self.hub, station_id, action, send)
 
     # -- tags -------------------------------------------------------------------------
     async def tags(self, request: web.Request) -> web.Response:

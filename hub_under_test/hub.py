@@ -17,7 +17,7 @@ from datetime import datetime
 
 from simulator.protocol import CSMS, LENIENT, STRICT
 
-from . import reservations, smart_charging
+from . import local_auth, reservations, smart_charging
 from .adapters import SUPPORTED_VERSIONS
 from .events import EventBus, InProcessBus
 from .manager import UNKNOWN_STATION_POLICIES, Manager
@@ -113,6 +113,8 @@ class Hub:
     async def start(self) -> None:
         cfg = self.config
         self.store = Store(cfg.db_path)
+        for feature in (local_auth, reservations, smart_charging):  # their own tables
+            feature.ensure_schema(self.store)
         self.manager = Manager(self.store, self.events, heartbeat_interval=cfg.heartbeat_interval,
                                unknown_stations=cfg.unknown_stations,
                                flush_interval=cfg.flush_interval)

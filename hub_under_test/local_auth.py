@@ -18,7 +18,6 @@ import orjson
 from aiohttp import web
 
 from .messages import format_time, utcnow
-from .reservations import respond
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -37,11 +36,11 @@ UPDATE_TYPES = ("Full", "Differential")
 
 
 def ensure_schema(store: Store) -> None:
+    """Create this module's tables (once, when the hub starts)."""
     store.db.executescript(SCHEMA)
 
 
 def local_list_state(store: Store, station_id: str) -> dict:
-    ensure_schema(store)
     row = store._row("SELECT * FROM local_lists WHERE station_id = ?", (station_id,))
     if row is None:
         return {"station_id": station_id, "listVersion": 0, "tags": [], "updated": None}
@@ -105,7 +104,7 @@ async def send_local_list(hub: Hub, station_id: str, update_type: str,
 
 
 def routes(api) -> list:
-    from .api import _body, _error, _json  # noqa: F401  (api imports this module)
+    from .api import _body, _error, _json, command_response  # here: api imports this module
 
     async def post(request: web.Request) -> web.Response:
         body = await _body(request)
@@ -115,7 +114,7 @@ def routes(api) -> list:
         if unknown:
             return _error(400, f"unknown fields {sorted(unknown)}; expected updateType, tags")
         station_id = request.match_info["id"]
-        return await respond(station_id, "SendLocalList", lambda: send_local_list(
+        return await command_response(api.hub, station_id, "SendLocalList", lambda: send_local_list(
             api.hub, station_id, body.get("updateType", "Full"), body.get("tags")))
 
     async def get(request: web.Request) -> web.Response:

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Awaitable, Callable, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from aiohttp import web
-
-from simulator.protocol import OcppError
-from simulator.session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
 
 from .messages import Message, format_time, parse_time, utcnow
 
@@ -65,11 +62,11 @@ class ReservationCancelled(Message):
 
 
 def ensure_schema(store: Store) -> None:
+    """Create this module's tables (once, when the hub starts)."""
     store.db.executescript(SCHEMA)
 
 
 def get_reservation(store: Store, reservation_id: int) -> dict | None:
-    ensure_schema(store)
     return store._row(
         """SELECT r.*, t.id AS transaction_id FROM reservations r
            LEFT JOIN transactions t ON t.reservation_id = r.id AND t.station_id = r.station_id
@@ -77,7 +74,6 @@ def get_reservation(store: Store, reservation_id: int) -> dict | None:
 
 
 def list_reservations(store: Store, station_id: str) -> list[dict]:
-    ensure_schema(store)
     return store._rows(
         """SELECT r.*, t.id AS transaction_id FROM reservations r
            LEFT JOIN transactions t ON t.reservation_id = r.id AND t.station_id = r.station_id
@@ -100,7 +96,6 @@ async def reserve(hub: Hub, station_id: str, connector_id: int, id_tag: str,
     if not isinstance(expiry, datetime):
         raise ValueError("expiryDate is required")
     store = hub.store
-    ensure_schema(store)
     hub.connection(station_id)   # StationNotConnected before anything is stored
     rid = store.db.execute(
         """INSERT INTO reservations (station_id, connector_id, id_tag, parent_id_tag,
@@ -135,7 +130,6 @@ def on_command(hub: Hub, station_id: str, action: str, payload: dict, response: 
     """Record a ReserveNow / CancelReservation answer and publish it as a domain event."""
     if action == "ReserveNow":
         store, rid = hub.store, payload["reservationId"]
-        ensure_schema(store)
         # Made here or sent by hand with an id of the sender's choosing: one row either way.
         store.db.execute(
             """INSERT INTO reservations (id, station_id, connector_id, id_tag, parent_id_tag,
@@ -152,41 +146,14 @@ def on_command(hub: Hub, station_id: str, action: str, payload: dict, response: 
     elif action == "CancelReservation":
         rid = payload["reservationId"]
         if response["status"] == "Accepted":
-            ensure_schema(hub.store)
             hub.store.db.execute("UPDATE reservations SET cancelled = ? WHERE id = ? AND station_id = ?",
                                  (format_time(utcnow()), rid, station_id))
         hub.events.publish(ReservationCancelled.TOPIC, ReservationCancelled(
             station_id, rid, response["status"]), station_id)
 
 
-async def respond(station_id: str, action: str, job: Callable[[], Awaitable[dict]]
-                  ) -> web.Response:
-    """Run a helper that sends `action`; map its errors as the command API does."""
-    from .api import _error, _json
-    from .hub import HubError  # here: hub.py imports this module
-    try:
-        return _json(await job())
-    except ValueError as e:
-        return _error(400, str(e))
-    except LookupError as e:
-        return _error(404, str(e))
-    except HubError as e:
-        return _error(e.status, str(e))
-    except CallErrorReceived as e:
-        return _json({"status": "callerror", "code": e.error.code_text,
-                      "description": e.error.description, "details": e.error.details}, 502)
-    except CallTimeout as e:
-        return _json({"status": "timeout", "message": f"station {station_id!r} did not answer "
-                                                      f"{action} within {e.timeout:g}s"}, 504)
-    except (SessionClosed, InvalidResponse) as e:
-        return _json({"status": "disconnected" if isinstance(e, SessionClosed)
-                      else "invalid_response", "message": str(e)}, 502)
-    except OcppError as e:   # our request breaks the schema: nothing was sent
-        return _error(400, f"invalid {action} request: {e.description}")
-
-
 def routes(api) -> list:
-    from .api import _body, _error, _json
+    from .api import _body, _error, _json, command_response
 
     async def post(request: web.Request) -> web.Response:
         body = await _body(request)
@@ -197,7 +164,7 @@ def routes(api) -> list:
             return _error(400, f"unknown fields {sorted(unknown)}; expected connectorId, idTag, "
                                "expiryDate, parentIdTag")
         station_id = request.match_info["id"]
-        return await respond(station_id, "ReserveNow", lambda: reserve(
+        return await command_response(api.hub, station_id, "ReserveNow", lambda: reserve(
             api.hub, station_id, body.get("connectorId"), body.get("idTag"),
             body.get("expiryDate"), body.get("parentIdTag")))
 
@@ -210,8 +177,8 @@ def routes(api) -> list:
             rid = int(request.match_info["rid"])
         except ValueError:
             return _error(400, "the reservation id must be an integer")
-        return await respond(station_id, "CancelReservation",
-                             lambda: cancel(api.hub, station_id, rid))
+        return await command_response(api.hub, station_id, "CancelReservation",
+                                      lambda: cancel(api.hub, station_id, rid))
 
     return [web.post("/stations/{id}/reservations", post),
             web.get("/stations/{id}/reservations", get),

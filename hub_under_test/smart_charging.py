@@ -59,12 +59,12 @@ class ChargingProfileCleared(Message):
 
 
 def ensure_schema(store: Store) -> None:
+    """Create this module's tables (once, when the hub starts)."""
     store.db.executescript(SCHEMA)
 
 
 def _save(hub: Hub, station_id: str, connector_id: int, profile: dict, source: str) -> None:
     db = hub.store.db
-    ensure_schema(hub.store)
     pid, purpose = profile["chargingProfileId"], profile["chargingProfilePurpose"]
     level = profile["stackLevel"]
     db.execute("""DELETE FROM charging_profiles WHERE station_id = ? AND (profile_id = ? OR
@@ -78,7 +78,6 @@ def _save(hub: Hub, station_id: str, connector_id: int, profile: dict, source: s
 
 
 def _clear(hub: Hub, station_id: str, p: dict) -> None:
-    ensure_schema(hub.store)
     if p.get("id") is not None:
         where, args = "profile_id = ?", [p["id"]]
     else:
@@ -110,7 +109,6 @@ def on_command(hub: Hub, station_id: str, action: str, payload: dict, response: 
 
 def charging_profiles(hub: Hub, station_id: str) -> list[dict]:
     """The profiles the station holds, as far as the hub knows."""
-    ensure_schema(hub.store)
     out = []
     for row in hub.store._rows("SELECT * FROM charging_profiles WHERE station_id = ? "
                                "ORDER BY connector_id, purpose, stack_level", (station_id,)):

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Protocol
 
-from ..protocol import (CHARGE_POINT, CSMS, STRICT, Call, CallError, CallResult, ErrorCode,
+from ..protocol import (CHARGE_POINT, CSMS, STRICT, Call, CallError, ErrorCode,
                         OcppError, ProtocolViolation, catalog, decode, encode_call, encode_error,
                         encode_result, new_unique_id, validate)
 

@@ -5,7 +5,8 @@ from .connector import TRANSITIONS, Connector, Status
 from .errors import (BootRejected, ConnectFailed, IllegalTransition, NotRegistered, StationError,
                      UnknownMessageId)
 from .events import Event
-from .meter import EV, Meter, Reading, Sample
+from .ev import EV
+from .meter import Meter, Reading, Sample
 from .options import StationOptions
 from .station import STOP_REASONS, Station
 from .transaction import MeterSnapshot, Transaction

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .ev import EV, ChargingCurve  # noqa: F401  (EV is imported from here by older code)
+from .ev import EV
 
 ENERGY = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"

@@ -35,7 +35,8 @@ from .events import Event, EventLog
 from .firmware import Firmware
 from .link import Backoff
 from .local_list import LocalAuthList
-from .meter import EV, Meter
+from .ev import EV
+from .meter import Meter
 from .offline import Offline
 from .options import StationOptions
 from .reservations import Reservations
