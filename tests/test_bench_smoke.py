@@ -10,3 +10,25 @@ import bench_throughput  # noqa: E402
 def test_benchmark_runs_our_pair():
     rate = bench_throughput.bench_ours(stations=3, seconds=0.5)
     assert rate > 0
+
+
+def test_idle_benchmark_reports_positive_figures():
+    """bench_idle end to end with 20 stations: each side reports memory and tasks per
+    station (only that they are there and positive: no memory threshold here)."""
+    import json
+    import subprocess
+
+    import bench_idle
+    peer = [] if bench_idle.DEFAULT_PEER.exists() else ["--no-peer"]
+    out = subprocess.run([sys.executable, bench_idle.__file__, "--stations", "20", "--warmup", "5",
+                          "--settle", "0.5", "--tracemalloc", "5", "--timeout", "60", *peer],
+                         capture_output=True, text=True, timeout=150)
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.splitlines()[-1]
+    assert last.startswith("BENCH_IDLE "), out.stdout
+    sides = json.loads(last.removeprefix("BENCH_IDLE "))
+    assert set(sides) == {"ours"} | ({"lib"} if not peer else set())
+    for side in sides.values():
+        assert side["stations"] == 20
+        for figure in ("station_rss_kib", "station_tasks", "station_traced_kib", "hub_rss_kib"):
+            assert side[figure] > 0, (figure, side)
