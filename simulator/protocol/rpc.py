@@ -120,7 +120,7 @@ class RpcCore:
     """One RPC session's rules for one `version`, seen from `role`."""
 
     __slots__ = ("version", "role", "peer_role", "catalog", "mode", "validate_outbound",
-                 "closed", "_new_id", "_queue", "_outstanding", "_concurrent", "_inbound",
+                 "closed", "waiting", "_new_id", "_outstanding", "_concurrent", "_inbound",
                  "_handling")
 
     def __init__(self, version: str, role: str, *, mode: str = STRICT,
@@ -136,7 +136,7 @@ class RpcCore:
         self.closed = False
         self._new_id = new_id
         # Lists and a lazily made dict: an idle session holds no deque or set.
-        self._queue: list[OutboundCall] = []          # waiting for the slot, FIFO
+        self.waiting: list[OutboundCall] = []          # for the slot, FIFO (read only)
         self._outstanding: OutboundCall | None = None  # the one CALL on the wire
         self._concurrent: dict[str, OutboundCall] | None = None  # out-of-turn CALLs
         self._inbound: list[InboundCall] = []          # arrival order; head in hand if _handling
@@ -148,11 +148,11 @@ class RpcCore:
         """Queue a CALL; if it may go now, its `frame` is set.  Raises OcppError (our own
         payload breaks the schema, the action is unknown or not ours to initiate) unless
         validation is off.  `concurrent` sends it out of turn, ignoring the slot."""
-        spec = self.catalog.get(action)
+        spec = self.catalog.actions.get(action)
         if self.validate_outbound if validate_payload is None else validate_payload:
             if spec is None:
                 raise OcppError(ErrorCode.NOT_IMPLEMENTED, f"{action} is not an {self.version} action")
-            if not spec.initiated_by(self.role):
+            if self.role not in spec.initiators:
                 raise OcppError(ErrorCode.NOT_SUPPORTED,
                                 f"{action} is not initiated by the {self.role} in {self.version}")
             payload = validate(self.version, action, "request", payload)[0]
@@ -162,11 +162,11 @@ class RpcCore:
                 self._concurrent = {}
             self._start(call, now)
             self._concurrent[call.unique_id] = call
-        elif self._outstanding is None and not self._queue:
+        elif self._outstanding is None and not self.waiting:
             self._start(call, now)
             self._outstanding = call
         else:
-            self._queue.append(call)
+            self.waiting.append(call)
         return call
 
     def _start(self, call: OutboundCall, now: float) -> None:
@@ -176,9 +176,9 @@ class RpcCore:
 
     def next_call(self, now: float) -> OutboundCall | None:
         """The queued call that may go now (the slot is free), its frame and deadline set."""
-        if self._outstanding is not None or not self._queue or self.closed:
+        if self._outstanding is not None or not self.waiting or self.closed:
             return None
-        call = self._queue.pop(0)
+        call = self.waiting.pop(0)
         self._start(call, now)
         self._outstanding = call
         return call
@@ -190,8 +190,8 @@ class RpcCore:
         reply or deadline, so the next CALL cannot overtake it.)"""
         if call is self._outstanding:
             self._outstanding = None
-        elif call in self._queue:
-            self._queue.remove(call)
+        elif call in self.waiting:
+            self.waiting.remove(call)
         elif self._concurrent and self._concurrent.get(call.unique_id) is call:
             del self._concurrent[call.unique_id]
 
@@ -247,14 +247,11 @@ class RpcCore:
             return InvalidResult(call, e)
         return ResultReceived(call, payload, repairs)
 
-    def _in_use(self, uid: str) -> bool:
-        return (any(c.unique_id == uid for c in self._inbound)
-                or (self._outstanding is not None and self._outstanding.unique_id == uid)
-                or bool(self._concurrent and uid in self._concurrent))
-
     def _receive_call(self, message: Call) -> Event:
         uid = message.unique_id
-        if self._in_use(uid):
+        if ((self._inbound and any(c.unique_id == uid for c in self._inbound))
+                or (self._outstanding is not None and self._outstanding.unique_id == uid)
+                or (self._concurrent and uid in self._concurrent)):
             return FrameRejected("rejected: duplicate unique id", encode_error(
                 uid, ErrorCode.PROTOCOL_ERROR, f"unique id {uid} is already in use", None,
                 self.version))
@@ -265,7 +262,7 @@ class RpcCore:
     def _check(self, message: Call) -> InboundCall:
         action, repairs = message.action, []
         try:
-            spec = self.catalog.get(action)
+            spec = self.catalog.actions.get(action)
             if spec is None:
                 canonical = self.catalog.canonical_name(action) if self.mode != STRICT else None
                 if canonical is None:
@@ -273,7 +270,7 @@ class RpcCore:
                                     f"unknown action {action!r} for {self.version}")
                 repairs.append(f"action {action!r} read as {canonical!r}")
                 action, spec = canonical, self.catalog[canonical]
-            if not spec.initiated_by(self.peer_role):
+            if self.peer_role not in spec.initiators:
                 raise OcppError(ErrorCode.NOT_SUPPORTED,
                                 f"{action} is not initiated by the {self.peer_role} in {self.version}")
             payload, fixes = validate(self.version, action, "request", message.payload, self.mode)
@@ -299,14 +296,16 @@ class RpcCore:
             except OcppError as e:
                 raise OcppError(ErrorCode.INTERNAL_ERROR,
                                 f"invalid response produced: {e}") from None
-        self._done()
+        del self._inbound[0]
+        self._handling = False
         return encode_result(call.unique_id, result)
 
     def fail(self, call: InboundCall, error: BaseException) -> str:
         """The CALLERROR frame answering `call` (the one in hand): an OcppError's own code,
         InternalError for anything else."""
         self._check_in_hand(call)
-        self._done()
+        del self._inbound[0]
+        self._handling = False
         if isinstance(error, OcppError):
             return encode_error(call.unique_id, error.code, error.description, error.details,
                                 self.version)
@@ -314,12 +313,8 @@ class RpcCore:
                             f"{type(error).__name__}: {error}", None, self.version)
 
     def _check_in_hand(self, call: InboundCall) -> None:
-        if not (self._handling and self._inbound and self._inbound[0] is call):
+        if not (self._handling and self._inbound[0] is call):
             raise ValueError(f"{call.action} ({call.unique_id}) is not the inbound CALL in hand")
-
-    def _done(self) -> None:
-        self._inbound.pop(0)
-        self._handling = False
 
     # -- end ---------------------------------------------------------------------------
     def close(self) -> list[OutboundCall]:
@@ -328,8 +323,8 @@ class RpcCore:
         self.closed = True
         calls = [self._outstanding] if self._outstanding is not None else []
         calls += self._concurrent.values() if self._concurrent else ()
-        calls += self._queue
-        self._outstanding, self._concurrent, self._queue = None, None, []
+        calls += self.waiting
+        self._outstanding, self._concurrent, self.waiting = None, None, []
         self._inbound.clear()
         self._handling = False
         return calls

@@ -73,8 +73,8 @@ async def _no_handler(action: str, payload: dict) -> dict:
 
 
 class Session:
-    __slots__ = ("connection", "handler", "name", "call_timeout", "taps", "_core", "_timer",
-                 "_server", "_after", "_background", "_foreign")
+    __slots__ = ("connection", "handler", "name", "call_timeout", "taps", "_core", "_loop",
+                 "_timer", "_server", "_after", "_background", "_foreign")
 
     def __init__(self, connection: Connection, *, version: str, role: str,
                  handler: Handler = _no_handler, name: str = "", mode: str = STRICT,
@@ -85,6 +85,7 @@ class Session:
         self.name = name
         self.call_timeout = call_timeout
         self.taps: list[Callable[[Frame], None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop it runs on, once known
         self._timer: asyncio.TimerHandle | None = None   # at the core's next deadline
         self._server: asyncio.Task | None = None         # answers inbound CALLs while any wait
         self._after: list[Callable[[], object]] | None = None  # set while a handler runs
@@ -130,7 +131,7 @@ class Session:
         core = self._core
         if core.closed:
             raise SessionClosed(f"{self.name}: session is closed")
-        loop = asyncio.get_running_loop()
+        loop = self._loop or self._bind_loop()
         out = core.call(action, payload, now=loop.time(),
                         timeout=self.call_timeout if timeout is None else timeout,
                         validate_payload=validate_payload, concurrent=concurrent)
@@ -140,17 +141,19 @@ class Session:
                 await turn  # SessionClosed if the connection closes first
             except asyncio.CancelledError:
                 core.withdraw(out)  # gave up while waiting, or just after being let go
-                self._let_next_go()
+                self._let_next_go(loop)
                 raise
             if core.closed:  # closed after this call was let go, before it woke
                 raise SessionClosed(f"{self.name}: connection closed before {action} was sent")
         out.context = reply = loop.create_future()
         self._arm(loop)
-        try:
-            await self.send_raw(out.frame, "concurrent call (out of turn)" if concurrent else None)
+        try:  # send_raw, inlined: one coroutine less per round trip
+            if self.taps:
+                self._tap("out", out.frame, "concurrent call (out of turn)" if concurrent else None)
+            await self.connection.send(out.frame)
         except BaseException as e:
             core.withdraw(out)
-            self._let_next_go()
+            self._let_next_go(loop)
             if isinstance(e, Exception) and _is_connection_closed(e):
                 raise SessionClosed(f"{self.name}: connection closed sending {action}") from e
             raise
@@ -189,19 +192,24 @@ class Session:
             timer.cancel()
         self._timer = loop.call_at(deadline, self._on_deadline, deadline)
 
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        # Looked up once: asyncio.get_running_loop() costs a getpid() system call in 3.11.
+        self._loop = loop = asyncio.get_running_loop()
+        return loop
+
     def _on_deadline(self, when: float) -> None:
         self._timer = None
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         # The timer's own time: a loop clock that ticks in milliseconds may read a hair early.
         for event in self._core.expire(max(loop.time(), when)):
             call = event.call
             _resolve(call.context, exception=CallTimeout(call.action, call.unique_id, call.timeout))
-        self._let_next_go()
+        self._let_next_go(loop)
         self._arm(loop)
 
-    def _let_next_go(self) -> None:
+    def _let_next_go(self, loop: asyncio.AbstractEventLoop) -> None:
         core = self._core
-        while (call := core.next_call(asyncio.get_running_loop().time())) is not None:
+        while (call := core.next_call(loop.time())) is not None:
             turn = call.context
             if not turn.done():
                 turn.set_result(None)
@@ -222,6 +230,8 @@ class Session:
     # -- inbound ---------------------------------------------------------------------
     async def run(self) -> None:
         """Read frames until the connection closes.  Pending calls then fail with SessionClosed."""
+        if self._loop is None:
+            self._bind_loop()
         try:
             async for raw in self.connection:
                 self._on_frame(raw)
@@ -246,7 +256,8 @@ class Session:
             if self.taps:
                 self._tap("in", raw)
             _resolve(event.call.context, event)
-            self._let_next_go()
+            if self._core.waiting:
+                self._let_next_go(self._loop)
         elif kind is CallReceived:
             if self.taps:
                 self._tap("in", raw)
@@ -254,7 +265,7 @@ class Session:
                 log.warning("%s: repaired %s request: %s", self.name, event.call.action,
                             "; ".join(event.call.repairs))
             if self._server is None:
-                task = asyncio.get_running_loop().create_task(self._serve())
+                task = self._loop.create_task(self._serve())
                 if not task.done():  # an eager task factory may have run it to the end
                     self._server = task
         elif kind is UnmatchedReply:
@@ -297,12 +308,26 @@ class Session:
             while (call := core.next_inbound()) is not None:
                 self._after = after = []
                 try:
-                    frame = await self._answer(call)
+                    if call.rejection is not None:
+                        frame = core.fail(call, call.rejection)
+                    else:
+                        try:
+                            result = await self.handler(call.action, call.payload)
+                        except Exception as e:
+                            frame = None if core.closed else self._failure(call, e)
+                        else:
+                            frame = None if core.closed else self._response(call, result)
                 finally:
                     self._after = None
-                if frame is None:  # the connection closed meanwhile
+                if frame is None:  # the connection closed meanwhile: nobody to answer
                     return
-                await self._send_quietly(frame)
+                try:
+                    if self.taps:
+                        self._tap("out", frame)
+                    await self.connection.send(frame)
+                except Exception as e:
+                    if not _is_connection_closed(e):
+                        raise
                 for job in after:
                     try:
                         job()
@@ -311,26 +336,17 @@ class Session:
         finally:
             self._server = None
 
-    async def _answer(self, call: InboundCall) -> str | None:
-        """The reply frame for one inbound CALL (None once the session is closed)."""
-        core = self._core
-        if call.rejection is not None:
-            return core.fail(call, call.rejection)
+    def _response(self, call: InboundCall, result: dict) -> str:
         try:
-            result = await self.handler(call.action, call.payload)
-        except Exception as e:
-            if core.closed:
-                return None
-            if not isinstance(e, OcppError):
-                log.exception("%s: handler for %s failed", self.name, call.action)
-            return core.fail(call, e)
-        if core.closed:
-            return None
-        try:
-            return core.respond(call, result)
+            return self._core.respond(call, result)
         except OcppError as e:
             log.error("%s: our own %s response is invalid: %s", self.name, call.action, e)
-            return core.fail(call, e)
+            return self._core.fail(call, e)
+
+    def _failure(self, call: InboundCall, error: Exception) -> str:
+        if not isinstance(error, OcppError):
+            log.error("%s: handler for %s failed", self.name, call.action, exc_info=error)
+        return self._core.fail(call, error)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self.connection.close(code, reason)
