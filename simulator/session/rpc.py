@@ -245,6 +245,9 @@ class Session:
         for call in self._core.close():
             _resolve(call.context, exception=SessionClosed(
                 f"{self.name}: connection closed awaiting {call.action}"))
+        for action, future in (self._foreign or {}).values():
+            _resolve(future, exception=SessionClosed(
+                f"{self.name}: connection closed awaiting {action}"))
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
