@@ -163,6 +163,8 @@ def test_close_hands_back_every_call_that_will_get_no_reply():
     assert set(c.close()) == {sent, quirk, queued}
     assert c.closed and c.next_inbound() is None and c.next_call(1.0) is None
     assert c.next_deadline() is None and c.close() == []
+    with pytest.raises(RuntimeError, match="closed"):
+        heartbeat(c)
 
 
 # -- outbound validation ---------------------------------------------------------------------

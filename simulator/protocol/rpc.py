@@ -147,7 +147,10 @@ class RpcCore:
              validate_payload: bool | None = None, concurrent: bool = False) -> OutboundCall:
         """Queue a CALL; if it may go now, its `frame` is set.  Raises OcppError (our own
         payload breaks the schema, the action is unknown or not ours to initiate) unless
-        validation is off.  `concurrent` sends it out of turn, ignoring the slot."""
+        validation is off; RuntimeError once closed.  `concurrent` sends it out of turn,
+        ignoring the slot."""
+        if self.closed:
+            raise RuntimeError(f"{action}: the RPC session is closed")
         spec = self.catalog.actions.get(action)
         if self.validate_outbound if validate_payload is None else validate_payload:
             if spec is None:
@@ -276,7 +279,8 @@ class RpcCore:
             payload, fixes = validate(self.version, action, "request", message.payload, self.mode)
         except OcppError as e:
             return InboundCall(message.unique_id, action, message.payload, repairs, e)
-        return InboundCall(message.unique_id, action, payload, repairs + fixes if repairs else fixes)
+        return InboundCall(message.unique_id, action, payload,
+                           (repairs + fixes) if repairs else fixes)
 
     def next_inbound(self) -> InboundCall | None:
         """The inbound CALL to answer now: the earliest unanswered one, once the one before
