@@ -790,3 +790,66 @@ async def test_after_reply_jobs_run_once_the_reply_is_sent():
     ran = []
     session.after_reply(lambda: ran.append(1))
     assert ran == [1]
+
+
+# ---------------------------------------------------------------------------------------
+# Idle cost, concurrent calls
+# ---------------------------------------------------------------------------------------
+
+def _other_tasks() -> set[asyncio.Task]:
+    return asyncio.all_tasks() - {asyncio.current_task()}
+
+
+async def test_an_idle_session_runs_no_task_but_its_reader():
+    release = asyncio.Event()
+
+    async def charger(action, payload):
+        await release.wait()
+        return {"status": "Accepted"}
+
+    session, peer = make_raw(handler=charger)
+    async with running(session) as tasks:
+        await settle()
+        assert _other_tasks() == set(tasks)
+        await peer.send([2, "c1", "DataTransfer", {"vendorId": "v"}])
+        await settle()
+        assert len(_other_tasks() - set(tasks)) == 1  # answering, while the CALL is in flight
+        release.set()
+        assert await peer.recv() == [3, "c1", {"status": "Accepted"}]
+        await settle()
+        assert _other_tasks() == set(tasks)  # and gone once nothing waits
+
+
+async def test_concurrent_calls_go_out_of_turn_and_find_their_replies():
+    session, peer = make_raw()
+    tap = Recorder()
+    session.taps.append(tap)
+    async with running(session):
+        normal = asyncio.create_task(session.call("Heartbeat", {}))
+        quirk = asyncio.create_task(session.call("Heartbeat", {}, concurrent=True))
+        frames = [await peer.recv(), await peer.recv()]  # both out before any reply
+        for i, f in reversed(list(enumerate(frames))):
+            await peer.send([3, f[1], {"currentTime": f"2024-05-0{i + 1}T00:00:00Z"}])
+        assert await normal == {"currentTime": "2024-05-01T00:00:00Z"}
+        assert await quirk == {"currentTime": "2024-05-02T00:00:00Z"}
+    assert "concurrent call (out of turn)" in tap.notes()
+
+
+async def test_the_pending_table_kept_for_compatibility_gets_replies_and_the_close():
+    # Code that writes its own CALL frame and registers (action, future) in `_pending`
+    # (the dialects' concurrent-calls quirk, until it uses call(concurrent=True)).
+    session, peer = make_raw()
+    loop = asyncio.get_running_loop()
+    answered, orphaned = loop.create_future(), loop.create_future()
+    session._pending["own-1"] = ("Heartbeat", answered)
+    session._pending["own-2"] = ("Heartbeat", orphaned)
+    tap = Recorder()
+    session.taps.append(tap)
+    task = asyncio.create_task(session.run())
+    await peer.send([3, "own-1", {"currentTime": TS}])
+    assert (await asyncio.wait_for(answered, 2)).payload == {"currentTime": TS}
+    assert tap.notes() == []  # taken, not dropped as late
+    await peer.conn.close()
+    await asyncio.wait_for(task, 2)
+    with pytest.raises(SessionClosed):
+        await orphaned

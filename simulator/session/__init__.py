@@ -1,4 +1,4 @@
-"""The RPC session layer: correlation, timeouts, ordering, inbound dispatch, frame taps."""
+"""The RPC session layer: the asyncio binding of `protocol.RpcCore` (timers, tasks, frame taps)."""
 from .rpc import (CallErrorReceived, CallTimeout, Connection, Frame, Handler, InvalidResponse,
                   Session, SessionClosed)
 

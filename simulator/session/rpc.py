@@ -1,13 +1,13 @@
-"""One OCPP-J RPC session over one connection.
+"""One OCPP-J RPC session over one connection: the asyncio binding of `protocol.RpcCore`.
 
-- every CALL gets a fresh unique id; replies are matched by id, never by arrival order,
-  so a late reply after a timeout is dropped (and tapped) instead of shifting later replies;
-- at most one outstanding outbound CALL (later calls wait their turn, FIFO);
-- inbound CALLs are queued to one worker task and answered in arrival order, while the
-  reader keeps reading: a handler may itself `await session.call(...)` and get its reply;
-- unknown actions, actions the peer may not initiate and invalid payloads are answered with
-  the spec's CALLERROR; frames that cannot even be taken apart are logged and answered when
-  they were recognisably a CALL;
+The RPC rules (correlation, one outstanding CALL, inbound order, late replies, CALLERRORs,
+validation) live in the core; this module only connects them to asyncio:
+
+- `call()` awaits a future the core's events resolve; a queued call awaits its turn first;
+- one timer per session, armed at the core's next deadline (not one per call);
+- inbound CALLs are handled by a task that exists only while CALLs are in flight: it answers
+  them in order and ends when none waits, while the reader keeps reading, so a handler may
+  itself `await session.call(...)` and get its reply;
 - a frame tap: callables that see every frame in and out (recording, metrics, TUI, debug).
 """
 from __future__ import annotations
@@ -18,9 +18,10 @@ import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Protocol
 
-from ..protocol import (CHARGE_POINT, CSMS, STRICT, Call, CallError, ErrorCode,
-                        OcppError, ProtocolViolation, catalog, decode, encode_call, encode_error,
-                        encode_result, new_unique_id, validate)
+from ..protocol import (CallReceived, CallTimedOut, ErrorCode, ErrorReceived, FrameRejected,
+                        InboundCall, InvalidResult, OcppError, OutboundCall, ResultReceived,
+                        RpcCore, STRICT, UnmatchedReply)
+from ..protocol.codec import CallError
 
 log = logging.getLogger(__name__)
 
@@ -72,35 +73,36 @@ async def _no_handler(action: str, payload: dict) -> dict:
 
 
 class Session:
+    __slots__ = ("connection", "handler", "name", "call_timeout", "taps", "_core", "_loop",
+                 "_timer", "_server", "_after", "_background", "_foreign")
+
     def __init__(self, connection: Connection, *, version: str, role: str,
                  handler: Handler = _no_handler, name: str = "", mode: str = STRICT,
                  call_timeout: float = 30.0, validate_outbound: bool = True):
-        if role not in (CHARGE_POINT, CSMS):
-            raise ValueError(f"role must be {CHARGE_POINT!r} or {CSMS!r}")
+        self._core = RpcCore(version, role, mode=mode, validate_outbound=validate_outbound)
         self.connection = connection
-        self.version = version
-        self.catalog = catalog(version)
-        self.role = role
-        self.peer_role = CSMS if role == CHARGE_POINT else CHARGE_POINT
         self.handler = handler
         self.name = name
-        self.mode = mode
         self.call_timeout = call_timeout
-        self.validate_outbound = validate_outbound
         self.taps: list[Callable[[Frame], None]] = []
-        self.closed = False
-        self._call_lock = asyncio.Lock()
-        self._pending: dict[str, tuple[str, asyncio.Future]] = {}
-        self._inbound: asyncio.Queue[Call | None] = asyncio.Queue()
-        self._inbound_ids: set[str] = set()
-        self._worker: asyncio.Task | None = None
-        self._background: set[asyncio.Task] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop it runs on, once known
+        self._timer: asyncio.TimerHandle | None = None   # at the core's next deadline
+        self._server: asyncio.Task | None = None         # answers inbound CALLs while any wait
         self._after: list[Callable[[], object]] | None = None  # set while a handler runs
+        self._background: set[asyncio.Task] | None = None  # CALLERRORs for rejected frames
+        self._foreign: dict | None = None                 # see `_pending`
+
+    # The core's settings, read through (one copy of each).
+    version = property(lambda self: self._core.version)
+    role = property(lambda self: self._core.role)
+    peer_role = property(lambda self: self._core.peer_role)
+    catalog = property(lambda self: self._core.catalog)
+    mode = property(lambda self: self._core.mode)
+    validate_outbound = property(lambda self: self._core.validate_outbound)
+    closed = property(lambda self: self._core.closed)
 
     # -- taps ------------------------------------------------------------------------
     def _tap(self, direction: str, raw: str | bytes, note: str | None = None) -> None:
-        if not self.taps:
-            return
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
         frame = Frame(time.time(), self.name, direction, self.version, raw, note)
@@ -112,101 +114,107 @@ class Session:
 
     async def send_raw(self, text: str, note: str | None = None) -> None:
         """Send any text as one frame, valid or not (fault injection)."""
-        self._tap("out", text, note)
+        if self.taps:
+            self._tap("out", text, note)
         await self.connection.send(text)
 
     # -- outbound --------------------------------------------------------------------
     async def call(self, action: str, payload: dict, *, timeout: float | None = None,
-                   validate_payload: bool | None = None) -> dict:
+                   validate_payload: bool | None = None, concurrent: bool = False) -> dict:
         """Send a CALL and return the reply payload.
 
         Raises CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed; and OcppError
         before sending if our own payload breaks the schema (unless validation is off).
+        `concurrent=True` sends at once, not waiting for the one-outstanding slot: the
+        field quirk of several CALLs in flight, emitted on purpose.
         """
-        if self.closed:
+        core = self._core
+        if core.closed:
             raise SessionClosed(f"{self.name}: session is closed")
-        spec = self.catalog.get(action)
-        check = self.validate_outbound if validate_payload is None else validate_payload
-        if check:
-            if spec is None:
-                raise OcppError(ErrorCode.NOT_IMPLEMENTED, f"{action} is not an {self.version} action")
-            if not spec.initiated_by(self.role):
-                raise OcppError(ErrorCode.NOT_SUPPORTED,
-                                f"{action} is not initiated by the {self.role} in {self.version}")
-            payload, _ = validate(self.version, action, "request", payload)
-        timeout = self.call_timeout if timeout is None else timeout
-        await self._call_lock.acquire()
-        handed_over = False
-        try:
-            if self.closed:  # the connection closed while this call waited for its turn
-                raise SessionClosed(f"{self.name}: connection closed before {action} was sent")
-            unique_id = new_unique_id()
-            future = asyncio.get_running_loop().create_future()
-            self._pending[unique_id] = (action, future)
-            # A plain timer instead of asyncio.wait_for: one less task switch per round trip.
-            loop = future.get_loop()
-            deadline = loop.time() + timeout
-            timer = loop.call_later(
-                timeout, lambda: future.done() or future.set_exception(
-                    CallTimeout(action, unique_id, timeout)))
+        loop = self._loop or self._bind_loop()
+        out = core.call(action, payload, now=loop.time(),
+                        timeout=self.call_timeout if timeout is None else timeout,
+                        validate_payload=validate_payload, concurrent=concurrent)
+        if out.frame is None:  # another CALL is outstanding: wait for the turn
+            out.context = turn = loop.create_future()
             try:
-                try:
-                    await self.send_raw(encode_call(unique_id, action, payload))
-                except Exception as e:
-                    if _is_connection_closed(e):
-                        raise SessionClosed(f"{self.name}: connection closed sending {action}") from e
-                    raise
-                try:
-                    reply = await future
-                except asyncio.CancelledError:
-                    # The caller gave up, but the CALL is on the wire: keep the one-outstanding
-                    # slot until its reply (or timeout) arrives, so the next CALL cannot
-                    # overtake it and its reply is not mistaken for a late one.
-                    if not self.closed:
-                        handed_over = True
-                        self._hold_slot(action, unique_id, timer, deadline)
-                    raise
-            finally:
-                if not handed_over:
-                    timer.cancel()
-                    self._pending.pop(unique_id, None)
-                # If the send itself failed (or the caller was cancelled) after _shutdown
-                # had already failed the future, nobody awaits it: read its exception so
-                # asyncio does not log "Future exception was never retrieved".
-                if future.done() and not future.cancelled():
-                    future.exception()
-        finally:
-            if not handed_over:
-                self._call_lock.release()
-        if isinstance(reply, CallError):
-            raise CallErrorReceived(action, reply)
-        if spec is None:
-            return reply.payload
-        try:
-            result, repairs = validate(self.version, action, "response", reply.payload, self.mode)
-        except OcppError as e:
-            raise InvalidResponse(e.code, e.description, e.details) from None
-        if repairs:
-            log.warning("%s: repaired %s response: %s", self.name, action, "; ".join(repairs))
-        return result
+                await turn  # SessionClosed if the connection closes first
+            except asyncio.CancelledError:
+                core.withdraw(out)  # gave up while waiting, or just after being let go
+                self._let_next_go(loop)
+                raise
+            if core.closed:  # closed after this call was let go, before it woke
+                raise SessionClosed(f"{self.name}: connection closed before {action} was sent")
+        out.context = reply = loop.create_future()
+        self._arm(loop)
+        try:  # send_raw, inlined: one coroutine less per round trip
+            if self.taps:
+                self._tap("out", out.frame, "concurrent call (out of turn)" if concurrent else None)
+            await self.connection.send(out.frame)
+        except BaseException as e:
+            core.withdraw(out)
+            self._let_next_go(loop)
+            if isinstance(e, Exception) and _is_connection_closed(e):
+                raise SessionClosed(f"{self.name}: connection closed sending {action}") from e
+            raise
+        # Cancelled while waiting: the CALL is on the wire, so the core keeps its slot until
+        # the reply (taken as this call's, not as late) or the deadline; nothing to undo.
+        event = await reply
+        if type(event) is ResultReceived:
+            if event.repairs:
+                log.warning("%s: repaired %s response: %s", self.name, action,
+                            "; ".join(event.repairs))
+            return event.payload
+        if type(event) is ErrorReceived:
+            raise CallErrorReceived(action, event.error)
+        e = event.error  # InvalidResult
+        raise InvalidResponse(e.code, e.description, e.details)
 
-    def _hold_slot(self, action: str, unique_id: str, timer: asyncio.TimerHandle,
-                   deadline: float) -> None:
-        """Keep the slot of a cancelled call: a placeholder future whose completion (its
-        reply, the timeout, or the session closing) releases the lock."""
-        timer.cancel()
-        loop = asyncio.get_running_loop()
-        placeholder = loop.create_future()
-        self._pending[unique_id] = (action, placeholder)
-        timer = loop.call_at(deadline, lambda: placeholder.done() or placeholder.set_result(None))
+    @property
+    def _pending(self) -> dict:
+        """Compatibility for code that sends its own CALL frame and registers
+        `(action, future)` under its unique id here: a reply to no call of the core is
+        given to that future.  New code: `call(..., concurrent=True)`."""
+        if self._foreign is None:
+            self._foreign = {}
+        return self._foreign
 
-        def release(_):
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Keep one timer at the core's next deadline.  A timer that would fire earlier is
+        left alone (it re-arms when it fires), so a round trip arms nothing new."""
+        deadline = self._core.next_deadline()
+        if deadline is None:
+            return
+        timer = self._timer
+        if timer is not None:
+            if timer.when() <= deadline:
+                return
             timer.cancel()
-            self._pending.pop(unique_id, None)
-            if not placeholder.cancelled():
-                placeholder.exception()  # read, so asyncio does not log it as never retrieved
-            self._call_lock.release()
-        placeholder.add_done_callback(release)
+        self._timer = loop.call_at(deadline, self._on_deadline, deadline)
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        # Looked up once: asyncio.get_running_loop() costs a getpid() system call in 3.11.
+        self._loop = loop = asyncio.get_running_loop()
+        return loop
+
+    def _on_deadline(self, when: float) -> None:
+        self._timer = None
+        loop = self._loop
+        # The timer's own time: a loop clock that ticks in milliseconds may read a hair early.
+        for event in self._core.expire(max(loop.time(), when)):
+            call = event.call
+            _resolve(call.context, exception=CallTimeout(call.action, call.unique_id, call.timeout))
+        self._let_next_go(loop)
+        self._arm(loop)
+
+    def _let_next_go(self, loop: asyncio.AbstractEventLoop) -> None:
+        core = self._core
+        while (call := core.next_call(loop.time())) is not None:
+            turn = call.context
+            if not turn.done():
+                turn.set_result(None)
+                return
+            core.withdraw(call)  # its caller was cancelled while it waited
 
     def after_reply(self, job: Callable[[], object]) -> None:
         """Run `job` once the reply to the inbound CALL being handled has been sent.
@@ -222,7 +230,8 @@ class Session:
     # -- inbound ---------------------------------------------------------------------
     async def run(self) -> None:
         """Read frames until the connection closes.  Pending calls then fail with SessionClosed."""
-        self._worker = asyncio.create_task(self._answer_calls(), name=f"{self.name}-inbound")
+        if self._loop is None:
+            self._bind_loop()
         try:
             async for raw in self.connection:
                 self._on_frame(raw)
@@ -233,42 +242,57 @@ class Session:
             self._shutdown()
 
     def _shutdown(self) -> None:
-        self.closed = True
-        for action, future in self._pending.values():
-            if not future.done():
-                future.set_exception(SessionClosed(f"{self.name}: connection closed awaiting {action}"))
-        self._inbound.put_nowait(None)
+        for call in self._core.close():
+            _resolve(call.context, exception=SessionClosed(
+                f"{self.name}: connection closed awaiting {call.action}"))
+        for action, future in (self._foreign or {}).values():
+            _resolve(future, exception=SessionClosed(
+                f"{self.name}: connection closed awaiting {action}"))
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _on_frame(self, raw: str | bytes) -> None:
-        try:
-            message = decode(raw)
-        except ProtocolViolation as e:
-            self._tap("in", raw, f"rejected: {e.description}")
-            log.warning("%s: bad frame (%s): %.200r", self.name, e.description, raw)
-            if e.unique_id is not None:
-                self._reply_error(e.unique_id, e.code, e.description)
-            return
-        if isinstance(message, Call):
-            if message.unique_id in self._inbound_ids or message.unique_id in self._pending:
-                self._tap("in", raw, "rejected: duplicate unique id")
-                self._reply_error(message.unique_id, ErrorCode.PROTOCOL_ERROR,
-                                  f"unique id {message.unique_id} is already in use")
+        event = self._core.receive(raw)
+        kind = type(event)
+        if kind is ResultReceived or kind is ErrorReceived or kind is InvalidResult:
+            if self.taps:
+                self._tap("in", raw)
+            _resolve(event.call.context, event)
+            if self._core.waiting:
+                self._let_next_go(self._loop)
+        elif kind is CallReceived:
+            if self.taps:
+                self._tap("in", raw)
+            if event.call.repairs:
+                log.warning("%s: repaired %s request: %s", self.name, event.call.action,
+                            "; ".join(event.call.repairs))
+            if self._server is None:
+                task = self._loop.create_task(self._serve())
+                if not task.done():  # an eager task factory may have run it to the end
+                    self._server = task
+        elif kind is UnmatchedReply:
+            message = event.message
+            entry = self._foreign.pop(message.unique_id, None) if self._foreign else None
+            if entry is not None and not entry[1].done():
+                if self.taps:
+                    self._tap("in", raw)
+                entry[1].set_result(message)
                 return
-            self._tap("in", raw)
-            self._inbound_ids.add(message.unique_id)
-            self._inbound.put_nowait(message)
-            return
-        entry = self._pending.get(message.unique_id)
-        if entry is None or entry[1].done():
-            self._tap("in", raw, "dropped: reply to no outstanding call (late or unknown id)")
+            if self.taps:
+                self._tap("in", raw, event.note)
             log.warning("%s: reply to no outstanding call dropped: %.200r", self.name, raw)
-            return
-        self._tap("in", raw)
-        entry[1].set_result(message)
+        else:  # FrameRejected
+            if self.taps:
+                self._tap("in", raw, event.note)
+            log.warning("%s: %s: %.200r", self.name, event.note, raw)
+            if event.reply is not None:
+                self._send_soon(event.reply)
 
-    def _reply_error(self, unique_id: str, code: ErrorCode, description: str,
-                     details: dict | None = None) -> None:
-        text = encode_error(unique_id, code, description, details, self.version)
+    def _send_soon(self, text: str) -> None:
+        """Send without holding up the reader (a CALLERROR for a rejected frame)."""
+        if self._background is None:
+            self._background = set()
         task = asyncio.ensure_future(self._send_quietly(text))
         self._background.add(task)  # keep a reference until sent
         task.add_done_callback(self._background.discard)
@@ -280,57 +304,65 @@ class Session:
             if not _is_connection_closed(e):
                 raise
 
-    async def _answer_calls(self) -> None:
-        while (message := await self._inbound.get()) is not None:
-            self._after = after = []
-            try:
-                text = await self._answer(message)
-            finally:
-                self._after = None
-                self._inbound_ids.discard(message.unique_id)
-            if self.closed:
-                return
-            await self._send_quietly(text)
-            for job in after:
-                try:
-                    job()
-                except Exception:
-                    log.exception("%s: after-reply job for %s failed", self.name, message.action)
-
-    async def _answer(self, message: Call) -> str:
-        """The reply frame for one inbound CALL."""
-        uid, action = message.unique_id, message.action
+    async def _serve(self) -> None:
+        """Answer inbound CALLs in arrival order, one at a time, until none waits."""
+        core = self._core
         try:
-            if action not in self.catalog:
-                canonical = self.catalog.canonical_name(action) if self.mode != STRICT else None
-                if canonical is None:
-                    raise OcppError(ErrorCode.NOT_IMPLEMENTED,
-                                    f"unknown action {action!r} for {self.version}")
-                log.warning("%s: action %r read as %r", self.name, action, canonical)
-                action = canonical
-            if not self.catalog[action].initiated_by(self.peer_role):
-                raise OcppError(ErrorCode.NOT_SUPPORTED,
-                                f"{action} is not initiated by the {self.peer_role} in {self.version}")
-            payload, repairs = validate(self.version, action, "request", message.payload, self.mode)
-            if repairs:
-                log.warning("%s: repaired %s request: %s", self.name, action, "; ".join(repairs))
-            result = await self.handler(action, payload)
-            if self.validate_outbound:
+            while (call := core.next_inbound()) is not None:
+                self._after = after = []
                 try:
-                    result, _ = validate(self.version, action, "response", result)
-                except OcppError as e:
-                    log.error("%s: our own %s response is invalid: %s", self.name, action, e)
-                    raise OcppError(ErrorCode.INTERNAL_ERROR, f"invalid response produced: {e}") from None
-            return encode_result(uid, result)
+                    if call.rejection is not None:
+                        frame = core.fail(call, call.rejection)
+                    else:
+                        try:
+                            result = await self.handler(call.action, call.payload)
+                        except Exception as e:
+                            frame = None if core.closed else self._failure(call, e)
+                        else:
+                            frame = None if core.closed else self._response(call, result)
+                finally:
+                    self._after = None
+                if frame is None:  # the connection closed meanwhile: nobody to answer
+                    return
+                try:
+                    if self.taps:
+                        self._tap("out", frame)
+                    await self.connection.send(frame)
+                except Exception as e:
+                    if not _is_connection_closed(e):
+                        raise
+                for job in after:
+                    try:
+                        job()
+                    except Exception:
+                        log.exception("%s: after-reply job for %s failed", self.name, call.action)
+        finally:
+            self._server = None
+
+    def _response(self, call: InboundCall, result: dict) -> str:
+        try:
+            return self._core.respond(call, result)
         except OcppError as e:
-            return encode_error(uid, e.code, e.description, e.details, self.version)
-        except Exception as e:
-            log.exception("%s: handler for %s failed", self.name, action)
-            return encode_error(uid, ErrorCode.INTERNAL_ERROR, f"{type(e).__name__}: {e}", None,
-                                self.version)
+            log.error("%s: our own %s response is invalid: %s", self.name, call.action, e)
+            return self._core.fail(call, e)
+
+    def _failure(self, call: InboundCall, error: Exception) -> str:
+        if not isinstance(error, OcppError):
+            log.error("%s: handler for %s failed", self.name, call.action, exc_info=error)
+        return self._core.fail(call, error)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self.connection.close(code, reason)
+
+
+def _resolve(future: asyncio.Future | None, result=None, *, exception=None) -> None:
+    """Complete a caller's future unless it already is (cancelled, or raced)."""
+    if future is None or future.done():
+        return
+    if exception is not None:
+        future.set_exception(exception)
+    else:
+        future.set_result(result)
 
 
 def _is_connection_closed(exc: BaseException) -> bool:
