@@ -50,7 +50,7 @@ MAX_STATION_ID = 255
 REPLACED_REASON = "replaced by a new connection"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class StationConnection:
     station_id: str
     version: str
@@ -216,6 +216,7 @@ class OcppServer:
 
         session = Session(ws, version=version, role=CSMS, handler=handle, name=station_id,
                           mode=cfg.mode, call_timeout=cfg.call_timeout)
+        adapter.attach(session)   # commands go out through the adapter
         if cfg.frames_kept:
             session.taps.append(self.frames.record)
         session.taps.append(metrics.on_frame)
