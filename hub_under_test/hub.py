@@ -57,6 +57,7 @@ class HubConfig:
     max_frame: int = 64 * 1024         # larger frames close the connection with 1009
     max_queue: int = 16                # frames buffered per connection before back-pressure
     frames_kept: int = 100             # per station, for GET /stations/{id}/frames; 0: off
+    frames_total: int = 20_000         # frames kept for all stations together (≈ 5 MiB)
     flush_interval: float = 5.0        # seconds between write-behind flushes of the cache
     # security profiles (security.py) and certificate authority (pki.py); PEM text or paths
     station_passwords: dict[str, str] = field(default_factory=dict)  # Basic auth, seed
