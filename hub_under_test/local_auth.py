@@ -23,12 +23,14 @@ class LocalLists:
         self.token_info = token_info   # Manager.tag_info: id tag → IdTokenInfo | None
         self.send = send
 
-    def state(self, station_id: str) -> dict:
-        row = self.store.local_lists.get(station_id)
-        if row is None:
-            return {"station_id": station_id, "listVersion": 0, "tags": [], "updated": None}
-        return {"station_id": station_id, "listVersion": row["list_version"],
-                "updateType": row["update_type"], "tags": row["tags"], "updated": row["updated"]}
+    def state(self, station_id: str) -> dict | None:
+        """The list the station accepted last: {"list_version", "update_type", "tags",
+        "updated"}, or None (none yet: version 0)."""
+        return self.store.local_lists.get(station_id)
+
+    def version(self, station_id: str) -> int:
+        state = self.state(station_id)
+        return state["list_version"] if state else 0
 
     def entries(self, update_type: str, tags: list[str] | None) -> list[LocalListEntry]:
         """The list's entries from the tag store.  ValueError for bad input, or a Full update
@@ -56,7 +58,7 @@ class LocalLists:
                               ) -> tuple[Outcome, int, int]:
         """Build and send a list: (the station's answer, the version sent, entries)."""
         entries = self.entries(update_type, tags)
-        version = self.state(station_id)["listVersion"] + 1
+        version = self.version(station_id) + 1
         result = await self.send(station_id, SendLocalList(version, UpdateType(update_type),
                                                            entries), timeout)
         return result, version, len(entries)

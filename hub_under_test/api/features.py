@@ -52,7 +52,13 @@ def routes(hub: Hub) -> list:
         return await command_response(hub, station_id, "SendLocalList", job)
 
     async def get_local_list(request: web.Request) -> web.Response:
-        return _json(manager.local_lists.state(request.match_info["id"]))
+        station_id = request.match_info["id"]
+        state = manager.local_lists.state(station_id)
+        if state is None:
+            return _json({"station_id": station_id, "listVersion": 0, "tags": [], "updated": None})
+        return _json({"station_id": station_id, "listVersion": state["list_version"],
+                      "updateType": state["update_type"], "tags": state["tags"],
+                      "updated": state["updated"]})
 
     # -- reservations ---------------------------------------------------------------------
     async def post_reservation(request: web.Request) -> web.Response:
