@@ -487,6 +487,17 @@ class Manager:
         self.counters["meter_samples"] += len(samples)
 
     # -- views ------------------------------------------------------------------------
+    def list_tags(self) -> list[dict]:
+        return self.store.list_tags()
+
+    def get_tag(self, id_tag: str) -> dict | None:
+        return self.store.get_tag(id_tag)
+
+    def list_transactions(self, station_id: str | None = None, active: bool | None = None,
+                          limit: int = 1000) -> list[dict]:
+        """Transactions, newest first."""
+        return self.store.list_transactions(station_id, active, limit)
+
     def station_detail(self, station_id: str) -> dict | None:
         """Everything known about a station: identity from the store, live state from the cache."""
         st = self.stations.get(station_id)

@@ -155,10 +155,10 @@ class HubApi:
 
     # -- tags -------------------------------------------------------------------------
     async def tags(self, request: web.Request) -> web.Response:
-        return _json(self.hub.store.list_tags())
+        return _json(self.hub.manager.list_tags())
 
     async def tag(self, request: web.Request) -> web.Response:
-        row = self.hub.store.get_tag(request.match_info["id_tag"])
+        row = self.hub.manager.get_tag(request.match_info["id_tag"])
         if row is None:
             return _error(404, f"tag {request.match_info['id_tag']!r} is not known")
         return _json(row)
@@ -196,5 +196,5 @@ class HubApi:
             limit = int(q.get("limit", 1000))
         except ValueError:
             return _error(400, "limit must be an integer")
-        return _json(self.hub.store.list_transactions(q.get("station"), active, limit))
+        return _json(self.hub.manager.list_transactions(q.get("station"), active, limit))
 
