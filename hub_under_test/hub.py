@@ -17,19 +17,22 @@ from datetime import datetime
 
 from simulator.protocol import CSMS, LENIENT, STRICT
 
-from . import local_auth, reservations, smart_charging
 from .adapters import SUPPORTED_VERSIONS
+from .commands import Command, RawCommand, RawResult, Result
+from .errors import HubError, StationNotConnected, UnknownAction
 from .events import EventBus, InProcessBus
 from .manager import UNKNOWN_STATION_POLICIES, Manager
 from .metrics import HubMetrics
+from .pki import CertificateAuthority
+from .security import HubSecurity
 from .server import OcppServer, StationConnection
 from .store import Store
+from .store.files import FileStore
 
 log = logging.getLogger(__name__)
 
-# Called after every successful CSMS-initiated command, however it was sent (helper
-# route, command API, Python): they keep the hub's records of profiles and reservations.
-COMMAND_OBSERVERS = (smart_charging.on_command, reservations.on_command)
+__all__ = ["Hub", "HubConfig", "HubError", "StationNotConnected", "UnknownAction",
+           "serve_forever"]
 
 DUPLICATE_POLICIES = ("replace", "reject")
 
@@ -54,6 +57,7 @@ class HubConfig:
     max_frame: int = 64 * 1024         # larger frames close the connection with 1009
     max_queue: int = 16                # frames buffered per connection before back-pressure
     frames_kept: int = 100             # per station, for GET /stations/{id}/frames; 0: off
+    frames_total: int = 20_000         # frames kept for all stations together (≈ 5 MiB)
     flush_interval: float = 5.0        # seconds between write-behind flushes of the cache
     # security profiles (security.py) and certificate authority (pki.py); PEM text or paths
     station_passwords: dict[str, str] = field(default_factory=dict)  # Basic auth, seed
@@ -64,7 +68,7 @@ class HubConfig:
     ca_cert: str | None = None         # the CA that signs SignCertificate CSRs; without
     ca_key: str | None = None          # one (and no auto_ca) SignCertificate is NotSupported
     auto_ca: bool = False              # no ca_cert/ca_key: make a throwaway CA at start
-    # files.py: where station uploads (GetDiagnostics / GetLog) and firmware images are kept
+    # store/files.py: where station uploads (GetDiagnostics / GetLog) and firmware images are kept
     # (None: a temporary directory, removed on stop); firmware seeds {name: bytes or path}
     uploads_dir: str | None = None
     firmware_dir: str | None = None
@@ -81,19 +85,6 @@ class HubConfig:
             raise ValueError(f"fallback_version must be one of {', '.join(SUPPORTED_VERSIONS)}")
 
 
-class HubError(Exception):
-    """A command could not be sent; `status` is the HTTP status the API answers with."""
-    status = 400
-
-
-class StationNotConnected(HubError):
-    status = 404
-
-
-class UnknownAction(HubError):
-    status = 400
-
-
 class Hub:
     def __init__(self, config: HubConfig | None = None, *, events: EventBus | None = None):
         self.config = config or HubConfig()
@@ -101,8 +92,8 @@ class Hub:
         self.events: EventBus = events or InProcessBus()
         self.store: Store | None = None
         self.security = None   # security.HubSecurity
-        self.pki = None        # pki.CertificateAuthority
-        self.files = None      # files.FileStore (with the HTTP API)
+        self.pki = None        # pki.Certificates (the manager's), when the hub has a CA
+        self.files = None      # store.files.FileStore (with the HTTP API)
         self.manager: Manager | None = None
         self.server: OcppServer | None = None
         self.metrics = HubMetrics(self)
@@ -113,11 +104,16 @@ class Hub:
     async def start(self) -> None:
         cfg = self.config
         self.store = Store(cfg.db_path)
-        for feature in (local_auth, reservations, smart_charging):  # their own tables
-            feature.ensure_schema(self.store)
+        ca = None
+        if (cfg.ca_cert and cfg.ca_key) or cfg.auto_ca:
+            ca = CertificateAuthority(cfg.ca_cert, cfg.ca_key)
+        if cfg.api_port is not None:   # uploads and firmware travel over the HTTP API
+            self.files = FileStore(cfg.uploads_dir, cfg.firmware_dir, cfg.firmware)
         self.manager = Manager(self.store, self.events, heartbeat_interval=cfg.heartbeat_interval,
                                unknown_stations=cfg.unknown_stations,
-                               flush_interval=cfg.flush_interval)
+                               flush_interval=cfg.flush_interval, ca=ca, files=self.files)
+        self.manager.commander = self.execute
+        self.pki = self.manager.certificates if ca is not None else None
         try:
             for station_id in cfg.known_stations:
                 self.store.set_operator_registration(station_id, "Accepted")
@@ -127,12 +123,7 @@ class Hub:
                 spec = {"status": spec} if isinstance(spec, str) else dict(spec)
                 self.manager.put_tag(id_tag, spec.get("status", "Accepted"),
                                      spec.get("expiryDate"), spec.get("parentIdTag"))
-            from .pki import CertificateAuthority
-            from .security import HubSecurity
             self.security = HubSecurity(self)
-            if (cfg.ca_cert and cfg.ca_key) or cfg.auto_ca:
-                self.pki = CertificateAuthority(self, cfg.ca_cert, cfg.ca_key)
-            self.manager.pki = self.pki
             self.server = OcppServer(self)
             await self.server.start()
             if cfg.api_port is not None:
@@ -152,11 +143,11 @@ class Hub:
             return
         if self.server is not None:
             await self.server.stop()
-        if self.pki is not None:
-            self.pki.close()
         if self.api is not None:
             await self.api.stop()
             self.api = None
+        if self.files is not None:
+            self.files.close()
         if self.manager is not None:
             await self.manager.stop()
         await self.events.close()
@@ -202,7 +193,9 @@ class Hub:
 
     async def send(self, station_id: str, action: str, payload: dict,
                    timeout: float | None = None) -> dict:
-        """Send a CSMS-initiated request to a connected station and return its reply payload.
+        """Send a raw CSMS-initiated request in the station's protocol (action + payload as
+        given) and return its reply payload.  The adapter reads both into the abstract
+        command and result, which the manager records like any other command.
 
         Raises StationNotConnected, UnknownAction (not an action of the station's version, or
         not one the CSMS initiates), simulator.protocol.OcppError (our payload breaks the
@@ -217,18 +210,23 @@ class Hub:
             raise UnknownAction(f"{action!r} is not an {conn.version} action{hint}")
         if not spec.initiated_by(CSMS):
             raise UnknownAction(f"{action} is not initiated by the CSMS in {conn.version}")
-        outcome = "error"
-        try:
-            result = await conn.session.call(action, payload, timeout=timeout)
-            outcome = "ok"
-            for observe in COMMAND_OBSERVERS:  # record what the station accepted
-                observe(self, station_id, action, payload, result)
-            return result
-        except Exception as e:
-            outcome = type(e).__name__
-            raise
-        finally:
-            self.metrics.commands.inc(action=action, outcome=outcome)
+        with self.metrics.command(action):
+            command, result, reply = await conn.adapter.send_raw(action, payload, timeout)
+        self.manager.command_done(station_id, command, result)
+        return reply
+
+    async def execute(self, station_id: str, command: Command,
+                      timeout: float | None = None) -> Result:
+        """Send an abstract command (commands.py) through the station's adapter; the typed
+        result.  Raises what `send` raises; TypeError if the station's protocol has no
+        request for the command."""
+        if isinstance(command, RawCommand):   # checked and sent as the raw request it is
+            return RawResult(await self.send(station_id, command.action, command.payload, timeout))
+        conn = self.connection(station_id)
+        with self.metrics.command(conn.adapter.action_of(command)):
+            result = await conn.adapter.execute(command, timeout)
+        self.manager.command_done(station_id, command, result)
+        return result
 
     def put_tag(self, id_tag: str, status: str = "Accepted", expiry_date: datetime | str | None = None,
                 parent_id_tag: str | None = None) -> dict:

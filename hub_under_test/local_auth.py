@@ -1,124 +1,70 @@
-"""The hub's side of the Local Authorization List (1.6 LocalAuthListManagement).
+"""The Local Authorization List, the hub's side (1.6 LocalAuthListManagement).
 
-`send_local_list` builds a SendLocalList from the hub's tag store and sends it: Full (the
-given tags, or every tag) or Differential (the given tags; a tag the store no longer knows is
-sent without idTagInfo, which deletes it on the station).  The list version is tracked per
-station in the store (`local_lists`): each update goes out as the last accepted version + 1
-and is recorded only when the station accepts it.
-
-HTTP: POST /stations/{id}/local-list {"updateType": "Full"|"Differential", "tags": [...]}
--> 200 {"status": "ok", "response": {"status": ...}, "listVersion": n, "entries": k};
-GET /stations/{id}/local-list -> {"listVersion": n, "tags": [...], "updated": ...}.
+`send_local_list` builds the abstract SendLocalList from the hub's tag store and sends it:
+Full (the given tags, or every tag) or Differential (the given tags; a tag the store no
+longer knows goes without token info, which deletes it on the station).  Each update goes
+out as the last accepted version + 1; `observe` records a list the station accepted, however
+it was sent, in the store (`store.local_lists`).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Awaitable, Callable
 
-import orjson
-from aiohttp import web
-
+from .commands import Command, LocalListEntry, Outcome, Result, SendLocalList, UpdateType
 from .messages import format_time, utcnow
+from .store import Store
 
-if TYPE_CHECKING:
-    from .hub import Hub
-    from .store import Store
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS local_lists (
-    station_id          TEXT PRIMARY KEY,
-    list_version        INTEGER NOT NULL,  -- the last version the station accepted
-    update_type         TEXT NOT NULL,
-    tags                TEXT NOT NULL,     -- JSON array of the idTags in the last update
-    updated             TEXT NOT NULL
-);
-"""
-UPDATE_TYPES = ("Full", "Differential")
+UPDATE_TYPES = tuple(u.value for u in UpdateType)
 
 
-def ensure_schema(store: Store) -> None:
-    """Create this module's tables (once, when the hub starts)."""
-    store.db.executescript(SCHEMA)
+class LocalLists:
+    def __init__(self, store: Store, token_info: Callable, send: Callable[..., Awaitable[Result]]):
+        self.store = store
+        self.token_info = token_info   # Manager.tag_info: id tag → IdTokenInfo | None
+        self.send = send
 
+    def state(self, station_id: str) -> dict | None:
+        """The list the station accepted last: {"list_version", "update_type", "tags",
+        "updated"}, or None (none yet: version 0)."""
+        return self.store.local_lists.get(station_id)
 
-def local_list_state(store: Store, station_id: str) -> dict:
-    row = store._row("SELECT * FROM local_lists WHERE station_id = ?", (station_id,))
-    if row is None:
-        return {"station_id": station_id, "listVersion": 0, "tags": [], "updated": None}
-    return {"station_id": station_id, "listVersion": row["list_version"],
-            "updateType": row["update_type"], "tags": orjson.loads(row["tags"]),
-            "updated": row["updated"]}
+    def version(self, station_id: str) -> int:
+        state = self.state(station_id)
+        return state["list_version"] if state else 0
 
-
-def build_entries(store: Store, update_type: str, tags: list[str] | None) -> list[dict]:
-    """localAuthorizationList entries from the tag store.  ValueError for a Full update
-    naming a tag the store does not know (a Full list cannot delete)."""
-    if update_type not in UPDATE_TYPES:
-        raise ValueError(f"updateType must be Full or Differential, not {update_type!r}")
-    if tags is None:
-        if update_type == "Differential":
-            raise ValueError("a Differential update needs the tags to send")
-        rows = store.list_tags()
-    else:
-        if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+    def entries(self, update_type: str, tags: list[str] | None) -> list[LocalListEntry]:
+        """The list's entries from the tag store.  ValueError for bad input, or a Full update
+        naming a tag the store does not know (a Full list cannot delete)."""
+        if update_type not in UPDATE_TYPES:
+            raise ValueError(f"updateType must be Full or Differential, not {update_type!r}")
+        if tags is None:
+            if update_type == "Differential":
+                raise ValueError("a Differential update needs the tags to send")
+            tags = [row["id_tag"] for row in self.store.list_tags()]
+        elif not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
             raise ValueError("tags must be a list of idTag strings")
-        if len(set(tags)) != len(tags):
+        elif len(set(tags)) != len(tags):
             raise ValueError("tags must not repeat")
-        rows = []
-        for t in tags:
-            row = store.get_tag(t)
-            if row is None and update_type == "Full":
-                raise ValueError(f"tag {t!r} is not known; a Full list holds known tags only")
-            rows.append(row or {"id_tag": t})
-    entries = []
-    for row in rows:
-        entry: dict = {"idTag": row["id_tag"]}
-        if "status" in row:
-            info = {"status": row["status"]}
-            if row.get("expiry_date"):
-                info["expiryDate"] = row["expiry_date"]
-            if row.get("parent_id_tag"):
-                info["parentIdTag"] = row["parent_id_tag"]
-            entry["idTagInfo"] = info
-        entries.append(entry)
-    return entries
+        out = []
+        for tag in tags:
+            info = self.token_info(tag)
+            if info is None and update_type == "Full":
+                raise ValueError(f"tag {tag!r} is not known; a Full list holds known tags only")
+            out.append(LocalListEntry(tag, info))
+        return out
 
+    async def send_local_list(self, station_id: str, update_type: str,
+                              tags: list[str] | None = None, timeout: float | None = None
+                              ) -> tuple[Outcome, int, int]:
+        """Build and send a list: (the station's answer, the version sent, entries)."""
+        entries = self.entries(update_type, tags)
+        version = self.version(station_id) + 1
+        result = await self.send(station_id, SendLocalList(version, UpdateType(update_type),
+                                                           entries), timeout)
+        return result, version, len(entries)
 
-async def send_local_list(hub: Hub, station_id: str, update_type: str,
-                          tags: list[str] | None = None, timeout: float | None = None) -> dict:
-    """Build, send and (when Accepted) record a SendLocalList.  Raises ValueError for bad
-    input, and what `Hub.send` raises."""
-    entries = build_entries(hub.store, update_type, tags)
-    version = local_list_state(hub.store, station_id)["listVersion"] + 1
-    payload = {"listVersion": version, "updateType": update_type,
-               "localAuthorizationList": entries}
-    response = await hub.send(station_id, "SendLocalList", payload, timeout)
-    if response.get("status") == "Accepted":
-        hub.store.db.execute(
-            """INSERT INTO local_lists (station_id, list_version, update_type, tags, updated)
-               VALUES (?,?,?,?,?)
-               ON CONFLICT (station_id) DO UPDATE SET list_version=excluded.list_version,
-                 update_type=excluded.update_type, tags=excluded.tags, updated=excluded.updated""",
-            (station_id, version, update_type, orjson.dumps([e["idTag"] for e in entries]).decode(),
-             format_time(utcnow())))
-    return {"status": "ok", "response": response, "listVersion": version, "entries": len(entries)}
-
-
-def routes(api) -> list:
-    from .api import _body, _error, _json, command_response  # here: api imports this module
-
-    async def post(request: web.Request) -> web.Response:
-        body = await _body(request)
-        if isinstance(body, web.Response):
-            return body
-        unknown = set(body) - {"updateType", "tags"}
-        if unknown:
-            return _error(400, f"unknown fields {sorted(unknown)}; expected updateType, tags")
-        station_id = request.match_info["id"]
-        return await command_response(api.hub, station_id, "SendLocalList", lambda: send_local_list(
-            api.hub, station_id, body.get("updateType", "Full"), body.get("tags")))
-
-    async def get(request: web.Request) -> web.Response:
-        return _json(local_list_state(api.hub.store, request.match_info["id"]))
-
-    return [web.post("/stations/{id}/local-list", post),
-            web.get("/stations/{id}/local-list", get)]
+    def observe(self, station_id: str, command: Command, result: Result) -> None:
+        if isinstance(command, SendLocalList) and result.accepted:
+            self.store.local_lists.save(station_id, command.version, command.update_type.value,
+                                        [e.id_token for e in command.entries],
+                                        format_time(utcnow()))

@@ -13,6 +13,12 @@ The cache answers the hot path without a round trip to the store:
 Transactions (start / stop), boots, meter values and firmware / diagnostics statuses are
 written through at once: they are the data a test wants to see in the store.
 
+CSMS-initiated commands: the features (reservations, local lists, charging profiles,
+certificates; one module each) send abstract commands (`commands.py`) through `execute`,
+which the hub binds to the station's adapter (`commander`).  Every answered command, also
+one sent raw through the HTTP command API, comes back through `command_done`, so the
+features' records in the store reflect whatever went to the stations.
+
 Rules (1.6 semantics, expressed version-neutrally):
 - id tags are Accepted / Blocked / Expired / Invalid, with an optional expiry and parent;
   an Accepted tag past its expiry is Expired; an unknown tag is UNKNOWN (the 1.6 adapter
@@ -35,15 +41,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Awaitable, Callable
 
+from .commands import Command, Result
+from .errors import StationNotConnected
 from .events import EventBus
-from .messages import (AuthorizationStatus, AuthorizeRequest, BootResult, ConnectorStatus,
+from .local_auth import LocalLists
+from .messages import (AuthorizationStatus, AuthorizeRequest, BootResult,
+                       CertificateSigningRequest, CertificateSigningResult, ConnectorStatus,
                        DataTransfer, DataTransferResult, DataTransferStatus,
-                       DiagnosticsStatusChange, FirmwareStatusChange, Heartbeat, HeartbeatResult,
-                       IdTokenInfo, MeterReading, MeterSample, RegistrationStatus, SecurityEvent,
-                       StationBoot, StationConnected, StationDisconnected, StatusChange,
-                       TransactionStart, TransactionStarted, TransactionStop, TransactionStopped,
-                       format_time, parse_time, utcnow)
+                       DiagnosticsStatusChange, FileUploaded, FirmwareStatusChange, Heartbeat,
+                       HeartbeatResult, IdTokenInfo, MeterReading, MeterSample,
+                       RegistrationStatus, SecurityEvent, StationBoot, StationConnected,
+                       StationDisconnected, StatusChange, TransactionStart, TransactionStarted,
+                       TransactionStop, TransactionStopped, format_time, parse_time, utcnow)
+from .pki import CertificateAuthority, Certificates
+from .reservations import Reservations
+from .smart_charging import ChargingProfiles
 from .store import TAG_STATUSES, Store
+from .store.files import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +66,7 @@ _POLICY_STATUS = {"accept": RegistrationStatus.ACCEPTED, "pending": Registration
                   "reject": RegistrationStatus.REJECTED}
 
 DataTransferHandler = Callable[[DataTransfer], Awaitable[DataTransferResult]]
+Commander = Callable[[str, Command, "float | None"], Awaitable[Result]]
 
 
 @dataclass(slots=True)
@@ -116,7 +131,8 @@ class ActiveTransaction:
 
 class Manager:
     def __init__(self, store: Store, events: EventBus, *, heartbeat_interval: int = 300,
-                 unknown_stations: str = "accept", flush_interval: float = 5.0):
+                 unknown_stations: str = "accept", flush_interval: float = 5.0,
+                 ca: CertificateAuthority | None = None, files: FileStore | None = None):
         if unknown_stations not in UNKNOWN_STATION_POLICIES:
             raise ValueError(f"unknown_stations must be one of {UNKNOWN_STATION_POLICIES}")
         self.store = store
@@ -135,6 +151,14 @@ class Manager:
         self.data_transfer_handlers: dict[str, DataTransferHandler] = {}
         self.counters = {"transactions_started": 0, "transactions_stopped": 0, "boots": 0,
                          "meter_samples": 0, "store_flushes": 0}
+        self.commander: Commander | None = None   # the hub: command → the station's adapter
+        self.files = files
+        self.reservations = Reservations(store, events, self.execute, self.require_connected)
+        self.local_lists = LocalLists(store, self.stored_tag_info, self.execute)
+        self.profiles = ChargingProfiles(store, events)
+        self.certificates = Certificates(store, ca, self.execute)
+        self._observers = (self.reservations.observe, self.local_lists.observe,
+                           self.profiles.observe)
 
     # -- lifecycle --------------------------------------------------------------------
     def load(self) -> None:
@@ -169,6 +193,7 @@ class Manager:
             self._flusher = asyncio.create_task(self._flush_periodically(), name="hub-flush")
 
     async def stop(self) -> None:
+        self.certificates.close()
         if self._flusher is not None:
             self._flusher.cancel()
             try:
@@ -288,7 +313,48 @@ class Manager:
 
     async def security_event(self, msg: SecurityEvent) -> None:
         log.info("%s: security event %s %s", msg.station_id, msg.type, msg.tech_info or "")
+        self.store.security_events.add(msg.station_id, msg.type, format_time(msg.timestamp),
+                                       msg.tech_info)
         self.events.publish(SecurityEvent.TOPIC, msg, msg.station_id)
+
+    async def sign_certificate(self, msg: CertificateSigningRequest
+                               ) -> CertificateSigningResult | None:
+        """Sign a station's CSR (None: this hub has no CA)."""
+        return self.certificates.sign(msg)
+
+    def deliver_certificate(self, msg: CertificateSigningRequest,
+                            result: CertificateSigningResult) -> None:
+        """After the signing answer is on the wire: send the chain (CertificateSigned)."""
+        self.certificates.deliver(msg.station_id, result)
+
+    def file_uploaded(self, station_id: str, name: str, data: bytes) -> None:
+        """A station's upload arrived (GetDiagnostics / GetLog): keep it, publish it."""
+        if self.files is None:
+            raise RuntimeError("this hub keeps no files (it has no HTTP API)")
+        self.files.save_upload(station_id, name, data)
+        self.events.publish(FileUploaded.TOPIC, FileUploaded(station_id, name, len(data)),
+                            station_id)
+
+    # -- CSMS-initiated commands ------------------------------------------------------
+    async def execute(self, station_id: str, command: Command,
+                      timeout: float | None = None) -> Result:
+        """Send an abstract command to a connected station; its typed result."""
+        if self.commander is None:
+            raise RuntimeError("the manager has no commander (Hub binds one at start)")
+        return await self.commander(station_id, command, timeout)
+
+    def require_connected(self, station_id: str) -> None:
+        st = self.stations.get(station_id)
+        if st is None or not st.connected:
+            raise StationNotConnected(f"station {station_id!r} is not connected")
+
+    def command_done(self, station_id: str, command: Command, result: Result) -> None:
+        """Every answered command, however it was sent: the features record it."""
+        for observe in self._observers:
+            try:
+                observe(station_id, command, result)
+            except Exception:
+                log.exception("%s: recording %s failed", station_id, type(command).__name__)
 
     async def data_transfer(self, msg: DataTransfer) -> DataTransferResult:
         self.events.publish(DataTransfer.TOPIC, msg, msg.station_id)
@@ -313,6 +379,15 @@ class Manager:
     def delete_tag(self, id_tag: str) -> bool:
         self.tags.pop(id_tag, None)
         return self.store.delete_tag(id_tag)
+
+    def stored_tag_info(self, id_tag: str) -> IdTokenInfo | None:
+        """A tag as the store holds it (no expiry or parent rules applied), or None."""
+        row = self.store.get_tag(id_tag)
+        if row is None:
+            return None
+        return IdTokenInfo(AuthorizationStatus(row["status"]),
+                           parse_time(row["expiry_date"]) if row["expiry_date"] else None,
+                           row["parent_id_tag"])
 
     def _tag(self, id_tag: str) -> TagState | None:
         tag = self.tags.get(id_tag)
@@ -412,6 +487,17 @@ class Manager:
         self.counters["meter_samples"] += len(samples)
 
     # -- views ------------------------------------------------------------------------
+    def list_tags(self) -> list[dict]:
+        return self.store.list_tags()
+
+    def get_tag(self, id_tag: str) -> dict | None:
+        return self.store.get_tag(id_tag)
+
+    def list_transactions(self, station_id: str | None = None, active: bool | None = None,
+                          limit: int = 1000) -> list[dict]:
+        """Transactions, newest first."""
+        return self.store.list_transactions(station_id, active, limit)
+
     def station_detail(self, station_id: str) -> dict | None:
         """Everything known about a station: identity from the store, live state from the cache."""
         st = self.stations.get(station_id)

@@ -69,8 +69,19 @@ class DataTransferStatus(str, enum.Enum):
 # -- messages -----------------------------------------------------------------------------
 
 class Message:
-    """Base of all hub messages.  `TOPIC` is the event-bus routing key, if it is published."""
+    """Base of all hub messages.  `TOPIC` is the event-bus routing key, if it is published.
+
+    Every concrete subclass registers itself in `MESSAGES` (by class name), so the JSON
+    Schema covers the commands (`commands.py`) and the feature events as well."""
     TOPIC: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if dataclasses.is_dataclass(cls) or "__slots__" in cls.__dict__:
+            MESSAGES[cls.__name__] = cls  # the slotted dataclass replaces its draft
+
+
+MESSAGES: dict[str, type[Message]] = {}
 
 
 @dataclass(slots=True)
@@ -238,7 +249,7 @@ class DiagnosticsStatusChange(Message):
 
 @dataclass(slots=True)
 class FileUploaded(Message):
-    """A station's diagnostics or log file arrived on the hub's upload endpoint (files.py)."""
+    """A station's diagnostics or log file arrived on the hub's upload endpoint (api/files.py)."""
     TOPIC: ClassVar[str] = "files.uploaded"
     station_id: str
     name: str
@@ -252,6 +263,23 @@ class SecurityEvent(Message):
     type: str
     timestamp: datetime
     tech_info: str | None = None
+
+
+@dataclass(slots=True)
+class CertificateSigningRequest(Message):
+    """A station asks the hub's CA to sign its key (1.6 security: SignCertificate)."""
+    station_id: str
+    csr: str   # PEM
+
+
+@dataclass(slots=True)
+class CertificateSigningResult(Message):
+    """accepted: the CSR was signed; `chain` (leaf, CA; PEM) goes to the station next, as the
+    command CertificateSigned, and `record` is the hub's row of the issued certificate."""
+    accepted: bool
+    reason: str | None = None
+    chain: str | None = None
+    record: int | None = None
 
 
 @dataclass(slots=True)
@@ -270,14 +298,6 @@ class StationDisconnected(Message):
     reason: str | None = None
 
 
-MESSAGES: dict[str, type[Message]] = {
-    cls.__name__: cls for cls in (
-        StationBoot, BootResult, Heartbeat, HeartbeatResult, StatusChange, AuthorizeRequest,
-        IdTokenInfo, TransactionStart, TransactionStarted, MeterSample, MeterReading,
-        TransactionStop, TransactionStopped, DataTransfer, DataTransferResult,
-        FirmwareStatusChange, DiagnosticsStatusChange, SecurityEvent, StationConnected, StationDisconnected,
-        FileUploaded)
-}
 
 
 # -- JSON form ----------------------------------------------------------------------------
@@ -343,7 +363,7 @@ def _from_json(tp, value):
 # -- JSON Schema --------------------------------------------------------------------------
 
 def _hints(cls) -> dict:
-    return typing.get_type_hints(cls, globalns=vars(sys.modules[__name__]))
+    return typing.get_type_hints(cls, globalns=vars(sys.modules[cls.__module__]))
 
 
 def _schema_of(tp, defs: dict) -> dict:
@@ -415,4 +435,6 @@ def json_schema(message: type[Message] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(json_schema(), indent=2))
+    # Run as a script this file is `__main__`; the registry lives in the package's module.
+    from hub_under_test import commands, messages  # noqa: F401  (commands register themselves)
+    print(json.dumps(messages.json_schema(), indent=2))

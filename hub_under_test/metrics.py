@@ -5,6 +5,7 @@ Updating a metric is a dict lookup and an addition: cheap enough for every frame
 """
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Callable, Iterable
 
 import orjson
@@ -202,6 +203,19 @@ class HubMetrics:
             except Exception:
                 code = "unreadable"
             self.call_errors.inc(code=str(code))
+
+    @contextlib.contextmanager
+    def command(self, action: str):
+        """Count one CSMS-initiated command: outcome "ok", else the exception's class name."""
+        outcome = "error"
+        try:
+            yield
+            outcome = "ok"
+        except BaseException as e:
+            outcome = type(e).__name__
+            raise
+        finally:
+            self.commands.inc(action=action, outcome=outcome)
 
     def render(self) -> str:
         return self.registry.render()

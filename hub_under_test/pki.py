@@ -1,10 +1,10 @@
-"""The hub's certificate authority: signs the CSRs stations send with SignCertificate.
+"""The hub's certificate authority: signs the CSRs stations send (1.6 SignCertificate).
 
-SignCertificate is answered Accepted when the CSR is readable, correctly self-signed and
-names the station itself (CN = station id: the CN a profile-3 connection is checked
-against); otherwise Rejected.  After the answer is on the wire the hub sends
-CertificateSigned with the chain (leaf, CA) and records the certificate and the station's
-answer in the `certificates` table.
+A CSR is signed when it is readable, correctly self-signed and names the station itself
+(CN = station id: the CN a profile-3 connection is checked against); otherwise refused.
+`Certificates` is the feature: it records what was issued (`store.certificates`) and, once
+the adapter has put the answer on the wire, sends the abstract command CertificateSigned
+with the chain (leaf, CA) and records the station's answer.
 
 The CA is `HubConfig.ca_cert` / `ca_key` (PEM text or paths); with `auto_ca` instead the
 hub makes a throwaway CA at start (`hub.pki.ca_pem` — install it on the stations to trust
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from typing import Awaitable, Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,24 +24,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from simulator.transport import tls
 
-from .messages import format_time, utcnow
-
-if TYPE_CHECKING:
-    from .hub import Hub
+from .commands import CertificateSigned, Command, Result
+from .messages import CertificateSigningRequest, CertificateSigningResult, format_time, utcnow
+from .store import Store
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS certificates (
-    id          INTEGER PRIMARY KEY,
-    station_id  TEXT NOT NULL,
-    serial      TEXT NOT NULL,
-    subject     TEXT NOT NULL,
-    not_after   TEXT NOT NULL,
-    issued      TEXT NOT NULL,
-    status      TEXT NOT NULL       -- Issued, then the station's answer: Accepted | Rejected | error
-);
-"""
 VALIDITY = dt.timedelta(days=365)
 
 
@@ -63,16 +51,12 @@ def make_ca(name: str = "chargesim hub CA") -> tuple[str, str]:
 
 
 class CertificateAuthority:
-    def __init__(self, hub: Hub, cert: str | None = None, key: str | None = None):
-        self.hub = hub
+    def __init__(self, cert: str | None = None, key: str | None = None):
         if cert is None or key is None:
             cert, key = make_ca()
         self.ca_pem = tls.read_pem(cert)
         self.cert = x509.load_pem_x509_certificate(self.ca_pem.encode())
         self.key = serialization.load_pem_private_key(tls.read_pem(key).encode(), password=None)
-        self.db = hub.store.db
-        self.db.executescript(SCHEMA)
-        self._tasks: set[asyncio.Task] = set()
 
     def sign(self, station_id: str, csr_pem: str) -> x509.Certificate:
         """A client certificate for the CSR; ValueError saying why not."""
@@ -94,43 +78,55 @@ class CertificateAuthority:
                                critical=False)
                 .sign(self.key, hashes.SHA256()))
 
-    async def sign_certificate(self, station_id: str, payload: dict) -> dict:
-        """The SignCertificate handler: answer, then send CertificateSigned."""
-        try:
-            cert = self.sign(station_id, payload["csr"])
-        except ValueError as e:
-            log.warning("%s: SignCertificate rejected: %s", station_id, e)
-            return {"status": "Rejected"}
-        row = self.db.execute(
-            "INSERT INTO certificates (station_id, serial, subject, not_after, issued, status) "
-            "VALUES (?, ?, ?, ?, ?, 'Issued')",
-            (station_id, format(cert.serial_number, "x"), cert.subject.rfc4514_string(),
-             format_time(cert.not_valid_after_utc), format_time(utcnow()))).lastrowid
-        chain = cert.public_bytes(serialization.Encoding.PEM).decode() + self.ca_pem
-        conn = self.hub.connections.get(station_id)
-        if conn is not None:
-            conn.session.after_reply(lambda: self._spawn(self._deliver(station_id, chain, row)))
-        return {"status": "Accepted"}
 
-    def _spawn(self, coro) -> None:
-        task = asyncio.create_task(coro)
+
+class Certificates:
+    """Signing requests of stations: sign, record, deliver.  Without a CA: None (the adapter
+    answers NotSupported)."""
+
+    def __init__(self, store: Store, ca: CertificateAuthority | None,
+                 send: Callable[[str, Command, "float | None"], Awaitable[Result]]):
+        self.repo = store.certificates
+        self.ca = ca
+        self.send = send
+        self._tasks: set[asyncio.Task] = set()
+
+    @property
+    def ca_pem(self) -> str | None:
+        return self.ca.ca_pem if self.ca else None
+
+    def sign(self, request: CertificateSigningRequest) -> CertificateSigningResult | None:
+        if self.ca is None:
+            return None
+        try:
+            cert = self.ca.sign(request.station_id, request.csr)
+        except ValueError as e:
+            log.warning("%s: SignCertificate rejected: %s", request.station_id, e)
+            return CertificateSigningResult(False, str(e))
+        record = self.repo.add(request.station_id, format(cert.serial_number, "x"),
+                               cert.subject.rfc4514_string(), format_time(cert.not_valid_after_utc),
+                               format_time(utcnow()))
+        chain = cert.public_bytes(serialization.Encoding.PEM).decode() + self.ca.ca_pem
+        return CertificateSigningResult(True, chain=chain, record=record)
+
+    def deliver(self, station_id: str, result: CertificateSigningResult) -> None:
+        """Send the signed chain to the station (in a task: called after the reply)."""
+        task = asyncio.create_task(self._deliver(station_id, result))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, station_id: str, chain: str, row: int) -> None:
+    async def _deliver(self, station_id: str, result: CertificateSigningResult) -> None:
         try:
-            reply = await self.hub.send(station_id, "CertificateSigned", {"certificateChain": chain})
-            status = reply["status"]
+            outcome = await self.send(station_id, CertificateSigned(result.chain), None)
+            status = outcome.status.value
         except Exception as e:   # the station went away, or answered with an error
             status = f"error: {type(e).__name__}"
             log.warning("%s: CertificateSigned failed: %s", station_id, e)
-        self.db.execute("UPDATE certificates SET status = ? WHERE id = ?", (status, row))
+        self.repo.set_status(result.record, status)
         log.info("%s: CertificateSigned %s", station_id, status)
 
     def issued(self, station_id: str) -> list[dict]:
-        rows = self.db.execute("SELECT serial, subject, not_after, issued, status FROM certificates "
-                               "WHERE station_id = ? ORDER BY id", (station_id,)).fetchall()
-        return [dict(zip(("serial", "subject", "not_after", "issued", "status"), r)) for r in rows]
+        return self.repo.list(station_id)
 
     def close(self) -> None:
         for task in list(self._tasks):

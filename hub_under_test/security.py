@@ -9,7 +9,8 @@
 - TLS (profile 2): `HubConfig.tls_cert` / `tls_key`.  Mutual TLS (profile 3):
   `HubConfig.tls_client_ca`; a client certificate is then required and its CN must be the
   station id (403 otherwise); Basic auth is not used with a client certificate.
-- SecurityEventNotifications are recorded in the `security_events` table.
+- SecurityEventNotifications are recorded by the manager (`store.security_events`).
+Passwords live in the store (`store.passwords`); this module keeps a cache of them.
 """
 from __future__ import annotations
 
@@ -22,32 +23,13 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-import orjson
-from aiohttp import web
-
 from simulator.transport import tls
-
-from .messages import SecurityEvent, format_time
 
 if TYPE_CHECKING:
     from .hub import Hub
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS station_passwords (
-    station_id  TEXT PRIMARY KEY,
-    salt        BLOB NOT NULL,
-    hash        BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS security_events (
-    id          INTEGER PRIMARY KEY,
-    station_id  TEXT NOT NULL,
-    type        TEXT NOT NULL,
-    timestamp   TEXT NOT NULL,
-    tech_info   TEXT
-);
-"""
 ITERATIONS = 20_000   # per handshake: cheap enough for reconnect storms, still salted + slow
 
 
@@ -58,36 +40,28 @@ def _hash(password: str, salt: bytes) -> bytes:
 class HubSecurity:
     def __init__(self, hub: Hub):
         self.hub = hub
-        self.db = hub.store.db
-        self.db.executescript(SCHEMA)
+        self.passwords = hub.store.passwords
         self._cache: dict[str, tuple[bytes, bytes] | None] = {}
         self._verified: dict[str, bytes] = {}
         for station_id, password in hub.config.station_passwords.items():
             self.set_password(station_id, password)
-        self._sub = hub.events.subscribe(SecurityEvent.TOPIC, self._record_event)
-
-    def close(self) -> None:
-        self.hub.events.unsubscribe(self._sub)
 
     # -- passwords --------------------------------------------------------------------
     def set_password(self, station_id: str, password: str | None) -> None:
         """Set (or with None remove) a station's Basic auth password."""
         self._verified.pop(station_id, None)
         if password is None:
-            self.db.execute("DELETE FROM station_passwords WHERE station_id = ?", (station_id,))
+            self.passwords.delete(station_id)
             self._cache[station_id] = None
             return
         salt = os.urandom(16)
         digest = _hash(password, salt)
-        self.db.execute("INSERT OR REPLACE INTO station_passwords VALUES (?, ?, ?)",
-                        (station_id, salt, digest))
+        self.passwords.set(station_id, salt, digest)
         self._cache[station_id] = (salt, digest)
 
     def _stored(self, station_id: str) -> tuple[bytes, bytes] | None:
         if station_id not in self._cache:
-            row = self.db.execute("SELECT salt, hash FROM station_passwords WHERE station_id = ?",
-                                  (station_id,)).fetchone()
-            self._cache[station_id] = (row[0], row[1]) if row else None
+            self._cache[station_id] = self.passwords.get(station_id)
         return self._cache[station_id]
 
     def has_password(self, station_id: str) -> bool:
@@ -144,17 +118,9 @@ class HubSecurity:
         log.warning("%s: refused %d: %s", station_id, status.value, reason)
         return connection.respond(status, reason + "\n")
 
-    # -- security events --------------------------------------------------------------
-    def _record_event(self, event) -> None:
-        msg: SecurityEvent = event.message
-        self.db.execute("INSERT INTO security_events (station_id, type, timestamp, tech_info) "
-                        "VALUES (?, ?, ?, ?)",
-                        (msg.station_id, msg.type, format_time(msg.timestamp), msg.tech_info))
-
     def security_events(self, station_id: str) -> list[dict]:
-        rows = self.db.execute("SELECT type, timestamp, tech_info FROM security_events "
-                               "WHERE station_id = ? ORDER BY id", (station_id,)).fetchall()
-        return [{"type": t, "timestamp": ts, "tech_info": info} for t, ts, info in rows]
+        """The SecurityEventNotifications a station sent (recorded by the manager)."""
+        return self.hub.store.security_events.list(station_id)
 
 
 def _basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -173,42 +139,6 @@ def server_ssl(cfg):
     if not cfg.tls_cert:
         return None
     return tls.server_context(cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca)
-
-
-# -- HTTP API -------------------------------------------------------------------------------
-def api_routes(hub: Hub) -> list:
-    async def put_password(request: web.Request) -> web.Response:
-        try:
-            body = orjson.loads(await request.read())
-        except orjson.JSONDecodeError:
-            body = None
-        password = body.get("password") if isinstance(body, dict) else None
-        if not isinstance(password, str) or not password:
-            return web.json_response({"error": 'body must be {"password": "<non-empty string>"}'},
-                                     status=400)
-        hub.security.set_password(request.match_info["id"], password)
-        return web.json_response({"id": request.match_info["id"], "password": "set"})
-
-    async def delete_password(request: web.Request) -> web.Response:
-        station_id = request.match_info["id"]
-        if not hub.security.has_password(station_id):
-            return web.json_response({"error": f"station {station_id!r} has no password"}, status=404)
-        hub.security.set_password(station_id, None)
-        return web.json_response({"id": station_id, "password": "removed"})
-
-    async def security_events(request: web.Request) -> web.Response:
-        return web.json_response(hub.security.security_events(request.match_info["id"]))
-
-    async def certificates(request: web.Request) -> web.Response:
-        if hub.pki is None:
-            return web.json_response({"error": "this hub has no certificate authority "
-                                               "(HubConfig ca_cert/ca_key or auto_ca)"}, status=404)
-        return web.json_response(hub.pki.issued(request.match_info["id"]))
-
-    return [web.put("/stations/{id}/password", put_password),
-            web.delete("/stations/{id}/password", delete_password),
-            web.get("/stations/{id}/security-events", security_events),
-            web.get("/stations/{id}/certificates", certificates)]
 
 
 # -- command line (python -m hub_under_test / chargesim hub) ---------------------------------

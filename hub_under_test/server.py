@@ -50,7 +50,7 @@ MAX_STATION_ID = 255
 REPLACED_REASON = "replaced by a new connection"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class StationConnection:
     station_id: str
     version: str
@@ -66,23 +66,40 @@ class StationConnection:
 
 
 class FrameLog:
-    """The last `per_station` frames in and out of each station (the debug view), for the
-    `max_stations` most recently active stations, connected or not."""
+    """The last `per_station` frames in and out of each station (the debug view), within
+    `total` frames for the whole hub.
 
-    def __init__(self, per_station: int = 100, max_stations: int = 2000):
+    The total bounds the memory whatever the fleet: a fixed ring per station would cost
+    every idle station its full ring (heartbeats fill it: ≈ 20 KiB at 100 frames), so past
+    the total the least recently active station gives up its oldest frame.  A few stations
+    keep `per_station` each; thousands keep a short recent history each."""
+
+    def __init__(self, per_station: int = 100, total: int = 20_000):
         self.per_station = per_station
-        self.max_stations = max_stations
+        self.total = total
+        self._count = 0
         self._frames: collections.OrderedDict[str, collections.deque[Frame]] = collections.OrderedDict()
 
     def record(self, frame: Frame) -> None:
-        buf = self._frames.get(frame.station)
+        if self.per_station <= 0 or self.total <= 0:
+            return
+        frames = self._frames
+        buf = frames.get(frame.station)
         if buf is None:
-            buf = self._frames[frame.station] = collections.deque(maxlen=self.per_station)
-            if len(self._frames) > self.max_stations:
-                self._frames.popitem(last=False)
+            buf = frames[frame.station] = collections.deque()
         else:
-            self._frames.move_to_end(frame.station)
+            frames.move_to_end(frame.station)
+        if len(buf) >= self.per_station:
+            buf.popleft()
+            self._count -= 1
         buf.append(frame)
+        self._count += 1
+        while self._count > self.total:   # trim the least recently active station
+            station, oldest = next(iter(frames.items()))
+            oldest.popleft()
+            self._count -= 1
+            if not oldest:
+                del frames[station]
 
     def note(self, station_id: str, direction: str, version: str, text: str) -> None:
         """Record an event that is not a frame (connect, close) in the station's log."""
@@ -115,7 +132,7 @@ class OcppServer:
         self.hub = hub
         self.config = hub.config
         self.connections: dict[str, StationConnection] = {}
-        self.frames = FrameLog(hub.config.frames_kept)
+        self.frames = FrameLog(hub.config.frames_kept, hub.config.frames_total)
         self._server = None
         self._closing: set[asyncio.Task] = set()
         if self.config.fallback_version is not None and self.config.fallback_version not in ADAPTERS:
@@ -216,6 +233,7 @@ class OcppServer:
 
         session = Session(ws, version=version, role=CSMS, handler=handle, name=station_id,
                           mode=cfg.mode, call_timeout=cfg.call_timeout)
+        adapter.attach(session)   # commands go out through the adapter
         if cfg.frames_kept:
             session.taps.append(self.frames.record)
         session.taps.append(metrics.on_frame)

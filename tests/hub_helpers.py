@@ -66,11 +66,12 @@ class Charger(ChargePoint):
 
 
 @contextlib.asynccontextmanager
-async def charger(hub: Hub, station_id: str, *, boot: bool = True, response_timeout: float = 5):
-    """Connect an `ocpp`-library charger to the hub (and boot it)."""
+async def charger(hub: Hub, station_id: str, *, boot: bool = True, response_timeout: float = 5,
+                  cls: type[ChargePoint] = Charger):
+    """Connect an `ocpp`-library charger (`cls`, Charger by default) to the hub (and boot it)."""
     ws = await websockets.connect(f"{hub.url}/{station_id}", subprotocols=["ocpp1.6"],
                                   compression=None)
-    cp = Charger(station_id, ws, response_timeout=response_timeout)
+    cp = cls(station_id, ws, response_timeout=response_timeout)
     task = asyncio.create_task(cp.start())
     try:
         if boot:

@@ -105,15 +105,12 @@ async def test_certificate_signed_with_an_invalid_chain_is_rejected(pki):
             foreign = TestCA("Foreign")
             req = x509.load_pem_x509_csr(csr.encode())
             from hub_under_test.pki import CertificateAuthority
-
-            class _Hub:   # a CA that the station does not trust
-                store = hub.store
-            other = CertificateAuthority(_Hub, foreign.cert, foreign.key_pem)
+            other = CertificateAuthority(foreign.cert, foreign.key_pem)   # not trusted
             cert = other.sign("CERT2", csr).public_bytes(serialization.Encoding.PEM).decode()
             assert await signed(cert + foreign.cert) == "Rejected"
             assert req.is_signature_valid
             # The same key signed by the trusted CA is accepted.
-            mine = CertificateAuthority(_Hub, ca.cert, ca.key_pem)
+            mine = CertificateAuthority(ca.cert, ca.key_pem)
             good = mine.sign("CERT2", csr).public_bytes(serialization.Encoding.PEM).decode()
             assert await signed(good + ca.cert) == "Accepted"
             await wait_for(lambda: len(hub.security.security_events("CERT2")) == 4, 5)

@@ -236,3 +236,27 @@ async def test_hub_stop_closes_stations_with_1001():
         with pytest.raises(ConnectionClosed) as info:
             await asyncio.wait_for(ws.recv(), 2)
         assert info.value.rcvd.code == 1001
+
+
+def test_frame_log_keeps_per_station_history_within_a_total():
+    from hub_under_test.server import FrameLog
+    from simulator.session import Frame
+
+    log = FrameLog(per_station=3, total=5)
+    for i in range(4):
+        log.record(Frame(float(i), "A", "in", "ocpp1.6", f"a{i}"))
+    assert [f.raw for f in log.get("A")] == ["a1", "a2", "a3"]     # the last 3 of A
+    for i in range(3):
+        log.record(Frame(10.0 + i, "B", "in", "ocpp1.6", f"b{i}"))
+    # 6 frames > 5: A, the least recently active, gave up its oldest
+    assert [f.raw for f in log.get("A")] == ["a2", "a3"]
+    assert [f.raw for f in log.get("B")] == ["b0", "b1", "b2"]
+    assert [f.raw for f in log.get("B", limit=1)] == ["b2"]
+    for i in range(3, 6):
+        log.record(Frame(10.0 + i, "B", "in", "ocpp1.6", f"b{i}"))
+    assert [f.raw for f in log.get("B")] == ["b3", "b4", "b5"]     # B's own cap
+    assert [f.raw for f in log.get("A")] == ["a2", "a3"]
+    log.record(Frame(20.0, "C", "in", "ocpp1.6", "c0"))
+    log.record(Frame(21.0, "C", "in", "ocpp1.6", "c1"))
+    assert log.get("A") is None                                   # A trimmed away first
+    assert [f.raw for f in log.get("B")] == ["b3", "b4", "b5"]

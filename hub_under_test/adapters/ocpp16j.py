@@ -6,7 +6,8 @@ CP-initiated message (BootNotification, Heartbeat, StatusNotification, Authorize
 StartTransaction, StopTransaction, MeterValues, DataTransfer, DiagnosticsStatusNotification,
 FirmwareStatusNotification) and, of the security extensions, SecurityEventNotification,
 LogStatusNotification, SignedFirmwareStatusNotification and SignCertificate (signed by
-the hub's CA, pki.py).
+the hub's CA, pki.py).  CSMS-initiated: abstract commands (commands.py) go out as 1.6 CALLs
+and the replies come back as typed results, via `ocpp16_commands`.
 """
 from __future__ import annotations
 
@@ -17,15 +18,14 @@ import orjson
 
 from simulator.protocol import V16, ErrorCode, OcppError
 
+from ..commands import Command, Result
 from ..manager import Manager
-from ..messages import (AuthorizationStatus, AuthorizeRequest, ConnectorStatus, DataTransfer,
-                        DiagnosticsStatusChange, FirmwareStatusChange, Heartbeat, IdTokenInfo,
+from ..messages import (AuthorizeRequest, CertificateSigningRequest, ConnectorStatus,
+                        DataTransfer, DiagnosticsStatusChange, FirmwareStatusChange, Heartbeat,
                         MeterReading, MeterSample, SecurityEvent, StationBoot, StatusChange,
                         TransactionStart, TransactionStop, format_time, parse_time)
-
-# Abstract statuses 1.6 cannot say, and what it says instead.
-_AUTH_16 = {AuthorizationStatus.UNKNOWN: "Invalid"}
-
+from . import ocpp16_commands as wire
+from .ocpp16_commands import id_tag_info
 
 def _time(value: str, where: str) -> datetime:
     try:
@@ -33,15 +33,6 @@ def _time(value: str, where: str) -> datetime:
     except ValueError:
         raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
                         f"{where}: unreadable timestamp {value!r}") from None
-
-
-def id_tag_info(info: IdTokenInfo) -> dict:
-    out = {"status": _AUTH_16.get(info.status, info.status.value)}
-    if info.expiry_date is not None:
-        out["expiryDate"] = format_time(info.expiry_date)
-    if info.parent_id_token:
-        out["parentIdTag"] = info.parent_id_token
-    return out
 
 
 def samples(meter_values: list[dict], where: str) -> list[MeterSample]:
@@ -66,33 +57,46 @@ def samples(meter_values: list[dict], where: str) -> list[MeterSample]:
 
 class Ocpp16Adapter:
     version: ClassVar[str] = V16
+    # One adapter per connection: slots and a class-level handler table keep it small.
+    __slots__ = ("station_id", "manager", "session")
 
     def __init__(self, station_id: str, manager: Manager):
         self.station_id = station_id
         self.manager = manager
-        self._handlers = {
-            "BootNotification": self.boot_notification,
-            "Heartbeat": self.heartbeat,
-            "StatusNotification": self.status_notification,
-            "Authorize": self.authorize,
-            "StartTransaction": self.start_transaction,
-            "StopTransaction": self.stop_transaction,
-            "MeterValues": self.meter_values,
-            "DataTransfer": self.data_transfer,
-            "DiagnosticsStatusNotification": self.diagnostics_status_notification,
-            "FirmwareStatusNotification": self.firmware_status_notification,
-            "SecurityEventNotification": self.security_event_notification,
-            "LogStatusNotification": self.log_status_notification,
-            "SignedFirmwareStatusNotification": self.signed_firmware_status_notification,
-            "SignCertificate": self.sign_certificate,
-        }
+        self.session = None   # attach(): the connection's RPC session, for commands
+
+    def attach(self, session) -> None:
+        self.session = session
 
     async def handle(self, action: str, payload: dict) -> dict:
         self.manager.seen(self.station_id)
-        handler = self._handlers.get(action)
+        handler = _HANDLERS.get(action)
         if handler is None:
             raise OcppError(ErrorCode.NOT_SUPPORTED, f"{action} is not supported by this hub")
-        return await handler(payload)
+        return await handler(self, payload)
+
+    # -- CSMS-initiated: abstract commands ⇄ 1.6 CALLs ----------------------------------
+    def parse_command(self, action: str, payload) -> Command:
+        """The abstract command a raw 1.6 request means (RawCommand if none)."""
+        return wire.parse(action, payload)
+
+    def action_of(self, command: Command) -> str:
+        """The 1.6 action that carries `command` (for metrics and messages)."""
+        return wire.encode(command)[0]
+
+    async def execute(self, command: Command, timeout: float | None = None) -> Result:
+        """Send an abstract command as its 1.6 CALL; the station's reply as its result."""
+        action, payload = wire.encode(command)
+        reply = await self.session.call(action, payload, timeout=timeout)
+        return wire.decode(command, reply)
+
+    async def send_raw(self, action: str, payload: dict, timeout: float | None = None
+                       ) -> tuple[Command, Result, dict]:
+        """Send a raw 1.6 request exactly as given (the HTTP command API): its abstract
+        command, the reply's abstract result and the reply itself."""
+        command = wire.parse(action, payload)
+        reply = await self.session.call(action, payload, timeout=timeout)
+        return command, wire.decode(command, reply), reply
 
     # -- Core -------------------------------------------------------------------------
     async def boot_notification(self, p: dict) -> dict:
@@ -166,10 +170,13 @@ class Ocpp16Adapter:
         return {}
 
     async def sign_certificate(self, p: dict) -> dict:
-        pki = getattr(self.manager, "pki", None)   # the hub's CA (pki.py)
-        if pki is None:
+        request = CertificateSigningRequest(self.station_id, p["csr"])
+        result = await self.manager.sign_certificate(request)
+        if result is None:
             raise OcppError(ErrorCode.NOT_SUPPORTED, "this hub has no certificate authority")
-        return await pki.sign_certificate(self.station_id, p)
+        if result.accepted:   # CertificateSigned follows once the answer is on the wire
+            self.session.after_reply(lambda: self.manager.deliver_certificate(request, result))
+        return {"status": "Accepted" if result.accepted else "Rejected"}
 
     async def log_status_notification(self, p: dict) -> dict:
         await self.manager.diagnostics_status(DiagnosticsStatusChange(
@@ -180,3 +187,21 @@ class Ocpp16Adapter:
         await self.manager.firmware_status(FirmwareStatusChange(
             self.station_id, p["status"], p.get("requestId")))
         return {}
+
+
+_HANDLERS = {
+    "BootNotification": Ocpp16Adapter.boot_notification,
+    "Heartbeat": Ocpp16Adapter.heartbeat,
+    "StatusNotification": Ocpp16Adapter.status_notification,
+    "Authorize": Ocpp16Adapter.authorize,
+    "StartTransaction": Ocpp16Adapter.start_transaction,
+    "StopTransaction": Ocpp16Adapter.stop_transaction,
+    "MeterValues": Ocpp16Adapter.meter_values,
+    "DataTransfer": Ocpp16Adapter.data_transfer,
+    "DiagnosticsStatusNotification": Ocpp16Adapter.diagnostics_status_notification,
+    "FirmwareStatusNotification": Ocpp16Adapter.firmware_status_notification,
+    "SecurityEventNotification": Ocpp16Adapter.security_event_notification,
+    "LogStatusNotification": Ocpp16Adapter.log_status_notification,
+    "SignedFirmwareStatusNotification": Ocpp16Adapter.signed_firmware_status_notification,
+    "SignCertificate": Ocpp16Adapter.sign_certificate,
+}

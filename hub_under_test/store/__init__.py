@@ -1,6 +1,9 @@
 """The core store: SQLite (stdlib sqlite3), in memory by default or in a file.
 
-Tables: stations, connectors, id_tags, transactions, meter_values.  All writes are small
+Tables here: stations, connectors, id_tags, transactions, meter_values.  Each feature's
+state has its own repository module on the same connection (`store.reservations`,
+`store.local_lists`, `store.charging_profiles`, `store.passwords`, `store.security_events`,
+`store.certificates`); nothing outside this package writes SQL.  All writes are small
 single statements (or one executemany per message) and run on the event loop's thread; the
 manager keeps the hot path (heartbeats, status notifications, authorisations of known tags)
 in memory and writes it behind in batches, so SQLite is not touched per heartbeat.
@@ -13,7 +16,11 @@ import sqlite3
 from datetime import datetime
 from typing import Iterable
 
-from .messages import StationBoot, format_time, utcnow
+from ..messages import StationBoot, format_time, utcnow
+from .charging_profiles import ChargingProfiles
+from .local_lists import LocalLists
+from .reservations import Reservations
+from .security import Certificates, Passwords, SecurityEvents
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stations (
@@ -98,6 +105,12 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self.reservations = Reservations(self.db)
+        self.local_lists = LocalLists(self.db)
+        self.charging_profiles = ChargingProfiles(self.db)
+        self.passwords = Passwords(self.db)
+        self.security_events = SecurityEvents(self.db)
+        self.certificates = Certificates(self.db)
 
     def close(self) -> None:
         self.db.close()

@@ -17,6 +17,11 @@
 | POST /stations/{id}/local-list, GET …       | SendLocalList from the tag store (local_auth.py) |
 | POST/GET /stations/{id}/reservations, DELETE …/{rid} | ReserveNow / CancelReservation, stored (reservations.py) |
 | GET  /stations/{id}/charging-profiles      | profiles the station accepted via commands (smart_charging.py) |
+| PUT/DELETE /stations/{id}/password, GET …/security-events, GET …/certificates | security |
+
+Routes only parse HTTP and call the manager (features.py, files.py); wire payloads are the
+adapters' business, except that the command route takes a raw request of the station's
+protocol, which the adapter reads.
 
 Command answers: 200 {"status":"ok","response":{...}}; 502 {"status":"callerror","code",
 "description","details"} for a CALLERROR, 502 "invalid_response" / "disconnected"; 504
@@ -28,80 +33,18 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING
 
-import orjson
 from aiohttp import web
 
-from simulator.protocol import OcppError, spell_error_code
-from simulator.session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
-
-from .hub import HubError
-from .messages import format_time
-from .metrics import CONTENT_TYPE
+from ..metrics import CONTENT_TYPE
+from . import features, files
+from .common import _body, _error, _json, command_response, format_time_epoch
 
 if TYPE_CHECKING:
-    from .hub import Hub
+    from ..hub import Hub
 
 log = logging.getLogger(__name__)
-
-
-def _json(data, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
-
-
-def _error(status: int, message: str, **extra) -> web.Response:
-    return _json({"status": "error", "message": message, **extra}, status)
-
-
-async def command_response(hub: "Hub", station_id: str, action: str,
-                           job: Callable[[], Awaitable[dict]]) -> web.Response:
-    """Run `job`, which sends `action` to the station (the command API, or a helper route
-    such as reservations), and turn its outcome into the API's answer: 200 with the job's
-    body; 400 bad input or a request breaking the schema (nothing sent); 404 unknown
-    station or record; 502 CALLERROR / invalid reply / disconnected; 504 timeout."""
-    conn = hub.connections.get(station_id)
-    version = conn.version if conn else "ocpp1.6"
-    try:
-        return _json(await job())
-    except HubError as e:
-        return _error(e.status, str(e))
-    except CallErrorReceived as e:
-        err = e.error
-        return _json({"status": "callerror", "code": err.code_text,
-                      "description": err.description, "details": err.details}, 502)
-    except CallTimeout as e:
-        return _json({"status": "timeout",
-                      "message": f"station {station_id!r} did not answer {action} within "
-                                 f"{e.timeout:g}s"}, 504)
-    except SessionClosed as e:
-        return _json({"status": "disconnected", "message": str(e)}, 502)
-    except InvalidResponse as e:  # the station's reply breaks the schema
-        return _json({"status": "invalid_response", "message": str(e),
-                      "code": spell_error_code(e.code, version),
-                      "description": e.description, "details": e.details}, 502)
-    except OcppError as e:  # our request breaks the schema: nothing was sent
-        return _json({"status": "invalid", "message": f"invalid {action} request: {e.description}",
-                      "code": spell_error_code(e.code, version), "description": e.description,
-                      "details": e.details}, 400)
-    except ValueError as e:  # a helper route's bad input
-        return _error(400, str(e))
-    except LookupError as e:  # a helper route's unknown record
-        return _error(404, str(e))
-
-
-async def _body(request: web.Request) -> dict | web.Response:
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        return _error(400, f"body is not valid JSON: {e}")
-    if not isinstance(body, dict):
-        return _error(400, "body must be a JSON object")
-    return body
 
 
 class HubApi:
@@ -122,15 +65,11 @@ class HubApi:
             web.delete("/tags/{id_tag}", self.delete_tag),
             web.get("/transactions", self.transactions),
         ])
-        # Local list and reservation helpers live in their own modules (they import this one).
-        from . import local_auth, reservations
-        self.app.add_routes([*local_auth.routes(self), *reservations.routes(self)])
-        from .security import api_routes   # passwords, security events, certificates
-        self.app.add_routes(api_routes(self.hub))
-        from . import smart_charging   # GET /stations/{id}/charging-profiles
-        self.app.add_routes(smart_charging.routes(self))
-        from . import files   # /uploads (diagnostics, logs) and /firmware (UpdateFirmware)
-        self.app.add_routes(files.routes(self))
+        # local list, reservations, charging profiles, passwords, security events, certificates
+        self.app.add_routes(features.routes(self.hub))
+        # /uploads (diagnostics, logs) and /firmware (UpdateFirmware)
+        if self.hub.files is not None:
+            self.app.add_routes(files.routes(self.hub))
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -216,10 +155,10 @@ class HubApi:
 
     # -- tags -------------------------------------------------------------------------
     async def tags(self, request: web.Request) -> web.Response:
-        return _json(self.hub.store.list_tags())
+        return _json(self.hub.manager.list_tags())
 
     async def tag(self, request: web.Request) -> web.Response:
-        row = self.hub.store.get_tag(request.match_info["id_tag"])
+        row = self.hub.manager.get_tag(request.match_info["id_tag"])
         if row is None:
             return _error(404, f"tag {request.match_info['id_tag']!r} is not known")
         return _json(row)
@@ -257,8 +196,5 @@ class HubApi:
             limit = int(q.get("limit", 1000))
         except ValueError:
             return _error(400, "limit must be an integer")
-        return _json(self.hub.store.list_transactions(q.get("station"), active, limit))
+        return _json(self.hub.manager.list_transactions(q.get("station"), active, limit))
 
-
-def format_time_epoch(ts: float) -> str:
-    return format_time(datetime.fromtimestamp(ts, timezone.utc))
