@@ -173,7 +173,8 @@ def test_perspective_unknown_when_no_line_tells():
 def test_marker_against_the_majority_is_reported():
     text = ('>> [2,"1","BootNotification",{"chargePointVendor":"a","chargePointModel":"b"}]\n'
             '>> [2,"2","Heartbeat",{}]\n'
-            '<< [2,"3","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Available"}]\n')
+            '<< [2,"3","StatusNotification",{"connectorId":1,"errorCode":"NoError",'
+            '"status":"Available"}]\n')
     log = read_text(text)
     assert log.perspective == "station"
     assert log.frames[2].direction == IN                   # the marker is believed, and reported
@@ -309,3 +310,23 @@ def test_hub_export_followed_by_frame_lines_says_mixed():
     text = (SAMPLES / "hub-export-CS-0042.json").read_text() + '[2,"1","Heartbeat",{}]\n'
     log = read_text(text, station="CS-0042")
     assert len(log.frames) == 6 and "mixed layouts" in _whys(log)[59]
+
+
+def test_bytes_that_are_not_utf8_are_reported_not_fatal(tmp_path):
+    path = tmp_path / "latin1.log"
+    path.write_bytes(b'>> [2,"1","Authorize",{"idTag":"M\xfcller"}]\n'
+                     b'<< [3,"1",{"idTagInfo":{"status":"Accepted"}}]\n')
+    log = read_log(path)
+    assert len(log.frames) == 2 and list(_whys(log)) == [1] and "not UTF-8" in _whys(log)[1]
+
+
+def test_numeric_station_id_is_not_a_timestamp():
+    frame = read_text('0000012345 >> [2,"1","Heartbeat",{}]\n').frames[0]
+    assert frame.station == "0000012345" and frame.timestamp is None
+
+
+def test_stray_word_in_a_log_without_station_ids():
+    text = '>> [2,"1","Heartbeat",{}]\n<< [3,"1",{"currentTime":"2026-11-28T08:00:00Z"}]\n' \
+           'oops >> [2,"2","Heartbeat",{}]\n'
+    log = read_text(text, station="CS-9")
+    assert [f.station for f in log.frames] == ["CS-9"] * 3 and "does not fit" in _whys(log)[3]

@@ -20,11 +20,18 @@ def read_log(path, *, layout: str | None = None, perspective: str | None = None,
     path = Path(path)
     data = path.read_bytes()
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise LogError(f"{path}: not UTF-8 text (byte {e.start}): {e.reason}") from None
-    return read_text(text, source=str(path), layout=layout, perspective=perspective,
-                     station=station, protocol=protocol)
+        text, bad = data.decode("utf-8"), False
+    except UnicodeDecodeError:   # read on, replacing what is not UTF-8, and say where
+        text, bad = data.decode("utf-8", errors="replace"), True
+    result = read_text(text, source=str(path), layout=layout, perspective=perspective,
+                       station=station, protocol=protocol)
+    if bad:
+        for number, line in enumerate(text.split("\n"), 1):
+            if "\ufffd" in line:
+                result.problem(number, "not UTF-8: bytes replaced by U+FFFD, so the raw text "
+                                       "is not exact")
+        result.problems.sort(key=lambda p: p.line)
+    return result
 
 
 def read_text(text: str, *, source: str = "<text>", layout: str | None = None,

@@ -71,6 +71,35 @@ def foreign_line(text: str) -> str | None:
 def read(lines: list[str], result: LogRead, *, perspective: str | None, station: str | None,
          protocol: str | None, cut: bool) -> None:
     """Read `lines` into `result`; `cut`: the text did not end with a newline."""
+    parsed = _scan(lines, result, cut)
+    layout = _common_shape(parsed)
+    drafts, markers = [], []
+    for entry in parsed:
+        found = _fit(entry, layout, result)
+        ts = next((t.value for t in found if t.kind == TS), None)
+        marker = next((t.value for t in found if t.kind == DIR), None)
+        words = [t.text for t in found if t.kind == WORD]
+        message, error = decode_frame(entry.raw)
+        if error:
+            result.problem(entry.number, error)
+        # The station is the last word, if the file's layout has one (else a stray word).
+        named = words[-1] if words and WORD in layout else station
+        frame = LoggedFrame(entry.number, ts, named, None, protocol, entry.raw, message, error)
+        drafts.append(frame)
+        markers.append(marker)
+
+    perspective = perspective or _vote(drafts, markers, result)
+    result.perspective = perspective
+    frames = []
+    for frame, marker in zip(drafts, markers):
+        if marker is not None and perspective is not None:
+            frame = replace(frame, direction=marker_direction(marker, perspective))
+        frames.append(frame)
+    result.frames.extend(correlate(frames, result))
+
+
+def _scan(lines: list[str], result: LogRead, cut: bool) -> list[_Line]:
+    """Each line's frame and the tokens before it; lines without a whole frame reported."""
     parsed = []
     for number, text in enumerate(lines, 1):
         if not text.strip():
@@ -93,30 +122,7 @@ def read(lines: list[str], result: LogRead, *, perspective: str | None, station:
         if text[end:].strip():
             result.problem(number, f"text after the frame ignored: {text[end:].strip()[:40]!r}")
         parsed.append(_Line(number, tokens(text[:start]), text[start:end]))
-
-    layout = _common_shape(parsed)
-    drafts, markers = [], []
-    for entry in parsed:
-        found = _fit(entry, layout, result)
-        ts = next((t.value for t in found if t.kind == TS), None)
-        marker = next((t.value for t in found if t.kind == DIR), None)
-        words = [t.text for t in found if t.kind == WORD]
-        message, error = decode_frame(entry.raw)
-        if error:
-            result.problem(entry.number, error)
-        frame = LoggedFrame(entry.number, ts, words[-1] if words else station, None, protocol,
-                            entry.raw, message, error)
-        drafts.append(frame)
-        markers.append(marker)
-
-    perspective = perspective or _vote(drafts, markers, result)
-    result.perspective = perspective
-    frames = []
-    for frame, marker in zip(drafts, markers):
-        if marker is not None and perspective is not None:
-            frame = replace(frame, direction=marker_direction(marker, perspective))
-        frames.append(frame)
-    result.frames.extend(correlate(frames, result))
+    return parsed
 
 
 def _common_shape(parsed: list[_Line]) -> tuple[str, ...]:

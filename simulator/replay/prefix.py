@@ -34,6 +34,7 @@ _TOKEN = re.compile(
     rf"|(?P<word>[^\s|\[\]]+)")
 _EPOCH_RE = re.compile(rf"(?:{_EPOCH})")
 _ISO_RE = re.compile(_ISO)
+_Y2000, _Y2100 = 946684800, 4102444800
 _CLOCK_RE = re.compile(r"\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?")
 
 
@@ -41,7 +42,7 @@ _CLOCK_RE = re.compile(r"\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?")
 class Token:
     kind: str                      # TS, DIR or WORD
     text: str
-    value: object = None           # datetime (or None: a bare time of day) for TS, SENT/RECEIVED for DIR
+    value: object = None           # TS: datetime (None: a bare time of day); DIR: SENT/RECEIVED
 
 
 def parse_timestamp(text: str) -> datetime | None:
@@ -49,9 +50,10 @@ def parse_timestamp(text: str) -> datetime | None:
     text = text.strip()
     if _EPOCH_RE.fullmatch(text):
         value = float(text)
-        if "." not in text and len(text) == 13 or value > 1e11:
+        if value > 1e11:                         # 13 digits before the point: milliseconds
             value /= 1000
-        return datetime.fromtimestamp(value, timezone.utc)
+        # Only years 2000-2099 count, so that most numeric station ids stay station ids.
+        return datetime.fromtimestamp(value, timezone.utc) if _Y2000 <= value < _Y2100 else None
     if not _ISO_RE.fullmatch(text):
         return None
     text = text.replace(",", ".").replace(" UTC", "Z").replace("UTC", "Z")

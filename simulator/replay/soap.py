@@ -17,7 +17,8 @@ from .infer import marker_direction
 from .prefix import DIR, TS, WORD, tokens
 from .records import IN, OUT, LoggedFrame, LogRead, SoapMessage
 
-SOAP_ENVELOPES = {"http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope"}
+SOAP_ENVELOPES = {"http://schemas.xmlsoap.org/soap/envelope/",      # SOAP 1.1
+                  "http://www.w3.org/2003/05/soap-envelope"}        # SOAP 1.2
 WS_ADDRESSING = {"http://www.w3.org/2005/08/addressing",
                  "http://schemas.xmlsoap.org/ws/2004/08/addressing"}
 _OCPP_NS = re.compile(r"urn://Ocpp/(?P<service>Cs|Cp)/(?P<date>\d{4}/\d{2})/?$")
@@ -56,7 +57,8 @@ def read(lines: list[str], result: LogRead, *, perspective: str | None, station:
         if end is None:
             continue
         if joined[end.end():].strip():
-            result.problem(number, f"text after the envelope ignored: {joined[end.end():].strip()[:40]!r}")
+            rest = joined[end.end():].strip()[:40]
+            result.problem(number, f"text after the envelope ignored: {rest!r}")
         frame = _frame(first, joined[:end.end()], header, result, perspective, station)
         if isinstance(frame.message, SoapMessage):
             if frame.station is None and frame.message.relates_to in stations:
