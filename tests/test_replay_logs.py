@@ -330,3 +330,13 @@ def test_stray_word_in_a_log_without_station_ids():
            'oops >> [2,"2","Heartbeat",{}]\n'
     log = read_text(text, station="CS-9")
     assert [f.station for f in log.frames] == ["CS-9"] * 3 and "does not fit" in _whys(log)[3]
+
+
+def test_soap_envelope_cut_before_the_next_one():
+    lines = (SAMPLES / "soap-1.5-session.xml").read_text().split("\n")
+    cut = lines[:10] + lines[17:]          # the BootNotification loses its body and end tag
+    log = read_text("\n".join(cut), layout=SOAP)
+    assert "truncated SOAP envelope (the next one starts on line 12" in _whys(log)[2]
+    assert [f.action for f in log.frames] == ["BootNotification", "RemoteStartTransaction",
+                                              "RemoteStartTransaction"]
+    assert log.frames[0].message.is_response

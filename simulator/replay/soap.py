@@ -26,6 +26,7 @@ _PROTOCOL_BY_DATE = {"2010/08": "ocpp1.2", "2012/06": "ocpp1.5", "2015/10": "ocp
 _SERVICE = {"Cs": "CentralSystem", "Cp": "ChargePoint"}
 
 _START = re.compile(r"<(?:\?xml\b|(?:[\w.-]+:)?Envelope\b)")
+_OPEN = re.compile(r"<(?:[\w.-]+:)?Envelope\b")
 _END = re.compile(r"</(?:[\w.-]+:)?Envelope\s*>")
 
 
@@ -39,6 +40,10 @@ def read(lines: list[str], result: LogRead, *, perspective: str | None, station:
     block: list[str] = []
     first = 0
     for number, text in enumerate(lines, 1):
+        if block and _OPEN.search(text) and any(_OPEN.search(b) for b in block):
+            result.problem(first, "truncated SOAP envelope (the next one starts on line "
+                                  f"{number} before it closes)")
+            block, header = [], []
         if block:
             block.append(text)
         elif (m := _START.search(text)) is not None:
