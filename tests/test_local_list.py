@@ -34,8 +34,16 @@ async def version(peer) -> int:
 
 
 # -- SendLocalList / GetLocalListVersion against the ocpp library's CSMS -------------------
+async def test_default_station_has_the_list_enabled(csms):
+    async with running(csms) as st:                   # no template, no config
+        peer = csms.peers["CP1"]
+        assert st.config["LocalAuthListEnabled"] is True
+        assert await send(peer, 1, "Full", [entry("A")]) == "Accepted"
+        assert await version(peer) == 1 and len(st.local_list) == 1
+
+
 async def test_disabled_list_is_not_supported_and_reads_minus_one(csms):
-    async with running(csms) as st:
+    async with running(csms, config={"LocalAuthListEnabled": "false"}) as st:
         peer = csms.peers["CP1"]
         assert await version(peer) == -1
         assert await send(peer, 1, "Full", [entry("A")]) == "NotSupported"

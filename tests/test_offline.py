@@ -235,6 +235,36 @@ async def test_queue_survives_a_process_restart(csms, tmp_path):
     assert not third.offline.queue and not third.offline.queue.open_tx
 
 
+async def test_energy_register_does_not_go_back_after_a_restart(csms, tmp_path):
+    # No sampling: the stop reading is the only register value the journal ever sees.
+    opts = dict(FAST, config={"MeterValueSampleInterval": "0"}, state_dir=str(tmp_path))
+    first = Station("CP-E", csms.url, **opts)
+    await first.start(timeout=5)
+    try:
+        await first.plug_in(1)
+        assert await first.present_tag(1, "T1") == "Started"
+        first.connectors[1].meter.energy_wh += 5000      # it charged 5 kWh
+        await first.stop_transaction(1)
+        await csms.wait_for("StopTransaction")
+    finally:
+        await first.stop()
+    meter_stop = [r.payload for r in csms.received if r.action == "StopTransaction"][-1]["meterStop"]
+    assert meter_stop >= 5000
+    first.offline.queue.close()
+
+    second = Station("CP-E", csms.url, **opts)          # the process restarts
+    assert second.connectors[1].meter.energy_wh >= meter_stop
+    await second.start(timeout=5)
+    try:
+        await second.plug_in(1)
+        assert await second.present_tag(1, "T1") == "Started"
+        await csms.wait_for("StartTransaction", count=2)
+        starts = [r.payload for r in csms.received if r.action == "StartTransaction"]
+        assert starts[-1]["meterStart"] >= meter_stop
+    finally:
+        await second.stop()
+
+
 # -- against our hub ----------------------------------------------------------------------------
 async def test_offline_session_is_stored_by_the_hub_after_delivery():
     async with running_hub(tags={"HUB-TAG": "Accepted"}, flush_interval=0.1) as hub:

@@ -97,7 +97,9 @@ def core_keys(connectors: int) -> list[KeySpec]:
         KeySpec("ConnectorPhaseRotationMaxLength", INT, str(connectors + 1), readonly=True),
         KeySpec("GetConfigurationMaxKeys", INT, "50", readonly=True),
         KeySpec("HeartbeatInterval", INT, "300"),
-        KeySpec("LocalAuthListEnabled", BOOL, "false"),
+        # Every profile the station implements is on by default, so a CSMS can exercise
+        # each without a template.
+        KeySpec("LocalAuthListEnabled", BOOL, "true"),
         KeySpec("LocalAuthListMaxLength", INT, "1000", readonly=True),   # local_list.py
         KeySpec("LocalAuthorizeOffline", BOOL, "true"),
         KeySpec("LocalPreAuthorize", BOOL, "false"),

@@ -118,6 +118,10 @@ class Offline:
         st = self.station
         if tx.stop_reason == "PowerLoss" and self.lost_power_at is not None:
             tx.stop_time = self.lost_power_at
+        # The stop reading is the register's last word: a restart must not start below it.
+        meter = st.connectors[tx.connector_id].meter
+        self.queue.record_energy(tx.connector_id, max(meter.energy_wh, tx.meter_stop),
+                                 iso(tx.stop_time))
         self.queue.tx_closed(tx.connector_id)
         payload = st.dialect.stop_transaction_payload(tx)
         if tx.transaction_id is None or tx.transaction_id >= 0:
