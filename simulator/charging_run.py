@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .station import Event, Station, StationError, StationOptions
 from .session import CallErrorReceived, CallTimeout, SessionClosed
+from .dialects import make_station
 
 # Events worth a line when the run is not verbose.
 _HEADLINE = {"boot", "tx_started", "tx_stopped", "tag_rejected", "error", "disconnected"}
@@ -95,7 +96,7 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
     for n, (station_id, station_options) in enumerate(fleet, 1):
         if station_options is not options:  # a template's own interval is too long for a run
             station_options.config["MeterValueSampleInterval"] = str(sample_interval)
-        station = Station(station_id, csms_url, station_options)
+        station = make_station(station_id, csms_url, station_options)
         station.on_event = show
         outcome = Outcome(station.id)
         outcomes.append(outcome)

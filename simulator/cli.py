@@ -145,7 +145,7 @@ async def _run(args) -> int:
 
 
 async def _station(args) -> int:
-    from .station import Station
+    from .dialects import make_station
     ids = args.ids or ["SIM-00001"]
     from .template_cli import stations_from_yaml
     fleet = stations_from_yaml(args, ids)
@@ -161,7 +161,7 @@ async def _station(args) -> int:
                 options = _options(args)
                 if args.password:
                     options.basic_auth = (station_id, args.password)
-            station = Station(station_id, url, options)
+            station = make_station(station_id, url, options)
             station.on_event = lambda e: print(f"{e}", flush=True)
             stations.append(station)
         results = await asyncio.gather(*(s.start() for s in stations), return_exceptions=True)

@@ -14,6 +14,7 @@ from simulator.station import Station, StationOptions
 from simulator.station.auth import AuthCache, Authorizer, IdTagInfo
 from simulator.station.config import ConfigStore, core_keys
 from simulator.station.local_list import LocalAuthList, ListEntry
+from simulator.dialects import make_station
 from tests.hub_helpers import running_hub
 
 ENABLED = {"LocalAuthListEnabled": "true"}
@@ -190,7 +191,7 @@ def test_full_update_without_idtaginfo_fails():
 async def test_hub_sends_local_list_from_its_tag_store():
     tags = {"H-A": "Accepted", "H-B": {"status": "Blocked", "parentIdTag": "GROUP"}}
     async with running_hub(tags=tags) as hub:
-        st = Station("LL-1", hub.url, StationOptions(interval_scale=0.05, config=ENABLED))
+        st = make_station("LL-1", hub.url, StationOptions(interval_scale=0.05, config=ENABLED))
         await st.start()
         try:
             async with aiohttp.ClientSession(hub.api_url) as http:

@@ -13,6 +13,7 @@ from ocpp.routing import on
 from simulator.station import Station
 from simulator.station.link import Backoff
 from simulator.station.offline_queue import OfflineQueue
+from simulator.dialects import make_station
 from tests.hub_helpers import running_hub, wait_for
 from tests.ocpp_lib_csms import FAST, Peer, csms, running  # noqa: F401  (fixture)
 
@@ -54,9 +55,9 @@ def test_backoff_grows_is_jittered_capped_and_resets():
 
 
 def test_station_backoff_is_seeded_from_the_station():
-    a = [Station("CP-B", "ws://x", seed=3).backoff.next() for _ in range(2)]
+    a = [make_station("CP-B", "ws://x", seed=3).backoff.next() for _ in range(2)]
     assert a[0] == a[1]
-    assert Station("CP-B", "ws://x", seed=4).backoff.next() != a[0]
+    assert make_station("CP-B", "ws://x", seed=4).backoff.next() != a[0]
 
 
 # -- the queue and its journal --------------------------------------------------------------
@@ -199,7 +200,7 @@ async def test_power_failure_during_transaction(csms, tmp_path):
 
 async def test_queue_survives_a_process_restart(csms, tmp_path):
     opts = dict(FAST, config=OFFLINE_UNKNOWN, state_dir=str(tmp_path))
-    first = Station("CP-R", csms.url, **opts)
+    first = make_station("CP-R", csms.url, **opts)
     await first.start(timeout=5)
     first.go_offline()
     await first.plug_in(1)
@@ -212,7 +213,7 @@ async def test_queue_survives_a_process_restart(csms, tmp_path):
     first.offline.queue.close()
     assert (tmp_path / "CP-R.offline.jsonl").exists()
 
-    second = Station("CP-R", csms.url, **opts)  # same id and state_dir: a restart
+    second = make_station("CP-R", csms.url, **opts)  # same id and state_dir: a restart
     assert second.connectors[1].meter.energy_wh >= int(energy)   # the register survived
     queued = len(second.offline.queue)
     assert queued >= 5                          # Start, 3+ MeterValues, Stop (PowerLoss)
@@ -231,14 +232,14 @@ async def test_queue_survives_a_process_restart(csms, tmp_path):
         assert not second.offline.queue
     finally:
         await second.stop()
-    third = Station("CP-R", csms.url, **opts)   # nothing left to deliver
+    third = make_station("CP-R", csms.url, **opts)   # nothing left to deliver
     assert not third.offline.queue and not third.offline.queue.open_tx
 
 
 async def test_energy_register_does_not_go_back_after_a_restart(csms, tmp_path):
     # No sampling: the stop reading is the only register value the journal ever sees.
     opts = dict(FAST, config={"MeterValueSampleInterval": "0"}, state_dir=str(tmp_path))
-    first = Station("CP-E", csms.url, **opts)
+    first = make_station("CP-E", csms.url, **opts)
     await first.start(timeout=5)
     try:
         await first.plug_in(1)
@@ -252,7 +253,7 @@ async def test_energy_register_does_not_go_back_after_a_restart(csms, tmp_path):
     assert meter_stop >= 5000
     first.offline.queue.close()
 
-    second = Station("CP-E", csms.url, **opts)          # the process restarts
+    second = make_station("CP-E", csms.url, **opts)          # the process restarts
     assert second.connectors[1].meter.energy_wh >= meter_stop
     await second.start(timeout=5)
     try:
@@ -268,7 +269,7 @@ async def test_energy_register_does_not_go_back_after_a_restart(csms, tmp_path):
 # -- against our hub ----------------------------------------------------------------------------
 async def test_offline_session_is_stored_by_the_hub_after_delivery():
     async with running_hub(tags={"HUB-TAG": "Accepted"}, flush_interval=0.1) as hub:
-        st = Station("OFF-1", hub.url, **{**FAST, "max_power_w": 350_000}, config=SAMPLING)
+        st = make_station("OFF-1", hub.url, **{**FAST, "max_power_w": 350_000}, config=SAMPLING)
         await st.start(timeout=5)
         try:
             await st.plug_in(1)
@@ -346,7 +347,7 @@ async def test_direct_stop_transaction_is_retried_then_reported(csms, monkeypatc
 async def test_power_loss_restart_delivers_to_the_hub(tmp_path):
     async with running_hub(tags={"HUB-TAG": "Accepted"}, flush_interval=0.1) as hub:
         opts = dict(FAST, max_power_w=350_000, config=SAMPLING, state_dir=str(tmp_path))
-        first = Station("OFF-2", hub.url, **opts)
+        first = make_station("OFF-2", hub.url, **opts)
         await first.start(timeout=5)
         await first.plug_in(1)
         assert await first.present_tag(1, "HUB-TAG") == "Started"
@@ -355,7 +356,7 @@ async def test_power_loss_restart_delivers_to_the_hub(tmp_path):
         await meters(first, 3)
         await first.power_loss()
         first.offline.queue.close()
-        second = Station("OFF-2", hub.url, **opts)     # restart: Stop(PowerLoss) queued
+        second = make_station("OFF-2", hub.url, **opts)     # restart: Stop(PowerLoss) queued
         await second.start(timeout=5)
         try:
             await wait_for(lambda: hub.store.get_transaction(tx_id)["stop_reason"] is not None,

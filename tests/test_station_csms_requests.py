@@ -10,6 +10,7 @@ from ocpp.v16 import call
 
 from ocpp_lib_csms import FAST, csms, running  # noqa: F401  (fixture)
 from simulator.station import KeySpec, Station, UnknownMessageId
+from simulator.dialects import make_station
 
 
 def statuses(csms, connector=1):
@@ -379,7 +380,7 @@ async def test_trigger_message_connector_handling(csms):
 
 async def test_trigger_during_pending_is_answered_and_sent(csms):
     csms.boot_plan = [("Pending", 50)]
-    st = Station("CP-P", csms.url, **{**FAST, "interval_scale": 0.01})
+    st = make_station("CP-P", csms.url, **{**FAST, "interval_scale": 0.01})
     starting = asyncio.create_task(st.start(timeout=5))
     await csms.wait_for("BootNotification")
     reply = await csms.peers["CP-P"].call(call.TriggerMessage(
@@ -402,5 +403,5 @@ async def test_every_csms_initiated_16_request_has_a_handler():
     from simulator.protocol import CSMS, catalog
     from simulator.station import Station
 
-    dialect = Ocpp16Dialect(Station("CP-COVER", "ws://127.0.0.1:9/ocpp"))
+    dialect = Ocpp16Dialect(make_station("CP-COVER", "ws://127.0.0.1:9/ocpp"))
     assert sorted(set(catalog("ocpp1.6").initiated_by(CSMS)) - set(dialect._handlers)) == []

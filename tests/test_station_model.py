@@ -13,6 +13,7 @@ from simulator.station.clock import iso, parse_iso, utc_now
 from simulator.station.connector import TRANSITIONS, check_transition
 from simulator.station.meter import EV, MEASURANDS
 from simulator.station.transaction import Transaction
+from simulator.dialects import make_station
 
 S = Status
 
@@ -298,9 +299,9 @@ def test_no_soc_without_an_ev():
 # Station construction and timestamps
 # ---------------------------------------------------------------------------------------
 def test_station_url_appends_the_id_and_seed_defaults_to_the_id():
-    a = Station("CP-7", "ws://host:9000/ocpp/", connectors=3)
-    b = Station("CP-7", "ws://host:9000/ocpp", connectors=3)
-    c = Station("CP-8", "ws://host:9000/ocpp", connectors=3)
+    a = make_station("CP-7", "ws://host:9000/ocpp/", connectors=3)
+    b = make_station("CP-7", "ws://host:9000/ocpp", connectors=3)
+    c = make_station("CP-8", "ws://host:9000/ocpp", connectors=3)
     assert a.url == "ws://host:9000/ocpp/CP-7"
     assert len(a.connectors) == 4 and a.connectors[0].meter is None
     assert a.config["NumberOfConnectors"] == 3

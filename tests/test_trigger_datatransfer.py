@@ -12,7 +12,8 @@ from ocpp.v16 import call
 from hub_under_test.messages import DataTransferResult, DataTransferStatus
 from simulator.session import CallErrorReceived
 from simulator.station import Station, StationError, StationOptions
-from simulator.station.templates import load_template
+from simulator.templates.loader import load_template
+from simulator.dialects import make_station
 from tests.hub_helpers import running_hub
 from tests.ocpp_lib_csms import csms, running  # noqa: F401  (fixture)
 
@@ -68,7 +69,7 @@ async def hub():
 
 @pytest.fixture
 async def station(hub):
-    st = Station("TRIG-1", hub.url, StationOptions(connectors=2, **FAST))
+    st = make_station("TRIG-1", hub.url, StationOptions(connectors=2, **FAST))
     await st.start(timeout=5)
     yield st
     await st.stop()
@@ -181,7 +182,7 @@ async def test_unknown_requested_message_is_not_implemented(hub, station):
 # -- DataTransfer: the station's vendor hooks ------------------------------------------------
 
 async def test_template_canned_vendor_answers_through_our_hub(hub):
-    st = Station("DT-1", hub.url, load_template("dc-150kw"), **FAST)
+    st = make_station("DT-1", hub.url, load_template("dc-150kw"), **FAST)
     await st.start(timeout=5)
     try:
         async def dt(**payload):
@@ -210,7 +211,7 @@ async def test_canned_vendor_without_wildcard_answers_unknown_message_id(csms): 
 
 def test_bad_canned_vendor_status_is_refused():
     with pytest.raises(ValueError, match="status 'Sure'"):
-        Station("DT-X", "ws://127.0.0.1:1/ocpp",
+        make_station("DT-X", "ws://127.0.0.1:1/ocpp",
                 StationOptions(vendor_responses={"v": {"*": ["Sure", None]}}))
 
 

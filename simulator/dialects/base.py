@@ -45,6 +45,11 @@ class Dialect(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
+    @abstractmethod
+    def abort(self, notify: bool) -> None:
+        """Cut the link without a close frame (network or power gone); `notify`: report it
+        as lost through `on_lost` (the station reconnects) or not (the station is off)."""
+
     def set_ping_interval(self, seconds: int) -> None:
         """Apply a new keepalive interval to the open link (0: off)."""
 

@@ -91,6 +91,9 @@ class Ocpp16Dialect(Dialect):
     async def close(self) -> None:
         await self.link.close()
 
+    def abort(self, notify: bool) -> None:
+        self.link.abort(notify)
+
     def set_ping_interval(self, seconds: int) -> None:
         self.link.set_ping_interval(seconds)
 

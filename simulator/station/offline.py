@@ -245,9 +245,7 @@ class Offline:
         self.network_down = True
         st.online = False
         st._emit("network", "network down")
-        link = getattr(st.dialect, "link", None)
-        if link is not None:
-            link.abort(notify=True)
+        st.dialect.abort(notify=True)
 
     def come_online(self) -> None:
         st = self.station
@@ -268,9 +266,7 @@ class Offline:
             raise StationError(f"{st.id}: already without power")
         self.powered, self.lost_power_at = False, utc_now()
         st._emit("power_loss", "power lost", at=iso(self.lost_power_at))
-        link = getattr(st.dialect, "link", None)
-        if link is not None:
-            link.abort(notify=False)
+        st.dialect.abort(notify=False)
         st._closing = True
         if st._reset_task is not None and st._reset_task is not asyncio.current_task():
             st._reset_task.cancel()

@@ -61,11 +61,28 @@ SEND_ERRORS = (CallTimeout, CallErrorReceived, InvalidResponse, SessionClosed, O
 VendorHandler = Callable[[str | None, str | None], object]
 
 
+# Builds the station's dialect (how it speaks one protocol version) for a station.  The
+# caller picks it (`simulator.dialects.dialect_for`): the station never imports a dialect.
+DialectFactory = Callable[["Station"], object]
+
+
+class _Unwired:
+    """The dialect of a station built without one: every use says so."""
+    session = None
+
+    def __init__(self, station_id: str):
+        self._id = station_id
+
+    def __getattr__(self, name: str):
+        raise StationError(f"{self._id}: no dialect was given to this station, it cannot "
+                           f"speak to a CSMS (build it with simulator.dialects.make_station)")
+
+
 class Station:
     def __init__(self, station_id: str, csms_url: str, options: StationOptions | None = None,
-                 **overrides):
-        from ..dialects import dialect_for  # the dialects import station modules
-
+                 *, dialect: DialectFactory | None = None, **overrides):
+        """`dialect`: what turns this station into one protocol (None: a station that is
+        not wired to any, e.g. a template check; it cannot start)."""
         opts = dataclasses.replace(options, **overrides) if options else StationOptions(**overrides)
         if opts.connectors < 1:
             raise ValueError("a station has at least one connector")
@@ -94,7 +111,7 @@ class Station:
         self.online = False
         self.diagnostics_status = "Idle"
         self.firmware_status = "Idle"
-        self.dialect = dialect_for(opts.version)(self)
+        self.dialect = dialect(self) if dialect is not None else _Unwired(station_id)
         self.security = StationSecurity(self)   # profiles, certificates, security events
         self.firmware = Firmware(self)          # UpdateFirmware / SignedUpdateFirmware
         self.diagnostics = Diagnostics(self)    # GetDiagnostics / GetLog uploads
@@ -153,6 +170,8 @@ class Station:
         """
         if self._started:
             raise StationError(f"{self.id}: already started")
+        if isinstance(self.dialect, _Unwired):
+            self.dialect.connect  # raises: no dialect, no CSMS
         self._started, self._closing = True, False
         try:
             await self._connect()
