@@ -336,5 +336,5 @@ def test_station_command_line_security_options(pki, tmp_path):
     assert (options.security_profile, options.authorization_key) == (2, KEY)
     st = make_station("CLI1", "wss://127.0.0.1:1/ocpp", options)
     assert st.security.connect_args()["basic_auth"] == ("CLI1", KEY)
-    assert st.security.installed_ids(CSMS_ROOT)[0]["serialNumber"] == format(
+    assert st.security.installed_ids(CSMS_ROOT)[0].serial_number == format(
         pki["ca"].obj.serial_number, "x")

@@ -399,9 +399,34 @@ async def test_trigger_during_pending_is_answered_and_sent(csms):
 
 # -- coverage --------------------------------------------------------------------------------
 async def test_every_csms_initiated_16_request_has_a_handler():
-    from simulator.dialects.ocpp16 import Ocpp16Dialect
     from simulator.protocol import CSMS, catalog
-    from simulator.station import Station
 
-    dialect = Ocpp16Dialect(make_station("CP-COVER", "ws://127.0.0.1:9/ocpp"))
+    dialect = make_station("CP-COVER", "ws://127.0.0.1:9/ocpp").dialect
     assert sorted(set(catalog("ocpp1.6").initiated_by(CSMS)) - set(dialect._handlers)) == []
+
+
+async def test_every_station_intent_has_a_16_message():
+    import typing
+
+    from simulator.station import intents
+    st = make_station("CP-INTENTS", "ws://127.0.0.1:9/ocpp")
+    said = []
+
+    async def call(action, payload):
+        said.append((action, payload))
+        return {"status": "Accepted"}
+    st.dialect.link.call = call
+    for kind in typing.get_args(intents.Intent):
+        fields = {f: {"request_id": 7, "signed": False}.get(f, "x")
+                  for f in kind.__dataclass_fields__}
+        await st.send(kind(**fields))
+    assert [a for a, _ in said] == ["FirmwareStatusNotification",
+                                    "DiagnosticsStatusNotification", "LogStatusNotification",
+                                    "SecurityEventNotification", "SignCertificate"]
+    assert said[2][1] == {"status": "x", "requestId": 7}
+    assert said[3][1] == {"type": "x", "timestamp": "x", "techInfo": "x"}
+
+    class Unknown:
+        pass
+    with pytest.raises(TypeError, match="cannot say Unknown"):
+        await st.send(Unknown())

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..session import Session
     from ..station.auth import IdTagInfo
     from ..station.connector import Connector
+    from ..station.intents import Intent
     from ..station.station import Station
     from ..station.transaction import MeterSnapshot, Transaction
 
@@ -81,7 +82,6 @@ class Dialect(ABC):
                             data: str | None) -> tuple[str, str | None]: ...
 
     @abstractmethod
-    async def diagnostics_status(self, status: str) -> None: ...
-
-    @abstractmethod
-    async def firmware_status(self, status: str) -> None: ...
+    async def send(self, intent: Intent) -> object:
+        """Say one of the station's intents (station/intents.py); what the CSMS answered
+        for those that ask something (SignCertificateRequest: its status)."""

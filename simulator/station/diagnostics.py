@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import orjson
 
 from . import file_transfer
-from .clock import iso, parse_iso, utc_now
+from .clock import iso, utc_now
+from .intents import DiagnosticsStatusChanged, LogStatusChanged
 
 if TYPE_CHECKING:
     from .station import Station
@@ -63,30 +64,34 @@ def build_report(station: Station, start: datetime | None, stop: datetime | None
 class Diagnostics:
     def __init__(self, station: Station):
         self.station = station
-        self.log_status = "Idle"                 # what a triggered LogStatusNotification says
+        self.log_status = "Idle"                 # what a triggered log status says
         self.log_request_id: int | None = None
         self._diag_task: asyncio.Task | None = None
         self._log_task: asyncio.Task | None = None
 
-    # -- GetDiagnostics ------------------------------------------------------------------
-    def get_diagnostics(self, p: dict) -> str:
+    # -- diagnostics (1.6 GetDiagnostics) --------------------------------------------------
+    def get_diagnostics(self, location: str, start: datetime | None = None,
+                        stop: datetime | None = None, retries: int | None = None,
+                        retry_interval: float | None = None) -> str:
+        """Upload a diagnostics file to `location` after the reply; its file name."""
         st = self.station
-        start, stop = parse_iso(p.get("startTime")), parse_iso(p.get("stopTime"))
         name = f"{st.id}-diagnostics-{utc_now().strftime('%Y%m%dT%H%M%SZ')}.json"
         if self._diag_task is not None and not self._diag_task.done():
             self._diag_task.cancel()
-        st._emit("diagnostics_requested", f"{name} to {p['location']}", location=p["location"],
+        st._emit("diagnostics_requested", f"{name} to {location}", location=location,
                  file_name=name)
-        st._after_reply(lambda: self._diagnostics(p, name, start, stop), "diagnostics")
+        retry = self._retry(retries, retry_interval)
+        st._after_reply(lambda: self._diagnostics(location, name, start, stop, retry),
+                        "diagnostics")
         return name
 
-    async def _diagnostics(self, p: dict, name: str, start, stop) -> None:
+    async def _diagnostics(self, location: str, name: str, start, stop, retry) -> None:
         st = self.station
         self._diag_task = asyncio.current_task()   # a later request cancels it
         await self._diag_status("Uploading")
         data = build_report(st, start, stop)
         outcome = await file_transfer.upload(
-            p["location"], name, data, "application/json", *self._retry(p),
+            location, name, data, "application/json", *retry,
             timeout=st.options.call_timeout,
             on_retry=lambda n, why: st._emit("diagnostics_retry", f"attempt {n}: {why}"))
         if outcome.ok:
@@ -101,20 +106,21 @@ class Diagnostics:
         st = self.station
         st.diagnostics_status = status
         st._emit("diagnostics_status", status, status=status)
-        await send_status(st, "DiagnosticsStatusNotification", {"status": status})
+        await st.notify(DiagnosticsStatusChanged(status))
 
-    def _retry(self, p: dict) -> tuple[int, float]:
-        retries = p.get("retries")
-        interval = p.get("retryInterval")
+    def _retry(self, retries: int | None, interval: float | None) -> tuple[int, float]:
         retries = DEFAULT_RETRIES if retries is None else max(0, retries)
         interval = DEFAULT_RETRY_INTERVAL if interval is None else max(0, interval)
         return retries, interval * self.station.options.interval_scale
 
-    # -- GetLog (security extensions) ----------------------------------------------------
-    def get_log(self, p: dict) -> dict:
+    # -- log upload (security extensions' GetLog) -----------------------------------------
+    def get_log(self, kind: str, request_id: int, location: str,
+                oldest: datetime | None = None, latest: datetime | None = None,
+                retries: int | None = None, retry_interval: float | None = None
+                ) -> tuple[str, str]:
+        """Upload the `kind` log (SecurityLog or DiagnosticsLog) after the reply:
+        (Accepted | AcceptedCanceled, file name)."""
         st = self.station
-        log = p["log"]
-        kind, request_id = p["logType"], p["requestId"]
         status = "Accepted"
         if self._log_task is not None and not self._log_task.done():
             self._log_task.cancel()
@@ -122,20 +128,21 @@ class Diagnostics:
         name = (f"{st.id}-{'security' if kind == 'SecurityLog' else 'diagnostics'}-"
                 f"{request_id}.json")
         self.log_request_id = request_id
-        st._emit("log_requested", f"{kind} #{request_id} to {log['remoteLocation']}: {status}",
+        st._emit("log_requested", f"{kind} #{request_id} to {location}: {status}",
                  request_id=request_id, log_type=kind, file_name=name)
-        st._after_reply(lambda: self._log(p, name), f"log-{request_id}")
-        return {"status": status, "filename": name}
+        retry = self._retry(retries, retry_interval)
+        st._after_reply(lambda: self._log(kind, request_id, location, name, oldest, latest,
+                                          retry), f"log-{request_id}")
+        return status, name
 
-    async def _log(self, p: dict, name: str) -> None:
-        st, log, request_id = self.station, p["log"], p["requestId"]
+    async def _log(self, kind: str, request_id: int, location: str, name: str, oldest,
+                   latest, retry) -> None:
+        st = self.station
         self._log_task = asyncio.current_task()    # a later GetLog cancels it
         await self._log_status("Uploading", request_id)
-        data = build_report(st, parse_iso(log.get("oldestTimestamp")),
-                            parse_iso(log.get("latestTimestamp")),
-                            security_only=p["logType"] == "SecurityLog")
+        data = build_report(st, oldest, latest, security_only=kind == "SecurityLog")
         outcome = await file_transfer.upload(
-            log["remoteLocation"], name, data, "application/json", *self._retry(p),
+            location, name, data, "application/json", *retry,
             timeout=st.options.call_timeout,
             on_retry=lambda n, why: st._emit("log_retry", f"attempt {n}: {why}"))
         if outcome.ok:
@@ -150,43 +157,13 @@ class Diagnostics:
     async def _log_status(self, status: str, request_id: int | None) -> None:
         self.log_status = status
         self.station._emit("log_status", status, status=status, request_id=request_id)
-        await send_status(self.station, "LogStatusNotification", self.log_payload(status))
+        await self.station.notify(self._log_intent(status))
 
-    def log_payload(self, status: str | None = None) -> dict:
+    def _log_intent(self, status: str | None = None) -> LogStatusChanged:
         status = status or self.log_status
-        payload = {"status": status}
         # whitepaper: the requestId goes with a status of a running (or just ended) upload
-        if status != "Idle" and self.log_request_id is not None:
-            payload["requestId"] = self.log_request_id
-        return payload
+        return LogStatusChanged(status, self.log_request_id if status != "Idle" else None)
 
     async def send_log_status(self) -> None:
-        """The triggered LogStatusNotification (ExtendedTriggerMessage)."""
-        await send_status(self.station, "LogStatusNotification", self.log_payload(), triggered=True)
-
-
-async def send_status(station: Station, action: str, payload: dict, triggered: bool = False) -> None:
-    """Send a status notification.  Unless triggered (TriggerMessage works while Pending),
-    only while registered; a status that cannot go out is recorded as an error event and
-    not queued (a trigger asks for the current one later)."""
-    from .station import SEND_ERRORS
-    if not (station.online if triggered else station._may_send()):
-        station._emit("error", f"{action} {payload.get('status')} not sent: "
-                               f"{'offline' if not station.online else 'not registered'}")
-        return
-    try:
-        await station.dialect.link.call(action, payload)
-    except SEND_ERRORS as e:
-        station._emit("error", f"{action} failed: {e}")
-
-
-# -- 1.6 request handlers (registered by the 1.6 dialect) -----------------------------------
-async def handle_get_diagnostics(station: Station, p: dict) -> dict:
-    return {"fileName": station.diagnostics.get_diagnostics(p)}
-
-
-async def handle_get_log(station: Station, p: dict) -> dict:
-    return station.diagnostics.get_log(p)
-
-
-HANDLERS_16 = {"GetDiagnostics": handle_get_diagnostics, "GetLog": handle_get_log}
+        """The triggered log status (ExtendedTriggerMessage)."""
+        await self.station.notify(self._log_intent(), triggered=True)

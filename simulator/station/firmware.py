@@ -1,4 +1,4 @@
-"""Firmware updates: 1.6 UpdateFirmware and the security extensions' SignedUpdateFirmware.
+"""Firmware updates: plain (1.6 UpdateFirmware) and signed (the security extensions').
 
 The image is really downloaded (HTTP(S), file_transfer.py) at retrieveDate, with `retries`
 more attempts `retryInterval` apart; then installed, and the station reboots and boots with
@@ -48,8 +48,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from . import file_transfer
-from .clock import parse_iso, utc_now
-from .diagnostics import send_status
+from .clock import utc_now
+from .intents import FirmwareStatusChanged
 
 if TYPE_CHECKING:
     from .station import Station
@@ -142,25 +142,29 @@ class Firmware:
             and not self.current.task.done()
 
     # -- requests -------------------------------------------------------------------------
-    def update(self, p: dict) -> None:
-        """UpdateFirmware (the reply is empty whatever happens)."""
+    def update(self, location: str, retrieve_at: datetime | None, retries: int | None = None,
+               retry_interval: float | None = None) -> None:
+        """A plain update (nothing to answer: an ignored one is an event)."""
         st = self.station
         if self.busy and self.current.installing:
-            st._emit("firmware_ignored", f"UpdateFirmware from {p['location']} ignored: "
-                                         "installation in progress", location=p["location"])
+            st._emit("firmware_ignored", f"UpdateFirmware from {location} ignored: "
+                                         "installation in progress", location=location)
             return
-        self._start(Update(p["location"], parse_iso(p["retrieveDate"]) or utc_now(),
-                           *self._retry(p)))
+        self._start(Update(location, retrieve_at or utc_now(),
+                           *self._retry(retries, retry_interval)))
 
-    def signed_update(self, p: dict) -> str:
-        """SignedUpdateFirmware: Accepted, AcceptedCanceled, Rejected (installing),
+    def signed_update(self, location: str, retrieve_at: datetime | None, request_id: int,
+                      signing_certificate: str, signature: str,
+                      install_at: datetime | None = None, retries: int | None = None,
+                      retry_interval: float | None = None) -> str:
+        """A signed update: Accepted, AcceptedCanceled, Rejected (installing),
         InvalidCertificate."""
         from .security import MANUFACTURER_ROOT, chains_to, load_certs, valid_now
-        st, fw = self.station, p["firmware"]
+        st = self.station
         if self.busy and self.current.installing:
             return "Rejected"
         try:
-            cert = load_certs(fw["signingCertificate"])[0]
+            cert = load_certs(signing_certificate)[0]
             problem = None if valid_now(cert) else "the signing certificate is not valid now"
         except ValueError as e:
             cert, problem = None, f"unreadable signing certificate: {e}"
@@ -171,17 +175,15 @@ class Firmware:
                           "ManufacturerRootCertificate"
         if problem is not None:
             st.security.report("InvalidFirmwareSigningCertificate", problem)
-            st._emit("firmware_rejected", problem, request_id=p["requestId"])
+            st._emit("firmware_rejected", problem, request_id=request_id)
             return "InvalidCertificate"
         status = "AcceptedCanceled" if self.busy else "Accepted"
-        self._start(Update(fw["location"], parse_iso(fw["retrieveDateTime"]) or utc_now(),
-                           *self._retry(p), request_id=p["requestId"], certificate=cert,
-                           signature=fw["signature"],
-                           install_at=parse_iso(fw.get("installDateTime"))))
+        self._start(Update(location, retrieve_at or utc_now(),
+                           *self._retry(retries, retry_interval), request_id=request_id,
+                           certificate=cert, signature=signature, install_at=install_at))
         return status
 
-    def _retry(self, p: dict) -> tuple[int, float]:
-        retries, interval = p.get("retries"), p.get("retryInterval")
+    def _retry(self, retries: int | None, interval: float | None) -> tuple[int, float]:
         retries = DEFAULT_RETRIES if retries is None else max(0, retries)
         interval = DEFAULT_RETRY_INTERVAL if interval is None else max(0, interval)
         return retries, interval * self.station.options.interval_scale
@@ -269,50 +271,16 @@ class Firmware:
         st.firmware_status = PLAIN.get(status, status)
         st._emit("firmware_status", status, status=status, request_id=u.request_id)
         if u.signed:
-            await send_status(st, "SignedFirmwareStatusNotification",
-                        {"status": status, "requestId": u.request_id})
+            await st.notify(FirmwareStatusChanged(status, u.request_id, signed=True))
         else:
-            await send_status(st, "FirmwareStatusNotification", {"status": st.firmware_status})
+            await st.notify(FirmwareStatusChanged(st.firmware_status))
 
     async def _end(self, u: Update, status: str) -> None:
         await self._report(u, status)
         self.status, self.station.firmware_status = "Idle", "Idle"
 
     async def send_signed_status(self) -> None:
-        """The triggered SignedFirmwareStatusNotification (ExtendedTriggerMessage)."""
-        payload = {"status": self.status}
-        if self.status != "Idle" and self.last_request_id is not None:
-            payload["requestId"] = self.last_request_id
-        await send_status(self.station, "SignedFirmwareStatusNotification", payload, triggered=True)
-
-
-# -- 1.6 request handlers (registered by the 1.6 dialect) -----------------------------------
-async def handle_update_firmware(station: Station, p: dict) -> dict:
-    station.firmware.update(p)
-    return {}
-
-
-async def handle_signed_update_firmware(station: Station, p: dict) -> dict:
-    return {"status": station.firmware.signed_update(p)}
-
-
-async def handle_extended_trigger(station: Station, p: dict) -> dict:
-    """ExtendedTriggerMessage: LogStatusNotification and FirmwareStatusNotification report
-    the current upload / signed-update status (whitepaper: the firmware trigger asks for a
-    SignedFirmwareStatusNotification); the rest is security.py's."""
-    from .security import handle_extended_trigger as security_trigger
-    message, connector_id = p["requestedMessage"], p.get("connectorId")
-    if message not in ("LogStatusNotification", "FirmwareStatusNotification"):
-        return await security_trigger(station, p)
-    if connector_id is not None and not 0 <= connector_id < len(station.connectors):
-        return {"status": "Rejected"}
-    station._emit("trigger", message, connector_id)
-    send = (station.diagnostics.send_log_status if message == "LogStatusNotification"
-            else station.firmware.send_signed_status)
-    station._after_reply(send, f"trigger-{message}")
-    return {"status": "Accepted"}
-
-
-HANDLERS_16 = {"UpdateFirmware": handle_update_firmware,
-               "SignedUpdateFirmware": handle_signed_update_firmware,
-               "ExtendedTriggerMessage": handle_extended_trigger}
+        """The triggered signed-update status (the request id goes with a running one)."""
+        request_id = self.last_request_id if self.status != "Idle" else None
+        await self.station.notify(FirmwareStatusChanged(self.status, request_id, signed=True),
+                                  triggered=True)

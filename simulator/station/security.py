@@ -29,6 +29,7 @@ from cryptography.x509.oid import NameOID
 from ..transport import tls
 from .clock import now_iso
 from .config import BOOL, INT, STR, KeySpec
+from .intents import SecurityEvent, SignCertificateRequest
 
 if TYPE_CHECKING:
     from .station import Station
@@ -88,21 +89,30 @@ def public_key_bits(cert: x509.Certificate) -> bytes:
     return spki[bits + 1:end]
 
 
+@dataclass(frozen=True, slots=True)
+class CertificateHash:
+    """How a CSMS names an installed certificate: hashes of its issuer's name and key, and
+    its serial number (hex), as in OCSP's CertID."""
+    algorithm: str               # SHA256 | SHA384 | SHA512
+    issuer_name_hash: str
+    issuer_key_hash: str
+    serial_number: str
+
+    def same_as(self, other: CertificateHash) -> bool:
+        return (self.issuer_name_hash.lower() == other.issuer_name_hash.lower()
+                and self.issuer_key_hash.lower() == other.issuer_key_hash.lower()
+                and self.serial_number.lower().lstrip("0")
+                == other.serial_number.lower().lstrip("0"))
+
+
 def hash_data(cert: x509.Certificate, issuer: x509.Certificate | None = None,
-              algorithm: str = "SHA256") -> dict:
-    """certificateHashData of `cert`; a root is its own issuer."""
+              algorithm: str = "SHA256") -> CertificateHash:
+    """The hash data of `cert`; a root is its own issuer."""
     issuer = issuer or cert
     h = HASHES[algorithm]
-    return {"hashAlgorithm": algorithm,
-            "issuerNameHash": h(cert.issuer.public_bytes()).hexdigest(),
-            "issuerKeyHash": h(public_key_bits(issuer)).hexdigest(),
-            "serialNumber": format(cert.serial_number, "x")}
-
-
-def _same_hash(a: dict, b: dict) -> bool:
-    return (a["issuerNameHash"].lower() == b["issuerNameHash"].lower()
-            and a["issuerKeyHash"].lower() == b["issuerKeyHash"].lower()
-            and a["serialNumber"].lower().lstrip("0") == b["serialNumber"].lower().lstrip("0"))
+    return CertificateHash(algorithm, h(cert.issuer.public_bytes()).hexdigest(),
+                           h(public_key_bits(issuer)).hexdigest(),
+                           format(cert.serial_number, "x"))
 
 
 def valid_now(cert: x509.Certificate) -> bool:
@@ -287,11 +297,8 @@ class StationSecurity:
         try:
             while self.events and self.station._may_send():
                 kind, ts, info = self.events[0]
-                payload = {"type": kind, "timestamp": ts}
-                if info:
-                    payload["techInfo"] = info
                 try:
-                    await self.station.dialect.link.call("SecurityEventNotification", payload)
+                    await self.station.send(SecurityEvent(kind, ts, info))
                 except SEND_ERRORS as e:
                     self.station._emit("error", f"SecurityEventNotification failed: {e}")
                     return
@@ -322,17 +329,16 @@ class StationSecurity:
         self.station._emit("certificate_installed", kind, type=kind)
         return "Accepted"
 
-    def installed_ids(self, kind: str) -> list[dict]:
+    def installed_ids(self, kind: str) -> list[CertificateHash]:
         return [hash_data(i.cert) for i in self.store if i.type == kind]
 
-    def delete(self, wanted: dict) -> str:
-        """DeleteCertificate: Accepted, NotFound, or Failed for the last
-        CentralSystemRootCertificate while TLS depends on it (it would lock the station out)."""
-        algorithm = wanted.get("hashAlgorithm")
-        if algorithm not in HASHES:
+    def delete(self, wanted: CertificateHash) -> str:
+        """Accepted, NotFound, or Failed for the last CSMS root certificate while TLS
+        depends on it (it would lock the station out)."""
+        if wanted.algorithm not in HASHES:
             return "NotFound"
         for item in self.store:
-            if _same_hash(hash_data(item.cert, algorithm=algorithm), wanted):
+            if hash_data(item.cert, algorithm=wanted.algorithm).same_as(wanted):
                 roots = [i for i in self.store if i.type == CSMS_ROOT]
                 if item.type == CSMS_ROOT and len(roots) == 1 and self.profile >= 2:
                     return "Failed"
@@ -345,9 +351,9 @@ class StationSecurity:
     async def sign_certificate(self) -> str:
         """Send a fresh CSR; the answer's status (Accepted / Rejected)."""
         self._pending_key, csr = make_csr(self.station.id, self.station.config["CpoName"] or None)
-        reply = await self.station.dialect.link.call("SignCertificate", {"csr": csr})
-        self.station._emit("sign_certificate", reply["status"], status=reply["status"])
-        return reply["status"]
+        status = await self.station.send(SignCertificateRequest(csr))
+        self.station._emit("sign_certificate", status, status=status)
+        return status
 
     def certificate_signed(self, chain_pem: str) -> str:
         """Accepted (installed: used from the next connection) or Rejected (a security
@@ -391,50 +397,24 @@ class StationSecurity:
             return "Rejected"
         if message not in EXTENDED_TRIGGERS:
             return "NotImplemented"
-        if message not in ("LogStatusNotification", "SignChargePointCertificate"):
+        if message not in ("LogStatusNotification", "SignChargePointCertificate",
+                           "FirmwareStatusNotification"):
             return st.trigger(message, connector_id)   # same behaviour as TriggerMessage
         st._emit("trigger", message, connector_id)
         st._after_reply(lambda: self._send_triggered(message), f"trigger-{message}")
         return "Accepted"
 
     async def _send_triggered(self, message: str) -> None:
+        """The upload and signed-update statuses are the current ones (whitepaper: the
+        firmware trigger asks for the signed-update status)."""
         from .station import SEND_ERRORS
+        st = self.station
         try:
             if message == "SignChargePointCertificate":
                 await self.sign_certificate()
-            else:   # no log upload in progress: the upload status is Idle
-                await self.station.dialect.link.call("LogStatusNotification", {"status": "Idle"})
+            elif message == "LogStatusNotification":
+                await st.diagnostics.send_log_status()
+            else:
+                await st.firmware.send_signed_status()
         except SEND_ERRORS as e:
-            self.station._emit("error", f"triggered {message} failed: {e}")
-
-
-# -- 1.6 request handlers (registered by the 1.6 dialect) -----------------------------------
-async def handle_certificate_signed(station: Station, p: dict) -> dict:
-    return {"status": station.security.certificate_signed(p["certificateChain"])}
-
-
-async def handle_install_certificate(station: Station, p: dict) -> dict:
-    return {"status": station.security.install(p["certificateType"], p["certificate"])}
-
-
-async def handle_delete_certificate(station: Station, p: dict) -> dict:
-    return {"status": station.security.delete(p["certificateHashData"])}
-
-
-async def handle_get_installed_certificate_ids(station: Station, p: dict) -> dict:
-    ids = station.security.installed_ids(p["certificateType"])
-    return {"status": "Accepted", "certificateHashData": ids} if ids else {"status": "NotFound"}
-
-
-async def handle_extended_trigger(station: Station, p: dict) -> dict:
-    return {"status": station.security.extended_trigger(p["requestedMessage"],
-                                                        p.get("connectorId"))}
-
-
-HANDLERS_16 = {
-    "CertificateSigned": handle_certificate_signed,
-    "InstallCertificate": handle_install_certificate,
-    "DeleteCertificate": handle_delete_certificate,
-    "GetInstalledCertificateIds": handle_get_installed_certificate_ids,
-    "ExtendedTriggerMessage": handle_extended_trigger,
-}
+            st._emit("error", f"triggered {message} failed: {e}")

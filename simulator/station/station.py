@@ -32,6 +32,7 @@ from .connector import Connector, PendingStart, Status
 from .errors import (BootRejected, ConnectFailed, NotRegistered, StationError, UnknownMessageId)
 from .diagnostics import Diagnostics
 from .events import Event, EventLog
+from .intents import DiagnosticsStatusChanged, FirmwareStatusChanged, Intent
 from .firmware import Firmware
 from .link import Backoff
 from .local_list import LocalAuthList
@@ -326,6 +327,24 @@ class Station:
         self._accepted.set()
         if self.security.events:
             self._spawn(self.security.flush(), "security-events")
+
+    async def send(self, intent: Intent):
+        """Say `intent` to the CSMS now (the dialect's words); what the CSMS answered, for
+        the intents that ask something.  Raises the session's errors (SEND_ERRORS)."""
+        return await self.dialect.send(intent)
+
+    async def notify(self, intent: Intent, triggered: bool = False) -> None:
+        """Report a status: unless triggered (a trigger works while Pending), only while
+        registered; one that cannot go out is an error event, not queued (a trigger asks
+        for the current one later)."""
+        if not (self.online if triggered else self._may_send()):
+            self._emit("error", f"{type(intent).__name__} {getattr(intent, 'status', '')} not "
+                                f"sent: {'offline' if not self.online else 'not registered'}")
+            return
+        try:
+            await self.send(intent)
+        except SEND_ERRORS as e:
+            self._emit("error", f"{type(intent).__name__} failed: {e}")
 
     def _may_send(self) -> bool:
         return self.online and self.registration == ACCEPTED and not self._holding
@@ -1035,9 +1054,9 @@ class Station:
                     await self._send_meter_values(c, c.meter.read(), "Trigger", c.transaction,
                                                   measurands, force=True)
             elif message == "DiagnosticsStatusNotification":
-                await self.dialect.diagnostics_status(self.diagnostics_status)
+                await self.send(DiagnosticsStatusChanged(self.diagnostics_status))
             elif message == "FirmwareStatusNotification":
-                await self.dialect.firmware_status(self.firmware_status)
+                await self.send(FirmwareStatusChanged(self.firmware_status))
         except SEND_ERRORS as e:
             self._emit("error", f"triggered {message} failed: {e}")
 
