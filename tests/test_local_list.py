@@ -12,7 +12,9 @@ from ocpp.v16 import call
 from ocpp_lib_csms import csms, running  # noqa: F401  (fixture)
 from simulator.station import Station, StationOptions
 from simulator.station.auth import AuthCache, Authorizer, IdTagInfo
-from simulator.station.config import ConfigStore, core_keys
+from simulator.dialects.ocpp16 import config_keys
+from simulator.station.settings import Settings
+from simulator.station.config import ConfigStore
 from simulator.station.local_list import LocalAuthList, ListEntry
 from simulator.dialects import make_station
 from tests.hub_helpers import running_hub
@@ -163,8 +165,8 @@ async def test_offline_decision_for_listed_and_unknown_tags(csms):
 
 
 def authorizer(**config) -> Authorizer:
-    store = ConfigStore(core_keys(1), {**ENABLED, **config})
-    return Authorizer(store, AuthCache(), LocalAuthList())
+    store = ConfigStore(config_keys.specs(1, 0), {**ENABLED, **config})
+    return Authorizer(Settings(store, config_keys.SETTING_KEYS), AuthCache(), LocalAuthList())
 
 
 def test_local_list_takes_precedence_over_the_cache():
@@ -175,9 +177,9 @@ def test_local_list_takes_precedence_over_the_cache():
     assert status == "Accepted"
     assert a.decide("T", online=True) == (None, None)          # blocked locally: ask the CSMS
     assert a.decide("T", online=False)[0].status == "Blocked"  # offline: refused
-    a.config.set("LocalAuthListEnabled", "false")               # the list is ignored
+    a.settings.set("local_list_enabled", False)                 # the list is ignored
     assert a.decide("T", online=False) == (IdTagInfo("Accepted"), "cache")
-    a.config.set("AuthorizationCacheEnabled", "false")
+    a.settings.set("authorization_cache_enabled", False)
     assert a.decide("T", online=False)[0].status == "Invalid"
 
 

@@ -10,7 +10,7 @@ from ocpp.v16 import call
 
 from ocpp_lib_csms import FAST, csms, running  # noqa: F401  (fixture)
 from simulator.dialects import dialect_for, make_station
-from simulator.station import BootRejected, ConnectFailed, NotRegistered, Station, StationError
+from simulator.station import BootRejected, ConnectFailed, NotRegistered, Station
 
 
 async def test_the_caller_hands_the_station_its_dialect(csms):
@@ -22,11 +22,9 @@ async def test_the_caller_hands_the_station_its_dialect(csms):
         make_station("CP-X", csms.url, version="ocpp9")
 
 
-async def test_a_station_without_a_dialect_cannot_start(csms):
-    st = Station("CP-U", csms.url)            # e.g. a template check: never connects
-    with pytest.raises(StationError, match="no dialect was given"):
-        await st.start(timeout=1)
-    assert csms.paths == []
+def test_a_station_needs_a_dialect():
+    with pytest.raises(TypeError, match="dialect"):
+        Station("CP-U", "ws://127.0.0.1:9/ocpp")   # it could not even name its settings
 
 
 async def test_boot_accepted_then_status_for_every_connector(csms):

@@ -10,12 +10,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 if TYPE_CHECKING:
     from ..session import Session
     from ..station.auth import IdTagInfo
+    from ..station.config import KeySpec
     from ..station.connector import Connector
+    from ..station.options import StationOptions
     from ..station.intents import Intent
     from ..station.station import Station
     from ..station.transaction import MeterSnapshot, Transaction
@@ -30,9 +32,16 @@ class BootResult:
 
 class Dialect(ABC):
     version: str
+    # neutral setting name (station/settings.py NAMES) -> the key holding it
+    setting_keys: Mapping[str, str]
 
     def __init__(self, station: Station):
+        """Called while the station is being built: use its id and options only."""
         self.station = station
+
+    @abstractmethod
+    def config_specs(self, options: StationOptions) -> Sequence[KeySpec]:
+        """The configuration keys of a station with these options (shared, immutable)."""
 
     @property
     @abstractmethod

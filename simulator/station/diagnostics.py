@@ -40,7 +40,6 @@ def _window_ok(ts: float, start: datetime | None, stop: datetime | None) -> bool
 
 def build_report(station: Station, start: datetime | None, stop: datetime | None,
                  security_only: bool = False) -> bytes:
-    from .security import WRITE_ONLY
     events = [{"time": iso(datetime.fromtimestamp(e.ts, timezone.utc)), "kind": e.kind,
                "connector": e.connector, "text": e.text}
               for e in list(station.events.recent)
@@ -55,7 +54,8 @@ def build_report(station: Station, start: datetime | None, stop: datetime | None
         report.update(
             vendor=station.options.vendor, model=station.options.model,
             firmware_version=station.options.firmware_version,
-            configuration={k: v for k, v, _ in known if k not in WRITE_ONLY},
+            configuration={k: v for k, v, _ in known
+                           if not station.config.specs[k].write_only},
             connectors={c.id: {"status": str(c.status), "error_code": c.error_code}
                         for c in station.connectors})
     return orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)

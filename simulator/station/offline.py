@@ -89,7 +89,7 @@ class Offline:
         return None
 
     def _attempts(self) -> int:
-        return max(1, self.station.config["TransactionMessageAttempts"])
+        return max(1, self.station.settings["tx_message_attempts"])
 
     async def start(self, tx: Transaction) -> tuple[int, IdTagInfo | None]:
         """(transactionId, idTagInfo) from the CSMS, or (provisional id, None) when the
@@ -163,7 +163,7 @@ class Offline:
 
     def _retry_delay(self, attempt: int) -> float:
         st = self.station
-        return (st.config["TransactionMessageRetryInterval"] * attempt
+        return (st.settings["tx_message_retry_interval"] * attempt
                 * st.options.interval_scale)
 
     # -- delivery ----------------------------------------------------------------------------
@@ -187,7 +187,7 @@ class Offline:
                     return
                 except FAILED as e:
                     entry.attempts += 1
-                    attempts = max(1, st.config["TransactionMessageAttempts"])
+                    attempts = max(1, st.settings["tx_message_attempts"])
                     st._emit("error", f"held {entry.action} attempt {entry.attempts}/{attempts} "
                                       f"failed: {e}")
                     if entry.attempts >= attempts:
@@ -224,7 +224,7 @@ class Offline:
             return
         # The CSMS refuses the tag the station let charge offline (1.6 §3.5.2).  Stopping
         # sends a StopTransaction: do it outside this delivery (it waits for the queue).
-        if st.config["StopTransactionOnInvalidId"]:
+        if st.settings["stop_on_invalid_id"]:
             st._spawn(st._stop_transaction(c, "DeAuthorized"), "deauthorize")
         else:
             tx.deauthorized = True

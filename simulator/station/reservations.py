@@ -60,7 +60,7 @@ class Reservations:
         st = self.station
         if not 0 <= connector_id < len(st.connectors):
             return REJECTED
-        if connector_id == 0 and not st.config["ReserveConnectorZeroSupported"]:
+        if connector_id == 0 and not st.settings["reserve_connector_zero"]:
             return REJECTED
         if expiry is None or expiry <= utc_now():
             return REJECTED

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import ssl
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,6 @@ from cryptography.x509.oid import NameOID
 
 from ..transport import tls
 from .clock import now_iso
-from .config import BOOL, INT, STR, KeySpec
 from .intents import SecurityEvent, SignCertificateRequest
 
 if TYPE_CHECKING:
@@ -37,25 +36,10 @@ if TYPE_CHECKING:
 CSMS_ROOT, MANUFACTURER_ROOT = "CentralSystemRootCertificate", "ManufacturerRootCertificate"
 CERTIFICATE_TYPES = (CSMS_ROOT, MANUFACTURER_ROOT)
 HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
-WRITE_ONLY = frozenset({"AuthorizationKey"})   # GetConfiguration never shows its value
 EXTENDED_TRIGGERS = ("BootNotification", "LogStatusNotification", "FirmwareStatusNotification",
                      "Heartbeat", "MeterValues", "SignChargePointCertificate",
                      "StatusNotification")
 EVENT_QUEUE = 100
-
-
-def security_keys(profile: int) -> list[KeySpec]:
-    """The whitepaper's configuration keys.  SecurityProfile's minimum follows its value, so
-    a ChangeConfiguration that lowers it is Rejected."""
-    return [
-        KeySpec("AdditionalRootCertificateCheck", BOOL, "false", readonly=True),
-        # 1.6 security whitepaper: 16..40 printable characters.
-        KeySpec("AuthorizationKey", STR, "", pattern=re.compile(r"[\x21-\x7e]{16,40}")),
-        KeySpec("CertificateSignedMaxChainSize", INT, "10000", readonly=True),
-        KeySpec("CertificateStoreMaxLength", INT, "10", readonly=True),
-        KeySpec("CpoName", STR, ""),
-        KeySpec("SecurityProfile", INT, str(profile), minimum=profile, maximum=3),
-    ]
 
 
 # -- certificates ----------------------------------------------------------------------------
@@ -175,32 +159,32 @@ class StationSecurity:
         self._in_use: int | None = None    # the profile of the current connection
         self._falling_back = False
         self._sending = False
-        config = station.config
+        settings = station.settings
         if opts.authorization_key is not None:
-            config.set("AuthorizationKey", opts.authorization_key)
+            settings.set("authorization_key", opts.authorization_key)
         if opts.cpo_name is not None:
-            config.set("CpoName", opts.cpo_name)
-        config.subscribe(self._on_config_change)
+            settings.set("cpo_name", opts.cpo_name)
+        settings.subscribe(self._on_setting_change)
 
     @property
     def profile(self) -> int:
-        return self.station.config["SecurityProfile"]
+        return self.station.settings["security_profile"]
 
-    def _on_config_change(self, name: str, value) -> None:
-        config = self.station.config
-        if name == "SecurityProfile":   # never lower again
-            config.specs[name] = replace(config.specs[name], minimum=value)
+    def _on_setting_change(self, name: str, value) -> None:
+        settings = self.station.settings
+        if name == "security_profile":   # never lower again
+            settings.raise_minimum(name, value)
             if self._in_use is not None and value != self._in_use and self.station.online:
                 old = self._in_use
                 self.station._after_reply(lambda: self._switch_profile(old), "security-profile")
-        if name in ("SecurityProfile", "AuthorizationKey") and not self._falling_back:
-            self.report("ReconfigurationOfSecurityParameters", f"{name} changed")
+        if name in ("security_profile", "authorization_key") and not self._falling_back:
+            self.report("ReconfigurationOfSecurityParameters", f"{settings.key(name)} changed")
 
     def _set_profile(self, profile: int) -> None:
         """The station's own change (fallback): below the never-lower minimum."""
-        config = self.station.config
-        config.specs["SecurityProfile"] = replace(config.specs["SecurityProfile"], minimum=profile)
-        config.set("SecurityProfile", str(profile))
+        settings = self.station.settings
+        settings.raise_minimum("security_profile", profile)
+        settings.set("security_profile", profile)
 
     async def _switch_profile(self, old: int) -> None:
         """Whitepaper: after a SecurityProfile change the station reconnects with the new
@@ -245,7 +229,7 @@ class StationSecurity:
             raise ValueError("security profile 1 is Basic auth over ws://")
         auth = None
         if profile in (1, 2):
-            password = st.config["AuthorizationKey"]
+            password = st.settings["authorization_key"]
             if not password:
                 raise ValueError(f"security profile {profile} needs an AuthorizationKey")
             auth = (st.id, password)
@@ -323,7 +307,7 @@ class StationSecurity:
             return "Rejected"
         if any(i.cert == cert and i.type == kind for i in self.store):
             return "Accepted"    # already there
-        if len(self.store) >= self.station.config["CertificateStoreMaxLength"]:
+        if len(self.store) >= self.station.settings["certificate_store_max_length"]:
             return "Failed"
         self.store.append(Installed(kind, cert, pem))
         self.station._emit("certificate_installed", kind, type=kind)
@@ -350,7 +334,7 @@ class StationSecurity:
     # -- SignCertificate / CertificateSigned ----------------------------------------------
     async def sign_certificate(self) -> str:
         """Send a fresh CSR; the answer's status (Accepted / Rejected)."""
-        self._pending_key, csr = make_csr(self.station.id, self.station.config["CpoName"] or None)
+        self._pending_key, csr = make_csr(self.station.id, self.station.settings["cpo_name"] or None)
         status = await self.station.send(SignCertificateRequest(csr))
         self.station._emit("sign_certificate", status, status=status)
         return status
@@ -373,7 +357,7 @@ class StationSecurity:
         return "Accepted"
 
     def _check_chain(self, chain_pem: str) -> str | None:
-        if len(chain_pem) > self.station.config["CertificateSignedMaxChainSize"]:
+        if len(chain_pem) > self.station.settings["certificate_chain_max_size"]:
             return "chain longer than CertificateSignedMaxChainSize"
         if self._pending_key is None:
             return "no certificate was requested (no SignCertificate pending)"

@@ -400,10 +400,9 @@ class SmartCharging:
 
     # -- state ---------------------------------------------------------------------------
     def _limits(self) -> Limits:
-        cfg = self.station.config
-        return Limits(cfg["ChargeProfileMaxStackLevel"],
-                      tuple(cfg["ChargingScheduleAllowedChargingRateUnit"]),
-                      cfg["ChargingScheduleMaxPeriods"], cfg["MaxChargingProfilesInstalled"])
+        s = self.station.settings
+        return Limits(s["profile_max_stack_level"], tuple(s["schedule_allowed_units"]),
+                      s["schedule_max_periods"], s["max_profiles_installed"])
 
     def _tx(self, connector_id: int) -> TxInfo | None:
         tx = self.station.connectors[connector_id].transaction
@@ -513,7 +512,7 @@ class SmartCharging:
         """The composite schedule, or None for a connector that does not exist."""
         if not 0 <= connector_id <= self.hw.connectors or duration < 0:
             return None
-        allowed = self.station.config["ChargingScheduleAllowedChargingRateUnit"]
+        allowed = self.station.settings["schedule_allowed_units"]
         if unit is None:
             unit = "A" if "Current" in allowed else "W"
         now = now or utc_now()

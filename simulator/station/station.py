@@ -27,7 +27,7 @@ from ..protocol import OcppError
 from . import meter as m
 from .auth import ACCEPTED, AuthCache, Authorizer, IdTagInfo
 from .clock import utc_now
-from .config import ConfigStore, core_keys
+from .config import ConfigStore
 from .connector import Connector, PendingStart, Status
 from .errors import (BootRejected, ConnectFailed, NotRegistered, StationError, UnknownMessageId)
 from .diagnostics import Diagnostics
@@ -42,7 +42,8 @@ from .offline import Offline
 from .options import StationOptions
 from .reservations import Reservations
 from .smart_charging import SmartCharging
-from .security import StationSecurity, security_keys
+from .security import StationSecurity
+from .settings import Settings
 from .timers import Periodic
 from .aligned import AlignedTimer
 from .vendors import canned_vendors
@@ -67,23 +68,11 @@ VendorHandler = Callable[[str | None, str | None], object]
 DialectFactory = Callable[["Station"], object]
 
 
-class _Unwired:
-    """The dialect of a station built without one: every use says so."""
-    session = None
-
-    def __init__(self, station_id: str):
-        self._id = station_id
-
-    def __getattr__(self, name: str):
-        raise StationError(f"{self._id}: no dialect was given to this station, it cannot "
-                           f"speak to a CSMS (build it with simulator.dialects.make_station)")
-
-
 class Station:
     def __init__(self, station_id: str, csms_url: str, options: StationOptions | None = None,
-                 *, dialect: DialectFactory | None = None, **overrides):
-        """`dialect`: what turns this station into one protocol (None: a station that is
-        not wired to any, e.g. a template check; it cannot start)."""
+                 *, dialect: DialectFactory, **overrides):
+        """`dialect`: what turns this station into one protocol; it also defines the
+        configuration keys and which of them holds each neutral setting."""
         opts = dataclasses.replace(options, **overrides) if options else StationOptions(**overrides)
         if opts.connectors < 1:
             raise ValueError("a station has at least one connector")
@@ -94,12 +83,13 @@ class Station:
         self.options = opts
         self.rng = random.Random(opts.seed if opts.seed is not None
                                  else zlib.crc32(station_id.encode()))
-        self.config = ConfigStore([*core_keys(opts.connectors),
-                                   *security_keys(opts.security_profile), *opts.extra_keys],
+        self.dialect = dialect(self)
+        self.config = ConfigStore([*self.dialect.config_specs(opts), *opts.extra_keys],
                                   opts.config)
+        self.settings = Settings(self.config, self.dialect.setting_keys)
         self.auth_cache = AuthCache()
         self.local_list = LocalAuthList()
-        self.authorizer = Authorizer(self.config, self.auth_cache, self.local_list)
+        self.authorizer = Authorizer(self.settings, self.auth_cache, self.local_list)
         self.reservations = Reservations(self)
         self.connectors: list[Connector] = [Connector(0)] + [
             Connector(i, meter=Meter.from_options(random.Random(self.rng.getrandbits(64)), opts))
@@ -112,7 +102,6 @@ class Station:
         self.online = False
         self.diagnostics_status = "Idle"
         self.firmware_status = "Idle"
-        self.dialect = dialect(self) if dialect is not None else _Unwired(station_id)
         self.security = StationSecurity(self)   # profiles, certificates, security events
         self.firmware = Firmware(self)          # UpdateFirmware / SignedUpdateFirmware
         self.diagnostics = Diagnostics(self)    # GetDiagnostics / GetLog uploads
@@ -133,7 +122,7 @@ class Station:
         self.backoff = Backoff(random.Random(f"{opts.seed}/{station_id}/reconnect"),
                                opts.reconnect_min, opts.reconnect_max)
         self.offline = Offline(self)
-        self.config.subscribe(self._on_config_change)
+        self.settings.subscribe(self._on_setting_change)
         self._scripted: dict[str, list] = {}  # answer_next(): one-shot replies (scenarios)
 
     # =====================================================================================
@@ -171,8 +160,6 @@ class Station:
         """
         if self._started:
             raise StationError(f"{self.id}: already started")
-        if isinstance(self.dialect, _Unwired):
-            self.dialect.connect  # raises: no dialect, no CSMS
         self._started, self._closing = True, False
         try:
             await self._connect()
@@ -308,7 +295,7 @@ class Station:
             return
         self.backoff.reset()
         if result.interval > 0:  # on Accepted, the interval is the heartbeat interval
-            self.config.set("HeartbeatInterval", str(result.interval))
+            self.settings.set("heartbeat_interval", result.interval)
         if previous != ACCEPTED:
             await self._on_accepted()
 
@@ -361,7 +348,7 @@ class Station:
         if self._heartbeat is not None:
             self._heartbeat.stop()
             self._heartbeat = None
-        interval = self.config["HeartbeatInterval"]
+        interval = self.settings["heartbeat_interval"]
         if interval > 0 and self.online and self.registration == ACCEPTED:
             self._heartbeat = Periodic(self._spawn, interval * self.options.interval_scale,
                                        self._beat, "heartbeat")
@@ -509,7 +496,7 @@ class Station:
         c.plugged = c.finishing = c.ev_suspended = False
         c.meter.connect_ev(None)
         self._emit("unplugged", "cable unplugged", c.id)
-        if c.transaction is not None and self.config["StopTransactionOnEVSideDisconnect"]:
+        if c.transaction is not None and self.settings["stop_on_ev_disconnect"]:
             await self._stop_transaction(c, "EVDisconnected")
         else:  # without the key the transaction stays, suspended, until the EV is back
             await self._refresh(c)
@@ -633,7 +620,7 @@ class Station:
     # Authorization and transactions
     # =====================================================================================
     async def _authorize(self, id_tag: str) -> IdTagInfo:
-        use_cache = self.config["AuthorizationCacheEnabled"]
+        use_cache = self.settings["authorization_cache_enabled"]
         # Local list / cache / offline rules decide first (auth.Authorizer).
         local, source = self.authorizer.decide(id_tag, online=self._may_send())
         if local is not None:
@@ -650,7 +637,7 @@ class Station:
         return info
 
     def _remember(self, id_tag: str, info: IdTagInfo | None) -> None:
-        if info is not None and self.config["AuthorizationCacheEnabled"]:
+        if info is not None and self.settings["authorization_cache_enabled"]:
             self.auth_cache.store(id_tag, info)
 
     def _can_start(self, c: Connector, ignore_pending: bool = False) -> bool:
@@ -675,7 +662,7 @@ class Station:
         if c.plugged:
             await self._start_transaction(c)
             return True
-        timeout = self.config["ConnectionTimeOut"] * self.options.interval_scale
+        timeout = self.settings["connection_timeout"] * self.options.interval_scale
         pending.timer = asyncio.get_running_loop().call_later(
             timeout, self._connection_timeout, c, pending)
         self._emit("waiting_for_cable", f"{pending.id_tag} authorised; plug in within "
@@ -697,7 +684,7 @@ class Station:
         tx = Transaction(c.id, pending.id_tag, int(reading.energy_wh), utc_now(),
                          parent_id_tag=pending.info.parent_id_tag, remote=pending.remote,
                          reservation_id=pending.reservation_id)
-        self._snapshot_for_stop(tx, reading, "Transaction.Begin", "StopTxnSampledData")
+        self._snapshot_for_stop(tx, reading, "Transaction.Begin", "stop_sampled_measurands")
         c.transaction = tx
         try:
             tx_id, info = await self.offline.start(tx)   # info None: queued, runs offline
@@ -716,7 +703,7 @@ class Station:
                    transaction_id=tx_id, id_tag=tx.id_tag, meter_start=tx.meter_start,
                    status=info.status)
         if not info.accepted:
-            if self.config["StopTransactionOnInvalidId"]:
+            if self.settings["stop_on_invalid_id"]:
                 await self._stop_transaction(c, "DeAuthorized")
                 return tx
             tx.deauthorized = True  # keep the transaction, deliver no energy (SuspendedEVSE)
@@ -741,7 +728,7 @@ class Station:
         reading = c.meter.read()
         tx.meter_stop = max(int(reading.energy_wh), tx.meter_start)
         tx.stop_time, tx.stop_reason, tx.stop_id_tag = utc_now(), reason, id_tag or tx.id_tag
-        self._snapshot_for_stop(tx, reading, "Transaction.End", "StopTxnSampledData")
+        self._snapshot_for_stop(tx, reading, "Transaction.End", "stop_sampled_measurands")
         c.transaction, c.last_transaction = None, tx
         c.finishing, c.evse_suspended = c.plugged, False
         self._emit("tx_stopped", f"transaction {tx.transaction_id} stopped ({reason}), "
@@ -755,8 +742,8 @@ class Station:
 
     # -- meter values ----------------------------------------------------------------------
     def _snapshot_for_stop(self, tx: Transaction, reading: m.Reading, context: str,
-                           key: str, at=None) -> None:
-        measurands = self.config[key]
+                           setting: str, at=None) -> None:
+        measurands = self.settings[setting]
         if measurands:
             tx.add_data(MeterSnapshot(at or utc_now(), context, reading.samples(measurands)))
 
@@ -767,7 +754,7 @@ class Station:
 
     def _restart_sampler(self, c: Connector) -> None:
         self._cancel_sampler(c)
-        interval = self.config["MeterValueSampleInterval"]
+        interval = self.settings["meter_interval"]
         if c.transaction is not None and interval > 0:
             self._samplers[c.id] = Periodic(self._spawn, interval * self.options.interval_scale,
                                             lambda: self._sample(c), f"sampler-{c.id}")
@@ -777,9 +764,9 @@ class Station:
         if tx is None:
             return False
         reading = c.meter.read()
-        self._snapshot_for_stop(tx, reading, "Sample.Periodic", "StopTxnSampledData")
+        self._snapshot_for_stop(tx, reading, "Sample.Periodic", "stop_sampled_measurands")
         await self._send_meter_values(c, reading, "Sample.Periodic", tx,
-                                      self.config["MeterValuesSampledData"])
+                                      self.settings["sampled_measurands"])
         await self._refresh(c)  # a full battery turns Charging into SuspendedEV
         return True
 
@@ -807,7 +794,7 @@ class Station:
         if self._aligned is not None:
             self._aligned.stop()
             self._aligned = None
-        interval = self.config["ClockAlignedDataInterval"]
+        interval = self.settings["clock_aligned_interval"]
         if interval > 0 and self.online and self.registration == ACCEPTED:
             self._aligned = AlignedTimer(self._spawn, interval * self.options.interval_scale,
                                          self._aligned_sample, "aligned")
@@ -818,10 +805,10 @@ class Station:
         readings = [(c, c.meter.read(), c.transaction) for c in self.connectors[1:]]
         for c, reading, tx in readings:
             if tx is not None:
-                self._snapshot_for_stop(tx, reading, "Sample.Clock", "StopTxnAlignedData",
+                self._snapshot_for_stop(tx, reading, "Sample.Clock", "stop_aligned_measurands",
                                         at=boundary)
             await self._send_meter_values(c, reading, "Sample.Clock", tx,
-                                          self.config["MeterValuesAlignedData"], at=boundary)
+                                          self.settings["aligned_measurands"], at=boundary)
 
     # =====================================================================================
     # CSMS requests (called by the dialect; return version-neutral answers)
@@ -831,23 +818,23 @@ class Station:
         self._emit("config", f"{key}={value!r}: {result}", key=key, value=value, result=str(result))
         return str(result)
 
-    def _on_config_change(self, name: str, value) -> None:
+    def _on_setting_change(self, name: str, value) -> None:
         # Changes take effect at once: timers restart with the new interval.
-        if name == "HeartbeatInterval":
+        if name == "heartbeat_interval":
             self._restart_heartbeat()
-        elif name == "MeterValueSampleInterval":
+        elif name == "meter_interval":
             for c in self.connectors[1:]:
                 if c.transaction is not None:
                     self._restart_sampler(c)
-        elif name == "ClockAlignedDataInterval":
+        elif name == "clock_aligned_interval":
             self._restart_aligned()
-        elif name == "WebSocketPingInterval":
+        elif name == "ping_interval":
             self.dialect.set_ping_interval(value)
-        elif name == "AuthorizationCacheEnabled" and not value:
+        elif name == "authorization_cache_enabled" and not value:
             self.auth_cache.clear()
 
     def clear_cache(self) -> bool:
-        if not self.config["AuthorizationCacheEnabled"]:
+        if not self.settings["authorization_cache_enabled"]:
             return False
         self.auth_cache.clear()
         self._emit("cache_cleared", "authorization cache cleared")
@@ -925,7 +912,7 @@ class Station:
         self._emit("remote_start", f"remote start for {id_tag}", c.id, id_tag=id_tag)
 
         async def follow_up():
-            if self.config["AuthorizeRemoteTxRequests"]:
+            if self.settings["authorize_remote_start"]:
                 try:
                     pending.info = await self._authorize(id_tag)
                 except StationError as e:
@@ -1050,7 +1037,7 @@ class Station:
                 for i in ids:
                     c = self.connectors[i]
                     # a trigger asks for a reading even when no measurand is configured
-                    measurands = self.config["MeterValuesSampledData"] or [m.ENERGY]
+                    measurands = self.settings["sampled_measurands"] or [m.ENERGY]
                     await self._send_meter_values(c, c.meter.read(), "Trigger", c.transaction,
                                                   measurands, force=True)
             elif message == "DiagnosticsStatusNotification":

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import now_iso
-from ...station.security import WRITE_ONLY
 
 if TYPE_CHECKING:
     from ...station.connector import Connector
@@ -69,7 +68,7 @@ async def get_configuration(st: Station, p: dict) -> dict:
     reply: dict = {}
     if known:
         reply["configurationKey"] = [  # write-only keys are listed without their value
-            {"key": k, "readonly": ro} if k in WRITE_ONLY
+            {"key": k, "readonly": ro} if config.specs[k].write_only
             else {"key": k, "readonly": ro, "value": v} for k, v, ro in known]
     if unknown:
         reply["unknownKey"] = unknown

@@ -16,7 +16,8 @@ from ...protocol import ErrorCode, OcppError
 from ...station.clock import parse_iso
 from ..base import BootResult, Dialect
 from ..ocppj import OcppJLink
-from . import core, diagnostics, firmware, local_list, reservations, security, smart_charging
+from . import (config_keys, core, diagnostics, firmware, local_list, reservations, security,
+               smart_charging)
 from .transactions import (id_tag_info, meter_values_payload, start_transaction_payload,
                            stop_transaction_payload)
 
@@ -32,6 +33,7 @@ FEATURES = (core, local_list, reservations, security, smart_charging, diagnostic
 
 class Ocpp16Dialect(Dialect):
     version = VERSION
+    setting_keys = config_keys.SETTING_KEYS
 
     def __init__(self, station):
         super().__init__(station)
@@ -43,12 +45,15 @@ class Ocpp16Dialect(Dialect):
                 self._handlers[action] = fn
             self._senders.update(getattr(module, "SENDERS", {}))
 
+    def config_specs(self, options):
+        return config_keys.specs(options.connectors, options.security_profile)
+
     @property
     def session(self) -> Session | None:
         return self.link.session
 
     async def connect(self, on_lost) -> None:
-        await self.link.open(on_lost, self.station.config["WebSocketPingInterval"])
+        await self.link.open(on_lost, self.station.settings["ping_interval"])
 
     async def close(self) -> None:
         await self.link.close()
