@@ -7,6 +7,7 @@ each station is reported and any failure makes the run fail.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from .session import CallErrorReceived, CallTimeout, SessionClosed
 from .dialects import make_station
 
 # Events worth a line when the run is not verbose.
+RUN_CONNECT_ATTEMPTS = 3
 _HEADLINE = {"boot", "tx_started", "tx_stopped", "tag_rejected", "error", "disconnected"}
 
 
@@ -96,6 +98,10 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
     for n, (station_id, station_options) in enumerate(fleet, 1):
         if station_options is not options:  # a template's own interval is too long for a run
             station_options.config["MeterValueSampleInterval"] = str(sample_interval)
+        if station_options.connect_attempts is None:
+            # a one-shot run reports a CSMS that is not there instead of waiting for it
+            station_options = dataclasses.replace(station_options,
+                                                  connect_attempts=RUN_CONNECT_ATTEMPTS)
         station = make_station(station_id, csms_url, station_options)
         station.on_event = show
         outcome = Outcome(station.id)

@@ -17,6 +17,7 @@ from typing import Callable
 from ..session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
 from ..protocol import OcppError
 from ..station import Station, StationError
+from ..station.lifecycle import State
 from . import assertions, templating
 from .csms_trigger import CallErrorAnswer, make_trigger
 from .defaults import fill
@@ -444,7 +445,7 @@ class ScenarioRun:
             rebooted.cancel()
             raise StepFailed(f"{st.id} is already rebooting")
         await asyncio.wait_for(rebooted, timeout)
-        await asyncio.wait_for(st._accepted.wait(), timeout)
+        await asyncio.wait_for(st.lifecycle.reached(State.ACCEPTED), timeout)
 
     # -- messages -----------------------------------------------------------------------------------
     async def _do_send(self, args, ctx, timeout):

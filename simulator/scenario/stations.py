@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..station import Station, StationOptions
 from ..station.errors import StationError
+from ..station.lifecycle import State
 from .model import StationSpec
 from ..dialects import make_station
 
@@ -58,7 +59,7 @@ async def come_online(station: Station, timeout: float) -> None:
     connected = station.expect("connected")
     station.come_online()
     await asyncio.wait_for(connected, timeout)
-    await asyncio.wait_for(station._accepted.wait(), timeout)
+    await asyncio.wait_for(station.lifecycle.reached(State.ACCEPTED), timeout)
 
 
 async def power_loss(station: Station, duration: float, timeout: float) -> None:
@@ -67,4 +68,4 @@ async def power_loss(station: Station, duration: float, timeout: float) -> None:
     await station.power_loss()
     await asyncio.sleep(duration)
     await station.power_up()
-    await asyncio.wait_for(station._accepted.wait(), timeout)
+    await asyncio.wait_for(station.lifecycle.reached(State.ACCEPTED), timeout)

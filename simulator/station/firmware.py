@@ -50,6 +50,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from . import file_transfer
 from .clock import utc_now
 from .intents import FirmwareStatusChanged
+from .lifecycle import State
 
 if TYPE_CHECKING:
     from .station import Station
@@ -249,7 +250,7 @@ class Firmware:
         old, st.options.firmware_version = st.options.firmware_version, version
         st._emit("firmware_installed", f"{old} -> {version}", old=old, version=version)
         await st._reset(hard=False, reason="Reboot")
-        await st._accepted.wait()           # after the boot with the new version
+        await st.lifecycle.reached(State.ACCEPTED)   # after the boot with the new version
         await self._end(u, "Installed")
 
     async def _free_connectors(self) -> None:

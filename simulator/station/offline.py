@@ -16,6 +16,7 @@ from ..protocol import OcppError
 from .auth import IdTagInfo
 from .clock import iso, parse_iso, utc_now
 from .errors import StationError
+from .lifecycle import State
 from .offline_queue import Entry, OfflineQueue
 from .transaction import Transaction
 
@@ -235,7 +236,7 @@ class Offline:
         """A started, powered charger serves its users with no CSMS (never while Pending
         or Rejected: the CSMS is there and said no)."""
         st = self.station
-        return (st._started and self.powered and not st.online and not st._closing
+        return (st.lifecycle.running and self.powered and not st.online
                 and st.registration not in ("Pending", "Rejected"))
 
     def go_offline(self) -> None:
@@ -251,12 +252,10 @@ class Offline:
         st = self.station
         self.network_down = False
         st._emit("network", "network up")
-        if not self.powered or st._closing:
+        if not self.powered or not st.lifecycle.running:
             return
-        if st._reconnect_task is not None and not st._reconnect_task.done():
-            st._reconnect_task.cancel()   # do not sit out the backoff: try now
         if not st.online:
-            st._reconnect_task = st._spawn(st._reconnect(immediate=True), "reconnect")
+            st._reconnect_now()   # do not sit out the backoff: try now
 
     async def power_loss(self) -> None:
         """Power gone: the link drops without a close frame, timers and everything
@@ -267,7 +266,7 @@ class Offline:
         self.powered, self.lost_power_at = False, utc_now()
         st._emit("power_loss", "power lost", at=iso(self.lost_power_at))
         st.dialect.abort(notify=False)
-        st._closing = True
+        st.lifecycle.move(State.POWERED_OFF, "power lost")
         if st._reset_task is not None and st._reset_task is not asyncio.current_task():
             st._reset_task.cancel()
         await st._cancel_tasks()
@@ -277,7 +276,6 @@ class Offline:
                 c.meter.set_drawing(False)
                 self.queue.record_energy(c.id, c.meter.energy_wh, iso(self.lost_power_at))
         st.online, st.registration = False, None
-        st._accepted.clear()
 
     async def power_up(self) -> None:
         """Power back: running transactions end with PowerLoss (their StopTransaction is
@@ -293,6 +291,5 @@ class Offline:
         self.lost_power_at = None
         for c in st.connectors:
             await st._refresh(c)
-        st._closing = False
         st.backoff.reset()
         await st._power_on_link()

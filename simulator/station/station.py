@@ -19,6 +19,7 @@ import dataclasses
 import inspect
 import logging
 import random
+import ssl
 import zlib
 from typing import Awaitable, Callable
 
@@ -34,6 +35,7 @@ from .diagnostics import Diagnostics
 from .events import Event, EventLog
 from .intents import DiagnosticsStatusChanged, FirmwareStatusChanged, Intent
 from .firmware import Firmware
+from .lifecycle import RUNNING, Lifecycle, State
 from .link import Backoff
 from .local_list import LocalAuthList
 from .ev import EV
@@ -66,6 +68,14 @@ VendorHandler = Callable[[str | None, str | None], object]
 # Builds the station's dialect (how it speaks one protocol version) for a station.  The
 # caller picks it (`simulator.dialects.dialect_for`): the station never imports a dialect.
 DialectFactory = Callable[["Station"], object]
+
+
+def _refused(error: BaseException) -> bool:
+    """The CSMS answered and said no (HTTP status, TLS), or the settings cannot work: a
+    retry changes nothing.  A CSMS that is not there (refused, unreachable) may come up."""
+    if isinstance(error, ssl.SSLError) or not isinstance(error, (OSError, asyncio.TimeoutError)):
+        return True
+    return False
 
 
 class Station:
@@ -106,16 +116,15 @@ class Station:
         self.firmware = Firmware(self)          # UpdateFirmware / SignedUpdateFirmware
         self.diagnostics = Diagnostics(self)    # GetDiagnostics / GetLog uploads
 
-        self._accepted = asyncio.Event()
-        self._closing = False        # stop() or a reset is closing the link on purpose
-        self._holding = False        # a hard reset holds transaction messages until reboot
-        self._started = False
+        # off -> connecting -> booting -> accepted ⇄ offline, resetting, powered off
+        self.lifecycle = Lifecycle(self._on_lifecycle_move)
+        self._start_waiter: asyncio.Future | None = None   # start() waits for accepted
         self._tasks: set[asyncio.Task] = set()
         self._heartbeat: Periodic | None = None
         self._aligned: AlignedTimer | None = None
-        self._boot_task: asyncio.Task | None = None
-        self._reconnect_task: asyncio.Task | None = None
-        self._reset_task: asyncio.Task | None = None
+        self._boot_task: asyncio.Task | None = None    # BootNotification until answered
+        self._link_task: asyncio.Task | None = None    # connecting (with backoff)
+        self._reset_task: asyncio.Task | None = None   # a requested reset
         self._samplers: dict[int, Periodic] = {}
         # Reconnect delays (link.py), jittered from the station's seed so runs reproduce,
         # and the persistent queue of transaction messages (offline.py).
@@ -152,31 +161,47 @@ class Station:
     # =====================================================================================
     # Lifecycle: connect, boot, heartbeat, reconnect, stop
     # =====================================================================================
-    async def start(self, timeout: float = 60.0) -> None:
-        """Connect and boot; return once the CSMS has accepted the BootNotification.
+    async def start(self, timeout: float | None = 60.0) -> None:
+        """Switch on and return once the CSMS has accepted the BootNotification.
 
-        Raises ConnectFailed if the connection cannot be opened and BootRejected if the
-        station is not accepted within `timeout` (it is then stopped again).
+        The station connects as a real charger does: a CSMS that cannot be reached is tried
+        again with the jittered backoff (without end unless `options.connect_attempts`
+        caps it), and Pending / Rejected boot again at the CSMS's interval.  A CSMS that
+        answers the connection with a refusal (an HTTP status, a TLS failure) or settings
+        that cannot work fail at once with ConnectFailed.  After `timeout` seconds (None:
+        no limit) the station is stopped again and raises ConnectFailed (never connected:
+        the last reason) or BootRejected.
         """
-        if self._started:
-            raise StationError(f"{self.id}: already started")
-        self._started, self._closing = True, False
+        if self.lifecycle.state != State.OFF:
+            raise StationError(f"{self.id}: already started ({self.lifecycle.state})")
+        self._last_connect_error = None
+        waiter = self._start_waiter = asyncio.get_running_loop().create_future()
+        waiter.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen or moot
+        self.lifecycle.move(State.CONNECTING, "started")
+        self._link_task = self._spawn(self._connect_loop(immediate=True), "connect")
         try:
-            await self._connect()
-        except ConnectFailed:
-            self._started = False
-            raise
-        self._start_boot()
-        try:
-            await asyncio.wait_for(self._accepted.wait(), timeout)
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except asyncio.TimeoutError:
-            status = self.registration
+            status, error = self.registration, self._last_connect_error
             await self.stop()
+            if status is None and error is not None:
+                raise ConnectFailed(f"{error} (still not connected after {timeout:g}s)") from None
             raise BootRejected(self.id, status, timeout) from None
+        except ConnectFailed:
+            await self.stop()
+            raise
+        finally:
+            self._start_waiter = None
+
+    def _start_ended(self, error: BaseException | None = None) -> None:
+        waiter = self._start_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error) if error is not None else waiter.set_result(None)
 
     async def stop(self, reason: str | None = None) -> None:
-        """Close the connection and cancel every timer.  With `reason` (e.g. "PowerLoss"),
-        running transactions are stopped with it first."""
+        """Switch off: close the connection and cancel every timer.  With `reason` (e.g.
+        "PowerLoss"), running transactions are stopped with it first.  Works in any state,
+        also while connecting or booting."""
         if reason is not None:
             for c in self.connectors[1:]:
                 if c.transaction is not None:
@@ -184,7 +209,8 @@ class Station:
                         await self._stop_transaction(c, reason)
                     except StationError as e:
                         self._emit("error", str(e), c.id)
-        self._closing = True
+        self.lifecycle.move(State.OFF, "stopped")   # the link's end is no loss now
+        self._start_ended(StationError(f"{self.id}: stopped before the CSMS accepted it"))
         current = asyncio.current_task()
         if self._reset_task is not None and self._reset_task is not current:
             self._reset_task.cancel()
@@ -196,9 +222,11 @@ class Station:
             self._cancel_pending_start(c)
         self.online = False
         self.registration = None
-        self._accepted.clear()
-        self._started = False
         self._emit("stopped", "station stopped")
+
+    def _on_lifecycle_move(self, old: State, new: State, why: str) -> None:
+        self._emit("lifecycle", f"{old} -> {new}" + (f" ({why})" if why else ""),
+                   old=str(old), state=str(new), why=why)
 
     # -- network and power (offline.py) ------------------------------------------------
     def go_offline(self) -> None:
@@ -226,8 +254,10 @@ class Station:
             await self.dialect.connect(self._on_link_lost)
         except Exception as e:
             self.security.on_connect_failed(e)
-            raise ConnectFailed(f"{self.id}: cannot connect to {self.url}: "
-                                f"{type(e).__name__}: {e}") from e
+            failed = ConnectFailed(f"{self.id}: cannot connect to {self.url}: "
+                                   f"{type(e).__name__}: {e}")
+            failed.refused = _refused(e)
+            raise failed from e
         self.online = True
         self._emit("connected", self.url)
 
@@ -238,25 +268,44 @@ class Station:
         if self._boot_task is not None:
             self._boot_task.cancel()
         self._emit("disconnected", "connection lost")
-        if not self._closing and (self._reconnect_task is None or self._reconnect_task.done()):
-            self._reconnect_task = self._spawn(self._reconnect(), "reconnect")
+        if self.lifecycle.running:   # not stopping, rebooting or without power
+            self.lifecycle.move(State.OFFLINE, "connection lost")
+            if self._link_task is None or self._link_task.done():
+                self._link_task = self._spawn(self._connect_loop(), "reconnect")
 
-    async def _reconnect(self, immediate: bool = False) -> None:
-        while not self._closing:
+    def _reconnect_now(self) -> None:
+        """Try to connect at once instead of sitting out the backoff (network back)."""
+        if self._link_task is not None and not self._link_task.done():
+            self._link_task.cancel()
+        self._link_task = self._spawn(self._connect_loop(immediate=True), "reconnect")
+
+    async def _connect_loop(self, immediate: bool = False) -> None:
+        """Connect, backing off with jitter between attempts, then boot (or, still
+        registered after a lost link, carry on as after a boot).  While start() waits, a
+        refusal or the last allowed attempt ends the start instead."""
+        attempts, cap = 0, self.options.connect_attempts
+        while self.lifecycle.running:
             if not immediate:
                 await asyncio.sleep(self.backoff.next())
             immediate = False
+            attempts += 1
             try:
                 await self._connect()
                 break
             except ConnectFailed as e:
+                self._last_connect_error = e
                 self._emit("error", str(e))
+                if self._start_waiter is not None and (
+                        e.refused or (cap is not None and attempts >= cap)):
+                    self._start_ended(e)
+                    return
         else:
             return
         if self.registration == ACCEPTED:   # back, still registered: as good as a boot
             self.backoff.reset()
             await self._on_accepted()
         else:
+            self.lifecycle.move(State.BOOTING)
             self._start_boot()
 
     def _start_boot(self, delay: float = 0.0) -> None:
@@ -290,7 +339,7 @@ class Station:
         self._emit("boot", f"BootNotification {result.status}, interval {result.interval}",
                    status=result.status, interval=result.interval)
         if result.status != ACCEPTED:
-            self._accepted.clear()
+            self.lifecycle.move(State.REJECTED if result.status == REJECTED else State.PENDING)
             self._stop_timers()
             return
         self.backoff.reset()
@@ -311,7 +360,9 @@ class Station:
             if c.transaction is not None and (sampler is None or not sampler.running):
                 self._restart_sampler(c)
         await self._flush_tx_queue()
-        self._accepted.set()
+        if self.lifecycle.running and self.online:
+            self.lifecycle.move(State.ACCEPTED)
+            self._start_ended()
         if self.security.events:
             self._spawn(self.security.flush(), "security-events")
 
@@ -334,7 +385,9 @@ class Station:
             self._emit("error", f"{type(intent).__name__} failed: {e}")
 
     def _may_send(self) -> bool:
-        return self.online and self.registration == ACCEPTED and not self._holding
+        # Not while resetting: a hard reset holds transaction messages until the reboot.
+        return (self.online and self.registration == ACCEPTED
+                and self.lifecycle.state != State.RESETTING)
 
     def _stop_timers(self) -> None:
         """Heartbeat and clock-aligned data stop (link down or not registered); samplers
@@ -397,7 +450,7 @@ class Station:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._samplers.clear()
-        self._heartbeat = self._aligned = self._boot_task = self._reconnect_task = None
+        self._heartbeat = self._aligned = self._boot_task = self._link_task = None
 
     # =====================================================================================
     # Connector status
@@ -972,35 +1025,27 @@ class Station:
         reason = reason or ("HardReset" if hard else "SoftReset")  # firmware.py: "Reboot"
         self._emit("reset", reason)
         self.security.report("ResetOrReboot", reason)   # sent after the next boot
-        self._holding = hard
+        if hard:   # down at once: what the stops send waits for the reboot
+            self.lifecycle.move(State.RESETTING, reason)
         for c in self.connectors[1:]:
             if c.transaction is not None:
                 await self._stop_transaction(c, reason)
             self._cancel_pending_start(c)
-        self._closing = True
+        self.lifecycle.move(State.RESETTING, reason)
         await self.dialect.close()
         await self._cancel_tasks()
         self.online, self.registration = False, None
-        self._accepted.clear()
         applied = self.config.apply_pending()
         await asyncio.sleep(self.options.reboot_delay * self.options.interval_scale)
-        self._holding = False
         for c in self.connectors:  # settles offline; all statuses go out after the boot
             await self._refresh(c)
-        self._closing = False
         self._emit("rebooted", f"rebooted ({reason})" + (f", applied {applied}" if applied else ""))
         await self._power_on_link()
 
     async def _power_on_link(self) -> None:
-        """Connect and boot after a reboot or power-up; if the CSMS cannot be reached, the
-        reconnect loop keeps trying (and boots once connected)."""
-        try:
-            await self._connect()
-        except StationError as e:
-            self._emit("error", str(e))
-            self._reconnect_task = self._spawn(self._reconnect(), "reconnect")
-            return
-        self._start_boot()
+        """Connect and boot after a reboot or power-up (the connect loop keeps trying)."""
+        self.lifecycle.move(State.CONNECTING, "powered on")
+        self._link_task = self._spawn(self._connect_loop(immediate=True), "connect")
 
     def trigger(self, message: str, connector_id: int | None = None) -> str:
         """Accepted (the message follows the reply), Rejected (no such connector, for the
