@@ -12,7 +12,10 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from collections import ChainMap
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Callable, Iterable, Mapping
 
 BOOL, INT, CSL, STR = "bool", "int", "csl", "str"
 
@@ -83,10 +86,21 @@ def render(spec: KeySpec, value) -> str:
 Listener = Callable[[str, object], None]
 
 
+@lru_cache(maxsize=128)
+def _shared(specs: tuple[KeySpec, ...]) -> tuple[Mapping[str, KeySpec], Mapping[str, object]]:
+    """The name table and parsed defaults of a key set (read-only: shared by stations)."""
+    table = {s.name: s for s in specs}
+    return (MappingProxyType(table),
+            MappingProxyType({n: parse(s, s.default) for n, s in table.items()}))
+
+
 class ConfigStore:
     def __init__(self, specs: Iterable[KeySpec], values: dict[str, str] | None = None):
-        self.specs: dict[str, KeySpec] = {s.name: s for s in specs}
-        self._values: dict[str, object] = {n: parse(s, s.default) for n, s in self.specs.items()}
+        shared_specs, self._defaults = _shared(tuple(specs))
+        # Definitions and defaults are shared by every station of the same shape; a station
+        # keeps only its own changes (a spec it narrows, a value that is not the default).
+        self.specs: ChainMap[str, KeySpec] = ChainMap({}, shared_specs)
+        self._values: dict[str, object] = {}
         self._pending: dict[str, object] = {}   # held until reboot
         self._listeners: list[Listener] = []
         for name, text in (values or {}).items():
@@ -97,13 +111,16 @@ class ConfigStore:
         return name in self.specs
 
     def __getitem__(self, name: str):
-        return self._values[name]
+        try:
+            return self._values[name]
+        except KeyError:
+            return self._defaults[name]
 
     def get(self, name: str, default=None):
-        return self._values.get(name, default)
+        return self[name] if name in self._defaults else default
 
     def text(self, name: str) -> str:
-        return render(self.specs[name], self._values[name])
+        return render(self.specs[name], self[name])
 
     def entries(self, keys: Iterable[str] | None = None
                 ) -> tuple[list[tuple[str, str, bool]], list[str]]:
@@ -153,8 +170,11 @@ class ConfigStore:
         return names
 
     def _store(self, name: str, value) -> None:
-        changed = self._values.get(name) != value
-        self._values[name] = value
+        changed = self[name] != value
+        if value == self._defaults[name]:
+            self._values.pop(name, None)
+        else:
+            self._values[name] = value
         if changed:
             for listener in self._listeners:
                 listener(name, value)

@@ -102,7 +102,7 @@ class Station:
         self.authorizer = Authorizer(self.settings, self.auth_cache, self.local_list)
         self.reservations = Reservations(self)
         self.connectors: list[Connector] = [Connector(0)] + [
-            Connector(i, meter=Meter.from_options(random.Random(self.rng.getrandbits(64)), opts))
+            Connector(i, meter=Meter.from_options(self.rng, opts))
             for i in range(1, opts.connectors + 1)]
         self.events = EventLog(station_id, opts.event_log_size)
         self.smart_charging = SmartCharging(self)  # charging profiles; limits the meters
@@ -128,8 +128,7 @@ class Station:
         self._samplers: dict[int, Periodic] = {}
         # Reconnect delays (link.py), jittered from the station's seed so runs reproduce,
         # and the persistent queue of transaction messages (offline.py).
-        self.backoff = Backoff(random.Random(f"{opts.seed}/{station_id}/reconnect"),
-                               opts.reconnect_min, opts.reconnect_max)
+        self.backoff = Backoff(self.rng, opts.reconnect_min, opts.reconnect_max)
         self.offline = Offline(self)
         self.settings.subscribe(self._on_setting_change)
         self._scripted: dict[str, list] = {}  # answer_next(): one-shot replies (scenarios)
@@ -443,6 +442,9 @@ class Station:
         # One turn of the loop first: calls the closed link just failed (SessionClosed)
         # are seen by their callers instead of being cut off with unread exceptions.
         await asyncio.sleep(0)
+        for timer in (self._heartbeat, self._aligned, *self._samplers.values()):
+            if timer is not None:
+                timer.stop()
         current = asyncio.current_task()
         tasks = [t for t in self._tasks if t is not current]
         for t in tasks:
