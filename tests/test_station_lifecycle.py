@@ -108,3 +108,33 @@ async def test_stop_during_boot_ends_a_waiting_start(csms):
     with pytest.raises(Exception, match="stopped before the CSMS accepted it"):
         await asyncio.wait_for(starting, 5)
     assert st.lifecycle == State.OFF and not st.online
+
+
+# -- the view and the event hub ------------------------------------------------------------
+async def test_view_subscribers_and_lazy_event_text(csms):
+    st = make_station("LC-V", csms.url, connectors=2, **FAST)
+    heard_a, heard_b = [], []
+    view = st.view
+    stop_a = view.subscribe(heard_a.append)
+    view.subscribe(heard_b.append)
+    try:
+        await st.start(timeout=5)
+        assert view.state == State.ACCEPTED and view.registration == "Accepted" and view.online
+        assert [c.status for c in view.connectors] == ["Available"] * 3
+        assert view.connector(1).evse_id == 1 and view.connector(1).transaction_id is None
+        assert view.config["HeartbeatInterval"] == "600"
+        assert "AuthorizationKey" not in view.config              # write-only: never shown
+        stop_a()
+        await st.plug_in(1)
+        assert await st.present_tag(1, "T") == "Started"
+        assert view.connector(1).transaction_id == "100"          # opaque text for drivers
+        assert not any(e.kind == "plugged_in" for e in heard_a)   # unsubscribed
+        assert any(e.kind == "plugged_in" for e in heard_b)
+        assert heard_b[-1] is view.recent_events[-1]
+    finally:
+        await st.stop()
+    from simulator.station.events import EventLog, Text
+    log = EventLog("X")
+    e = log.emit("meter", Text("{energy_wh:.1f} Wh"), 1, energy_wh=12.345)
+    assert e.message.template == "{energy_wh:.1f} Wh"              # kept unformatted ...
+    assert e.text == "12.3 Wh" and str(e) == "X #1 meter: 12.3 Wh"  # ... until read

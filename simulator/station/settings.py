@@ -7,6 +7,8 @@ setting (`Dialect.setting_keys`).  Values are the store's typed values (int, boo
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Callable, Mapping
 
 from .config import ConfigStore
@@ -37,6 +39,12 @@ NAMES = frozenset({
 Listener = Callable[[str, object], None]
 
 
+@lru_cache(maxsize=16)
+def _reverse(items: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
+    """key -> setting name, shared by the stations of one dialect."""
+    return MappingProxyType({key: name for name, key in items})
+
+
 class Settings:
     def __init__(self, store: ConfigStore, keys: Mapping[str, str]):
         missing = NAMES - set(keys)
@@ -44,7 +52,7 @@ class Settings:
             raise ValueError(f"the dialect maps no configuration key for {sorted(missing)}")
         self.store = store
         self.keys = keys
-        self._names = {key: name for name, key in keys.items()}
+        self._names = _reverse(tuple(keys.items()))
 
     def key(self, name: str) -> str:
         """The dialect's name of a setting (for messages a CSMS user reads)."""

@@ -32,7 +32,7 @@ from .config import ConfigStore
 from .connector import Connector, PendingStart, Status
 from .errors import (BootRejected, ConnectFailed, NotRegistered, StationError, UnknownMessageId)
 from .diagnostics import Diagnostics
-from .events import Event, EventLog
+from .events import Event, EventLog, Text
 from .intents import DiagnosticsStatusChanged, FirmwareStatusChanged, Intent
 from .firmware import Firmware
 from .lifecycle import RUNNING, Lifecycle, State
@@ -49,6 +49,7 @@ from .settings import Settings
 from .timers import Periodic
 from .aligned import AlignedTimer
 from .vendors import canned_vendors
+from .view import StationView
 from .transaction import MeterSnapshot, Transaction
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ TRIGGERABLE = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareSta
 # What a failed charger-initiated call raises; the station reports these, it does not crash.
 SEND_ERRORS = (CallTimeout, CallErrorReceived, InvalidResponse, SessionClosed, OcppError)
 
+_METER_TEXT = Text("{energy_wh:.1f} Wh, {power_w:.0f} W")   # formatted only when read
 VendorHandler = Callable[[str | None, str | None], object]
 
 
@@ -141,6 +143,11 @@ class Station:
         """The current RPC session (None before start).  It is replaced on reconnect; its
         `taps` list is `station.taps`, so taps added through it stay."""
         return self.dialect.session
+
+    @property
+    def view(self) -> StationView:
+        """The read-only view for drivers."""
+        return StationView(self)
 
     @property
     def on_event(self) -> Callable[[Event], None] | None:
@@ -828,7 +835,7 @@ class Station:
     async def _send_meter_values(self, c: Connector, reading: m.Reading, context: str,
                                  tx: Transaction | None, measurands, force: bool = False,
                                  at=None) -> None:
-        self._emit("meter", f"{reading.energy_wh:.1f} Wh, {reading.power_w:.0f} W", c.id,
+        self._emit("meter", _METER_TEXT, c.id,
                    energy_wh=reading.energy_wh, power_w=reading.power_w, context=context)
         samples = reading.samples(measurands)
         if samples and tx is not None and tx.transaction_id is not None and not force:

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 VERSION = "ocpp1.6"
 FEATURES = (core, local_list, reservations, security, smart_charging, diagnostics, firmware)
+# One table for every station: CSMS request -> handler(station, payload), intent -> sender.
+HANDLERS: dict[str, Callable] = {a: fn for m in FEATURES for a, fn in m.HANDLERS.items()}
+SENDERS: dict[type, Callable] = {t: fn for m in FEATURES
+                                 for t, fn in getattr(m, "SENDERS", {}).items()}
 
 
 class Ocpp16Dialect(Dialect):
@@ -38,12 +42,8 @@ class Ocpp16Dialect(Dialect):
     def __init__(self, station):
         super().__init__(station)
         self.link = OcppJLink(station, VERSION, self.handle)
-        self._handlers: dict[str, Callable] = {}
-        self._senders: dict[type, Callable] = {}
-        for module in FEATURES:
-            for action, fn in module.HANDLERS.items():
-                self._handlers[action] = fn
-            self._senders.update(getattr(module, "SENDERS", {}))
+        self._handlers = HANDLERS
+        self._senders = SENDERS
 
     def config_specs(self, options):
         return config_keys.specs(options.connectors, options.security_profile)
