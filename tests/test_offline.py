@@ -62,35 +62,36 @@ def test_station_backoff_is_seeded_from_the_station():
 
 # -- the queue and its journal --------------------------------------------------------------
 def test_queue_journal_replays_remaps_and_compacts(tmp_path):
+    # The queue holds neutral transaction intents as JSON records (station/intents.py).
     q = OfflineQueue(tmp_path / "CP.offline.jsonl")
     local = q.new_local_id()
-    start = q.put("StartTransaction", {"connectorId": 1, "idTag": "T"}, local)
-    q.put("MeterValues", {"connectorId": 1, "transactionId": local, "meterValue": []})
-    q.put("StopTransaction", {"transactionId": local, "meterStop": 5})
+    start = q.put("transaction_started", {"connector_id": 1, "id_token": "T"}, local)
+    q.put("meter_sample", {"connector_id": 1, "transaction_id": local, "snapshots": []})
+    q.put("transaction_ended", {"transaction_id": local, "meter_stop": 5})
     with pytest.raises(ValueError, match="not a transaction message"):
-        q.put("Heartbeat", {})
+        q.put("heartbeat", {})
     q.close()
     with (tmp_path / "CP.offline.jsonl").open("a") as f:
         f.write('{"op": "put", "seq": 99, "acti')          # torn by a power cut
     q = OfflineQueue(tmp_path / "CP.offline.jsonl")
-    assert [e.action for e in q.entries] == ["StartTransaction", "MeterValues", "StopTransaction"]
+    assert [e.action for e in q.entries] == ["transaction_started", "meter_sample",
+                                             "transaction_ended"]
     assert q.head().local == local and q.new_local_id() < local
     assert q.resolve(q.entries[1]) is None                  # no id for it yet
     q.done(q.head())
     q.remap(local, 4711)
-    assert q.resolve(q.entries[0])["transactionId"] == 4711
-    assert q.entries[0].payload["transactionId"] == local   # stored as queued
+    assert q.resolve(q.entries[0])["transaction_id"] == 4711
+    assert q.entries[0].payload["transaction_id"] == local  # stored as queued
     q.close()
     q = OfflineQueue(tmp_path / "CP.offline.jsonl")          # a restart after the Start went
-    assert [e.action for e in q.entries] == ["MeterValues", "StopTransaction"]
-    assert q.resolve(q.entries[1]) == {"transactionId": 4711, "meterStop": 5}
+    assert [e.action for e in q.entries] == ["meter_sample", "transaction_ended"]
+    assert q.resolve(q.entries[1]) == {"transaction_id": 4711, "meter_stop": 5}
     q.done(q.head())
     q.done(q.head())
     lines = [json.loads(x) for x in (tmp_path / "CP.offline.jsonl").read_text().splitlines()]
     assert all(r["op"] == "map" for r in lines)              # compacted once empty
 
 
-# -- against the ocpp library's CSMS -----------------------------------------------------------
 async def test_connection_loss_during_transaction(csms):
     async with running(csms, config=SAMPLING) as st:
         await st.plug_in(1)
@@ -236,6 +237,33 @@ async def test_queue_survives_a_process_restart(csms, tmp_path):
     assert not third.offline.queue and not third.offline.queue.open_tx
 
 
+async def test_the_journal_holds_neutral_intents_the_dialect_serialises_on_delivery(
+        csms, tmp_path):
+    opts = dict(FAST, config=OFFLINE_UNKNOWN, state_dir=str(tmp_path))
+    st = make_station("CP-J", csms.url, **opts)
+    await st.start(timeout=5)
+    try:
+        st.go_offline()
+        await st.plug_in(1)
+        assert await st.present_tag(1, "TAG-J") == "Started"
+        await meters(st, 1)
+        puts = [json.loads(x) for x in (tmp_path / "CP-J.offline.jsonl").read_text().splitlines()]
+        puts = [r for r in puts if r["op"] == "put"]
+        assert puts[0]["action"] == "transaction_started"
+        assert puts[0]["payload"]["id_token"] == "TAG-J" and "idTag" not in puts[0]["payload"]
+        assert puts[1]["action"] == "meter_sample"
+        assert puts[1]["payload"]["transaction_id"] == puts[0]["local"] < 0   # provisional
+        sent = held_sent(st, "meter_sample")
+        st.come_online()
+        await sent
+        [start] = csms.calls("StartTransaction")
+        assert start["idTag"] == "TAG-J" and start["connectorId"] == 1
+        mv = csms.calls("MeterValues")[0]
+        assert mv["transactionId"] >= 100                   # remapped to the CSMS's id
+    finally:
+        await st.stop()
+
+
 async def test_energy_register_does_not_go_back_after_a_restart(csms, tmp_path):
     # No sampling: the stop reading is the only register value the journal ever sees.
     opts = dict(FAST, config={"MeterValueSampleInterval": "0"}, state_dir=str(tmp_path))
@@ -283,7 +311,7 @@ async def test_offline_session_is_stored_by_the_hub_after_delivery():
             assert st.connectors[1].transaction.transaction_id < 0
             await meters(st, 3)
             assert await st.present_tag(1, "HUB-TAG") == "Stopped"
-            delivered = held_sent(st, "StopTransaction")
+            delivered = held_sent(st, "transaction_ended")
             st.come_online()
             await delivered
         finally:
@@ -319,13 +347,13 @@ async def test_queued_messages_honour_transaction_message_attempts(csms, monkeyp
         await meters(st, 2)
         assert await st.present_tag(1, "T") == "Stopped"
         queued = [e.action for e in st.offline.queue.entries]
-        assert queued[-1] == "StopTransaction" and queued.count("MeterValues") >= 2
+        assert queued[-1] == "transaction_ended" and queued.count("meter_sample") >= 2
         offered = fail(monkeypatch, "MeterValues", "on_meter_values")  # the next connection
-        delivered = held_sent(st, "StopTransaction")
+        delivered = held_sent(st, "transaction_ended")
         st.come_online()
         await delivered
         # every queued MeterValues was tried twice, then given up; the Stop still went
-        assert len(offered) == 2 * queued.count("MeterValues")
+        assert len(offered) == 2 * queued.count("meter_sample")
         assert offered[0] == offered[1] and offered[0] != offered[2]
         mark = csms.actions().index("StopTransaction")
         assert "MeterValues" not in csms.actions()[mark:]

@@ -406,6 +406,7 @@ async def test_every_csms_initiated_16_request_has_a_handler():
 
 
 async def test_every_station_intent_has_a_16_message():
+    import dataclasses
     import typing
 
     from simulator.station import intents
@@ -417,8 +418,8 @@ async def test_every_station_intent_has_a_16_message():
         return {"status": "Accepted"}
     st.dialect.link.call = call
     for kind in typing.get_args(intents.Intent):
-        fields = {f: {"request_id": 7, "signed": False}.get(f, "x")
-                  for f in kind.__dataclass_fields__}
+        fields = {f.name: {"request_id": 7, "signed": False}.get(f.name, "x")
+                  for f in dataclasses.fields(kind)}
         await st.send(kind(**fields))
     assert [a for a, _ in said] == ["FirmwareStatusNotification",
                                     "DiagnosticsStatusNotification", "LogStatusNotification",

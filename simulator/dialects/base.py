@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from ..station.config import KeySpec
     from ..station.connector import Connector
     from ..station.options import StationOptions
-    from ..station.intents import Intent
+    from ..station.intents import Intent, TransactionIntent
     from ..station.station import Station
-    from ..station.transaction import MeterSnapshot, Transaction
+    from ..station.transaction import MeterSnapshot
 
 
 @dataclass(slots=True, frozen=True)
@@ -77,10 +77,10 @@ class Dialect(ABC):
     async def authorize(self, id_tag: str) -> IdTagInfo: ...
 
     @abstractmethod
-    async def start_transaction(self, tx: Transaction) -> tuple[int, IdTagInfo]: ...
-
-    @abstractmethod
-    async def stop_transaction(self, tx: Transaction) -> IdTagInfo | None: ...
+    async def deliver(self, intent: TransactionIntent) -> tuple[int | None, IdTagInfo | None]:
+        """Send a transaction intent (TransactionStarted / MeterSample / TransactionEnded),
+        built into the wire message only now: the offline queue holds intents.  Returns the
+        CSMS's transaction id (a start) and its authorization answer, where it gives them."""
 
     @abstractmethod
     async def meter_values(self, connector_id: int, transaction_id: int | None,

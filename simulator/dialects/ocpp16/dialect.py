@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Callable
 
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import parse_iso
+from ...station.intents import MeterSample
 from ..base import BootResult, Dialect
 from ..ocppj import OcppJLink
 from . import (config_keys, core, diagnostics, firmware, local_list, reservations, security,
                smart_charging)
-from .transactions import (id_tag_info, meter_values_payload, start_transaction_payload,
-                           stop_transaction_payload)
+from .transactions import id_tag_info, transaction_message
 
 if TYPE_CHECKING:
     from ...session import Session
     from ...station.auth import IdTagInfo
     from ...station.connector import Connector
-    from ...station.transaction import MeterSnapshot, Transaction
+    from ...station.transaction import MeterSnapshot
 
 VERSION = "ocpp1.6"
 FEATURES = (core, local_list, reservations, security, smart_charging, diagnostics, firmware)
@@ -86,36 +86,18 @@ class Ocpp16Dialect(Dialect):
         reply = await self.link.call("Authorize", {"idTag": id_tag})
         return id_tag_info(reply["idTagInfo"])
 
-    # Transaction messages are built apart from sending them: the offline queue stores
-    # the payloads and sends them later through `deliver`.
-    def start_transaction_payload(self, tx: Transaction) -> dict:
-        return start_transaction_payload(tx)
-
-    def stop_transaction_payload(self, tx: Transaction) -> dict:
-        return stop_transaction_payload(tx)
-
-    def meter_values_payload(self, connector_id: int, transaction_id: int | None,
-                             snapshots: list[MeterSnapshot]) -> dict | None:
-        return meter_values_payload(connector_id, transaction_id, snapshots)
-
-    async def start_transaction(self, tx: Transaction) -> tuple[int, IdTagInfo]:
-        reply = await self.link.call("StartTransaction", start_transaction_payload(tx))
-        return reply["transactionId"], id_tag_info(reply["idTagInfo"])
-
-    async def stop_transaction(self, tx: Transaction) -> IdTagInfo | None:
-        reply = await self.link.call("StopTransaction", stop_transaction_payload(tx))
-        return id_tag_info(reply.get("idTagInfo"))
-
-    async def deliver(self, action: str, payload: dict) -> tuple[int | None, IdTagInfo | None]:
-        """Send a stored transaction message: (transactionId, idTagInfo) of the reply."""
+    async def deliver(self, intent) -> tuple[int | None, IdTagInfo | None]:
+        """Send a transaction intent (now, or from the offline queue): (transactionId,
+        idTagInfo) of the reply."""
+        action, payload = transaction_message(intent)
+        if payload is None:
+            return None, None
         reply = await self.link.call(action, payload)
         return reply.get("transactionId"), id_tag_info(reply.get("idTagInfo"))
 
     async def meter_values(self, connector_id: int, transaction_id: int | None,
                            snapshots: list[MeterSnapshot]) -> None:
-        payload = meter_values_payload(connector_id, transaction_id, snapshots)
-        if payload is not None:
-            await self.link.call("MeterValues", payload)
+        await self.deliver(MeterSample.of(connector_id, transaction_id, snapshots))
 
     async def data_transfer(self, vendor_id: str, message_id: str | None,
                             data: str | None) -> tuple[str, str | None]:

@@ -1,18 +1,14 @@
 """1.6 authorization, transaction messages and meter values.
 
-The builders are apart from sending: the offline queue stores the payloads and sends them
-later through `Ocpp16Dialect.deliver`.
+The station hands transaction intents (station/intents.py); the offline queue holds them
+as JSON records and `Ocpp16Dialect.deliver` builds the 1.6 message only when it is sent
+(a provisional transaction id already remapped by the queue).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ...station.auth import IdTagInfo
-from ...station.clock import iso, parse_iso
-
-if TYPE_CHECKING:
-    from ...station.meter import Sample
-    from ...station.transaction import MeterSnapshot, Transaction
+from ...station.clock import parse_iso
+from ...station.intents import TransactionEnded, TransactionIntent, TransactionStarted
 
 
 def id_tag_info(payload: dict | None) -> IdTagInfo | None:
@@ -22,39 +18,38 @@ def id_tag_info(payload: dict | None) -> IdTagInfo | None:
                      payload.get("parentIdTag"))
 
 
-def sampled_value(sample: Sample, context: str) -> dict:
-    out = {"value": sample.value, "context": context, "measurand": sample.measurand}
-    if sample.phase:
-        out["phase"] = sample.phase
-    if sample.location:
-        out["location"] = sample.location
-    if sample.unit:
-        out["unit"] = sample.unit
-    return out
+def _meter_value(record: dict) -> dict:
+    context = record["context"]
+    return {"timestamp": record["timestamp"],
+            "sampledValue": [{"value": x["value"], "context": context,
+                              "measurand": x["measurand"],
+                              **{k: x[k] for k in ("phase", "location", "unit") if x.get(k)}}
+                             for x in record["samples"]]}
 
 
-def meter_value(snapshot: MeterSnapshot) -> dict:
-    return {"timestamp": iso(snapshot.timestamp),
-            "sampledValue": [sampled_value(s, snapshot.context) for s in snapshot.samples]}
-
-
-def start_transaction_payload(tx: Transaction) -> dict:
-    payload = {"connectorId": tx.connector_id, "idTag": tx.id_tag,
-               "meterStart": tx.meter_start, "timestamp": iso(tx.start_time)}
-    if tx.reservation_id is not None:
-        payload["reservationId"] = tx.reservation_id
-    return payload
-
-
-def stop_transaction_payload(tx: Transaction) -> dict:
-    payload = {"transactionId": tx.transaction_id, "meterStop": tx.meter_stop,
-               "timestamp": iso(tx.stop_time), "reason": tx.stop_reason}
-    if tx.stop_id_tag:
-        payload["idTag"] = tx.stop_id_tag
-    data = [meter_value(s) for s in tx.data if s.samples]
-    if data:
-        payload["transactionData"] = data
-    return payload
+def transaction_message(intent: TransactionIntent) -> tuple[str, dict | None]:
+    """(1.6 action, payload) of a transaction intent; None: nothing to send."""
+    if isinstance(intent, TransactionStarted):
+        payload = {"connectorId": intent.connector_id, "idTag": intent.id_token,
+                   "meterStart": intent.meter_start, "timestamp": intent.timestamp}
+        if intent.reservation_id is not None:
+            payload["reservationId"] = intent.reservation_id
+        return "StartTransaction", payload
+    if isinstance(intent, TransactionEnded):
+        payload = {"transactionId": intent.transaction_id, "meterStop": intent.meter_stop,
+                   "timestamp": intent.timestamp, "reason": intent.reason}
+        if intent.id_token:
+            payload["idTag"] = intent.id_token
+        if intent.data:
+            payload["transactionData"] = [_meter_value(r) for r in intent.data]
+        return "StopTransaction", payload
+    if not intent.snapshots:  # meterValue and sampledValue must not be empty
+        return "MeterValues", None
+    payload = {"connectorId": intent.connector_id,
+               "meterValue": [_meter_value(r) for r in intent.snapshots]}
+    if intent.transaction_id is not None:
+        payload["transactionId"] = intent.transaction_id
+    return "MeterValues", payload
 
 
 def meter_values_payload(connector_id: int, transaction_id: int | None,
