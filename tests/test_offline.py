@@ -72,6 +72,7 @@ def test_queue_journal_replays_remaps_and_compacts(tmp_path):
         q.put("heartbeat", {})
     q.close()
     with (tmp_path / "CP.offline.jsonl").open("a") as f:
+        f.write('{"op": "put", "seq": 98, "action": "StartTransaction", "payload": {}}\n')
         f.write('{"op": "put", "seq": 99, "acti')          # torn by a power cut
     q = OfflineQueue(tmp_path / "CP.offline.jsonl")
     assert [e.action for e in q.entries] == ["transaction_started", "meter_sample",

@@ -94,6 +94,8 @@ class OfflineQueue:
                     r = json.loads(line)
                     op = r["op"]
                     if op == "put":
+                        if r["action"] not in TX_ACTIONS:   # e.g. an older journal's payload
+                            raise ValueError(r["action"])
                         pending[r["seq"]] = Entry(r["seq"], r["action"], r["payload"], r.get("local"))
                     elif op == "done":
                         pending.pop(r["seq"], None)
