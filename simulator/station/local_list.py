@@ -80,7 +80,7 @@ class LocalAuthList:
 def send_local_list(station, update_type: str, version: int, entries: list[ListEntry]) -> str:
     """SendLocalList: NotSupported while LocalAuthListEnabled is false (§9.1.18 of 1.6)."""
     if not station.settings["local_list_enabled"]:
-        status, why = NOT_SUPPORTED, "LocalAuthListEnabled is false"
+        status, why = NOT_SUPPORTED, f"{station.settings.key('local_list_enabled')} is false"
     else:
         status, why = station.local_list.apply(
             update_type, version, entries, station.settings["local_list_max_length"],

@@ -36,9 +36,9 @@ if TYPE_CHECKING:
 CSMS_ROOT, MANUFACTURER_ROOT = "CentralSystemRootCertificate", "ManufacturerRootCertificate"
 CERTIFICATE_TYPES = (CSMS_ROOT, MANUFACTURER_ROOT)
 HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
-EXTENDED_TRIGGERS = ("BootNotification", "LogStatusNotification", "FirmwareStatusNotification",
-                     "Heartbeat", "MeterValues", "SignChargePointCertificate",
-                     "StatusNotification")
+# ExtendedTriggerMessage: the plain triggers, and three of its own (the dialect maps names)
+EXTENDED_TRIGGERS = ("boot", "heartbeat", "meter_values", "status", "log_status",
+                     "signed_firmware_status", "sign_certificate")
 EVENT_QUEUE = 100
 
 
@@ -205,7 +205,8 @@ class StationSecurity:
             finally:
                 self._falling_back = False
             self.report("ReconfigurationOfSecurityParameters",
-                        f"SecurityProfile {new} failed to connect; back to {old}")
+                        f"{st.settings.key('security_profile')} {new} failed to connect; "
+                        f"back to {old}")
             try:
                 await st._connect()
             except ConnectFailed:
@@ -231,7 +232,8 @@ class StationSecurity:
         if profile in (1, 2):
             password = st.settings["authorization_key"]
             if not password:
-                raise ValueError(f"security profile {profile} needs an AuthorizationKey")
+                raise ValueError(f"security profile {profile} needs an "
+                                 f"{st.settings.key('authorization_key')}")
             auth = (st.id, password)
         context = None
         if profile >= 2:
@@ -358,7 +360,7 @@ class StationSecurity:
 
     def _check_chain(self, chain_pem: str) -> str | None:
         if len(chain_pem) > self.station.settings["certificate_chain_max_size"]:
-            return "chain longer than CertificateSignedMaxChainSize"
+            return f"chain longer than {self.station.settings.key('certificate_chain_max_size')}"
         if self._pending_key is None:
             return "no certificate was requested (no SignCertificate pending)"
         try:
@@ -381,8 +383,7 @@ class StationSecurity:
             return "Rejected"
         if message not in EXTENDED_TRIGGERS:
             return "NotImplemented"
-        if message not in ("LogStatusNotification", "SignChargePointCertificate",
-                           "FirmwareStatusNotification"):
+        if message not in ("log_status", "sign_certificate", "signed_firmware_status"):
             return st.trigger(message, connector_id)   # same behaviour as TriggerMessage
         st._emit("trigger", message, connector_id)
         st._after_reply(lambda: self._send_triggered(message), f"trigger-{message}")
@@ -394,9 +395,9 @@ class StationSecurity:
         from .station import SEND_ERRORS
         st = self.station
         try:
-            if message == "SignChargePointCertificate":
+            if message == "sign_certificate":
                 await self.sign_certificate()
-            elif message == "LogStatusNotification":
+            elif message == "log_status":
                 await st.diagnostics.send_log_status()
             else:
                 await st.firmware.send_signed_status()

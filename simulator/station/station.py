@@ -58,8 +58,9 @@ PENDING, REJECTED = "Pending", "Rejected"
 STOP_REASONS = frozenset({"Local", "Remote", "EVDisconnected", "HardReset", "SoftReset",
                           "PowerLoss", "Reboot", "UnlockCommand", "DeAuthorized",
                           "EmergencyStop", "Other"})
-TRIGGERABLE = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
-               "Heartbeat", "MeterValues", "StatusNotification")
+# What the CSMS may ask the station to send now (the dialect maps its message names).
+TRIGGERABLE = ("boot", "diagnostics_status", "firmware_status", "heartbeat", "meter_values",
+               "status")
 # What a failed charger-initiated call raises; the station reports these, it does not crash.
 SEND_ERRORS = (CallTimeout, CallErrorReceived, InvalidResponse, SessionClosed, OcppError)
 
@@ -1057,12 +1058,12 @@ class Station:
         self._link_task = self._spawn(self._connect_loop(immediate=True), "connect")
 
     def trigger(self, message: str, connector_id: int | None = None) -> str:
-        """Accepted (the message follows the reply), Rejected (no such connector, for the
-        connector-related messages), NotImplemented (unknown message).  1.6 §5.17: a
-        connectorId not relevant to the message is ignored."""
+        """Send `message` (one of TRIGGERABLE) after the reply: Accepted, Rejected (no such
+        connector, for the connector-related ones), NotImplemented (not one of them).  A
+        connector not relevant to the message is ignored (1.6 §5.17)."""
         if message not in TRIGGERABLE:
             return "NotImplemented"
-        if message not in ("MeterValues", "StatusNotification"):
+        if message not in ("meter_values", "status"):
             connector_id = None
         elif connector_id is not None and not 0 <= connector_id < len(self.connectors):
             return "Rejected"
@@ -1073,19 +1074,19 @@ class Station:
     async def _send_triggered(self, message: str, connector_id: int | None) -> None:
         # Triggered messages go out even while Pending: that is what TriggerMessage is for.
         try:
-            if message == "BootNotification":
+            if message == "boot":
                 result = await self.dialect.boot()
                 await self._apply_boot(result)
                 if result.status != ACCEPTED:
                     self._start_boot(self._retry_delay(result.interval))
-            elif message == "Heartbeat":
+            elif message == "heartbeat":
                 await self.dialect.heartbeat()
                 self._emit("heartbeat", "Heartbeat (triggered)")
-            elif message == "StatusNotification":
+            elif message == "status":
                 ids = range(len(self.connectors)) if connector_id is None else [connector_id]
                 for i in ids:
                     await self.dialect.status_notification(self.connectors[i])
-            elif message == "MeterValues":
+            elif message == "meter_values":
                 # No station-wide meter: connector 0 (or none) means every connector.
                 ids = [connector_id] if connector_id else range(1, len(self.connectors))
                 for i in ids:
@@ -1094,9 +1095,9 @@ class Station:
                     measurands = self.settings["sampled_measurands"] or [m.ENERGY]
                     await self._send_meter_values(c, c.meter.read(), "Trigger", c.transaction,
                                                   measurands, force=True)
-            elif message == "DiagnosticsStatusNotification":
+            elif message == "diagnostics_status":
                 await self.send(DiagnosticsStatusChanged(self.diagnostics_status))
-            elif message == "FirmwareStatusNotification":
+            elif message == "firmware_status":
                 await self.send(FirmwareStatusChanged(self.firmware_status))
         except SEND_ERRORS as e:
             self._emit("error", f"triggered {message} failed: {e}")

@@ -99,8 +99,15 @@ async def reset(st: Station, p: dict) -> dict:
     return {"status": "Accepted" if st.request_reset(hard=p["type"] == "Hard") else "Rejected"}
 
 
+# TriggerMessage's requestedMessage -> the station's trigger
+TRIGGERS = {"BootNotification": "boot", "DiagnosticsStatusNotification": "diagnostics_status",
+            "FirmwareStatusNotification": "firmware_status", "Heartbeat": "heartbeat",
+            "MeterValues": "meter_values", "StatusNotification": "status"}
+
+
 async def trigger_message(st: Station, p: dict) -> dict:
-    return {"status": st.trigger(p["requestedMessage"], p.get("connectorId"))}
+    message = p["requestedMessage"]   # an unknown one (lenient mode) is NotImplemented
+    return {"status": st.trigger(TRIGGERS.get(message, f"?{message}"), p.get("connectorId"))}
 
 
 async def unlock_connector(st: Station, p: dict) -> dict:

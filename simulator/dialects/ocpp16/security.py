@@ -41,8 +41,19 @@ async def handle_get_installed_certificate_ids(st: Station, p: dict) -> dict:
     return {"status": "Accepted", "certificateHashData": [hash_payload(h) for h in ids]}
 
 
+# ExtendedTriggerMessage's requestedMessage -> the station's trigger (its
+# FirmwareStatusNotification asks for the signed-update status, whitepaper)
+EXTENDED_TRIGGERS = {"BootNotification": "boot", "Heartbeat": "heartbeat",
+                     "MeterValues": "meter_values", "StatusNotification": "status",
+                     "LogStatusNotification": "log_status",
+                     "FirmwareStatusNotification": "signed_firmware_status",
+                     "SignChargePointCertificate": "sign_certificate"}
+
+
 async def handle_extended_trigger(st: Station, p: dict) -> dict:
-    return {"status": st.security.extended_trigger(p["requestedMessage"], p.get("connectorId"))}
+    message = p["requestedMessage"]
+    return {"status": st.security.extended_trigger(EXTENDED_TRIGGERS.get(message, f"?{message}"),
+                                                   p.get("connectorId"))}
 
 
 async def send_security_event(link: OcppJLink, intent: SecurityEvent) -> None:
