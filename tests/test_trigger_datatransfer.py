@@ -150,7 +150,11 @@ async def test_triggered_status_notifications_say_the_current_state(hub, station
     assert await trigger(hub, "TRIG-1", message) == "Accepted"
     assert (await wire.wait(message, 1))[0] == {"status": "Idle"}
     current = "Uploading" if message.startswith("Diagnostics") else "Downloading"
-    setattr(station, attribute, current)
+    # the feature owns its status (the station only reads it)
+    owner, field = ((station.diagnostics, "diagnostics_status") if attribute == "diagnostics_status"
+                    else (station.firmware, "plain_status"))
+    setattr(owner, field, current)
+    assert getattr(station, attribute) == current
     assert await trigger(hub, "TRIG-1", message) == "Accepted"
     assert (await wire.wait(message, 2))[1] == {"status": current}
     assert wire.reply_before(message)

@@ -50,10 +50,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from . import file_transfer
 from .clock import utc_now
 from .intents import FirmwareStatusChanged
-from .lifecycle import State
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .context import FeatureContext
 
 FAILURES = ("DownloadFailed", "InstallationFailed", "InvalidSignature")
 INSTALL_POLICIES = ("wait", "stop")
@@ -119,15 +118,16 @@ class Update:
 
 
 class Firmware:
-    def __init__(self, station: Station):
-        self.station = station
-        opts = station.options
+    def __init__(self, ctx: FeatureContext):
+        self.ctx = ctx
+        opts = ctx.options
         self.fail_next(opts.firmware_failure)
         if opts.firmware_install not in INSTALL_POLICIES:
             raise ValueError(f"firmware_install must be one of {INSTALL_POLICIES}, "
                              f"not {opts.firmware_install!r}")
         self.install_policy: str = opts.firmware_install
         self.status = "Idle"                  # the last status reported (signed spelling)
+        self.plain_status = "Idle"            # the same in the plain update's vocabulary
         self.current: Update | None = None
         self.last_request_id: int | None = None
 
@@ -146,9 +146,9 @@ class Firmware:
     def update(self, location: str, retrieve_at: datetime | None, retries: int | None = None,
                retry_interval: float | None = None) -> None:
         """A plain update (nothing to answer: an ignored one is an event)."""
-        st = self.station
+        st = self.ctx
         if self.busy and self.current.installing:
-            st._emit("firmware_ignored", f"UpdateFirmware from {location} ignored: "
+            st.emit("firmware_ignored", f"UpdateFirmware from {location} ignored: "
                                          "installation in progress", location=location)
             return
         self._start(Update(location, retrieve_at or utc_now(),
@@ -161,7 +161,7 @@ class Firmware:
         """A signed update: Accepted, AcceptedCanceled, Rejected (installing),
         InvalidCertificate."""
         from .security import MANUFACTURER_ROOT, chains_to, load_certs, valid_now
-        st = self.station
+        st = self.ctx
         if self.busy and self.current.installing:
             return "Rejected"
         try:
@@ -176,7 +176,7 @@ class Firmware:
                           "ManufacturerRootCertificate"
         if problem is not None:
             st.security.report("InvalidFirmwareSigningCertificate", problem)
-            st._emit("firmware_rejected", problem, request_id=request_id)
+            st.emit("firmware_rejected", problem, request_id=request_id)
             return "InvalidCertificate"
         status = "AcceptedCanceled" if self.busy else "Accepted"
         self._start(Update(location, retrieve_at or utc_now(),
@@ -187,27 +187,27 @@ class Firmware:
     def _retry(self, retries: int | None, interval: float | None) -> tuple[int, float]:
         retries = DEFAULT_RETRIES if retries is None else max(0, retries)
         interval = DEFAULT_RETRY_INTERVAL if interval is None else max(0, interval)
-        return retries, interval * self.station.options.interval_scale
+        return retries, interval * self.ctx.options.interval_scale
 
     def _start(self, update: Update) -> None:
-        st = self.station
+        st = self.ctx
         if self.busy:
             self.current.task.cancel()
-            st._emit("firmware_cancelled", f"update from {self.current.location} cancelled")
+            st.emit("firmware_cancelled", f"update from {self.current.location} cancelled")
         self.current = update
         if update.signed:
             self.last_request_id = update.request_id
-        st._emit("firmware_requested", update.location, location=update.location,
+        st.emit("firmware_requested", update.location, location=update.location,
                  request_id=update.request_id)
 
         async def run():
             update.task = asyncio.current_task()
             await self._run(update)
-        st._after_reply(run, "firmware")
+        st.after_reply(run, "firmware")
 
     # -- the update -------------------------------------------------------------------------
     async def _run(self, u: Update) -> None:
-        st = self.station
+        st = self.ctx
         delay = (u.retrieve - utc_now()).total_seconds()
         if delay > 0:
             if u.signed:
@@ -215,22 +215,22 @@ class Firmware:
             await asyncio.sleep(delay)
         await self._report(u, "Downloading")
         if self.fail_with == "DownloadFailed":
-            st._emit("firmware_failed", "DownloadFailed (injected)")
+            st.emit("firmware_failed", "DownloadFailed (injected)")
             return await self._end(u, "DownloadFailed")
         got = await file_transfer.download(
             u.location, u.retries, u.retry_interval, st.options.call_timeout,
-            on_retry=lambda n, why: st._emit("firmware_retry", f"attempt {n}: {why}"))
+            on_retry=lambda n, why: st.emit("firmware_retry", f"attempt {n}: {why}"))
         if not got.ok:
-            st._emit("firmware_failed", got.reason, reason=got.reason, attempts=got.attempts)
+            st.emit("firmware_failed", got.reason, reason=got.reason, attempts=got.attempts)
             return await self._end(u, "DownloadFailed")
-        st._emit("firmware_downloaded", f"{len(got.data)} bytes", size=len(got.data))
+        st.emit("firmware_downloaded", f"{len(got.data)} bytes", size=len(got.data))
         await self._report(u, "Downloaded")
         if u.signed:
             problem = ("signature check failed (injected)" if self.fail_with == "InvalidSignature"
                        else verify_signature(u.certificate, u.signature, got.data))
             if problem is not None:
                 st.security.report("InvalidFirmwareSignature", problem)
-                st._emit("firmware_failed", problem, reason=problem)
+                st.emit("firmware_failed", problem, reason=problem)
                 return await self._end(u, "InvalidSignature")
             await self._report(u, "SignatureVerified")
             if u.install_at is not None and u.install_at > utc_now():
@@ -242,46 +242,46 @@ class Firmware:
         problem = ("InstallationFailed (injected)" if self.fail_with == "InstallationFailed"
                    else "the image is empty" if not got.data else None)
         if problem is not None:
-            st._emit("firmware_failed", problem, reason=problem)
+            st.emit("firmware_failed", problem, reason=problem)
             return await self._end(u, "InstallationFailed")
         version = firmware_version_of(u.location, got.data)
         if u.signed:
             await self._report(u, "InstallRebooting")
         old, st.options.firmware_version = st.options.firmware_version, version
-        st._emit("firmware_installed", f"{old} -> {version}", old=old, version=version)
-        await st._reset(hard=False, reason="Reboot")
-        await st.lifecycle.reached(State.ACCEPTED)   # after the boot with the new version
+        st.emit("firmware_installed", f"{old} -> {version}", old=old, version=version)
+        await st.reboot("Reboot")
+        await st.until_accepted()           # after the boot with the new version
         await self._end(u, "Installed")
 
     async def _free_connectors(self) -> None:
-        st = self.station
+        st = self.ctx
         while True:
             busy = [c for c in st.connectors[1:] if c.transaction is not None]
             if not busy:
                 return
             if self.install_policy == "stop":
                 for c in busy:
-                    await st._stop_transaction(c, "Reboot")
+                    await st.stop_transaction(c, "Reboot")
                 continue
-            st._emit("firmware_waiting", f"installation waits for {len(busy)} transaction(s)")
+            st.emit("firmware_waiting", f"installation waits for {len(busy)} transaction(s)")
             await st.expect("tx_stopped")
 
     async def _report(self, u: Update, status: str) -> None:
-        st = self.station
+        st = self.ctx
         self.status = status
-        st.firmware_status = PLAIN.get(status, status)
-        st._emit("firmware_status", status, status=status, request_id=u.request_id)
+        self.plain_status = PLAIN.get(status, status)
+        st.emit("firmware_status", status, status=status, request_id=u.request_id)
         if u.signed:
             await st.notify(FirmwareStatusChanged(status, u.request_id, signed=True))
         else:
-            await st.notify(FirmwareStatusChanged(st.firmware_status))
+            await st.notify(FirmwareStatusChanged(self.plain_status))
 
     async def _end(self, u: Update, status: str) -> None:
         await self._report(u, status)
-        self.status, self.station.firmware_status = "Idle", "Idle"
+        self.status, self.plain_status = "Idle", "Idle"
 
     async def send_signed_status(self) -> None:
         """The triggered signed-update status (the request id goes with a running one)."""
         request_id = self.last_request_id if self.status != "Idle" else None
-        await self.station.notify(FirmwareStatusChanged(self.status, request_id, signed=True),
+        await self.ctx.notify(FirmwareStatusChanged(self.status, request_id, signed=True),
                                   triggered=True)

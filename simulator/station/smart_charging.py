@@ -37,7 +37,7 @@ from .clock import utc_now
 from .connector import Status
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .context import FeatureContext
 
 log = logging.getLogger(__name__)
 
@@ -386,33 +386,33 @@ def allocate(profiles, sessions: list[PowerDemand], now: datetime, hw: Hardware
 class SmartCharging:
     """One station's charging profiles, wired to its config, connectors, meters and events."""
 
-    def __init__(self, station: Station):
-        self.station = station
-        opts = station.options
+    def __init__(self, ctx: FeatureContext):
+        self.ctx = ctx
+        opts = ctx.options
         self.hw = Hardware(opts.voltage_v, opts.phases, opts.max_power_w, opts.connectors)
         self.store = ProfileStore(connectors=opts.connectors)
         self._timers: dict[int, asyncio.TimerHandle] = {}
         # Connector id -> a TxProfile from RemoteStartTransaction, for the transaction it starts.
         self._for_next_tx: dict[int, tuple[str, Profile]] = {}
         self._granted: dict[int, float] = {}     # the last allocation (update())
-        for c in station.connectors[1:]:
+        for c in ctx.connectors[1:]:
             c.meter.power_limit = self._meter_limit(c.id)
 
     # -- state ---------------------------------------------------------------------------
     def _limits(self) -> Limits:
-        s = self.station.settings
+        s = self.ctx.settings
         return Limits(s["profile_max_stack_level"], tuple(s["schedule_allowed_units"]),
                       s["schedule_max_periods"], s["max_profiles_installed"])
 
     def _tx(self, connector_id: int) -> TxInfo | None:
-        tx = self.station.connectors[connector_id].transaction
+        tx = self.ctx.connectors[connector_id].transaction
         return TxInfo(tx.transaction_id, tx.start_time) if tx is not None else None
 
     def _profiles(self) -> list[Profile]:
         """The installed profiles, after binding remote-start profiles to their transaction and
         dropping TxProfiles whose transaction is over (1.6: they end with it)."""
         for cid, (id_tag, p) in list(self._for_next_tx.items()):
-            c = self.station.connectors[cid]
+            c = self.ctx.connectors[cid]
             tx = c.transaction
             if tx is not None and not (tx.remote and tx.id_tag == id_tag):
                 del self._for_next_tx[cid]   # another transaction took the connector
@@ -426,20 +426,20 @@ class SmartCharging:
                     self.refuse(str(e), cid, p.id)
             elif tx is None and c.pending_start is None and c.status != Status.PREPARING:
                 del self._for_next_tx[cid]   # the remote start never became a transaction
-        running = {c.transaction.transaction_id for c in self.station.connectors[1:]
+        running = {c.transaction.transaction_id for c in self.ctx.connectors[1:]
                    if c.transaction is not None}
         self.store.profiles = [p for p in self.store.profiles
                                if p.purpose != TX or p.transaction_id in running]
         return self.store.profiles
 
     def _emit(self, kind: str, p: Profile, how: str = "") -> None:
-        self.station.events.emit(kind, f"{p.purpose} {p.id} stack {p.stack_level} {how}".strip(),
+        self.ctx.emit(kind, f"{p.purpose} {p.id} stack {p.stack_level} {how}".strip(),
                                  p.connector_id, profile_id=p.id, purpose=p.purpose)
 
     def refuse(self, reason: str, connector_id: int | None, profile_id=None) -> str:
         """A profile the station will not take (also one its dialect could not read)."""
-        log.info("%s: charging profile %s rejected: %s", self.station.id, profile_id, reason)
-        self.station.events.emit("profile_rejected", reason, connector_id,
+        log.info("%s: charging profile %s rejected: %s", self.ctx.station_id, profile_id, reason)
+        self.ctx.emit("profile_rejected", reason, connector_id,
                                  profile_id=profile_id, reason=reason)
         return "Rejected"
 
@@ -488,7 +488,7 @@ class SmartCharging:
     def bind_remote_start(self, id_tag: str, p: Profile) -> None:
         """A remote start for `id_tag` was accepted: the transaction it starts on the
         connector it claimed gets the profile."""
-        for c in self.station.connectors[1:]:
+        for c in self.ctx.connectors[1:]:
             pending = c.pending_start
             if pending is not None and pending.remote and pending.id_tag == id_tag:
                 self._for_next_tx[c.id] = (id_tag, replace(p, connector_id=c.id,
@@ -502,7 +502,7 @@ class SmartCharging:
         for p in gone:
             self._emit("profile_cleared", p)
         if not gone:
-            self.station.events.emit("profile_clear_unknown", "no profile matched", connector_id)
+            self.ctx.emit("profile_clear_unknown", "no profile matched", connector_id)
             return "Unknown"
         self._limits_changed()
         return "Accepted"
@@ -512,7 +512,7 @@ class SmartCharging:
         """The composite schedule, or None for a connector that does not exist."""
         if not 0 <= connector_id <= self.hw.connectors or duration < 0:
             return None
-        allowed = self.station.settings["schedule_allowed_units"]
+        allowed = self.ctx.settings["schedule_allowed_units"]
         if unit is None:
             unit = "A" if "Current" in allowed else "W"
         now = now or utc_now()
@@ -531,7 +531,7 @@ class SmartCharging:
 
     def _sessions(self) -> list[PowerDemand]:
         out = []
-        for c in self.station.connectors[1:]:
+        for c in self.ctx.connectors[1:]:
             tx = c.transaction
             if (tx is None or tx.transaction_id is None or tx.stopping or tx.deauthorized
                     or not c.plugged or c.ev_suspended or c.evse_suspended or c.fault
@@ -553,7 +553,7 @@ class SmartCharging:
         now = now or utc_now()
         granted = self._allocate(now)
         changed = []
-        for c in self.station.connectors[1:]:
+        for c in self.ctx.connectors[1:]:
             suspended = granted.get(c.id, 1.0) <= 0
             if suspended != c.limit_suspended:
                 c.limit_suspended = suspended
@@ -577,21 +577,21 @@ class SmartCharging:
         """Profiles changed: meters take their new power now; statuses follow (after the reply
         to the CSMS's request, so the StatusNotification comes after the .conf)."""
         changed = self.update()
-        for c in self.station.connectors[1:]:
+        for c in self.ctx.connectors[1:]:
             c.meter.refresh()   # book energy at the old power, pick the new one
         if changed:
-            self.station._after_reply(lambda: self._apply(changed), "smart-charging-status")
+            self.ctx.after_reply(lambda: self._apply(changed), "smart-charging-status")
 
     async def _apply(self, changed) -> None:
         for c in changed:
-            await self.station._refresh(c)
+            await self.ctx.refresh(c)
 
     def _arm(self, connector_id: int, now: datetime) -> None:
         """A timer at the connector's next limit change, while it is in a transaction."""
         old = self._timers.pop(connector_id, None)
         if old is not None:
             old.cancel()
-        if not self.station.online or self.station.connectors[connector_id].transaction is None:
+        if not self.ctx.connected() or self.ctx.connectors[connector_id].transaction is None:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -607,9 +607,9 @@ class SmartCharging:
         moves the others' shares), the meters book their energy and take the new limits."""
         self._timers.pop(connector_id, None)
         changed = self.update()
-        self.station.connectors[connector_id].meter.refresh()   # re-arms the next boundary
+        self.ctx.connectors[connector_id].meter.refresh()   # re-arms the next boundary
         watts = self.limit_w(connector_id)
-        self.station.events.emit("power_limit", f"limit {watts:.0f} W", connector_id,
+        self.ctx.emit("power_limit", f"limit {watts:.0f} W", connector_id,
                                  limit_w=watts)
         if changed:
-            self.station._spawn(self._apply(changed), "smart-charging-status")
+            self.ctx.spawn(self._apply(changed), "smart-charging-status")

@@ -31,6 +31,7 @@ from .clock import utc_now
 from .config import ConfigStore
 from .connector import Connector, PendingStart, Status
 from .errors import (BootRejected, ConnectFailed, NotRegistered, StationError, UnknownMessageId)
+from .context import FeatureContext
 from .diagnostics import Diagnostics
 from .events import Event, EventLog, Text
 from .intents import DiagnosticsStatusChanged, FirmwareStatusChanged, Intent
@@ -103,21 +104,29 @@ class Station:
         self.auth_cache = AuthCache()
         self.local_list = LocalAuthList()
         self.authorizer = Authorizer(self.settings, self.auth_cache, self.local_list)
-        self.reservations = Reservations(self)
         self.connectors: list[Connector] = [Connector(0)] + [
             Connector(i, meter=Meter.from_options(self.rng, opts))
             for i in range(1, opts.connectors + 1)]
         self.events = EventLog(station_id, opts.event_log_size)
-        self.smart_charging = SmartCharging(self)  # charging profiles; limits the meters
         self.taps: list[Callable[[Frame], None]] = []
         self.vendors: dict[str, VendorHandler] = dict(canned_vendors(opts.vendor_responses))
         self.registration: str | None = None    # Accepted | Pending | Rejected | None
         self.online = False
-        self.diagnostics_status = "Idle"
-        self.firmware_status = "Idle"
         self.security = StationSecurity(self)   # profiles, certificates, security events
-        self.firmware = Firmware(self)          # UpdateFirmware / SignedUpdateFirmware
-        self.diagnostics = Diagnostics(self)    # GetDiagnostics / GetLog uploads
+        # The features see the station through a narrow context (context.py).
+        ctx = self._context = FeatureContext(
+            station_id, opts, self.settings, self.config, self.connectors, self.rng,
+            emit=self._emit, expect=self.expect, send=self.send, notify=self.notify,
+            may_send=self._may_send, connected=lambda: self.online, spawn=self._spawn,
+            after_reply=self._after_reply, refresh=self._refresh,
+            stop_transaction=self._stop_transaction,
+            reboot=lambda reason: self._reset(hard=False, reason=reason),
+            until_accepted=lambda: self.lifecycle.reached(State.ACCEPTED),
+            events=self.events, security=self.security)
+        self.reservations = Reservations(ctx)
+        self.smart_charging = SmartCharging(ctx)  # charging profiles; limits the meters
+        self.firmware = Firmware(ctx)           # UpdateFirmware / SignedUpdateFirmware
+        self.diagnostics = Diagnostics(ctx)     # GetDiagnostics / GetLog uploads
 
         # off -> connecting -> booting -> accepted ⇄ offline, resetting, powered off
         self.lifecycle = Lifecycle(self._on_lifecycle_move)
@@ -144,6 +153,16 @@ class Station:
         """The current RPC session (None before start).  It is replaced on reconnect; its
         `taps` list is `station.taps`, so taps added through it stay."""
         return self.dialect.session
+
+    @property
+    def diagnostics_status(self) -> str:
+        """The diagnostics upload's status (what a triggered notification says)."""
+        return self.diagnostics.diagnostics_status
+
+    @property
+    def firmware_status(self) -> str:
+        """The firmware update's status in the plain (non-signed) vocabulary."""
+        return self.firmware.plain_status
 
     @property
     def view(self) -> StationView:
