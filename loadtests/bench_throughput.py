@@ -45,8 +45,9 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
 
 
 async def _station(url: str, n: int, seconds: float, counts: list[int], start_at: float) -> None:
-    from simulator.station import Station, StationOptions
-    station = Station(f"BENCH{n:05d}", url, StationOptions(call_timeout=60))
+    from simulator.dialects import make_station
+    from simulator.station import StationOptions
+    station = make_station(f"BENCH{n:05d}", url, StationOptions(call_timeout=60))
     await station.start()
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     session, count, end = station.session, 0, time.perf_counter() + seconds

@@ -7,13 +7,16 @@ each station is reported and any failure makes the run fail.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
 from .station import Event, Station, StationError, StationOptions
 from .session import CallErrorReceived, CallTimeout, SessionClosed
+from .dialects import make_station
 
 # Events worth a line when the run is not verbose.
+RUN_CONNECT_ATTEMPTS = 3
 _HEADLINE = {"boot", "tx_started", "tx_stopped", "tag_rejected", "error", "disconnected"}
 
 
@@ -95,7 +98,11 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
     for n, (station_id, station_options) in enumerate(fleet, 1):
         if station_options is not options:  # a template's own interval is too long for a run
             station_options.config["MeterValueSampleInterval"] = str(sample_interval)
-        station = Station(station_id, csms_url, station_options)
+        if station_options.connect_attempts is None:
+            # a one-shot run reports a CSMS that is not there instead of waiting for it
+            station_options = dataclasses.replace(station_options,
+                                                  connect_attempts=RUN_CONNECT_ATTEMPTS)
+        station = make_station(station_id, csms_url, station_options)
         station.on_event = show
         outcome = Outcome(station.id)
         outcomes.append(outcome)

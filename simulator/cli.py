@@ -145,7 +145,7 @@ async def _run(args) -> int:
 
 
 async def _station(args) -> int:
-    from .station import Station
+    from .dialects import make_station
     ids = args.ids or ["SIM-00001"]
     from .template_cli import stations_from_yaml
     fleet = stations_from_yaml(args, ids)
@@ -161,10 +161,22 @@ async def _station(args) -> int:
                 options = _options(args)
                 if args.password:
                     options.basic_auth = (station_id, args.password)
-            station = Station(station_id, url, options)
+            station = make_station(station_id, url, options)
             station.on_event = lambda e: print(f"{e}", flush=True)
             stations.append(station)
-        results = await asyncio.gather(*(s.start() for s in stations), return_exceptions=True)
+        # A real charger never gives up: each station connects whenever its CSMS is there
+        # (and boots again while Pending); Ctrl-C stops it in any state.
+        starting = asyncio.gather(*(s.start(timeout=None) for s in stations),
+                                  return_exceptions=True)
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            await asyncio.gather(*(s.stop() for s in stations), return_exceptions=True)
+            await starting
+            print("stopped", flush=True)
+            return 0
+        stopping.cancel()
+        results = starting.result()
         failed = [(s, r) for s, r in zip(stations, results) if isinstance(r, BaseException)]
         for s, r in failed:
             print(f"{s.id}: could not come online: {r}", file=sys.stderr)

@@ -24,7 +24,7 @@ def add_template_args(p: argparse.ArgumentParser) -> None:
 
 
 def print_templates(out=sys.stdout) -> int:
-    from .station.templates import bundled_templates
+    from .templates.loader import bundled_templates
     found = bundled_templates()
     width = max(map(len, found), default=0)
     for name, description in found.items():
@@ -47,7 +47,7 @@ def stations_from_yaml(args, default_ids: list[str]) -> list[tuple[str, StationO
     """[(station_id, options)] from --fleet or --template, or None when neither is given.
     A fleet's csms URL is used when --csms is not.  A bad file ends the command (exit 2)
     with its file:line message."""
-    from .station.templates import StationTemplateError
+    from .templates.loader import StationTemplateError
     try:
         return _stations(args, default_ids)
     except StationTemplateError as e:
@@ -56,7 +56,7 @@ def stations_from_yaml(args, default_ids: list[str]) -> list[tuple[str, StationO
 
 
 def _stations(args, default_ids):
-    from .station.templates import load_fleet, load_template
+    from .templates.loader import load_fleet, load_template
     if getattr(args, "fleet", None):
         fleet = load_fleet(args.fleet)
         if not args.csms and fleet.csms:

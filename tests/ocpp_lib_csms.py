@@ -21,6 +21,7 @@ from ocpp.v16 import ChargePoint, call, call_result  # noqa: F401  (call: for th
 from ocpp.v16.enums import Action
 
 from simulator.station import Station
+from simulator.dialects import make_station
 
 
 def now() -> str:
@@ -194,7 +195,7 @@ async def csms():
 
 @contextlib.asynccontextmanager
 async def running(csms: FakeCsms, station_id: str = "CP1", **options):
-    station = Station(station_id, csms.url, **{**FAST, **options})
+    station = make_station(station_id, csms.url, **{**FAST, **options})
     await station.start(timeout=5)
     try:
         yield station

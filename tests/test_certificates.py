@@ -17,6 +17,7 @@ from ocpp.v16 import call
 from simulator.station import Station, StationOptions
 from simulator.station.errors import ConnectFailed
 from simulator.station.security import CSMS_ROOT, MANUFACTURER_ROOT, make_csr
+from simulator.dialects import make_station
 from tests.hub_helpers import Api, Charger, running_hub, wait_for
 from tests.ocpp_lib_csms import csms, running  # noqa: F401  (fixture)
 from tests.pki_helpers import TestCA
@@ -50,7 +51,7 @@ async def test_sign_certificate_round_trip_then_mutual_tls(pki):
     ca, server = pki["ca"], pki["server"]
     common = dict(tls_cert=server.cert, tls_key=server.key, ca_cert=ca.cert, ca_key=ca.key_pem)
     async with running_hub(**common) as hub, Api(hub) as api:
-        st = Station("CERT1", hub.url, opts(security_profile=2, authorization_key=KEY,
+        st = make_station("CERT1", hub.url, opts(security_profile=2, authorization_key=KEY,
                                             ca_certs=[ca.cert], cpo_name="Example CPO"))
         await st.start(timeout=5)
         try:
@@ -88,7 +89,7 @@ async def test_sign_certificate_round_trip_then_mutual_tls(pki):
 async def test_certificate_signed_with_an_invalid_chain_is_rejected(pki):
     ca = pki["ca"]
     async with running_hub(station_passwords={"CERT2": KEY}) as hub:
-        st = Station("CERT2", hub.url, opts(security_profile=1, authorization_key=KEY,
+        st = make_station("CERT2", hub.url, opts(security_profile=1, authorization_key=KEY,
                                             ca_certs=[ca.cert]))
         await st.start(timeout=5)
         try:
@@ -145,7 +146,7 @@ async def test_hub_rejects_bad_csrs_from_an_ocpp_library_charger():
 async def test_install_get_and_delete_certificates(pki):
     ca, other = pki["ca"], pki["other_ca"]
     async with running_hub() as hub:
-        st = Station("CERT3", hub.url, opts(config={"CertificateStoreMaxLength": "2"}))
+        st = make_station("CERT3", hub.url, opts(config={"CertificateStoreMaxLength": "2"}))
         await st.start(timeout=5)
         try:
             async def send(action, payload):
@@ -186,7 +187,7 @@ async def test_the_root_a_tls_connection_needs_cannot_be_deleted(pki):
     ca, server = pki["ca"], pki["server"]
     async with running_hub(tls_cert=server.cert, tls_key=server.key,
                            station_passwords={"CERT4": KEY}) as hub:
-        st = Station("CERT4", hub.url, opts(security_profile=2, authorization_key=KEY,
+        st = make_station("CERT4", hub.url, opts(security_profile=2, authorization_key=KEY,
                                             ca_certs=[ca.cert]))
         await st.start(timeout=5)
         try:
@@ -208,7 +209,7 @@ async def test_the_root_a_tls_connection_needs_cannot_be_deleted(pki):
 # -- ExtendedTriggerMessage ---------------------------------------------------------------------
 async def test_extended_trigger_message_against_our_hub():
     async with running_hub() as hub:
-        st = Station("TRIG1", hub.url, opts(connectors=2))
+        st = make_station("TRIG1", hub.url, opts(connectors=2))
         await st.start(timeout=5)
         try:
             seen: list[str] = []

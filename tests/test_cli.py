@@ -70,3 +70,49 @@ async def test_station_command_stays_online_for_the_csms_to_drive():
             out, err = await asyncio.wait_for(proc.communicate(), 15)
         assert proc.returncode == 0, err.decode()
         assert any("CLI-2 boot: BootNotification Accepted" in line for line in seen)
+
+
+async def test_station_command_waits_for_its_csms_and_stops_on_ctrl_c():
+    import signal
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # no CSMS (yet): the station keeps trying
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator.cli", "station", "--csms", f"ws://127.0.0.1:{port}/ocpp",
+        "--id", "CLI-W", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        seen = []
+        while not (seen and "cannot connect" in seen[-1]):   # it tried, and goes on trying
+            line = await asyncio.wait_for(proc.stdout.readline(), 15)
+            assert line, f"the station command ended: {seen}"
+            seen.append(line.decode())
+        assert proc.returncode is None
+        proc.send_signal(signal.SIGINT)                        # Ctrl-C while connecting
+        out, err = await asyncio.wait_for(proc.communicate(), 15)
+        assert proc.returncode == 0, err.decode()
+        assert "stopped" in out.decode() and b"Traceback" not in err
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_station_command_stops_on_ctrl_c_while_pending():
+    import signal
+    async with running_hub(unknown_stations="pending") as hub:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "simulator.cli", "station", "--csms", hub.url,
+            "--id", "CLI-P", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            seen = []
+            while not (seen and "Pending" in seen[-1]):
+                line = await asyncio.wait_for(proc.stdout.readline(), 15)
+                assert line, f"the station command ended: {seen}"
+                seen.append(line.decode())
+            proc.send_signal(signal.SIGINT)                    # Ctrl-C during boot
+            out, err = await asyncio.wait_for(proc.communicate(), 15)
+            assert proc.returncode == 0, err.decode()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()

@@ -9,6 +9,7 @@ import orjson
 from ocpp.v16 import call
 
 from simulator.station import Station, StationOptions
+from simulator.dialects import make_station
 from tests.hub_helpers import Api, running_hub
 from tests.ocpp_lib_csms import FAST
 from tests.test_firmware import csms, until  # noqa: F401  (the fixture)
@@ -32,7 +33,7 @@ async def test_get_diagnostics_uploads_a_real_file_to_the_hub():
         seen = diagnostics_of(hub, "DG-1")
         uploaded = []
         hub.events.subscribe("files.uploaded", lambda e: uploaded.append(e.message))
-        station = Station("DG-1", hub.url, fast(config={"ConnectionTimeOut": "45"}))
+        station = make_station("DG-1", hub.url, fast(config={"ConnectionTimeOut": "45"}))
         await station.start()
         try:
             r = await hub.send("DG-1", "GetDiagnostics", {
@@ -65,7 +66,7 @@ async def test_get_diagnostics_uploads_a_real_file_to_the_hub():
 async def test_time_window_filters_the_event_log():
     async with running_hub() as hub:
         seen = diagnostics_of(hub, "DG-2")
-        station = Station("DG-2", hub.url, fast())
+        station = make_station("DG-2", hub.url, fast())
         await station.start()
         try:
             r = await hub.send("DG-2", "GetDiagnostics", {
@@ -81,7 +82,7 @@ async def test_time_window_filters_the_event_log():
 async def test_upload_failed_server_error_after_retries_and_ftp_at_once():
     async with running_hub() as hub, file_server() as files:
         seen = diagnostics_of(hub, "DG-3")
-        station = Station("DG-3", hub.url, fast())
+        station = make_station("DG-3", hub.url, fast())
         await station.start()
         try:
             files.status = 500
@@ -106,7 +107,7 @@ async def test_upload_failed_server_error_after_retries_and_ftp_at_once():
 async def test_get_log_uploads_with_request_id_and_maps_http_failures():
     async with running_hub() as hub, file_server() as files:
         seen = diagnostics_of(hub, "DG-4")
-        station = Station("DG-4", hub.url, fast(security_profile=1,
+        station = make_station("DG-4", hub.url, fast(security_profile=1,
                                                 authorization_key="0123456789abcdef"))
         await station.start()
         try:
@@ -156,7 +157,7 @@ async def test_hub_file_endpoints():
 # -- against an `ocpp`-library CSMS --------------------------------------------------------------
 async def test_get_diagnostics_and_log_trigger_against_ocpp_library_csms(csms):  # noqa: F811
     async with file_server() as files:
-        station = Station("DG-LIB", csms.url, fast())
+        station = make_station("DG-LIB", csms.url, fast())
         await station.start(timeout=5)
         try:
             peer = csms.peers["DG-LIB"]
@@ -186,7 +187,7 @@ async def test_get_diagnostics_and_log_trigger_against_ocpp_library_csms(csms): 
 async def test_a_new_get_log_cancels_the_running_upload(csms):  # noqa: F811
     async with file_server() as files:
         files.gate = asyncio.Event()        # the first upload hangs
-        station = Station("DG-LIB2", csms.url, fast())
+        station = make_station("DG-LIB2", csms.url, fast())
         await station.start(timeout=5)
         try:
             peer = csms.peers["DG-LIB2"]

@@ -9,6 +9,7 @@ import pytest
 import websockets
 
 from simulator.station import Station, StationOptions
+from simulator.dialects import make_station
 from tests.hub_helpers import running_hub
 
 TAG = "E2E-TAG"
@@ -21,7 +22,7 @@ def fast(**kw) -> StationOptions:
 async def test_full_charging_session_is_stored_by_the_hub():
     async with running_hub(tags={TAG: "Accepted"}, flush_interval=0.1) as hub:
         # 350 kW so that a fraction of a second of charging shows in whole Wh
-        station = Station("E2E-1", hub.url, fast(max_power_w=350_000))
+        station = make_station("E2E-1", hub.url, fast(max_power_w=350_000))
         await station.start()
         try:
             await station.plug_in(1)
@@ -51,7 +52,7 @@ async def test_full_charging_session_is_stored_by_the_hub():
 
 async def test_hub_command_api_drives_our_station():
     async with running_hub(tags={TAG: "Accepted"}) as hub:
-        station = Station("E2E-2", hub.url, fast(connectors=2))
+        station = make_station("E2E-2", hub.url, fast(connectors=2))
         await station.start()
         try:
             async with aiohttp.ClientSession(hub.api_url) as http:
@@ -88,7 +89,7 @@ async def test_hub_command_api_drives_our_station():
 
 async def test_bad_frames_from_one_station_do_not_harm_another():
     async with running_hub(tags={TAG: "Accepted"}) as hub:
-        good = Station("E2E-GOOD", hub.url, fast())
+        good = make_station("E2E-GOOD", hub.url, fast())
         await good.start()
         try:
             async with websockets.connect(f"{hub.url}/E2E-BAD", subprotocols=["ocpp1.6"]) as bad:

@@ -12,6 +12,7 @@ from ocpp.v16 import call
 
 from simulator.station import Station, StationOptions
 from simulator.station.firmware import firmware_version_of
+from simulator.dialects import make_station
 from tests.hub_helpers import Api, running_hub
 from tests.ocpp_lib_csms import FAST
 from tests.transfer_helpers import Manufacturer, SecurityCsms, file_server, iso_in, pem
@@ -47,16 +48,16 @@ def test_version_rule():
 
 def test_bad_firmware_options_are_refused():
     with pytest.raises(ValueError, match="firmware failure must be one of"):
-        Station("X", "ws://127.0.0.1:1/ocpp", fast(firmware_failure="Boom"))
+        make_station("X", "ws://127.0.0.1:1/ocpp", fast(firmware_failure="Boom"))
     with pytest.raises(ValueError, match="firmware_install must be one of"):
-        Station("X", "ws://127.0.0.1:1/ocpp", fast(firmware_install="later"))
+        make_station("X", "ws://127.0.0.1:1/ocpp", fast(firmware_install="later"))
 
 
 # -- against our hub ---------------------------------------------------------------------------
 async def test_update_installs_and_boots_with_the_new_version():
     async with running_hub(firmware={"fw-2.0.0.bin": IMAGE}) as hub:
         seen = statuses_of(hub, "FW-1")
-        station = Station("FW-1", hub.url, fast(firmware_version="1.0.0"))
+        station = make_station("FW-1", hub.url, fast(firmware_version="1.0.0"))
         await station.start()
         try:
             assert hub.store.get_station("FW-1")["firmware"] == "1.0.0"
@@ -87,7 +88,7 @@ async def test_update_installs_and_boots_with_the_new_version():
 async def test_missing_image_is_download_failed_after_the_retries():
     async with running_hub() as hub:
         seen = statuses_of(hub, "FW-2")
-        station = Station("FW-2", hub.url, fast(firmware_version="1.0.0"))
+        station = make_station("FW-2", hub.url, fast(firmware_version="1.0.0"))
         await station.start()
         try:
             failed = station.expect("firmware_status", where=lambda e: e.data["status"] == "DownloadFailed")
@@ -111,7 +112,7 @@ async def test_installation_failed_keeps_the_old_firmware(how):
     failure = "InstallationFailed" if how == "injected" else None
     async with running_hub(firmware=images) as hub:
         seen = statuses_of(hub, "FW-3")
-        station = Station("FW-3", hub.url, fast(firmware_version="1.0.0", firmware_failure=failure))
+        station = make_station("FW-3", hub.url, fast(firmware_version="1.0.0", firmware_failure=failure))
         await station.start()
         try:
             await hub.send("FW-3", "UpdateFirmware", {
@@ -127,7 +128,7 @@ async def test_installation_failed_keeps_the_old_firmware(how):
 
 async def test_running_transaction_is_stopped_with_reason_reboot_when_policy_is_stop():
     async with running_hub(tags={"T1": "Accepted"}, firmware={"fw-3.bin": IMAGE}) as hub:
-        station = Station("FW-4", hub.url, fast(firmware_install="stop"))
+        station = make_station("FW-4", hub.url, fast(firmware_install="stop"))
         await station.start()
         try:
             await station.plug_in(1)
@@ -146,7 +147,7 @@ async def test_running_transaction_is_stopped_with_reason_reboot_when_policy_is_
 async def test_installation_waits_for_the_running_transaction_by_default():
     async with running_hub(tags={"T1": "Accepted"}, firmware={"fw-3.bin": IMAGE}) as hub:
         seen = statuses_of(hub, "FW-5")
-        station = Station("FW-5", hub.url, fast())
+        station = make_station("FW-5", hub.url, fast())
         await station.start()
         try:
             await station.plug_in(1)
@@ -174,7 +175,7 @@ async def test_signed_update_verifies_the_signature_and_installs():
     image = b"firmware-version: 5.0.0-signed\n" + bytes(range(256))
     async with running_hub(firmware={"signed.bin": image}) as hub:
         seen = statuses_of(hub, "FW-6")
-        station = Station("FW-6", hub.url, fast())
+        station = make_station("FW-6", hub.url, fast())
         await station.start()
         try:
             r = await hub.send("FW-6", "InstallCertificate", {
@@ -225,7 +226,7 @@ async def test_update_against_ocpp_library_csms(csms):
     async with file_server() as files:
         files.files["images/fw-9.9.9.bin"] = b"\x00\x01binary without a version line"
         files.gate = asyncio.Event()   # hold the download to trigger in the middle
-        station = Station("FW-LIB", csms.url, fast(firmware_version="1.0.0"))
+        station = make_station("FW-LIB", csms.url, fast(firmware_version="1.0.0"))
         await station.start(timeout=5)
         try:
             peer = csms.peers["FW-LIB"]
@@ -250,7 +251,7 @@ async def test_update_against_ocpp_library_csms(csms):
 
 
 async def test_ftp_location_and_extended_trigger_against_ocpp_library_csms(csms):
-    station = Station("FW-LIB2", csms.url, fast(security_profile=0))
+    station = make_station("FW-LIB2", csms.url, fast(security_profile=0))
     await station.start(timeout=5)
     try:
         peer = csms.peers["FW-LIB2"]
@@ -275,7 +276,7 @@ async def test_ftp_location_and_extended_trigger_against_ocpp_library_csms(csms)
 
 async def test_supported_feature_profiles_lists_firmware_management(csms):
     async with file_server():
-        station = Station("FW-LIB3", csms.url, fast())
+        station = make_station("FW-LIB3", csms.url, fast())
         await station.start(timeout=5)
         try:
             r = await csms.peers["FW-LIB3"].call(call.GetConfiguration(key=["SupportedFeatureProfiles"]))
@@ -290,7 +291,7 @@ async def test_a_new_signed_update_cancels_the_running_one(csms):
     async with file_server() as files:
         files.files["fw.bin"] = image
         files.gate = asyncio.Event()        # the first download hangs
-        station = Station("FW-LIB4", csms.url, fast())
+        station = make_station("FW-LIB4", csms.url, fast())
         await station.start(timeout=5)
         try:
             peer = csms.peers["FW-LIB4"]

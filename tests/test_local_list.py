@@ -12,8 +12,11 @@ from ocpp.v16 import call
 from ocpp_lib_csms import csms, running  # noqa: F401  (fixture)
 from simulator.station import Station, StationOptions
 from simulator.station.auth import AuthCache, Authorizer, IdTagInfo
-from simulator.station.config import ConfigStore, core_keys
+from simulator.dialects.ocpp16 import config_keys
+from simulator.station.settings import Settings
+from simulator.station.config import ConfigStore
 from simulator.station.local_list import LocalAuthList, ListEntry
+from simulator.dialects import make_station
 from tests.hub_helpers import running_hub
 
 ENABLED = {"LocalAuthListEnabled": "true"}
@@ -34,8 +37,16 @@ async def version(peer) -> int:
 
 
 # -- SendLocalList / GetLocalListVersion against the ocpp library's CSMS -------------------
+async def test_default_station_has_the_list_enabled(csms):
+    async with running(csms) as st:                   # no template, no config
+        peer = csms.peers["CP1"]
+        assert st.config["LocalAuthListEnabled"] is True
+        assert await send(peer, 1, "Full", [entry("A")]) == "Accepted"
+        assert await version(peer) == 1 and len(st.local_list) == 1
+
+
 async def test_disabled_list_is_not_supported_and_reads_minus_one(csms):
-    async with running(csms) as st:
+    async with running(csms, config={"LocalAuthListEnabled": "false"}) as st:
         peer = csms.peers["CP1"]
         assert await version(peer) == -1
         assert await send(peer, 1, "Full", [entry("A")]) == "NotSupported"
@@ -154,8 +165,8 @@ async def test_offline_decision_for_listed_and_unknown_tags(csms):
 
 
 def authorizer(**config) -> Authorizer:
-    store = ConfigStore(core_keys(1), {**ENABLED, **config})
-    return Authorizer(store, AuthCache(), LocalAuthList())
+    store = ConfigStore(config_keys.specs(1, 0), {**ENABLED, **config})
+    return Authorizer(Settings(store, config_keys.SETTING_KEYS), AuthCache(), LocalAuthList())
 
 
 def test_local_list_takes_precedence_over_the_cache():
@@ -166,9 +177,9 @@ def test_local_list_takes_precedence_over_the_cache():
     assert status == "Accepted"
     assert a.decide("T", online=True) == (None, None)          # blocked locally: ask the CSMS
     assert a.decide("T", online=False)[0].status == "Blocked"  # offline: refused
-    a.config.set("LocalAuthListEnabled", "false")               # the list is ignored
+    a.settings.set("local_list_enabled", False)                 # the list is ignored
     assert a.decide("T", online=False) == (IdTagInfo("Accepted"), "cache")
-    a.config.set("AuthorizationCacheEnabled", "false")
+    a.settings.set("authorization_cache_enabled", False)
     assert a.decide("T", online=False)[0].status == "Invalid"
 
 
@@ -182,7 +193,7 @@ def test_full_update_without_idtaginfo_fails():
 async def test_hub_sends_local_list_from_its_tag_store():
     tags = {"H-A": "Accepted", "H-B": {"status": "Blocked", "parentIdTag": "GROUP"}}
     async with running_hub(tags=tags) as hub:
-        st = Station("LL-1", hub.url, StationOptions(interval_scale=0.05, config=ENABLED))
+        st = make_station("LL-1", hub.url, StationOptions(interval_scale=0.05, config=ENABLED))
         await st.start()
         try:
             async with aiohttp.ClientSession(hub.api_url) as http:

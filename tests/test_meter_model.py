@@ -12,6 +12,7 @@ from simulator.station.aligned import boundary_time, next_boundary_ms
 from simulator.station.clock import iso
 from simulator.station.ev import EV, ChargingCurve
 from simulator.station.meter import MEASURANDS, Meter
+from simulator.dialects import make_station
 
 
 class FakeClock:
@@ -196,7 +197,7 @@ def test_ev_charge_takes_no_more_than_its_room():
 async def test_two_stations_with_same_seed_and_clock_read_the_same():
     async def run(seed):
         clock = FakeClock()
-        st = Station("SEED-A", "ws://127.0.0.1:1/ocpp",
+        st = make_station("SEED-A", "ws://127.0.0.1:1/ocpp",
                      StationOptions(seed=seed, connectors=2, meter_clock=clock))
         readings = []
         for cid in (1, 2):
@@ -213,7 +214,7 @@ async def test_two_stations_with_same_seed_and_clock_read_the_same():
 
 
 async def test_station_options_reach_meter_and_ev():
-    st = Station("OPT-1", "ws://127.0.0.1:1/ocpp",
+    st = make_station("OPT-1", "ws://127.0.0.1:1/ocpp",
                  StationOptions(current_type="DC", max_power_w=50_000, ev_dc_max_w=40_000,
                                 ev_initial_soc=85, ev_capacity_wh=30_000, meter_units="kWh",
                                 ev_taper_soc=70, ev_taper_floor=0.2, power_factor=0.9))
@@ -228,7 +229,7 @@ async def test_station_options_reach_meter_and_ev():
 
 
 async def test_initial_soc_option_is_used_at_plug_in():
-    st = Station("OPT-2", "ws://127.0.0.1:1/ocpp", StationOptions(ev_initial_soc=85))
+    st = make_station("OPT-2", "ws://127.0.0.1:1/ocpp", StationOptions(ev_initial_soc=85))
     await st.plug_in(1)
     assert st.connectors[1].meter.ev.soc == pytest.approx(85)
     await st.unplug(1)
@@ -263,7 +264,7 @@ def test_aligned_boundary_never_repeats_the_last_one_after_an_early_wake():
 
 
 def test_invalid_measurand_is_rejected_and_the_old_value_stays():
-    st = Station("CFG-1", "ws://127.0.0.1:1/ocpp")
+    st = make_station("CFG-1", "ws://127.0.0.1:1/ocpp")
     before = st.config.text("MeterValuesSampledData")
     for key in ("MeterValuesSampledData", "StopTxnSampledData", "MeterValuesAlignedData",
                 "StopTxnAlignedData"):

@@ -17,6 +17,7 @@ from ocpp.v16 import call
 
 from ocpp_lib_csms import csms, running  # noqa: F401  (fixture)
 from simulator.station import Station, StationOptions
+from simulator.dialects import make_station
 from tests.hub_helpers import running_hub
 
 SCHEMAS = os.path.join(os.path.dirname(ocpp.__file__), "v16", "schemas")
@@ -38,7 +39,7 @@ def when(text: str) -> datetime:
 # -- our station ↔ our hub ----------------------------------------------------------------
 async def test_hub_stores_coherent_values_per_measurand_and_phase():
     async with running_hub(tags={"MV-TAG": "Accepted"}) as hub:
-        station = Station("MV-1", hub.url, StationOptions(
+        station = make_station("MV-1", hub.url, StationOptions(
             interval_scale=0.01, seed=1,
             config={"MeterValueSampleInterval": "10", "MeterValuesSampledData": AC_SET}))
         await station.start()
@@ -87,7 +88,7 @@ async def test_hub_stores_coherent_values_per_measurand_and_phase():
 
 async def test_hub_stores_clock_aligned_and_stop_transaction_data_with_their_contexts():
     async with running_hub(tags={"MV-TAG": "Accepted"}) as hub:
-        station = Station("MV-2", hub.url, StationOptions(interval_scale=0.01, config={
+        station = make_station("MV-2", hub.url, StationOptions(interval_scale=0.01, config={
             "ClockAlignedDataInterval": "10", "MeterValueSampleInterval": "0",
             "MeterValuesAlignedData": "Energy.Active.Import.Register",
             "StopTxnSampledData": "Energy.Active.Import.Register",

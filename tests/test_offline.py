@@ -13,6 +13,7 @@ from ocpp.routing import on
 from simulator.station import Station
 from simulator.station.link import Backoff
 from simulator.station.offline_queue import OfflineQueue
+from simulator.dialects import make_station
 from tests.hub_helpers import running_hub, wait_for
 from tests.ocpp_lib_csms import FAST, Peer, csms, running  # noqa: F401  (fixture)
 
@@ -54,42 +55,44 @@ def test_backoff_grows_is_jittered_capped_and_resets():
 
 
 def test_station_backoff_is_seeded_from_the_station():
-    a = [Station("CP-B", "ws://x", seed=3).backoff.next() for _ in range(2)]
+    a = [make_station("CP-B", "ws://x", seed=3).backoff.next() for _ in range(2)]
     assert a[0] == a[1]
-    assert Station("CP-B", "ws://x", seed=4).backoff.next() != a[0]
+    assert make_station("CP-B", "ws://x", seed=4).backoff.next() != a[0]
 
 
 # -- the queue and its journal --------------------------------------------------------------
 def test_queue_journal_replays_remaps_and_compacts(tmp_path):
+    # The queue holds neutral transaction intents as JSON records (station/intents.py).
     q = OfflineQueue(tmp_path / "CP.offline.jsonl")
     local = q.new_local_id()
-    start = q.put("StartTransaction", {"connectorId": 1, "idTag": "T"}, local)
-    q.put("MeterValues", {"connectorId": 1, "transactionId": local, "meterValue": []})
-    q.put("StopTransaction", {"transactionId": local, "meterStop": 5})
+    start = q.put("transaction_started", {"connector_id": 1, "id_token": "T"}, local)
+    q.put("meter_sample", {"connector_id": 1, "transaction_id": local, "snapshots": []})
+    q.put("transaction_ended", {"transaction_id": local, "meter_stop": 5})
     with pytest.raises(ValueError, match="not a transaction message"):
-        q.put("Heartbeat", {})
+        q.put("heartbeat", {})
     q.close()
     with (tmp_path / "CP.offline.jsonl").open("a") as f:
+        f.write('{"op": "put", "seq": 98, "action": "StartTransaction", "payload": {}}\n')
         f.write('{"op": "put", "seq": 99, "acti')          # torn by a power cut
     q = OfflineQueue(tmp_path / "CP.offline.jsonl")
-    assert [e.action for e in q.entries] == ["StartTransaction", "MeterValues", "StopTransaction"]
+    assert [e.action for e in q.entries] == ["transaction_started", "meter_sample",
+                                             "transaction_ended"]
     assert q.head().local == local and q.new_local_id() < local
     assert q.resolve(q.entries[1]) is None                  # no id for it yet
     q.done(q.head())
     q.remap(local, 4711)
-    assert q.resolve(q.entries[0])["transactionId"] == 4711
-    assert q.entries[0].payload["transactionId"] == local   # stored as queued
+    assert q.resolve(q.entries[0])["transaction_id"] == 4711
+    assert q.entries[0].payload["transaction_id"] == local  # stored as queued
     q.close()
     q = OfflineQueue(tmp_path / "CP.offline.jsonl")          # a restart after the Start went
-    assert [e.action for e in q.entries] == ["MeterValues", "StopTransaction"]
-    assert q.resolve(q.entries[1]) == {"transactionId": 4711, "meterStop": 5}
+    assert [e.action for e in q.entries] == ["meter_sample", "transaction_ended"]
+    assert q.resolve(q.entries[1]) == {"transaction_id": 4711, "meter_stop": 5}
     q.done(q.head())
     q.done(q.head())
     lines = [json.loads(x) for x in (tmp_path / "CP.offline.jsonl").read_text().splitlines()]
     assert all(r["op"] == "map" for r in lines)              # compacted once empty
 
 
-# -- against the ocpp library's CSMS -----------------------------------------------------------
 async def test_connection_loss_during_transaction(csms):
     async with running(csms, config=SAMPLING) as st:
         await st.plug_in(1)
@@ -199,7 +202,7 @@ async def test_power_failure_during_transaction(csms, tmp_path):
 
 async def test_queue_survives_a_process_restart(csms, tmp_path):
     opts = dict(FAST, config=OFFLINE_UNKNOWN, state_dir=str(tmp_path))
-    first = Station("CP-R", csms.url, **opts)
+    first = make_station("CP-R", csms.url, **opts)
     await first.start(timeout=5)
     first.go_offline()
     await first.plug_in(1)
@@ -212,7 +215,7 @@ async def test_queue_survives_a_process_restart(csms, tmp_path):
     first.offline.queue.close()
     assert (tmp_path / "CP-R.offline.jsonl").exists()
 
-    second = Station("CP-R", csms.url, **opts)  # same id and state_dir: a restart
+    second = make_station("CP-R", csms.url, **opts)  # same id and state_dir: a restart
     assert second.connectors[1].meter.energy_wh >= int(energy)   # the register survived
     queued = len(second.offline.queue)
     assert queued >= 5                          # Start, 3+ MeterValues, Stop (PowerLoss)
@@ -231,14 +234,71 @@ async def test_queue_survives_a_process_restart(csms, tmp_path):
         assert not second.offline.queue
     finally:
         await second.stop()
-    third = Station("CP-R", csms.url, **opts)   # nothing left to deliver
+    third = make_station("CP-R", csms.url, **opts)   # nothing left to deliver
     assert not third.offline.queue and not third.offline.queue.open_tx
+
+
+async def test_the_journal_holds_neutral_intents_the_dialect_serialises_on_delivery(
+        csms, tmp_path):
+    opts = dict(FAST, config=OFFLINE_UNKNOWN, state_dir=str(tmp_path))
+    st = make_station("CP-J", csms.url, **opts)
+    await st.start(timeout=5)
+    try:
+        st.go_offline()
+        await st.plug_in(1)
+        assert await st.present_tag(1, "TAG-J") == "Started"
+        await meters(st, 1)
+        puts = [json.loads(x) for x in (tmp_path / "CP-J.offline.jsonl").read_text().splitlines()]
+        puts = [r for r in puts if r["op"] == "put"]
+        assert puts[0]["action"] == "transaction_started"
+        assert puts[0]["payload"]["id_token"] == "TAG-J" and "idTag" not in puts[0]["payload"]
+        assert puts[1]["action"] == "meter_sample"
+        assert puts[1]["payload"]["transaction_id"] == puts[0]["local"] < 0   # provisional
+        sent = held_sent(st, "meter_sample")
+        st.come_online()
+        await sent
+        [start] = csms.calls("StartTransaction")
+        assert start["idTag"] == "TAG-J" and start["connectorId"] == 1
+        mv = csms.calls("MeterValues")[0]
+        assert mv["transactionId"] >= 100                   # remapped to the CSMS's id
+    finally:
+        await st.stop()
+
+
+async def test_energy_register_does_not_go_back_after_a_restart(csms, tmp_path):
+    # No sampling: the stop reading is the only register value the journal ever sees.
+    opts = dict(FAST, config={"MeterValueSampleInterval": "0"}, state_dir=str(tmp_path))
+    first = make_station("CP-E", csms.url, **opts)
+    await first.start(timeout=5)
+    try:
+        await first.plug_in(1)
+        assert await first.present_tag(1, "T1") == "Started"
+        first.connectors[1].meter.energy_wh += 5000      # it charged 5 kWh
+        await first.stop_transaction(1)
+        await csms.wait_for("StopTransaction")
+    finally:
+        await first.stop()
+    meter_stop = [r.payload for r in csms.received if r.action == "StopTransaction"][-1]["meterStop"]
+    assert meter_stop >= 5000
+    first.offline.queue.close()
+
+    second = make_station("CP-E", csms.url, **opts)          # the process restarts
+    assert second.connectors[1].meter.energy_wh >= meter_stop
+    await second.start(timeout=5)
+    try:
+        await second.plug_in(1)
+        assert await second.present_tag(1, "T1") == "Started"
+        await csms.wait_for("StartTransaction", count=2)
+        starts = [r.payload for r in csms.received if r.action == "StartTransaction"]
+        assert starts[-1]["meterStart"] >= meter_stop
+    finally:
+        await second.stop()
 
 
 # -- against our hub ----------------------------------------------------------------------------
 async def test_offline_session_is_stored_by_the_hub_after_delivery():
     async with running_hub(tags={"HUB-TAG": "Accepted"}, flush_interval=0.1) as hub:
-        st = Station("OFF-1", hub.url, **{**FAST, "max_power_w": 350_000}, config=SAMPLING)
+        st = make_station("OFF-1", hub.url, **{**FAST, "max_power_w": 350_000}, config=SAMPLING)
         await st.start(timeout=5)
         try:
             await st.plug_in(1)
@@ -252,7 +312,7 @@ async def test_offline_session_is_stored_by_the_hub_after_delivery():
             assert st.connectors[1].transaction.transaction_id < 0
             await meters(st, 3)
             assert await st.present_tag(1, "HUB-TAG") == "Stopped"
-            delivered = held_sent(st, "StopTransaction")
+            delivered = held_sent(st, "transaction_ended")
             st.come_online()
             await delivered
         finally:
@@ -288,13 +348,13 @@ async def test_queued_messages_honour_transaction_message_attempts(csms, monkeyp
         await meters(st, 2)
         assert await st.present_tag(1, "T") == "Stopped"
         queued = [e.action for e in st.offline.queue.entries]
-        assert queued[-1] == "StopTransaction" and queued.count("MeterValues") >= 2
+        assert queued[-1] == "transaction_ended" and queued.count("meter_sample") >= 2
         offered = fail(monkeypatch, "MeterValues", "on_meter_values")  # the next connection
-        delivered = held_sent(st, "StopTransaction")
+        delivered = held_sent(st, "transaction_ended")
         st.come_online()
         await delivered
         # every queued MeterValues was tried twice, then given up; the Stop still went
-        assert len(offered) == 2 * queued.count("MeterValues")
+        assert len(offered) == 2 * queued.count("meter_sample")
         assert offered[0] == offered[1] and offered[0] != offered[2]
         mark = csms.actions().index("StopTransaction")
         assert "MeterValues" not in csms.actions()[mark:]
@@ -316,7 +376,7 @@ async def test_direct_stop_transaction_is_retried_then_reported(csms, monkeypatc
 async def test_power_loss_restart_delivers_to_the_hub(tmp_path):
     async with running_hub(tags={"HUB-TAG": "Accepted"}, flush_interval=0.1) as hub:
         opts = dict(FAST, max_power_w=350_000, config=SAMPLING, state_dir=str(tmp_path))
-        first = Station("OFF-2", hub.url, **opts)
+        first = make_station("OFF-2", hub.url, **opts)
         await first.start(timeout=5)
         await first.plug_in(1)
         assert await first.present_tag(1, "HUB-TAG") == "Started"
@@ -325,7 +385,7 @@ async def test_power_loss_restart_delivers_to_the_hub(tmp_path):
         await meters(first, 3)
         await first.power_loss()
         first.offline.queue.close()
-        second = Station("OFF-2", hub.url, **opts)     # restart: Stop(PowerLoss) queued
+        second = make_station("OFF-2", hub.url, **opts)     # restart: Stop(PowerLoss) queued
         await second.start(timeout=5)
         try:
             await wait_for(lambda: hub.store.get_transaction(tx_id)["stop_reason"] is not None,

@@ -14,6 +14,7 @@ from simulator.station import ConnectFailed, Station, StationOptions
 from simulator.station.meter import Sample
 from simulator.station.transaction import MeterSnapshot
 from simulator.station.clock import utc_now
+from simulator.dialects import make_station
 from tests.hub_helpers import running_hub
 from tests.ocpp_lib_csms import csms, running  # noqa: F401  (fixture)
 
@@ -44,7 +45,7 @@ class Recorder:
 
 
 async def started(hub, station_id: str, **kw) -> Station:
-    station = Station(station_id, hub.url, StationOptions(**{**FAST, **kw}))
+    station = make_station(station_id, hub.url, StationOptions(**{**FAST, **kw}))
     await station.start(timeout=5)
     return station
 
@@ -55,7 +56,7 @@ def test_unknown_quirk_is_named():
     with pytest.raises(ValueError, match="unknown quirk.*'sloppy'"):
         QuirkSet(["sloppy"])
     with pytest.raises(ValueError, match="sloppy"):
-        Station("Q", "ws://127.0.0.1:1/ocpp", StationOptions(quirks=["sloppy"]))
+        make_station("Q", "ws://127.0.0.1:1/ocpp", StationOptions(quirks=["sloppy"]))
 
 
 def test_transforms_change_the_wire_copy_only():
@@ -230,11 +231,11 @@ async def test_concurrent_calls_are_each_answered(mode):
 
 async def test_no_subprotocol_refused_unless_the_hub_has_a_fallback():
     async with running_hub() as hub:
-        station = Station("Q-NOSUB", hub.url, StationOptions(quirks=["no_subprotocol"], **FAST))
+        station = make_station("Q-NOSUB", hub.url, StationOptions(quirks=["no_subprotocol"], **FAST))
         with pytest.raises(ConnectFailed, match="400"):
             await station.start(timeout=5)
     async with running_hub(fallback_version="ocpp1.6", mode="lenient") as hub:
-        station = Station("Q-NOSUB", hub.url, StationOptions(quirks=["no_subprotocol"], **FAST))
+        station = make_station("Q-NOSUB", hub.url, StationOptions(quirks=["no_subprotocol"], **FAST))
         await station.start(timeout=5)
         try:
             assert station.session.connection.subprotocol is None
@@ -244,10 +245,10 @@ async def test_no_subprotocol_refused_unless_the_hub_has_a_fallback():
 
 
 async def test_quirky_template_station_boots_and_charges_against_a_lenient_hub(caplog):
-    from simulator.station.templates import load_template
+    from simulator.templates.loader import load_template
     options = load_template("legacy-quirky", n=7)
     async with running_hub(mode="lenient", tags={"OLD-TAG": "Accepted"}) as hub:
-        station = Station("Q-LEGACY", hub.url, options, **FAST)
+        station = make_station("Q-LEGACY", hub.url, options, **FAST)
         rec = Recorder(station)
         with caplog.at_level(logging.WARNING):
             await station.start(timeout=5)
@@ -266,7 +267,7 @@ async def test_quirky_template_station_boots_and_charges_against_a_lenient_hub(c
         finally:
             await station.stop()
     async with running_hub() as hub:   # strict: the quirky boot is refused, never accepted
-        station = Station("Q-LEGACY", hub.url, options, **FAST)
+        station = make_station("Q-LEGACY", hub.url, options, **FAST)
         with pytest.raises(Exception, match="not accepted"):
             await station.start(timeout=0.5)
 

@@ -12,6 +12,7 @@ from ocpp.v16 import call
 
 from ocpp_lib_csms import csms, running  # noqa: F401  (fixture)
 from simulator.station import Station, StationOptions
+from simulator.dialects import make_station
 from tests.hub_helpers import running_hub
 
 
@@ -170,7 +171,7 @@ async def test_remote_start_honours_the_reservation(csms):
 async def test_hub_reservation_is_stored_linked_and_cancelled():
     async with running_hub(tags={"R-OWNER": "Accepted"}) as hub:
         events = hub.events.subscribe("reservation.*")
-        st = Station("RS-1", hub.url, StationOptions(interval_scale=0.05, connectors=2))
+        st = make_station("RS-1", hub.url, StationOptions(interval_scale=0.05, connectors=2))
         await st.start()
         try:
             async with aiohttp.ClientSession(hub.api_url) as http:
@@ -247,7 +248,7 @@ async def test_reserve_now_sent_through_the_command_api_is_recorded_by_the_hub()
     from simulator.station import Station
 
     async with running_hub() as hub:
-        st = Station("CP-RCMD", hub.url, interval_scale=0.05)
+        st = make_station("CP-RCMD", hub.url, interval_scale=0.05)
         await st.start()
         seen = []
         hub.events.subscribe("reservation.*", lambda *a: seen.append(a))

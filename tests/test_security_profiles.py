@@ -15,6 +15,7 @@ from simulator.station import Station, StationOptions
 from simulator.station.errors import ConnectFailed
 from simulator.station.security import CSMS_ROOT
 from simulator.transport import tls
+from simulator.dialects import make_station
 from tests.hub_helpers import Api, Charger, running_hub, wait_for
 from tests.pki_helpers import TestCA
 
@@ -42,7 +43,7 @@ def basic(user: str, password: str) -> dict:
 # -- profile 1: Basic auth -------------------------------------------------------------------
 async def test_basic_auth_right_password_connects():
     async with running_hub(station_passwords={"SP1": KEY}) as hub:
-        async with started(Station("SP1", hub.url, opts(security_profile=1,
+        async with started(make_station("SP1", hub.url, opts(security_profile=1,
                                                          authorization_key=KEY))) as st:
             assert st.registration == "Accepted"
             assert "SP1" in hub.connections
@@ -50,7 +51,7 @@ async def test_basic_auth_right_password_connects():
 
 async def test_basic_auth_wrong_password_is_refused_with_401_and_reported_later():
     async with running_hub(station_passwords={"SP2": KEY}) as hub, Api(hub) as api:
-        st = Station("SP2", hub.url, opts(security_profile=1, authorization_key="wrong-password-123"))
+        st = make_station("SP2", hub.url, opts(security_profile=1, authorization_key="wrong-password-123"))
         with pytest.raises(ConnectFailed, match="401"):
             await st.start(timeout=5)
         assert "SP2" not in hub.connections
@@ -77,19 +78,19 @@ async def test_missing_password_is_refused_with_401():
         assert refused.value.response.headers["WWW-Authenticate"].startswith("Basic")
         # Our station without credentials: refused the same way.
         with pytest.raises(ConnectFailed, match="401"):
-            await Station("SP3", hub.url, opts()).start(timeout=5)
+            await make_station("SP3", hub.url, opts()).start(timeout=5)
 
 
 async def test_require_auth_refuses_stations_without_a_password():
     async with running_hub(require_auth=True) as hub:
         with pytest.raises(ConnectFailed, match="401"):
-            await Station("NOPW", hub.url, opts(security_profile=1,
+            await make_station("NOPW", hub.url, opts(security_profile=1,
                                                 authorization_key=KEY)).start(timeout=5)
 
 
 async def test_wrong_password_never_harms_the_connected_station():
     async with running_hub(station_passwords={"SP4": KEY, "SP5": KEY}) as hub:
-        async with started(Station("SP4", hub.url, opts(security_profile=1,
+        async with started(make_station("SP4", hub.url, opts(security_profile=1,
                                                          authorization_key=KEY))) as good:
             session = hub.connections["SP4"].session
             # Someone with the same id but a wrong password: refused before the duplicate
@@ -138,19 +139,19 @@ async def test_password_api():
         status, body = await api.put("/stations/API1/password", {"password": KEY})
         assert status == 200 and KEY not in str(body)
         with pytest.raises(ConnectFailed, match="401"):
-            await Station("API1", hub.url, opts()).start(timeout=5)
-        async with started(Station("API1", hub.url, opts(security_profile=1,
+            await make_station("API1", hub.url, opts()).start(timeout=5)
+        async with started(make_station("API1", hub.url, opts(security_profile=1,
                                                           authorization_key=KEY))):
             pass
         assert (await api.request("DELETE", "/stations/API1/password"))[0] == 200
-        async with started(Station("API1", hub.url, opts())):
+        async with started(make_station("API1", hub.url, opts())):
             pass
 
 
 # -- configuration keys ------------------------------------------------------------------------
 async def test_authorization_key_is_write_only_and_profile_never_lowered():
     async with running_hub(station_passwords={"CFG1": KEY}) as hub:
-        st = Station("CFG1", hub.url, opts(security_profile=1, authorization_key=KEY))
+        st = make_station("CFG1", hub.url, opts(security_profile=1, authorization_key=KEY))
         async with started(st):
             reply = await hub.send("CFG1", "GetConfiguration",
                                    {"key": ["AuthorizationKey", "SecurityProfile"]})
@@ -188,14 +189,14 @@ def tls_hub(pki, **kw):
 async def test_tls_with_the_right_ca_connects(pki):
     async with tls_hub(pki, station_passwords={"TLS1": KEY}) as hub:
         assert hub.url.startswith("wss://")
-        async with started(Station("TLS1", hub.url, opts(
+        async with started(make_station("TLS1", hub.url, opts(
                 security_profile=2, authorization_key=KEY, ca_certs=[pki["ca"].cert]))) as st:
             assert st.registration == "Accepted"
 
 
 async def test_tls_with_a_wrong_ca_refuses_the_server_and_reports_it(pki):
     async with tls_hub(pki, station_passwords={"TLS2": KEY}) as hub:
-        st = Station("TLS2", hub.url, opts(security_profile=2, authorization_key=KEY,
+        st = make_station("TLS2", hub.url, opts(security_profile=2, authorization_key=KEY,
                                            ca_certs=[pki["other_ca"].cert]))
         with pytest.raises(ConnectFailed, match="certificate verify failed"):
             await st.start(timeout=5)
@@ -212,10 +213,10 @@ async def test_tls_with_a_wrong_ca_refuses_the_server_and_reports_it(pki):
 
 async def test_profile_2_needs_wss_and_profile_1_needs_ws(pki):
     with pytest.raises(ConnectFailed, match="wss://"):
-        await Station("X", "ws://127.0.0.1:1/ocpp", opts(
+        await make_station("X", "ws://127.0.0.1:1/ocpp", opts(
             security_profile=2, authorization_key=KEY, ca_certs=[pki["ca"].cert])).start()
     with pytest.raises(ConnectFailed, match="AuthorizationKey"):
-        await Station("X", "ws://127.0.0.1:1/ocpp", opts(security_profile=1)).start()
+        await make_station("X", "ws://127.0.0.1:1/ocpp", opts(security_profile=1)).start()
 
 
 # -- profile 3: mutual TLS -------------------------------------------------------------------------
@@ -226,7 +227,7 @@ def mtls_hub(pki, **kw):
 async def test_mtls_with_a_valid_client_certificate_connects(pki):
     client = pki["ca"].client("MTLS1")
     async with mtls_hub(pki) as hub:
-        async with started(Station("MTLS1", hub.url, opts(
+        async with started(make_station("MTLS1", hub.url, opts(
                 security_profile=3, ca_certs=[pki["ca"].cert], client_cert=client.cert,
                 client_key=client.key))) as st:
             assert st.registration == "Accepted"
@@ -234,13 +235,13 @@ async def test_mtls_with_a_valid_client_certificate_connects(pki):
 
 async def test_mtls_without_a_client_certificate_is_refused(pki):
     async with mtls_hub(pki, station_passwords={"MTLS2": KEY}) as hub:
-        st = Station("MTLS2", hub.url, opts(security_profile=2, authorization_key=KEY,
+        st = make_station("MTLS2", hub.url, opts(security_profile=2, authorization_key=KEY,
                                             ca_certs=[pki["ca"].cert]))
         with pytest.raises(ConnectFailed, match="403"):
             await st.start(timeout=5)
         # ...and a profile-3 station without one does not even try.
         with pytest.raises(ConnectFailed, match="client certificate"):
-            await Station("MTLS2", hub.url, opts(security_profile=3,
+            await make_station("MTLS2", hub.url, opts(security_profile=3,
                                                  ca_certs=[pki["ca"].cert])).start(timeout=5)
         assert "MTLS2" not in hub.connections
 
@@ -250,11 +251,11 @@ async def test_mtls_with_the_wrong_cn_or_an_unknown_issuer_is_refused(pki):
     foreign = pki["other_ca"].client("MTLS3")
     async with mtls_hub(pki) as hub:
         with pytest.raises(ConnectFailed, match="403"):
-            await Station("MTLS3", hub.url, opts(
+            await make_station("MTLS3", hub.url, opts(
                 security_profile=3, ca_certs=[pki["ca"].cert], client_cert=other.cert,
                 client_key=other.key)).start(timeout=5)
         with pytest.raises(ConnectFailed):
-            await Station("MTLS3", hub.url, opts(
+            await make_station("MTLS3", hub.url, opts(
                 security_profile=3, ca_certs=[pki["ca"].cert], client_cert=foreign.cert,
                 client_key=foreign.key)).start(timeout=5)
         assert "MTLS3" not in hub.connections
@@ -299,7 +300,7 @@ async def test_certificates_and_keys_from_pem_files(pki, tmp_path):
     (tmp_path / "client.key").write_text(client.key)
     async with running_hub(tls_cert=str(files["cert"]), tls_key=str(files["key"]),
                            tls_client_ca=str(files["ca"])) as hub:
-        async with started(Station("FILES1", hub.url, opts(
+        async with started(make_station("FILES1", hub.url, opts(
                 security_profile=3, ca_certs=[str(files["ca"])],
                 client_cert=str(tmp_path / "client.pem"),
                 client_key=str(tmp_path / "client.key")))) as st:
@@ -308,7 +309,7 @@ async def test_certificates_and_keys_from_pem_files(pki, tmp_path):
 
 async def test_a_new_profile_that_cannot_connect_falls_back_to_the_old_one():
     async with running_hub(station_passwords={"CFG2": KEY}) as hub:
-        async with started(Station("CFG2", hub.url, opts(security_profile=1,
+        async with started(make_station("CFG2", hub.url, opts(security_profile=1,
                                                           authorization_key=KEY))) as st:
             first = hub.connections["CFG2"]
             fell_back = st.expect("security_profile")
@@ -333,7 +334,7 @@ def test_station_command_line_security_options(pki, tmp_path):
                                       "--password", KEY, "--ca", str(ca)])
     options = _options(args)
     assert (options.security_profile, options.authorization_key) == (2, KEY)
-    st = Station("CLI1", "wss://127.0.0.1:1/ocpp", options)
+    st = make_station("CLI1", "wss://127.0.0.1:1/ocpp", options)
     assert st.security.connect_args()["basic_auth"] == ("CLI1", KEY)
-    assert st.security.installed_ids(CSMS_ROOT)[0]["serialNumber"] == format(
+    assert st.security.installed_ids(CSMS_ROOT)[0].serial_number == format(
         pki["ca"].obj.serial_number, "x")

@@ -1,14 +1,16 @@
 """Smart Charging's pure part (simulator/station/smart_charging.py): profile checks, the
-store's replace / clear rules and the composite schedule, all with a fixed `now`."""
+store's replace / clear rules and the composite schedule, all with a fixed `now`; profiles
+are written as 1.6 csChargingProfiles and read by the 1.6 dialect's parser."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from simulator.dialects.ocpp16.smart_charging import parse_profile, schedule_payload
 from simulator.station.smart_charging import (Hardware, Limits, ProfileError, ProfileStore,
                                               PowerDemand, TxInfo, allocate, composite_schedule,
-                                              next_change, parse_profile, water_level)
+                                              next_change, water_level)
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 HW = Hardware(voltage_v=230.0, phases=3, max_power_w=22_080.0, connectors=2)  # 32 A x 3 x 230 V
@@ -38,7 +40,7 @@ def store(*specs, limits=Limits()) -> ProfileStore:
 
 def periods(s: ProfileStore, duration=3600, unit="A", connector=1, now=NOW, tx=None):
     sched = composite_schedule(s.profiles, connector, now, duration, unit, HW, tx)
-    return [(p["startPeriod"], p["limit"]) for p in sched["chargingSchedulePeriod"]]
+    return list(sched.periods)
 
 
 def test_no_profile_is_the_hardware_maximum():
@@ -141,7 +143,7 @@ def test_sub_second_boundaries_round_up_on_the_wire_and_stay_exact_for_the_meter
 
 def test_min_charging_rate_is_reported_in_the_requested_unit():
     s = store(profile(1, periods=((0, 16),), minChargingRate=6))
-    sched = composite_schedule(s.profiles, 1, NOW, 60, "W", HW)
+    sched = schedule_payload(composite_schedule(s.profiles, 1, NOW, 60, "W", HW))  # 1.6 wire
     assert sched["minChargingRate"] == 4140.0 and sched["chargingRateUnit"] == "W"
     assert sched["startSchedule"] == "2026-03-10T12:00:00.000Z" and sched["duration"] == 60
 

@@ -11,6 +11,7 @@ from ocpp.v16 import call
 
 from ocpp_lib_csms import csms, running  # noqa: F401  (fixture)
 from simulator.station import Meter, Station, StationOptions
+from simulator.dialects import make_station
 from tests.hub_helpers import Api, charger, running_hub, wait_for
 
 POWER = "Power.Active.Import"
@@ -307,7 +308,7 @@ def test_meter_energy_is_the_integral_of_the_limited_power():
 async def test_hub_records_profiles_and_the_station_obeys_them():
     async with running_hub(tags={"TAG": "Accepted"}) as hub, Api(hub) as api:
         events = hub.events.subscribe("chargingprofile.*")
-        station = Station("SC-1", hub.url, StationOptions(interval_scale=0.01, config=SAMPLING))
+        station = make_station("SC-1", hub.url, StationOptions(interval_scale=0.01, config=SAMPLING))
         await station.start()
         try:
             cmd = "/stations/SC-1/commands/"

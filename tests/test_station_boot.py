@@ -9,7 +9,22 @@ from ocpp.exceptions import GenericError
 from ocpp.v16 import call
 
 from ocpp_lib_csms import FAST, csms, running  # noqa: F401  (fixture)
+from simulator.dialects import dialect_for, make_station
 from simulator.station import BootRejected, ConnectFailed, NotRegistered, Station
+
+
+async def test_the_caller_hands_the_station_its_dialect(csms):
+    st = Station("CP-D", csms.url, dialect=dialect_for("ocpp1.6"), **FAST)
+    assert st.dialect.version == "ocpp1.6"
+    await st.start(timeout=5)
+    await st.stop()
+    with pytest.raises(ValueError, match="no dialect for 'ocpp9'"):
+        make_station("CP-X", csms.url, version="ocpp9")
+
+
+def test_a_station_needs_a_dialect():
+    with pytest.raises(TypeError, match="dialect"):
+        Station("CP-U", "ws://127.0.0.1:9/ocpp")   # it could not even name its settings
 
 
 async def test_boot_accepted_then_status_for_every_connector(csms):
@@ -29,7 +44,7 @@ async def test_boot_accepted_then_status_for_every_connector(csms):
 
 async def test_boot_pending_then_accepted_answers_requests_while_pending(csms):
     csms.boot_plan = [("Pending", 10)]            # retry after 10 s × 0.05
-    st = Station("CP-P", csms.url, **{**FAST, "interval_scale": 0.05})  # 0.5 s of pending
+    st = make_station("CP-P", csms.url, **{**FAST, "interval_scale": 0.05})  # 0.5 s of pending
     starting = asyncio.create_task(st.start(timeout=5))
     await csms.wait_for("BootNotification")
     peer = csms.peers["CP-P"]
@@ -57,7 +72,7 @@ async def test_boot_pending_interval_zero_uses_configured_default(csms):
 
 async def test_boot_rejected_is_retried_and_requests_refused_meanwhile(csms):
     csms.boot_plan = [("Rejected", 30), ("Rejected", 30)]   # 0.3 s each
-    st = Station("CP-R", csms.url, **FAST)
+    st = make_station("CP-R", csms.url, **FAST)
     starting = asyncio.create_task(st.start(timeout=5))
     await csms.wait_for("BootNotification")
     while st.registration != "Rejected":  # the station has read the answer
@@ -75,7 +90,7 @@ async def test_boot_rejected_is_retried_and_requests_refused_meanwhile(csms):
 
 async def test_rejected_past_the_timeout_raises(csms):
     csms.default_boot = ("Rejected", 10)
-    st = Station("CP-X", csms.url, **FAST)
+    st = make_station("CP-X", csms.url, **FAST)
     with pytest.raises(BootRejected, match="Rejected"):
         await st.start(timeout=0.5)
     assert len(csms.calls("BootNotification")) >= 2
@@ -83,7 +98,7 @@ async def test_rejected_past_the_timeout_raises(csms):
 
 
 async def test_connect_failure_raises_clearly():
-    st = Station("CP-Z", "ws://127.0.0.1:9/ocpp", **FAST)  # discard port: refused
+    st = make_station("CP-Z", "ws://127.0.0.1:9/ocpp", **FAST)  # discard port: refused
     with pytest.raises(ConnectFailed, match="CP-Z: cannot connect to ws://127.0.0.1:9/ocpp/CP-Z"):
         await st.start(timeout=2)
 
@@ -123,7 +138,7 @@ async def test_reconnects_after_a_drop_without_a_new_boot(csms):
 
 async def test_taps_see_every_frame_and_survive_reconnect(csms):
     frames = []
-    st = Station("CP-T", csms.url, **FAST)
+    st = make_station("CP-T", csms.url, **FAST)
     st.taps.append(frames.append)
     await st.start(timeout=5)
     try:
@@ -141,7 +156,7 @@ async def test_taps_see_every_frame_and_survive_reconnect(csms):
 
 async def test_stop_closes_and_cancels_everything(csms):
     csms.default_boot = ("Accepted", 10)
-    st = Station("CP-S", csms.url, **FAST)
+    st = make_station("CP-S", csms.url, **FAST)
     await st.start(timeout=5)
     await st.plug_in(1)
     await st.present_tag(1, "T")

@@ -10,6 +10,7 @@ from ocpp.v16 import call
 
 from ocpp_lib_csms import FAST, csms, running  # noqa: F401  (fixture)
 from simulator.station import KeySpec, Station, UnknownMessageId
+from simulator.dialects import make_station
 
 
 def statuses(csms, connector=1):
@@ -379,7 +380,7 @@ async def test_trigger_message_connector_handling(csms):
 
 async def test_trigger_during_pending_is_answered_and_sent(csms):
     csms.boot_plan = [("Pending", 50)]
-    st = Station("CP-P", csms.url, **{**FAST, "interval_scale": 0.01})
+    st = make_station("CP-P", csms.url, **{**FAST, "interval_scale": 0.01})
     starting = asyncio.create_task(st.start(timeout=5))
     await csms.wait_for("BootNotification")
     reply = await csms.peers["CP-P"].call(call.TriggerMessage(
@@ -398,9 +399,35 @@ async def test_trigger_during_pending_is_answered_and_sent(csms):
 
 # -- coverage --------------------------------------------------------------------------------
 async def test_every_csms_initiated_16_request_has_a_handler():
-    from simulator.dialects.ocpp16 import Ocpp16Dialect
     from simulator.protocol import CSMS, catalog
-    from simulator.station import Station
 
-    dialect = Ocpp16Dialect(Station("CP-COVER", "ws://127.0.0.1:9/ocpp"))
+    dialect = make_station("CP-COVER", "ws://127.0.0.1:9/ocpp").dialect
     assert sorted(set(catalog("ocpp1.6").initiated_by(CSMS)) - set(dialect._handlers)) == []
+
+
+async def test_every_station_intent_has_a_16_message():
+    import dataclasses
+    import typing
+
+    from simulator.station import intents
+    st = make_station("CP-INTENTS", "ws://127.0.0.1:9/ocpp")
+    said = []
+
+    async def call(action, payload):
+        said.append((action, payload))
+        return {"status": "Accepted"}
+    st.dialect.link.call = call
+    for kind in typing.get_args(intents.Intent):
+        fields = {f.name: {"request_id": 7, "signed": False}.get(f.name, "x")
+                  for f in dataclasses.fields(kind)}
+        await st.send(kind(**fields))
+    assert [a for a, _ in said] == ["FirmwareStatusNotification",
+                                    "DiagnosticsStatusNotification", "LogStatusNotification",
+                                    "SecurityEventNotification", "SignCertificate"]
+    assert said[2][1] == {"status": "x", "requestId": 7}
+    assert said[3][1] == {"type": "x", "timestamp": "x", "techInfo": "x"}
+
+    class Unknown:
+        pass
+    with pytest.raises(TypeError, match="cannot say Unknown"):
+        await st.send(Unknown())

@@ -8,11 +8,13 @@ from datetime import timedelta
 import pytest
 
 from simulator.station import (AuthCache, ChangeResult, ConfigStore, Connector, IdTagInfo,
-                               IllegalTransition, KeySpec, Meter, Station, Status, core_keys)
+                               IllegalTransition, KeySpec, Meter, Station, Status)
+from simulator.dialects.ocpp16.config_keys import core_keys
 from simulator.station.clock import iso, parse_iso, utc_now
 from simulator.station.connector import TRANSITIONS, check_transition
 from simulator.station.meter import EV, MEASURANDS
 from simulator.station.transaction import Transaction
+from simulator.dialects import make_station
 
 S = Status
 
@@ -298,9 +300,9 @@ def test_no_soc_without_an_ev():
 # Station construction and timestamps
 # ---------------------------------------------------------------------------------------
 def test_station_url_appends_the_id_and_seed_defaults_to_the_id():
-    a = Station("CP-7", "ws://host:9000/ocpp/", connectors=3)
-    b = Station("CP-7", "ws://host:9000/ocpp", connectors=3)
-    c = Station("CP-8", "ws://host:9000/ocpp", connectors=3)
+    a = make_station("CP-7", "ws://host:9000/ocpp/", connectors=3)
+    b = make_station("CP-7", "ws://host:9000/ocpp", connectors=3)
+    c = make_station("CP-8", "ws://host:9000/ocpp", connectors=3)
     assert a.url == "ws://host:9000/ocpp/CP-7"
     assert len(a.connectors) == 4 and a.connectors[0].meter is None
     assert a.config["NumberOfConnectors"] == 3
@@ -314,3 +316,25 @@ def test_timestamps_are_utc_with_z():
     assert parse_iso(text).utcoffset() == timedelta(0)
     assert parse_iso("2024-01-01T10:00:00+02:00") == parse_iso("2024-01-01T08:00:00Z")
     assert parse_iso("garbage") is None
+
+
+# -- neutral settings over the dialect's keys ------------------------------------------------
+def test_settings_read_the_dialects_keys_by_neutral_name():
+    from simulator.dialects import make_station
+    st = make_station("CP-S", "ws://127.0.0.1:9/ocpp", config={"HeartbeatInterval": "42"})
+    assert st.settings["heartbeat_interval"] == 42
+    heard = []
+    st.settings.subscribe(lambda name, value: heard.append((name, value)))
+    assert st.change_configuration("MeterValueSampleInterval", "7") == "Accepted"
+    assert st.change_configuration("ConnectorPhaseRotation", "0.RST,1.RTS") == "Accepted"
+    assert heard == [("meter_interval", 7)]     # keys no setting names are not heard
+    assert st.settings.key("meter_interval") == "MeterValueSampleInterval"
+
+
+def test_a_dialect_must_map_every_setting():
+    from simulator.dialects.ocpp16 import config_keys
+    from simulator.station.settings import Settings
+    keys = dict(config_keys.SETTING_KEYS)
+    del keys["heartbeat_interval"]
+    with pytest.raises(ValueError, match="no configuration key for \\['heartbeat_interval'\\]"):
+        Settings(ConfigStore(config_keys.specs(1, 0)), keys)

@@ -7,8 +7,9 @@ import textwrap
 import pytest
 
 from simulator.station import Station, StationOptions
-from simulator.station.templates import (StationTemplateError, bundled_templates, load_fleet,
+from simulator.templates.loader import (StationTemplateError, bundled_templates, load_fleet,
                                          load_template)
+from simulator.dialects import make_station
 from tests.hub_helpers import running_hub
 
 FAST = dict(interval_scale=0.01, boot_retry_min=0.01, reconnect_min=0.05, call_timeout=5)
@@ -38,7 +39,7 @@ def test_bundled_templates_are_listed_with_descriptions():
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_template_builds_a_station(name):
     options = load_template(name)
-    station = Station("T-1", "ws://127.0.0.1:1/ocpp", options)
+    station = make_station("T-1", "ws://127.0.0.1:1/ocpp", options)
     assert station.options.vendor and station.options.serial_number
     assert len(station.connectors) == options.connectors + 1
 
@@ -206,7 +207,7 @@ async def test_fleet_stations_boot_against_our_hub_with_their_identity(tmp_path)
         """)
     fleet = load_fleet(path)
     async with running_hub() as hub:
-        stations = [Station(i, hub.url, o, **FAST) for i, o in fleet]
+        stations = [make_station(i, hub.url, o, **FAST) for i, o in fleet]
         await asyncio.gather(*(s.start(timeout=5) for s in stations))
         try:
             row = hub.store.get_station("DC-2")

@@ -1,6 +1,9 @@
 """How the station speaks each protocol version (1.6J today; 2.0.1J and 1.5S slot in here)."""
 from __future__ import annotations
 
+import dataclasses
+
+from ..station import Station, StationOptions
 from .base import BootResult, Dialect
 
 
@@ -11,4 +14,11 @@ def dialect_for(version: str) -> type[Dialect]:
     raise ValueError(f"no dialect for {version!r} yet (known: ocpp1.6)")
 
 
-__all__ = ["BootResult", "Dialect", "dialect_for"]
+def make_station(station_id: str, csms_url: str, options: StationOptions | None = None,
+                 **overrides) -> Station:
+    """A station speaking its options' protocol version (the drivers' constructor)."""
+    opts = dataclasses.replace(options, **overrides) if options else StationOptions(**overrides)
+    return Station(station_id, csms_url, opts, dialect=dialect_for(opts.version))
+
+
+__all__ = ["BootResult", "Dialect", "dialect_for", "make_station"]

@@ -10,14 +10,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 if TYPE_CHECKING:
     from ..session import Session
     from ..station.auth import IdTagInfo
+    from ..station.config import KeySpec
     from ..station.connector import Connector
+    from ..station.options import StationOptions
+    from ..station.intents import Intent, TransactionIntent
     from ..station.station import Station
-    from ..station.transaction import MeterSnapshot, Transaction
+    from ..station.transaction import MeterSnapshot
 
 
 @dataclass(slots=True, frozen=True)
@@ -29,9 +32,16 @@ class BootResult:
 
 class Dialect(ABC):
     version: str
+    # neutral setting name (station/settings.py NAMES) -> the key holding it
+    setting_keys: Mapping[str, str]
 
     def __init__(self, station: Station):
+        """Called while the station is being built: use its id and options only."""
         self.station = station
+
+    @abstractmethod
+    def config_specs(self, options: StationOptions) -> Sequence[KeySpec]:
+        """The configuration keys of a station with these options (shared, immutable)."""
 
     @property
     @abstractmethod
@@ -44,6 +54,11 @@ class Dialect(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    @abstractmethod
+    def abort(self, notify: bool) -> None:
+        """Cut the link without a close frame (network or power gone); `notify`: report it
+        as lost through `on_lost` (the station reconnects) or not (the station is off)."""
 
     def set_ping_interval(self, seconds: int) -> None:
         """Apply a new keepalive interval to the open link (0: off)."""
@@ -62,10 +77,10 @@ class Dialect(ABC):
     async def authorize(self, id_tag: str) -> IdTagInfo: ...
 
     @abstractmethod
-    async def start_transaction(self, tx: Transaction) -> tuple[int, IdTagInfo]: ...
-
-    @abstractmethod
-    async def stop_transaction(self, tx: Transaction) -> IdTagInfo | None: ...
+    async def deliver(self, intent: TransactionIntent) -> tuple[int | None, IdTagInfo | None]:
+        """Send a transaction intent (TransactionStarted / MeterSample / TransactionEnded),
+        built into the wire message only now: the offline queue holds intents.  Returns the
+        CSMS's transaction id (a start) and its authorization answer, where it gives them."""
 
     @abstractmethod
     async def meter_values(self, connector_id: int, transaction_id: int | None,
@@ -76,7 +91,6 @@ class Dialect(ABC):
                             data: str | None) -> tuple[str, str | None]: ...
 
     @abstractmethod
-    async def diagnostics_status(self, status: str) -> None: ...
-
-    @abstractmethod
-    async def firmware_status(self, status: str) -> None: ...
+    async def send(self, intent: Intent) -> object:
+        """Say one of the station's intents (station/intents.py); what the CSMS answered
+        for those that ask something (SignCertificateRequest: its status)."""

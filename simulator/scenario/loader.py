@@ -205,7 +205,7 @@ class _Loader:
         return out, groups
 
     def _check_template(self, name: str, where: tuple, station_id: str, n: int) -> None:
-        from ..station.templates import StationTemplateError
+        from ..templates.loader import StationTemplateError
         from .stations import load_template_options
         try:
             load_template_options(name, station_id, n, Path(self.path).parent)

@@ -17,6 +17,7 @@ from typing import Callable
 from ..session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
 from ..protocol import OcppError
 from ..station import Station, StationError
+from ..station.lifecycle import State
 from . import assertions, templating
 from .csms_trigger import CallErrorAnswer, make_trigger
 from .defaults import fill
@@ -444,7 +445,7 @@ class ScenarioRun:
             rebooted.cancel()
             raise StepFailed(f"{st.id} is already rebooting")
         await asyncio.wait_for(rebooted, timeout)
-        await asyncio.wait_for(st._accepted.wait(), timeout)
+        await asyncio.wait_for(st.lifecycle.reached(State.ACCEPTED), timeout)
 
     # -- messages -----------------------------------------------------------------------------------
     async def _do_send(self, args, ctx, timeout):
@@ -548,9 +549,10 @@ class ScenarioRun:
             return (e.kind == kind and (connector is None or e.connector == connector)
                     and not assertions.check(e.data, expectation))
         since = 0.0 if args.get("since") == "start" else ctx.cursor.mark_ts
-        event = next((e for e in st.events.recent if e.ts >= since and match(e)), None)
+        view = st.view
+        event = next((e for e in view.recent_events if e.ts >= since and match(e)), None)
         if event is None:
-            future = st.expect(kind, connector, where=match)
+            future = view.expect(kind, connector, where=match)
             try:
                 event = await asyncio.wait_for(future, timeout)
             except asyncio.TimeoutError:
@@ -560,17 +562,17 @@ class ScenarioRun:
         self._save(args, {**event.data, "text": event.text, "connector": event.connector})
 
     async def _do_wait_status(self, args, ctx, timeout):
-        st, cid = self._station(args, ctx), int(args.get("connector", 1))
+        view, cid = self._station(args, ctx).view, int(args.get("connector", 1))
         want = args["status"]
-        if not 0 <= cid < len(st.connectors):
-            raise StepFailed(f"{st.id} has no connector {cid}")
-        if str(st.connectors[cid].status) == want:
+        if not 0 <= cid < len(view.connectors):
+            raise StepFailed(f"{view.id} has no connector {cid}")
+        if view.connector(cid).status == want:
             return
-        future = st.expect("status", cid, where=lambda e: e.data.get("status") == want)
+        future = view.expect("status", cid, where=lambda e: e.data.get("status") == want)
         try:
             await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
-            raise StepFailed(f"connector {cid} is {st.connectors[cid].status}, not {want}, "
+            raise StepFailed(f"connector {cid} is {view.connector(cid).status}, not {want}, "
                              f"after {timeout:g}s") from None
 
     async def _do_csms(self, args, ctx, timeout):
@@ -605,25 +607,23 @@ class ScenarioRun:
 
     # -- checks, variables ----------------------------------------------------------------------------
     async def _do_assert(self, args, ctx, timeout):
-        st = self._station(args, ctx)
-        state = {"registration": st.registration, "online": st.online}
+        view = self._station(args, ctx).view
+        state = {"registration": view.registration, "online": view.online}
         if "connector" in args or any(k in args for k in ("status", "error_code", "transaction",
                                                           "plugged")):
             cid = self._connector(args)
-            if not 0 <= cid < len(st.connectors):
-                raise StepFailed(f"{st.id} has no connector {cid}")
-            c = st.connectors[cid]
-            state.update(status=str(c.status), error_code=c.error_code,
-                         transaction=c.transaction is not None, plugged=c.plugged)
+            if not 0 <= cid < len(view.connectors):
+                raise StepFailed(f"{view.id} has no connector {cid}")
+            c = view.connector(cid)
+            state.update(status=c.status, error_code=c.error_code,
+                         transaction=c.transaction_id is not None, plugged=c.plugged)
         expectation = {k: args[k] for k in ("status", "error_code", "transaction", "plugged",
                                              "registration", "online") if k in args}
-        self._expect(state, expectation, f"{st.id} state")
+        self._expect(state, expectation, f"{view.id} state")
         if "config" in args:
-            values = {}
-            for key in args["config"]:
-                known, _ = st.config.entries([key])
-                values[key] = known[0][1] if known else None
-            self._expect(values, args["config"], f"{st.id} configuration")
+            config = view.config
+            values = {key: config.get(key) for key in args["config"]}
+            self._expect(values, args["config"], f"{view.id} configuration")
 
     async def _do_check(self, args, ctx, timeout):
         problems = assertions.match(args["value"], args["expect"])

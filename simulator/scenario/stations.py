@@ -9,13 +9,15 @@ from pathlib import Path
 
 from ..station import Station, StationOptions
 from ..station.errors import StationError
+from ..station.lifecycle import State
 from .model import StationSpec
+from ..dialects import make_station
 
 
 def load_template_options(name_or_path: str, station_id: str, n: int, relative_to: Path | None):
     """StationOptions of a bundled template name or a template file (relative to the
     scenario's folder).  Raises the template module's StationTemplateError (file:line)."""
-    from ..station import templates
+    from ..templates import loader as templates
     path = Path(name_or_path)
     if relative_to is not None and path.suffix in templates.SUFFIXES and not path.is_absolute():
         name_or_path = str(relative_to / path)
@@ -40,7 +42,7 @@ def build_station(spec: StationSpec, csms_url: str, scenario_options: dict) -> S
     if spec.password:
         overrides["basic_auth"] = (spec.id, spec.password)
     options = dataclasses.replace(base, **overrides)
-    return Station(spec.id, csms_url, options)
+    return make_station(spec.id, csms_url, options)
 
 
 async def go_offline(station: Station) -> None:
@@ -57,7 +59,7 @@ async def come_online(station: Station, timeout: float) -> None:
     connected = station.expect("connected")
     station.come_online()
     await asyncio.wait_for(connected, timeout)
-    await asyncio.wait_for(station._accepted.wait(), timeout)
+    await asyncio.wait_for(station.lifecycle.reached(State.ACCEPTED), timeout)
 
 
 async def power_loss(station: Station, duration: float, timeout: float) -> None:
@@ -66,4 +68,4 @@ async def power_loss(station: Station, duration: float, timeout: float) -> None:
     await station.power_loss()
     await asyncio.sleep(duration)
     await station.power_up()
-    await asyncio.wait_for(station._accepted.wait(), timeout)
+    await asyncio.wait_for(station.lifecycle.reached(State.ACCEPTED), timeout)

@@ -1,6 +1,6 @@
 """The virtual charge point, version-neutral (its dialect speaks the protocol)."""
 from .auth import AuthCache, IdTagInfo
-from .config import ChangeResult, ConfigStore, KeySpec, core_keys
+from .config import ChangeResult, ConfigStore, KeySpec
 from .connector import TRANSITIONS, Connector, Status
 from .errors import (BootRejected, ConnectFailed, IllegalTransition, NotRegistered, StationError,
                      UnknownMessageId)
@@ -11,7 +11,7 @@ from .options import StationOptions
 from .station import STOP_REASONS, Station
 from .transaction import MeterSnapshot, Transaction
 
-__all__ = ["AuthCache", "IdTagInfo", "ChangeResult", "ConfigStore", "KeySpec", "core_keys",
+__all__ = ["AuthCache", "IdTagInfo", "ChangeResult", "ConfigStore", "KeySpec",
            "TRANSITIONS", "Connector", "Status", "BootRejected", "ConnectFailed",
            "IllegalTransition", "NotRegistered", "StationError", "UnknownMessageId", "Event",
            "EV", "Meter", "Reading", "Sample", "StationOptions", "STOP_REASONS", "Station",

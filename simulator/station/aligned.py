@@ -43,9 +43,15 @@ class AlignedTimer(Periodic):
         self.last_ms: int | None = None
         super().__init__(spawn, period, job, name)
 
-    async def _wait(self) -> tuple:
+    def _next(self) -> tuple[float, tuple]:
         due = next_boundary_ms(self.wall_clock(), self.period, self.last_ms)
-        while (wait := due / 1000 - self.wall_clock()) > 0:  # woke early: wait the rest
-            await asyncio.sleep(wait)
+        return max(0.0, due / 1000 - self.wall_clock()), (due,)
+
+    def _due(self, args: tuple) -> tuple | None:
+        (due,) = args
+        rest = due / 1000 - self.wall_clock()
+        if rest > 0:             # the loop woke before the wall clock: wait the rest
+            self._arm(rest, args)
+            return None
         self.last_ms = due
         return (boundary_time(due),)

@@ -66,8 +66,8 @@ class Authorizer:
     AuthorizationCacheEnabled).  `config` is the station's ConfigStore; the station asks the
     CSMS only when this says None."""
 
-    def __init__(self, config, cache: AuthCache, local_list) -> None:
-        self.config = config
+    def __init__(self, settings, cache: AuthCache, local_list) -> None:
+        self.settings = settings
         self.cache = cache
         self.local_list = local_list
 
@@ -75,11 +75,11 @@ class Authorizer:
               ) -> tuple[IdTagInfo | None, str | None]:
         """(info, "list" | "cache") from local knowledge, or (None, None)."""
         now = now or utc_now()
-        if self.config["LocalAuthListEnabled"]:
+        if self.settings["local_list_enabled"]:
             info = self.local_list.lookup(id_tag, now)
             if info is not None:   # the list takes precedence over the cache
                 return info, "list"
-        if self.config["AuthorizationCacheEnabled"]:
+        if self.settings["authorization_cache_enabled"]:
             info = self.cache.lookup(id_tag, now)
             if info is not None:
                 return info, "cache"
@@ -95,13 +95,13 @@ class Authorizer:
         """
         info, source = self.known(id_tag)
         if online:
-            if info is not None and info.accepted and self.config["LocalPreAuthorize"]:
+            if info is not None and info.accepted and self.settings["local_pre_authorize"]:
                 return info, source
             return None, None
         if info is not None:
-            if self.config["LocalAuthorizeOffline"]:
+            if self.settings["local_authorize_offline"]:
                 return info, source
             return IdTagInfo(INVALID), "offline"
-        if self.config["AllowOfflineTxForUnknownId"]:
+        if self.settings["allow_offline_tx_for_unknown_id"]:
             return IdTagInfo(ACCEPTED), "unknown-offline"
         return IdTagInfo(INVALID), "offline"

@@ -4,17 +4,18 @@ Values travel as strings (that is how OCPP 1.6 carries them) and are parsed and 
 every change, so a CSMS's bad value is answered Rejected instead of breaking the station.
 Listeners hear about each effective change (the station restarts its heartbeat, sampler…).
 A change to a key that needs a reboot is answered RebootRequired and held until the next
-reset.  The key set is the OCPP 1.6 Core profile (plus the cache/local-list keys); the
-station reads these names as its own settings, and a 2.0.1 device model maps onto them.
+reset.  The keys themselves are the dialect's (1.6: dialects/ocpp16/config_keys.py); the
+station reads them by neutral setting name (settings.py).
 """
 from __future__ import annotations
 
 import enum
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable
-
-from .meter import MEASURANDS
+from collections import ChainMap
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Callable, Iterable, Mapping
 
 BOOL, INT, CSL, STR = "bool", "int", "csl", "str"
 
@@ -38,6 +39,7 @@ class KeySpec:
     max_items: int | None = None
     minimum: int = 0
     maximum: int | None = None
+    write_only: bool = False               # never shown (a password): GetConfiguration, reports
 
 
 def parse(spec: KeySpec, text: str):
@@ -81,68 +83,24 @@ def render(spec: KeySpec, value) -> str:
     return str(value)
 
 
-def core_keys(connectors: int) -> list[KeySpec]:
-    """OCPP 1.6 Core profile keys (plus AuthorizationCache/LocalAuthList) for this station."""
-    measurands = frozenset(MEASURANDS)
-    rotation = ",".join(f"{i}.RST" for i in range(connectors + 1))
-    max_measurands = len(MEASURANDS)
-    return [
-        KeySpec("AllowOfflineTxForUnknownId", BOOL, "false"),
-        KeySpec("AuthorizationCacheEnabled", BOOL, "true"),
-        KeySpec("AuthorizeRemoteTxRequests", BOOL, "false"),
-        KeySpec("ClockAlignedDataInterval", INT, "0"),
-        KeySpec("ConnectionTimeOut", INT, "60"),
-        KeySpec("ConnectorPhaseRotation", CSL, rotation, pattern=re.compile(
-            r"\d+\.(NotApplicable|Unknown|RST|RTS|SRT|STR|TRS|TSR)"), max_items=connectors + 1),
-        KeySpec("ConnectorPhaseRotationMaxLength", INT, str(connectors + 1), readonly=True),
-        KeySpec("GetConfigurationMaxKeys", INT, "50", readonly=True),
-        KeySpec("HeartbeatInterval", INT, "300"),
-        KeySpec("LocalAuthListEnabled", BOOL, "false"),
-        KeySpec("LocalAuthListMaxLength", INT, "1000", readonly=True),   # local_list.py
-        KeySpec("LocalAuthorizeOffline", BOOL, "true"),
-        KeySpec("LocalPreAuthorize", BOOL, "false"),
-        KeySpec("MeterValuesAlignedData", CSL, "Energy.Active.Import.Register",
-                allowed=measurands, max_items=max_measurands),
-        KeySpec("MeterValuesAlignedDataMaxLength", INT, str(max_measurands), readonly=True),
-        KeySpec("MeterValuesSampledData", CSL, "Energy.Active.Import.Register",
-                allowed=measurands, max_items=max_measurands),
-        KeySpec("MeterValuesSampledDataMaxLength", INT, str(max_measurands), readonly=True),
-        KeySpec("MeterValueSampleInterval", INT, "60"),
-        KeySpec("NumberOfConnectors", INT, str(connectors), readonly=True),
-        KeySpec("ReserveConnectorZeroSupported", BOOL, "true", readonly=True),  # reservations.py
-        KeySpec("ResetRetries", INT, "1"),
-        KeySpec("SendLocalListMaxLength", INT, "100", readonly=True),
-        KeySpec("StopTransactionOnEVSideDisconnect", BOOL, "true"),
-        KeySpec("StopTransactionOnInvalidId", BOOL, "true"),
-        KeySpec("StopTxnAlignedData", CSL, "", allowed=measurands, max_items=max_measurands),
-        KeySpec("StopTxnAlignedDataMaxLength", INT, str(max_measurands), readonly=True),
-        KeySpec("StopTxnSampledData", CSL, "", allowed=measurands, max_items=max_measurands),
-        KeySpec("StopTxnSampledDataMaxLength", INT, str(max_measurands), readonly=True),
-        # Only the profiles the station really implements.
-        KeySpec("SupportedFeatureProfiles", CSL,
-                "Core,FirmwareManagement,LocalAuthListManagement,RemoteTrigger,Reservation,"
-                "SmartCharging",
-                readonly=True),
-        # SmartCharging profile (smart_charging.py)
-        KeySpec("ChargeProfileMaxStackLevel", INT, "10", readonly=True),
-        KeySpec("ChargingScheduleAllowedChargingRateUnit", CSL, "Current,Power", readonly=True,
-                allowed=frozenset({"Current", "Power"}), max_items=2),
-        KeySpec("ChargingScheduleMaxPeriods", INT, "24", readonly=True),
-        KeySpec("MaxChargingProfilesInstalled", INT, "20", readonly=True),
-        KeySpec("TransactionMessageAttempts", INT, "3", minimum=1),
-        KeySpec("TransactionMessageRetryInterval", INT, "60"),
-        KeySpec("UnlockConnectorOnEVSideDisconnect", BOOL, "true"),
-        KeySpec("WebSocketPingInterval", INT, "60"),
-    ]
-
-
 Listener = Callable[[str, object], None]
+
+
+@lru_cache(maxsize=128)
+def _shared(specs: tuple[KeySpec, ...]) -> tuple[Mapping[str, KeySpec], Mapping[str, object]]:
+    """The name table and parsed defaults of a key set (read-only: shared by stations)."""
+    table = {s.name: s for s in specs}
+    return (MappingProxyType(table),
+            MappingProxyType({n: parse(s, s.default) for n, s in table.items()}))
 
 
 class ConfigStore:
     def __init__(self, specs: Iterable[KeySpec], values: dict[str, str] | None = None):
-        self.specs: dict[str, KeySpec] = {s.name: s for s in specs}
-        self._values: dict[str, object] = {n: parse(s, s.default) for n, s in self.specs.items()}
+        shared_specs, self._defaults = _shared(tuple(specs))
+        # Definitions and defaults are shared by every station of the same shape; a station
+        # keeps only its own changes (a spec it narrows, a value that is not the default).
+        self.specs: ChainMap[str, KeySpec] = ChainMap({}, shared_specs)
+        self._values: dict[str, object] = {}
         self._pending: dict[str, object] = {}   # held until reboot
         self._listeners: list[Listener] = []
         for name, text in (values or {}).items():
@@ -153,13 +111,16 @@ class ConfigStore:
         return name in self.specs
 
     def __getitem__(self, name: str):
-        return self._values[name]
+        try:
+            return self._values[name]
+        except KeyError:
+            return self._defaults[name]
 
     def get(self, name: str, default=None):
-        return self._values.get(name, default)
+        return self[name] if name in self._defaults else default
 
     def text(self, name: str) -> str:
-        return render(self.specs[name], self._values[name])
+        return render(self.specs[name], self[name])
 
     def entries(self, keys: Iterable[str] | None = None
                 ) -> tuple[list[tuple[str, str, bool]], list[str]]:
@@ -209,8 +170,11 @@ class ConfigStore:
         return names
 
     def _store(self, name: str, value) -> None:
-        changed = self._values.get(name) != value
-        self._values[name] = value
+        changed = self[name] != value
+        if value == self._defaults[name]:
+            self._values.pop(name, None)
+        else:
+            self._values[name] = value
         if changed:
             for listener in self._listeners:
                 listener(name, value)

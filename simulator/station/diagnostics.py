@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING
 import orjson
 
 from . import file_transfer
-from .clock import iso, parse_iso, utc_now
+from .clock import iso, utc_now
+from .intents import DiagnosticsStatusChanged, LogStatusChanged
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .context import FeatureContext
 
 DEFAULT_RETRIES, DEFAULT_RETRY_INTERVAL = 1, 30
 _LOG_FAILURES = {400: "BadMessage", 401: "PermissionDenied", 403: "PermissionDenied",
@@ -37,156 +38,137 @@ def _window_ok(ts: float, start: datetime | None, stop: datetime | None) -> bool
     return (start is None or ts >= start.timestamp()) and (stop is None or ts <= stop.timestamp())
 
 
-def build_report(station: Station, start: datetime | None, stop: datetime | None,
+def build_report(ctx: FeatureContext, events, start: datetime | None, stop: datetime | None,
                  security_only: bool = False) -> bytes:
-    from .security import WRITE_ONLY
     events = [{"time": iso(datetime.fromtimestamp(e.ts, timezone.utc)), "kind": e.kind,
                "connector": e.connector, "text": e.text}
-              for e in list(station.events.recent)
+              for e in events
               if _window_ok(e.ts, start, stop)
               and (not security_only or e.kind == "security_event")]
-    report = {"station": station.id, "generated": iso(utc_now()),
+    report = {"station": ctx.station_id, "generated": iso(utc_now()),
               "log": "SecurityLog" if security_only else "DiagnosticsLog",
               "window": {"start": start and iso(start), "stop": stop and iso(stop)},
               "events": events}
     if not security_only:
-        known, _ = station.config.entries()
+        known, _ = ctx.config.entries()
         report.update(
-            vendor=station.options.vendor, model=station.options.model,
-            firmware_version=station.options.firmware_version,
-            configuration={k: v for k, v, _ in known if k not in WRITE_ONLY},
+            vendor=ctx.options.vendor, model=ctx.options.model,
+            firmware_version=ctx.options.firmware_version,
+            configuration={k: v for k, v, _ in known if not ctx.config.specs[k].write_only},
             connectors={c.id: {"status": str(c.status), "error_code": c.error_code}
-                        for c in station.connectors})
+                        for c in ctx.connectors})
     return orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
 
 
 class Diagnostics:
-    def __init__(self, station: Station):
-        self.station = station
-        self.log_status = "Idle"                 # what a triggered LogStatusNotification says
+    def __init__(self, ctx: FeatureContext):
+        self.ctx = ctx
+        self.diagnostics_status = "Idle"         # what a triggered notification says
+        self.log_status = "Idle"                 # what a triggered log status says
         self.log_request_id: int | None = None
         self._diag_task: asyncio.Task | None = None
         self._log_task: asyncio.Task | None = None
 
-    # -- GetDiagnostics ------------------------------------------------------------------
-    def get_diagnostics(self, p: dict) -> str:
-        st = self.station
-        start, stop = parse_iso(p.get("startTime")), parse_iso(p.get("stopTime"))
-        name = f"{st.id}-diagnostics-{utc_now().strftime('%Y%m%dT%H%M%SZ')}.json"
+    # -- diagnostics (1.6 GetDiagnostics) --------------------------------------------------
+    def get_diagnostics(self, location: str, start: datetime | None = None,
+                        stop: datetime | None = None, retries: int | None = None,
+                        retry_interval: float | None = None) -> str:
+        """Upload a diagnostics file to `location` after the reply; its file name."""
+        st = self.ctx
+        name = f"{st.station_id}-diagnostics-{utc_now().strftime('%Y%m%dT%H%M%SZ')}.json"
         if self._diag_task is not None and not self._diag_task.done():
             self._diag_task.cancel()
-        st._emit("diagnostics_requested", f"{name} to {p['location']}", location=p["location"],
+        st.emit("diagnostics_requested", f"{name} to {location}", location=location,
                  file_name=name)
-        st._after_reply(lambda: self._diagnostics(p, name, start, stop), "diagnostics")
+        retry = self._retry(retries, retry_interval)
+        st.after_reply(lambda: self._diagnostics(location, name, start, stop, retry),
+                        "diagnostics")
         return name
 
-    async def _diagnostics(self, p: dict, name: str, start, stop) -> None:
-        st = self.station
+    async def _diagnostics(self, location: str, name: str, start, stop, retry) -> None:
+        st = self.ctx
         self._diag_task = asyncio.current_task()   # a later request cancels it
         await self._diag_status("Uploading")
-        data = build_report(st, start, stop)
+        data = build_report(st, self._events(), start, stop)
         outcome = await file_transfer.upload(
-            p["location"], name, data, "application/json", *self._retry(p),
+            location, name, data, "application/json", *retry,
             timeout=st.options.call_timeout,
-            on_retry=lambda n, why: st._emit("diagnostics_retry", f"attempt {n}: {why}"))
+            on_retry=lambda n, why: st.emit("diagnostics_retry", f"attempt {n}: {why}"))
         if outcome.ok:
-            st._emit("diagnostics_uploaded", name, file_name=name, size=len(data))
+            st.emit("diagnostics_uploaded", name, file_name=name, size=len(data))
             await self._diag_status("Uploaded")
         else:
-            st._emit("diagnostics_failed", outcome.reason, reason=outcome.reason)
+            st.emit("diagnostics_failed", outcome.reason, reason=outcome.reason)
             await self._diag_status("UploadFailed")
-        self.station.diagnostics_status = "Idle"
+        self.diagnostics_status = "Idle"
 
     async def _diag_status(self, status: str) -> None:
-        st = self.station
-        st.diagnostics_status = status
-        st._emit("diagnostics_status", status, status=status)
-        await send_status(st, "DiagnosticsStatusNotification", {"status": status})
+        st = self.ctx
+        self.diagnostics_status = status
+        st.emit("diagnostics_status", status, status=status)
+        await st.notify(DiagnosticsStatusChanged(status))
 
-    def _retry(self, p: dict) -> tuple[int, float]:
-        retries = p.get("retries")
-        interval = p.get("retryInterval")
+    def _events(self) -> list:
+        """The station's recent events, as the report shows them."""
+        return list(self.ctx.events.recent)
+
+    def _retry(self, retries: int | None, interval: float | None) -> tuple[int, float]:
         retries = DEFAULT_RETRIES if retries is None else max(0, retries)
         interval = DEFAULT_RETRY_INTERVAL if interval is None else max(0, interval)
-        return retries, interval * self.station.options.interval_scale
+        return retries, interval * self.ctx.options.interval_scale
 
-    # -- GetLog (security extensions) ----------------------------------------------------
-    def get_log(self, p: dict) -> dict:
-        st = self.station
-        log = p["log"]
-        kind, request_id = p["logType"], p["requestId"]
+    # -- log upload (security extensions' GetLog) -----------------------------------------
+    def get_log(self, kind: str, request_id: int, location: str,
+                oldest: datetime | None = None, latest: datetime | None = None,
+                retries: int | None = None, retry_interval: float | None = None
+                ) -> tuple[str, str]:
+        """Upload the `kind` log (SecurityLog or DiagnosticsLog) after the reply:
+        (Accepted | AcceptedCanceled, file name)."""
+        st = self.ctx
         status = "Accepted"
         if self._log_task is not None and not self._log_task.done():
             self._log_task.cancel()
             status = "AcceptedCanceled"
-        name = (f"{st.id}-{'security' if kind == 'SecurityLog' else 'diagnostics'}-"
+        name = (f"{st.station_id}-{'security' if kind == 'SecurityLog' else 'diagnostics'}-"
                 f"{request_id}.json")
         self.log_request_id = request_id
-        st._emit("log_requested", f"{kind} #{request_id} to {log['remoteLocation']}: {status}",
+        st.emit("log_requested", f"{kind} #{request_id} to {location}: {status}",
                  request_id=request_id, log_type=kind, file_name=name)
-        st._after_reply(lambda: self._log(p, name), f"log-{request_id}")
-        return {"status": status, "filename": name}
+        retry = self._retry(retries, retry_interval)
+        st.after_reply(lambda: self._log(kind, request_id, location, name, oldest, latest,
+                                          retry), f"log-{request_id}")
+        return status, name
 
-    async def _log(self, p: dict, name: str) -> None:
-        st, log, request_id = self.station, p["log"], p["requestId"]
+    async def _log(self, kind: str, request_id: int, location: str, name: str, oldest,
+                   latest, retry) -> None:
+        st = self.ctx
         self._log_task = asyncio.current_task()    # a later GetLog cancels it
         await self._log_status("Uploading", request_id)
-        data = build_report(st, parse_iso(log.get("oldestTimestamp")),
-                            parse_iso(log.get("latestTimestamp")),
-                            security_only=p["logType"] == "SecurityLog")
+        data = build_report(st, self._events(), oldest, latest,
+                            security_only=kind == "SecurityLog")
         outcome = await file_transfer.upload(
-            log["remoteLocation"], name, data, "application/json", *self._retry(p),
+            location, name, data, "application/json", *retry,
             timeout=st.options.call_timeout,
-            on_retry=lambda n, why: st._emit("log_retry", f"attempt {n}: {why}"))
+            on_retry=lambda n, why: st.emit("log_retry", f"attempt {n}: {why}"))
         if outcome.ok:
-            st._emit("log_uploaded", name, request_id=request_id, file_name=name, size=len(data))
+            st.emit("log_uploaded", name, request_id=request_id, file_name=name, size=len(data))
             await self._log_status("Uploaded", request_id)
         else:
             status = _LOG_FAILURES.get(outcome.http_status, "UploadFailure")
-            st._emit("log_failed", outcome.reason, request_id=request_id, reason=outcome.reason)
+            st.emit("log_failed", outcome.reason, request_id=request_id, reason=outcome.reason)
             await self._log_status(status, request_id)
         self.log_status = "Idle"
 
     async def _log_status(self, status: str, request_id: int | None) -> None:
         self.log_status = status
-        self.station._emit("log_status", status, status=status, request_id=request_id)
-        await send_status(self.station, "LogStatusNotification", self.log_payload(status))
+        self.ctx.emit("log_status", status, status=status, request_id=request_id)
+        await self.ctx.notify(self._log_intent(status))
 
-    def log_payload(self, status: str | None = None) -> dict:
+    def _log_intent(self, status: str | None = None) -> LogStatusChanged:
         status = status or self.log_status
-        payload = {"status": status}
         # whitepaper: the requestId goes with a status of a running (or just ended) upload
-        if status != "Idle" and self.log_request_id is not None:
-            payload["requestId"] = self.log_request_id
-        return payload
+        return LogStatusChanged(status, self.log_request_id if status != "Idle" else None)
 
     async def send_log_status(self) -> None:
-        """The triggered LogStatusNotification (ExtendedTriggerMessage)."""
-        await send_status(self.station, "LogStatusNotification", self.log_payload(), triggered=True)
-
-
-async def send_status(station: Station, action: str, payload: dict, triggered: bool = False) -> None:
-    """Send a status notification.  Unless triggered (TriggerMessage works while Pending),
-    only while registered; a status that cannot go out is recorded as an error event and
-    not queued (a trigger asks for the current one later)."""
-    from .station import SEND_ERRORS
-    if not (station.online if triggered else station._may_send()):
-        station._emit("error", f"{action} {payload.get('status')} not sent: "
-                               f"{'offline' if not station.online else 'not registered'}")
-        return
-    try:
-        await station.dialect.link.call(action, payload)
-    except SEND_ERRORS as e:
-        station._emit("error", f"{action} failed: {e}")
-
-
-# -- 1.6 request handlers (registered by the 1.6 dialect) -----------------------------------
-async def handle_get_diagnostics(station: Station, p: dict) -> dict:
-    return {"fileName": station.diagnostics.get_diagnostics(p)}
-
-
-async def handle_get_log(station: Station, p: dict) -> dict:
-    return station.diagnostics.get_log(p)
-
-
-HANDLERS_16 = {"GetDiagnostics": handle_get_diagnostics, "GetLog": handle_get_log}
+        """The triggered log status (ExtendedTriggerMessage)."""
+        await self.ctx.notify(self._log_intent(), triggered=True)

@@ -16,6 +16,7 @@ class IllegalTransition(StationError):
 
 class ConnectFailed(StationError):
     """The transport could not be opened (refused, handshake rejected, timeout)."""
+    refused = False   # the CSMS said no (HTTP status, TLS) or the settings cannot work
 
 
 class BootRejected(StationError):

@@ -1,4 +1,4 @@
-"""Firmware updates: 1.6 UpdateFirmware and the security extensions' SignedUpdateFirmware.
+"""Firmware updates: plain (1.6 UpdateFirmware) and signed (the security extensions').
 
 The image is really downloaded (HTTP(S), file_transfer.py) at retrieveDate, with `retries`
 more attempts `retryInterval` apart; then installed, and the station reboots and boots with
@@ -48,11 +48,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from . import file_transfer
-from .clock import parse_iso, utc_now
-from .diagnostics import send_status
+from .clock import utc_now
+from .intents import FirmwareStatusChanged
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .context import FeatureContext
 
 FAILURES = ("DownloadFailed", "InstallationFailed", "InvalidSignature")
 INSTALL_POLICIES = ("wait", "stop")
@@ -118,15 +118,16 @@ class Update:
 
 
 class Firmware:
-    def __init__(self, station: Station):
-        self.station = station
-        opts = station.options
+    def __init__(self, ctx: FeatureContext):
+        self.ctx = ctx
+        opts = ctx.options
         self.fail_next(opts.firmware_failure)
         if opts.firmware_install not in INSTALL_POLICIES:
             raise ValueError(f"firmware_install must be one of {INSTALL_POLICIES}, "
                              f"not {opts.firmware_install!r}")
         self.install_policy: str = opts.firmware_install
         self.status = "Idle"                  # the last status reported (signed spelling)
+        self.plain_status = "Idle"            # the same in the plain update's vocabulary
         self.current: Update | None = None
         self.last_request_id: int | None = None
 
@@ -142,25 +143,29 @@ class Firmware:
             and not self.current.task.done()
 
     # -- requests -------------------------------------------------------------------------
-    def update(self, p: dict) -> None:
-        """UpdateFirmware (the reply is empty whatever happens)."""
-        st = self.station
+    def update(self, location: str, retrieve_at: datetime | None, retries: int | None = None,
+               retry_interval: float | None = None) -> None:
+        """A plain update (nothing to answer: an ignored one is an event)."""
+        st = self.ctx
         if self.busy and self.current.installing:
-            st._emit("firmware_ignored", f"UpdateFirmware from {p['location']} ignored: "
-                                         "installation in progress", location=p["location"])
+            st.emit("firmware_ignored", f"UpdateFirmware from {location} ignored: "
+                                         "installation in progress", location=location)
             return
-        self._start(Update(p["location"], parse_iso(p["retrieveDate"]) or utc_now(),
-                           *self._retry(p)))
+        self._start(Update(location, retrieve_at or utc_now(),
+                           *self._retry(retries, retry_interval)))
 
-    def signed_update(self, p: dict) -> str:
-        """SignedUpdateFirmware: Accepted, AcceptedCanceled, Rejected (installing),
+    def signed_update(self, location: str, retrieve_at: datetime | None, request_id: int,
+                      signing_certificate: str, signature: str,
+                      install_at: datetime | None = None, retries: int | None = None,
+                      retry_interval: float | None = None) -> str:
+        """A signed update: Accepted, AcceptedCanceled, Rejected (installing),
         InvalidCertificate."""
         from .security import MANUFACTURER_ROOT, chains_to, load_certs, valid_now
-        st, fw = self.station, p["firmware"]
+        st = self.ctx
         if self.busy and self.current.installing:
             return "Rejected"
         try:
-            cert = load_certs(fw["signingCertificate"])[0]
+            cert = load_certs(signing_certificate)[0]
             problem = None if valid_now(cert) else "the signing certificate is not valid now"
         except ValueError as e:
             cert, problem = None, f"unreadable signing certificate: {e}"
@@ -171,40 +176,38 @@ class Firmware:
                           "ManufacturerRootCertificate"
         if problem is not None:
             st.security.report("InvalidFirmwareSigningCertificate", problem)
-            st._emit("firmware_rejected", problem, request_id=p["requestId"])
+            st.emit("firmware_rejected", problem, request_id=request_id)
             return "InvalidCertificate"
         status = "AcceptedCanceled" if self.busy else "Accepted"
-        self._start(Update(fw["location"], parse_iso(fw["retrieveDateTime"]) or utc_now(),
-                           *self._retry(p), request_id=p["requestId"], certificate=cert,
-                           signature=fw["signature"],
-                           install_at=parse_iso(fw.get("installDateTime"))))
+        self._start(Update(location, retrieve_at or utc_now(),
+                           *self._retry(retries, retry_interval), request_id=request_id,
+                           certificate=cert, signature=signature, install_at=install_at))
         return status
 
-    def _retry(self, p: dict) -> tuple[int, float]:
-        retries, interval = p.get("retries"), p.get("retryInterval")
+    def _retry(self, retries: int | None, interval: float | None) -> tuple[int, float]:
         retries = DEFAULT_RETRIES if retries is None else max(0, retries)
         interval = DEFAULT_RETRY_INTERVAL if interval is None else max(0, interval)
-        return retries, interval * self.station.options.interval_scale
+        return retries, interval * self.ctx.options.interval_scale
 
     def _start(self, update: Update) -> None:
-        st = self.station
+        st = self.ctx
         if self.busy:
             self.current.task.cancel()
-            st._emit("firmware_cancelled", f"update from {self.current.location} cancelled")
+            st.emit("firmware_cancelled", f"update from {self.current.location} cancelled")
         self.current = update
         if update.signed:
             self.last_request_id = update.request_id
-        st._emit("firmware_requested", update.location, location=update.location,
+        st.emit("firmware_requested", update.location, location=update.location,
                  request_id=update.request_id)
 
         async def run():
             update.task = asyncio.current_task()
             await self._run(update)
-        st._after_reply(run, "firmware")
+        st.after_reply(run, "firmware")
 
     # -- the update -------------------------------------------------------------------------
     async def _run(self, u: Update) -> None:
-        st = self.station
+        st = self.ctx
         delay = (u.retrieve - utc_now()).total_seconds()
         if delay > 0:
             if u.signed:
@@ -212,22 +215,22 @@ class Firmware:
             await asyncio.sleep(delay)
         await self._report(u, "Downloading")
         if self.fail_with == "DownloadFailed":
-            st._emit("firmware_failed", "DownloadFailed (injected)")
+            st.emit("firmware_failed", "DownloadFailed (injected)")
             return await self._end(u, "DownloadFailed")
         got = await file_transfer.download(
             u.location, u.retries, u.retry_interval, st.options.call_timeout,
-            on_retry=lambda n, why: st._emit("firmware_retry", f"attempt {n}: {why}"))
+            on_retry=lambda n, why: st.emit("firmware_retry", f"attempt {n}: {why}"))
         if not got.ok:
-            st._emit("firmware_failed", got.reason, reason=got.reason, attempts=got.attempts)
+            st.emit("firmware_failed", got.reason, reason=got.reason, attempts=got.attempts)
             return await self._end(u, "DownloadFailed")
-        st._emit("firmware_downloaded", f"{len(got.data)} bytes", size=len(got.data))
+        st.emit("firmware_downloaded", f"{len(got.data)} bytes", size=len(got.data))
         await self._report(u, "Downloaded")
         if u.signed:
             problem = ("signature check failed (injected)" if self.fail_with == "InvalidSignature"
                        else verify_signature(u.certificate, u.signature, got.data))
             if problem is not None:
                 st.security.report("InvalidFirmwareSignature", problem)
-                st._emit("firmware_failed", problem, reason=problem)
+                st.emit("firmware_failed", problem, reason=problem)
                 return await self._end(u, "InvalidSignature")
             await self._report(u, "SignatureVerified")
             if u.install_at is not None and u.install_at > utc_now():
@@ -239,80 +242,46 @@ class Firmware:
         problem = ("InstallationFailed (injected)" if self.fail_with == "InstallationFailed"
                    else "the image is empty" if not got.data else None)
         if problem is not None:
-            st._emit("firmware_failed", problem, reason=problem)
+            st.emit("firmware_failed", problem, reason=problem)
             return await self._end(u, "InstallationFailed")
         version = firmware_version_of(u.location, got.data)
         if u.signed:
             await self._report(u, "InstallRebooting")
         old, st.options.firmware_version = st.options.firmware_version, version
-        st._emit("firmware_installed", f"{old} -> {version}", old=old, version=version)
-        await st._reset(hard=False, reason="Reboot")
-        await st._accepted.wait()           # after the boot with the new version
+        st.emit("firmware_installed", f"{old} -> {version}", old=old, version=version)
+        await st.reboot("Reboot")
+        await st.until_accepted()           # after the boot with the new version
         await self._end(u, "Installed")
 
     async def _free_connectors(self) -> None:
-        st = self.station
+        st = self.ctx
         while True:
             busy = [c for c in st.connectors[1:] if c.transaction is not None]
             if not busy:
                 return
             if self.install_policy == "stop":
                 for c in busy:
-                    await st._stop_transaction(c, "Reboot")
+                    await st.stop_transaction(c, "Reboot")
                 continue
-            st._emit("firmware_waiting", f"installation waits for {len(busy)} transaction(s)")
+            st.emit("firmware_waiting", f"installation waits for {len(busy)} transaction(s)")
             await st.expect("tx_stopped")
 
     async def _report(self, u: Update, status: str) -> None:
-        st = self.station
+        st = self.ctx
         self.status = status
-        st.firmware_status = PLAIN.get(status, status)
-        st._emit("firmware_status", status, status=status, request_id=u.request_id)
+        self.plain_status = PLAIN.get(status, status)
+        st.emit("firmware_status", status, status=status, request_id=u.request_id)
         if u.signed:
-            await send_status(st, "SignedFirmwareStatusNotification",
-                        {"status": status, "requestId": u.request_id})
+            await st.notify(FirmwareStatusChanged(status, u.request_id, signed=True))
         else:
-            await send_status(st, "FirmwareStatusNotification", {"status": st.firmware_status})
+            await st.notify(FirmwareStatusChanged(self.plain_status))
 
     async def _end(self, u: Update, status: str) -> None:
         await self._report(u, status)
-        self.status, self.station.firmware_status = "Idle", "Idle"
+        self.status, self.plain_status = "Idle", "Idle"
 
     async def send_signed_status(self) -> None:
-        """The triggered SignedFirmwareStatusNotification (ExtendedTriggerMessage)."""
-        payload = {"status": self.status}
-        if self.status != "Idle" and self.last_request_id is not None:
-            payload["requestId"] = self.last_request_id
-        await send_status(self.station, "SignedFirmwareStatusNotification", payload, triggered=True)
-
-
-# -- 1.6 request handlers (registered by the 1.6 dialect) -----------------------------------
-async def handle_update_firmware(station: Station, p: dict) -> dict:
-    station.firmware.update(p)
-    return {}
-
-
-async def handle_signed_update_firmware(station: Station, p: dict) -> dict:
-    return {"status": station.firmware.signed_update(p)}
-
-
-async def handle_extended_trigger(station: Station, p: dict) -> dict:
-    """ExtendedTriggerMessage: LogStatusNotification and FirmwareStatusNotification report
-    the current upload / signed-update status (whitepaper: the firmware trigger asks for a
-    SignedFirmwareStatusNotification); the rest is security.py's."""
-    from .security import handle_extended_trigger as security_trigger
-    message, connector_id = p["requestedMessage"], p.get("connectorId")
-    if message not in ("LogStatusNotification", "FirmwareStatusNotification"):
-        return await security_trigger(station, p)
-    if connector_id is not None and not 0 <= connector_id < len(station.connectors):
-        return {"status": "Rejected"}
-    station._emit("trigger", message, connector_id)
-    send = (station.diagnostics.send_log_status if message == "LogStatusNotification"
-            else station.firmware.send_signed_status)
-    station._after_reply(send, f"trigger-{message}")
-    return {"status": "Accepted"}
-
-
-HANDLERS_16 = {"UpdateFirmware": handle_update_firmware,
-               "SignedUpdateFirmware": handle_signed_update_firmware,
-               "ExtendedTriggerMessage": handle_extended_trigger}
+        """The triggered signed-update status (the request id goes with a running one)."""
+        request_id = self.last_request_id if self.status != "Idle" else None
+        await self.ctx.notify(FirmwareStatusChanged(self.status, request_id, signed=True),
+                                  triggered=True)

@@ -79,12 +79,12 @@ class LocalAuthList:
 # -- the station's side of the two CSMS requests (version-neutral; dialects call these) --
 def send_local_list(station, update_type: str, version: int, entries: list[ListEntry]) -> str:
     """SendLocalList: NotSupported while LocalAuthListEnabled is false (§9.1.18 of 1.6)."""
-    if not station.config["LocalAuthListEnabled"]:
-        status, why = NOT_SUPPORTED, "LocalAuthListEnabled is false"
+    if not station.settings["local_list_enabled"]:
+        status, why = NOT_SUPPORTED, f"{station.settings.key('local_list_enabled')} is false"
     else:
         status, why = station.local_list.apply(
-            update_type, version, entries, station.config["LocalAuthListMaxLength"],
-            station.config["SendLocalListMaxLength"])
+            update_type, version, entries, station.settings["local_list_max_length"],
+            station.settings["local_list_max_send"])
     station._emit("local_list", f"{update_type} v{version} ({len(entries)} entries): {status}"
                   + (f" — {why}" if why else ""), update_type=update_type,
                   list_version=version, status=status)
@@ -94,6 +94,6 @@ def send_local_list(station, update_type: str, version: int, entries: list[ListE
 def list_version(station) -> int:
     """GetLocalListVersion: 0 for an empty list, -1 while the list is disabled (the spec's
     value for a station without Local Authorization List support)."""
-    if not station.config["LocalAuthListEnabled"]:
+    if not station.settings["local_list_enabled"]:
         return -1
     return station.local_list.version

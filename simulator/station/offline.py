@@ -16,6 +16,9 @@ from ..protocol import OcppError
 from .auth import IdTagInfo
 from .clock import iso, parse_iso, utc_now
 from .errors import StationError
+from .intents import (MeterSample, TransactionEnded, TransactionIntent, TransactionStarted,
+                      from_record, record)
+from .lifecycle import State
 from .offline_queue import Entry, OfflineQueue
 from .transaction import Transaction
 
@@ -53,19 +56,21 @@ class Offline:
                              stop_time=parse_iso(self.queue.energy_at.get(connector)) or utc_now(),
                              stop_reason="PowerLoss", stop_id_tag=rec["id_tag"])
             self.queue.tx_closed(connector)
-            self.queue.put("StopTransaction", st.dialect.stop_transaction_payload(tx))
-            st._emit("queued", f"StopTransaction (PowerLoss) of transaction "
+            self._put(TransactionEnded.of(tx))
+            st._emit("queued", f"end (PowerLoss) of transaction "
                                f"{tx.transaction_id}, found after a restart", connector)
 
     # -- transaction messages -------------------------------------------------------------
-    def _queued(self, action: str, payload: dict, connector: int | None = None,
-                local: int | None = None) -> Entry:
-        entry = self.queue.put(action, payload, local)
-        self.station._emit("queued", f"{action} held until the CSMS is reachable", connector,
-                           action=action, queued=len(self.queue))
+    def _put(self, intent: TransactionIntent, local: int | None = None) -> Entry:
+        return self.queue.put(intent.kind, record(intent), local)
+
+    def _queued(self, intent: TransactionIntent, local: int | None = None) -> Entry:
+        entry = self._put(intent, local)
+        self.station._emit("queued", f"{intent.kind} held until the CSMS is reachable",
+                           intent.connector_id, action=intent.kind, queued=len(self.queue))
         return entry
 
-    async def _send_now(self, action: str, payload: dict, connector: int, attempts: int
+    async def _send_now(self, intent: TransactionIntent, attempts: int
                         ) -> tuple[int | None, IdTagInfo | None] | None:
         """Send while nothing waits before it: the reply's (transactionId, idTagInfo), or
         None when the message has to wait (link down, CSMS silent, others queued first).
@@ -76,33 +81,31 @@ class Offline:
                 if self.queue or not st._may_send():
                     return None
                 try:
-                    return await st.dialect.deliver(action, payload)
+                    return await st.dialect.deliver(intent)
                 except (SessionClosed, CallTimeout):
                     return None
                 except FAILED as e:
-                    st._emit("error", f"{action} attempt {attempt}/{attempts} failed: {e}",
-                             connector)
+                    st._emit("error", f"{intent.kind} attempt {attempt}/{attempts} failed: "
+                                      f"{e}", intent.connector_id)
                     if attempt == attempts:
-                        raise StationError(f"{action} failed after {attempts} attempt(s): "
-                                           f"{e}") from e
+                        raise StationError(f"{intent.kind} failed after {attempts} "
+                                           f"attempt(s): {e}") from e
                     await asyncio.sleep(self._retry_delay(attempt))
         return None
 
     def _attempts(self) -> int:
-        return max(1, self.station.config["TransactionMessageAttempts"])
+        return max(1, self.station.settings["tx_message_attempts"])
 
     async def start(self, tx: Transaction) -> tuple[int, IdTagInfo | None]:
         """(transactionId, idTagInfo) from the CSMS, or (provisional id, None) when the
         StartTransaction waits in the queue.  Raises StationError if the CSMS fails it."""
-        st = self.station
-        payload = st.dialect.start_transaction_payload(tx)
-        reply = await self._send_now("StartTransaction", payload, tx.connector_id,
-                                     self._attempts())
+        intent = TransactionStarted.of(tx)
+        reply = await self._send_now(intent, self._attempts())
         if reply is not None and reply[0] is not None:
             self._opened(tx, reply[0])
             return reply
         local = self.queue.new_local_id()
-        self._queued("StartTransaction", payload, tx.connector_id, local)
+        self._queued(intent, local)
         self._opened(tx, local)
         self._kick()
         return local, None
@@ -118,19 +121,22 @@ class Offline:
         st = self.station
         if tx.stop_reason == "PowerLoss" and self.lost_power_at is not None:
             tx.stop_time = self.lost_power_at
+        # The stop reading is the register's last word: a restart must not start below it.
+        meter = st.connectors[tx.connector_id].meter
+        self.queue.record_energy(tx.connector_id, max(meter.energy_wh, tx.meter_stop),
+                                 iso(tx.stop_time))
         self.queue.tx_closed(tx.connector_id)
-        payload = st.dialect.stop_transaction_payload(tx)
+        intent = TransactionEnded.of(tx)
         if tx.transaction_id is None or tx.transaction_id >= 0:
             try:
-                reply = await self._send_now("StopTransaction", payload, tx.connector_id,
-                                             self._attempts())
+                reply = await self._send_now(intent, self._attempts())
             except StationError as e:
                 st._emit("error", str(e), tx.connector_id)
                 return
             if reply is not None:
                 st._remember(tx.stop_id_tag, reply[1])
                 return
-        self._queued("StopTransaction", payload, tx.connector_id)
+        self._queued(intent)
         if st._may_send():
             await self.flush()
 
@@ -138,17 +144,17 @@ class Offline:
         st = self.station
         self.queue.record_energy(connector, st.connectors[connector].meter.energy_wh,
                                  iso(snapshots[-1].timestamp))
-        payload = st.dialect.meter_values_payload(connector, tx.transaction_id, snapshots)
-        if payload is None:
+        intent = MeterSample.of(connector, tx.transaction_id, snapshots)
+        if not intent.snapshots:   # nothing measured: nothing to say
             return
-        if tx.transaction_id >= 0:   # a provisional id waits for its StartTransaction
+        if tx.transaction_id >= 0:   # a provisional id waits for its start
             try:
-                if await self._send_now("MeterValues", payload, connector, 1) is not None:
+                if await self._send_now(intent, 1) is not None:
                     return
             except StationError as e:   # the CSMS refused it: a real charger moves on
                 st._emit("error", str(e), connector)
                 return
-        self._queued("MeterValues", payload, connector)
+        self._queued(intent)
         self._kick()
 
     def _kick(self) -> None:
@@ -159,7 +165,7 @@ class Offline:
 
     def _retry_delay(self, attempt: int) -> float:
         st = self.station
-        return (st.config["TransactionMessageRetryInterval"] * attempt
+        return (st.settings["tx_message_retry_interval"] * attempt
                 * st.options.interval_scale)
 
     # -- delivery ----------------------------------------------------------------------------
@@ -171,19 +177,20 @@ class Offline:
         async with self._lock:
             while self.queue and st._may_send():
                 entry = self.queue.head()
-                payload = self.queue.resolve(entry)
-                if payload is None:
+                data = self.queue.resolve(entry)
+                if data is None:
                     self.queue.done(entry)
-                    st._emit("dropped", f"{entry.action} dropped: its StartTransaction never "
-                                        f"got a transactionId", action=entry.action)
+                    st._emit("dropped", f"{entry.action} dropped: its transaction's start "
+                                        f"never got an id", action=entry.action)
                     continue
+                intent = from_record(entry.action, data)
                 try:
-                    tx_id, info = await st.dialect.deliver(entry.action, payload)
+                    tx_id, info = await st.dialect.deliver(intent)
                 except SessionClosed:
                     return
                 except FAILED as e:
                     entry.attempts += 1
-                    attempts = max(1, st.config["TransactionMessageAttempts"])
+                    attempts = max(1, st.settings["tx_message_attempts"])
                     st._emit("error", f"held {entry.action} attempt {entry.attempts}/{attempts} "
                                       f"failed: {e}")
                     if entry.attempts >= attempts:
@@ -193,25 +200,26 @@ class Offline:
                     else:
                         await asyncio.sleep(self._retry_delay(entry.attempts))
                     continue
-                self._delivered(entry, payload, tx_id, info)   # the id mapping first, then
-                self.queue.done(entry)                         # "done": a crash keeps both
-                st._emit("sent_held", f"held {entry.action} sent", payload.get("connectorId"),
-                         action=entry.action, transaction_id=payload.get("transactionId", tx_id))
+                self._delivered(entry, intent, tx_id, info)   # the id mapping first, then
+                self.queue.done(entry)                        # "done": a crash keeps both
+                st._emit("sent_held", f"held {entry.action} sent", intent.connector_id,
+                         action=entry.action,
+                         transaction_id=getattr(intent, "transaction_id", None) or tx_id)
 
-    def _delivered(self, entry: Entry, payload: dict, tx_id: int | None,
+    def _delivered(self, entry: Entry, intent: TransactionIntent, tx_id: int | None,
                    info: IdTagInfo | None) -> None:
         st = self.station
-        id_tag = payload.get("idTag")
+        id_tag = getattr(intent, "id_token", None)
         if id_tag and info is not None:
             st._remember(id_tag, info)
-        if entry.action != "StartTransaction" or entry.local is None or tx_id is None:
+        if not isinstance(intent, TransactionStarted) or entry.local is None or tx_id is None:
             return
         self.queue.remap(entry.local, tx_id)
         for c in st.connectors[1:]:
             for tx in (c.transaction, c.last_transaction):
                 if tx is not None and tx.transaction_id == entry.local:
                     tx.transaction_id = tx_id
-        c = st.connectors[payload["connectorId"]]
+        c = st.connectors[intent.connector_id]
         st._emit("tx_remapped", f"transaction {entry.local} is {tx_id} at the CSMS", c.id,
                  provisional=entry.local, transaction_id=tx_id,
                  status=info.status if info else None)
@@ -220,7 +228,7 @@ class Offline:
             return
         # The CSMS refuses the tag the station let charge offline (1.6 §3.5.2).  Stopping
         # sends a StopTransaction: do it outside this delivery (it waits for the queue).
-        if st.config["StopTransactionOnInvalidId"]:
+        if st.settings["stop_on_invalid_id"]:
             st._spawn(st._stop_transaction(c, "DeAuthorized"), "deauthorize")
         else:
             tx.deauthorized = True
@@ -231,7 +239,7 @@ class Offline:
         """A started, powered charger serves its users with no CSMS (never while Pending
         or Rejected: the CSMS is there and said no)."""
         st = self.station
-        return (st._started and self.powered and not st.online and not st._closing
+        return (st.lifecycle.running and self.powered and not st.online
                 and st.registration not in ("Pending", "Rejected"))
 
     def go_offline(self) -> None:
@@ -241,20 +249,16 @@ class Offline:
         self.network_down = True
         st.online = False
         st._emit("network", "network down")
-        link = getattr(st.dialect, "link", None)
-        if link is not None:
-            link.abort(notify=True)
+        st.dialect.abort(notify=True)
 
     def come_online(self) -> None:
         st = self.station
         self.network_down = False
         st._emit("network", "network up")
-        if not self.powered or st._closing:
+        if not self.powered or not st.lifecycle.running:
             return
-        if st._reconnect_task is not None and not st._reconnect_task.done():
-            st._reconnect_task.cancel()   # do not sit out the backoff: try now
         if not st.online:
-            st._reconnect_task = st._spawn(st._reconnect(immediate=True), "reconnect")
+            st._reconnect_now()   # do not sit out the backoff: try now
 
     async def power_loss(self) -> None:
         """Power gone: the link drops without a close frame, timers and everything
@@ -264,10 +268,8 @@ class Offline:
             raise StationError(f"{st.id}: already without power")
         self.powered, self.lost_power_at = False, utc_now()
         st._emit("power_loss", "power lost", at=iso(self.lost_power_at))
-        link = getattr(st.dialect, "link", None)
-        if link is not None:
-            link.abort(notify=False)
-        st._closing = True
+        st.dialect.abort(notify=False)
+        st.lifecycle.move(State.POWERED_OFF, "power lost")
         if st._reset_task is not None and st._reset_task is not asyncio.current_task():
             st._reset_task.cancel()
         await st._cancel_tasks()
@@ -277,7 +279,6 @@ class Offline:
                 c.meter.set_drawing(False)
                 self.queue.record_energy(c.id, c.meter.energy_wh, iso(self.lost_power_at))
         st.online, st.registration = False, None
-        st._accepted.clear()
 
     async def power_up(self) -> None:
         """Power back: running transactions end with PowerLoss (their StopTransaction is
@@ -293,6 +294,5 @@ class Offline:
         self.lost_power_at = None
         for c in st.connectors:
             await st._refresh(c)
-        st._closing = False
         st.backoff.reset()
         await st._power_on_link()

@@ -10,7 +10,7 @@ transaction once the StartTransaction has been answered.
 Journal format (state_dir/<station id>.offline.jsonl, one JSON object a line, appended and
 flushed at every change, so a crash loses at most the line being written):
 
-    {"op": "put",  "seq": 7, "action": "MeterValues", "payload": {...}, "local": -1}
+    {"op": "put",  "seq": 7, "action": "meter_sample", "payload": {...}, "local": -1}
     {"op": "done", "seq": 7}                 delivered, or given up after the attempts
     {"op": "map",  "local": -1, "id": 4711}  the CSMS's id for provisional id -1
     {"op": "open", "connector": 1, "tx": {...}}   a transaction is running (for a restart)
@@ -19,8 +19,10 @@ flushed at every change, so a crash loses at most the line being written):
                                              stop is stamped with that last "at")
     {"op": "close", "connector": 1}          that transaction ended (its Stop is queued)
 
-`payload` is the message as it goes on the wire, except that a transactionId may be
-provisional; `local` is the provisional id a queued StartTransaction will be answered for.
+`action` is the kind of a neutral transaction intent (station/intents.py) and `payload`
+its JSON record, in no protocol's words: the dialect builds the wire message when the
+entry is delivered (1.6: remapping a provisional transaction id to the CSMS's);
+`local` is the provisional id a queued start will be answered for.
 Loading replays the journal and rewrites it with only what is still needed.
 Without a state_dir the queue is the same, in memory only.
 """
@@ -33,9 +35,11 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from .intents import TRANSACTION_KINDS
+
 log = logging.getLogger(__name__)
 
-TX_ACTIONS = frozenset({"StartTransaction", "StopTransaction", "MeterValues"})
+TX_ACTIONS = frozenset(TRANSACTION_KINDS)   # what may wait: transaction intents only
 
 
 @dataclass(eq=False)
@@ -90,6 +94,8 @@ class OfflineQueue:
                     r = json.loads(line)
                     op = r["op"]
                     if op == "put":
+                        if r["action"] not in TX_ACTIONS:   # e.g. an older journal's payload
+                            raise ValueError(r["action"])
                         pending[r["seq"]] = Entry(r["seq"], r["action"], r["payload"], r.get("local"))
                     elif op == "done":
                         pending.pop(r["seq"], None)
@@ -173,15 +179,15 @@ class OfflineQueue:
         self._append({"op": "map", "local": local, "id": real})
 
     def resolve(self, entry: Entry) -> dict | None:
-        """The payload to send: a provisional transactionId replaced by the CSMS's id.
-        None when the transaction's StartTransaction never got an id (given up)."""
-        tx_id = entry.payload.get("transactionId")
+        """The intent's record to deliver: a provisional transaction id replaced by the
+        CSMS's.  None when the transaction's start never got an id (given up)."""
+        tx_id = entry.payload.get("transaction_id")
         if tx_id is None or tx_id >= 0:
             return entry.payload
         real = self.mapping.get(tx_id)
         if real is None:
             return None
-        return {**entry.payload, "transactionId": real}
+        return {**entry.payload, "transaction_id": real}
 
     def waits_for_start(self, local: int) -> bool:
         return any(e.local == local for e in self.entries)

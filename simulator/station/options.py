@@ -66,6 +66,9 @@ class StationOptions:
     boot_retry_min: float = 1.0          # s, floor for any boot retry
     reconnect_min: float = 1.0           # s, first reconnect delay, doubling up to max
     reconnect_max: float = 30.0
+    # attempts to reach the CSMS when started (None: until it answers, as a real charger);
+    # reconnecting after a lost link never gives up
+    connect_attempts: int | None = None
     reboot_delay: float = 1.0            # s (scaled), how long a reset keeps the station down
     event_log_size: int = 200
     # where the offline queue is persisted (<state_dir>/<id>.offline.jsonl); None: memory

@@ -23,7 +23,7 @@ from .connector import Status
 
 if TYPE_CHECKING:
     from .connector import Connector
-    from .station import Station
+    from .context import FeatureContext
 
 ACCEPTED, FAULTED, OCCUPIED, REJECTED, UNAVAILABLE = (
     "Accepted", "Faulted", "Occupied", "Rejected", "Unavailable")
@@ -44,8 +44,8 @@ class Reservation:
 
 
 class Reservations:
-    def __init__(self, station: Station):
-        self.station = station
+    def __init__(self, ctx: FeatureContext):
+        self.ctx = ctx
         self.by_id: dict[int, Reservation] = {}
 
     def __len__(self) -> int:
@@ -57,10 +57,10 @@ class Reservations:
     # -- CSMS requests ----------------------------------------------------------------
     def reserve(self, connector_id: int, id_tag: str, expiry: datetime | None,
                 reservation_id: int, parent_id_tag: str | None = None) -> str:
-        st = self.station
+        st = self.ctx
         if not 0 <= connector_id < len(st.connectors):
             return REJECTED
-        if connector_id == 0 and not st.config["ReserveConnectorZeroSupported"]:
+        if connector_id == 0 and not st.settings["reserve_connector_zero"]:
             return REJECTED
         if expiry is None or expiry <= utc_now():
             return REJECTED
@@ -80,11 +80,11 @@ class Reservations:
             self._drop(old)
         r = Reservation(reservation_id, connector_id, id_tag, expiry, parent_id_tag)
         delay = (expiry - utc_now()).total_seconds()
-        r.timer = asyncio.get_running_loop().call_later(max(delay, 0), self._expire, r)
+        r.timer = self.ctx.call_later(max(delay, 0), self._expire, r)
         self.by_id[reservation_id] = r
         if connector_id:
             c.reservation = r
-        st._emit("reserved", f"reservation {reservation_id} for {id_tag} until "
+        st.emit("reserved", f"reservation {reservation_id} for {id_tag} until "
                              f"{expiry.isoformat()}", connector_id,
                  reservation_id=reservation_id, id_tag=id_tag)
         self._refresh_later(old, r)
@@ -95,7 +95,7 @@ class Reservations:
         if r is None:
             return False
         self._drop(r)
-        self.station._emit("reservation_cancelled", f"reservation {reservation_id} cancelled",
+        self.ctx.emit("reservation_cancelled", f"reservation {reservation_id} cancelled",
                            r.connector_id, reservation_id=reservation_id)
         self._refresh_later(r)
         return True
@@ -111,7 +111,7 @@ class Reservations:
                   if r.connector_id == 0 and not r.admits(id_tag, parent_id_tag)]
         if not others:
             return True
-        free = [x for x in self.station.connectors[1:] if x is not c and self._free(x)]
+        free = [x for x in self.ctx.connectors[1:] if x is not c and self._free(x)]
         return len(free) >= len(others)
 
     def holder(self, c: Connector, id_tag: str, parent_id_tag: str | None
@@ -128,7 +128,7 @@ class Reservations:
         if r is None:
             return None
         self._drop(r)
-        self.station._emit("reservation_used", f"reservation {r.reservation_id} used by "
+        self.ctx.emit("reservation_used", f"reservation {r.reservation_id} used by "
                                                f"{id_tag}", c.id, reservation_id=r.reservation_id)
         return r.reservation_id
 
@@ -148,7 +148,7 @@ class Reservations:
             r.timer.cancel()
         self.by_id.pop(r.reservation_id, None)
         if r.connector_id:
-            c = self.station.connectors[r.connector_id]
+            c = self.ctx.connectors[r.connector_id]
             if c.reservation is r:
                 c.reservation = None
 
@@ -156,17 +156,17 @@ class Reservations:
         if self.by_id.get(r.reservation_id) is not r:
             return
         self._drop(r)
-        self.station._emit("reservation_expired", f"reservation {r.reservation_id} expired",
+        self.ctx.emit("reservation_expired", f"reservation {r.reservation_id} expired",
                            r.connector_id, reservation_id=r.reservation_id)
         self._refresh_later(r)
 
     def _refresh_later(self, *changed: Reservation | None) -> None:
         """Send the status changes after the reply to the CSMS request (if any)."""
-        st = self.station
+        st = self.ctx
         ids = {r.connector_id for r in changed if r is not None and r.connector_id}
 
         async def refresh():
             for i in sorted(ids):
-                await st._refresh(st.connectors[i])
+                await st.refresh(st.connectors[i])
         if ids:
-            st._after_reply(refresh, "reservation-status")
+            st.after_reply(refresh, "reservation-status")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import ssl
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,7 @@ from cryptography.x509.oid import NameOID
 
 from ..transport import tls
 from .clock import now_iso
-from .config import BOOL, INT, STR, KeySpec
+from .intents import SecurityEvent, SignCertificateRequest
 
 if TYPE_CHECKING:
     from .station import Station
@@ -36,25 +36,10 @@ if TYPE_CHECKING:
 CSMS_ROOT, MANUFACTURER_ROOT = "CentralSystemRootCertificate", "ManufacturerRootCertificate"
 CERTIFICATE_TYPES = (CSMS_ROOT, MANUFACTURER_ROOT)
 HASHES = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384, "SHA512": hashlib.sha512}
-WRITE_ONLY = frozenset({"AuthorizationKey"})   # GetConfiguration never shows its value
-EXTENDED_TRIGGERS = ("BootNotification", "LogStatusNotification", "FirmwareStatusNotification",
-                     "Heartbeat", "MeterValues", "SignChargePointCertificate",
-                     "StatusNotification")
+# ExtendedTriggerMessage: the plain triggers, and three of its own (the dialect maps names)
+EXTENDED_TRIGGERS = ("boot", "heartbeat", "meter_values", "status", "log_status",
+                     "signed_firmware_status", "sign_certificate")
 EVENT_QUEUE = 100
-
-
-def security_keys(profile: int) -> list[KeySpec]:
-    """The whitepaper's configuration keys.  SecurityProfile's minimum follows its value, so
-    a ChangeConfiguration that lowers it is Rejected."""
-    return [
-        KeySpec("AdditionalRootCertificateCheck", BOOL, "false", readonly=True),
-        # 1.6 security whitepaper: 16..40 printable characters.
-        KeySpec("AuthorizationKey", STR, "", pattern=re.compile(r"[\x21-\x7e]{16,40}")),
-        KeySpec("CertificateSignedMaxChainSize", INT, "10000", readonly=True),
-        KeySpec("CertificateStoreMaxLength", INT, "10", readonly=True),
-        KeySpec("CpoName", STR, ""),
-        KeySpec("SecurityProfile", INT, str(profile), minimum=profile, maximum=3),
-    ]
 
 
 # -- certificates ----------------------------------------------------------------------------
@@ -88,21 +73,30 @@ def public_key_bits(cert: x509.Certificate) -> bytes:
     return spki[bits + 1:end]
 
 
+@dataclass(frozen=True, slots=True)
+class CertificateHash:
+    """How a CSMS names an installed certificate: hashes of its issuer's name and key, and
+    its serial number (hex), as in OCSP's CertID."""
+    algorithm: str               # SHA256 | SHA384 | SHA512
+    issuer_name_hash: str
+    issuer_key_hash: str
+    serial_number: str
+
+    def same_as(self, other: CertificateHash) -> bool:
+        return (self.issuer_name_hash.lower() == other.issuer_name_hash.lower()
+                and self.issuer_key_hash.lower() == other.issuer_key_hash.lower()
+                and self.serial_number.lower().lstrip("0")
+                == other.serial_number.lower().lstrip("0"))
+
+
 def hash_data(cert: x509.Certificate, issuer: x509.Certificate | None = None,
-              algorithm: str = "SHA256") -> dict:
-    """certificateHashData of `cert`; a root is its own issuer."""
+              algorithm: str = "SHA256") -> CertificateHash:
+    """The hash data of `cert`; a root is its own issuer."""
     issuer = issuer or cert
     h = HASHES[algorithm]
-    return {"hashAlgorithm": algorithm,
-            "issuerNameHash": h(cert.issuer.public_bytes()).hexdigest(),
-            "issuerKeyHash": h(public_key_bits(issuer)).hexdigest(),
-            "serialNumber": format(cert.serial_number, "x")}
-
-
-def _same_hash(a: dict, b: dict) -> bool:
-    return (a["issuerNameHash"].lower() == b["issuerNameHash"].lower()
-            and a["issuerKeyHash"].lower() == b["issuerKeyHash"].lower()
-            and a["serialNumber"].lower().lstrip("0") == b["serialNumber"].lower().lstrip("0"))
+    return CertificateHash(algorithm, h(cert.issuer.public_bytes()).hexdigest(),
+                           h(public_key_bits(issuer)).hexdigest(),
+                           format(cert.serial_number, "x"))
 
 
 def valid_now(cert: x509.Certificate) -> bool:
@@ -165,32 +159,32 @@ class StationSecurity:
         self._in_use: int | None = None    # the profile of the current connection
         self._falling_back = False
         self._sending = False
-        config = station.config
+        settings = station.settings
         if opts.authorization_key is not None:
-            config.set("AuthorizationKey", opts.authorization_key)
+            settings.set("authorization_key", opts.authorization_key)
         if opts.cpo_name is not None:
-            config.set("CpoName", opts.cpo_name)
-        config.subscribe(self._on_config_change)
+            settings.set("cpo_name", opts.cpo_name)
+        settings.subscribe(self._on_setting_change)
 
     @property
     def profile(self) -> int:
-        return self.station.config["SecurityProfile"]
+        return self.station.settings["security_profile"]
 
-    def _on_config_change(self, name: str, value) -> None:
-        config = self.station.config
-        if name == "SecurityProfile":   # never lower again
-            config.specs[name] = replace(config.specs[name], minimum=value)
+    def _on_setting_change(self, name: str, value) -> None:
+        settings = self.station.settings
+        if name == "security_profile":   # never lower again
+            settings.raise_minimum(name, value)
             if self._in_use is not None and value != self._in_use and self.station.online:
                 old = self._in_use
                 self.station._after_reply(lambda: self._switch_profile(old), "security-profile")
-        if name in ("SecurityProfile", "AuthorizationKey") and not self._falling_back:
-            self.report("ReconfigurationOfSecurityParameters", f"{name} changed")
+        if name in ("security_profile", "authorization_key") and not self._falling_back:
+            self.report("ReconfigurationOfSecurityParameters", f"{settings.key(name)} changed")
 
     def _set_profile(self, profile: int) -> None:
         """The station's own change (fallback): below the never-lower minimum."""
-        config = self.station.config
-        config.specs["SecurityProfile"] = replace(config.specs["SecurityProfile"], minimum=profile)
-        config.set("SecurityProfile", str(profile))
+        settings = self.station.settings
+        settings.raise_minimum("security_profile", profile)
+        settings.set("security_profile", profile)
 
     async def _switch_profile(self, old: int) -> None:
         """Whitepaper: after a SecurityProfile change the station reconnects with the new
@@ -211,7 +205,8 @@ class StationSecurity:
             finally:
                 self._falling_back = False
             self.report("ReconfigurationOfSecurityParameters",
-                        f"SecurityProfile {new} failed to connect; back to {old}")
+                        f"{st.settings.key('security_profile')} {new} failed to connect; "
+                        f"back to {old}")
             try:
                 await st._connect()
             except ConnectFailed:
@@ -235,9 +230,10 @@ class StationSecurity:
             raise ValueError("security profile 1 is Basic auth over ws://")
         auth = None
         if profile in (1, 2):
-            password = st.config["AuthorizationKey"]
+            password = st.settings["authorization_key"]
             if not password:
-                raise ValueError(f"security profile {profile} needs an AuthorizationKey")
+                raise ValueError(f"security profile {profile} needs an "
+                                 f"{st.settings.key('authorization_key')}")
             auth = (st.id, password)
         context = None
         if profile >= 2:
@@ -287,11 +283,8 @@ class StationSecurity:
         try:
             while self.events and self.station._may_send():
                 kind, ts, info = self.events[0]
-                payload = {"type": kind, "timestamp": ts}
-                if info:
-                    payload["techInfo"] = info
                 try:
-                    await self.station.dialect.link.call("SecurityEventNotification", payload)
+                    await self.station.send(SecurityEvent(kind, ts, info))
                 except SEND_ERRORS as e:
                     self.station._emit("error", f"SecurityEventNotification failed: {e}")
                     return
@@ -316,23 +309,22 @@ class StationSecurity:
             return "Rejected"
         if any(i.cert == cert and i.type == kind for i in self.store):
             return "Accepted"    # already there
-        if len(self.store) >= self.station.config["CertificateStoreMaxLength"]:
+        if len(self.store) >= self.station.settings["certificate_store_max_length"]:
             return "Failed"
         self.store.append(Installed(kind, cert, pem))
         self.station._emit("certificate_installed", kind, type=kind)
         return "Accepted"
 
-    def installed_ids(self, kind: str) -> list[dict]:
+    def installed_ids(self, kind: str) -> list[CertificateHash]:
         return [hash_data(i.cert) for i in self.store if i.type == kind]
 
-    def delete(self, wanted: dict) -> str:
-        """DeleteCertificate: Accepted, NotFound, or Failed for the last
-        CentralSystemRootCertificate while TLS depends on it (it would lock the station out)."""
-        algorithm = wanted.get("hashAlgorithm")
-        if algorithm not in HASHES:
+    def delete(self, wanted: CertificateHash) -> str:
+        """Accepted, NotFound, or Failed for the last CSMS root certificate while TLS
+        depends on it (it would lock the station out)."""
+        if wanted.algorithm not in HASHES:
             return "NotFound"
         for item in self.store:
-            if _same_hash(hash_data(item.cert, algorithm=algorithm), wanted):
+            if hash_data(item.cert, algorithm=wanted.algorithm).same_as(wanted):
                 roots = [i for i in self.store if i.type == CSMS_ROOT]
                 if item.type == CSMS_ROOT and len(roots) == 1 and self.profile >= 2:
                     return "Failed"
@@ -344,10 +336,10 @@ class StationSecurity:
     # -- SignCertificate / CertificateSigned ----------------------------------------------
     async def sign_certificate(self) -> str:
         """Send a fresh CSR; the answer's status (Accepted / Rejected)."""
-        self._pending_key, csr = make_csr(self.station.id, self.station.config["CpoName"] or None)
-        reply = await self.station.dialect.link.call("SignCertificate", {"csr": csr})
-        self.station._emit("sign_certificate", reply["status"], status=reply["status"])
-        return reply["status"]
+        self._pending_key, csr = make_csr(self.station.id, self.station.settings["cpo_name"] or None)
+        status = await self.station.send(SignCertificateRequest(csr))
+        self.station._emit("sign_certificate", status, status=status)
+        return status
 
     def certificate_signed(self, chain_pem: str) -> str:
         """Accepted (installed: used from the next connection) or Rejected (a security
@@ -367,8 +359,8 @@ class StationSecurity:
         return "Accepted"
 
     def _check_chain(self, chain_pem: str) -> str | None:
-        if len(chain_pem) > self.station.config["CertificateSignedMaxChainSize"]:
-            return "chain longer than CertificateSignedMaxChainSize"
+        if len(chain_pem) > self.station.settings["certificate_chain_max_size"]:
+            return f"chain longer than {self.station.settings.key('certificate_chain_max_size')}"
         if self._pending_key is None:
             return "no certificate was requested (no SignCertificate pending)"
         try:
@@ -391,50 +383,23 @@ class StationSecurity:
             return "Rejected"
         if message not in EXTENDED_TRIGGERS:
             return "NotImplemented"
-        if message not in ("LogStatusNotification", "SignChargePointCertificate"):
+        if message not in ("log_status", "sign_certificate", "signed_firmware_status"):
             return st.trigger(message, connector_id)   # same behaviour as TriggerMessage
         st._emit("trigger", message, connector_id)
         st._after_reply(lambda: self._send_triggered(message), f"trigger-{message}")
         return "Accepted"
 
     async def _send_triggered(self, message: str) -> None:
+        """The upload and signed-update statuses are the current ones (whitepaper: the
+        firmware trigger asks for the signed-update status)."""
         from .station import SEND_ERRORS
+        st = self.station
         try:
-            if message == "SignChargePointCertificate":
+            if message == "sign_certificate":
                 await self.sign_certificate()
-            else:   # no log upload in progress: the upload status is Idle
-                await self.station.dialect.link.call("LogStatusNotification", {"status": "Idle"})
+            elif message == "log_status":
+                await st.diagnostics.send_log_status()
+            else:
+                await st.firmware.send_signed_status()
         except SEND_ERRORS as e:
-            self.station._emit("error", f"triggered {message} failed: {e}")
-
-
-# -- 1.6 request handlers (registered by the 1.6 dialect) -----------------------------------
-async def handle_certificate_signed(station: Station, p: dict) -> dict:
-    return {"status": station.security.certificate_signed(p["certificateChain"])}
-
-
-async def handle_install_certificate(station: Station, p: dict) -> dict:
-    return {"status": station.security.install(p["certificateType"], p["certificate"])}
-
-
-async def handle_delete_certificate(station: Station, p: dict) -> dict:
-    return {"status": station.security.delete(p["certificateHashData"])}
-
-
-async def handle_get_installed_certificate_ids(station: Station, p: dict) -> dict:
-    ids = station.security.installed_ids(p["certificateType"])
-    return {"status": "Accepted", "certificateHashData": ids} if ids else {"status": "NotFound"}
-
-
-async def handle_extended_trigger(station: Station, p: dict) -> dict:
-    return {"status": station.security.extended_trigger(p["requestedMessage"],
-                                                        p.get("connectorId"))}
-
-
-HANDLERS_16 = {
-    "CertificateSigned": handle_certificate_signed,
-    "InstallCertificate": handle_install_certificate,
-    "DeleteCertificate": handle_delete_certificate,
-    "GetInstalledCertificateIds": handle_get_installed_certificate_ids,
-    "ExtendedTriggerMessage": handle_extended_trigger,
-}
+            st._emit("error", f"triggered {message} failed: {e}")

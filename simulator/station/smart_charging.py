@@ -1,7 +1,8 @@
 """Smart Charging (OCPP 1.6 §3.13, §5.5 ClearChargingProfile, §5.7 GetCompositeSchedule,
 §5.16 SetChargingProfile): the profile store and the composite schedule.
 
-Pure part (`parse_profile`, `check_profile`, `ProfileStore`, `composite_schedule`): no I/O,
+Pure part (`check_profile`, `ProfileStore`, `composite_schedule`): no I/O, no wire format
+(the dialect reads and writes profiles and schedules);
 every function takes an explicit `now`, so schedules are unit-testable.  Limits are kept in
 watts internally: a profile in amps converts with the station's voltage and the period's
 numberPhases (default: the station's phases).
@@ -32,11 +33,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
-from .clock import iso, parse_iso, utc_now
+from .clock import utc_now
 from .connector import Status
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .context import FeatureContext
 
 log = logging.getLogger(__name__)
 
@@ -106,32 +107,7 @@ class TxInfo:
     start: datetime
 
 
-# -- parsing and checking --------------------------------------------------------------------
-def parse_profile(connector_id: int, p: dict, now: datetime | None = None) -> Profile:
-    """A Profile from a 1.6 csChargingProfiles dict (already schema-valid)."""
-    s = p["chargingSchedule"]
-    periods = tuple(Period(int(x["startPeriod"]), float(x["limit"]), x.get("numberPhases"))
-                    for x in s["chargingSchedulePeriod"])
-    start = s.get("startSchedule")
-    return Profile(
-        id=p["chargingProfileId"], connector_id=connector_id, stack_level=p["stackLevel"],
-        purpose=p["chargingProfilePurpose"], kind=p["chargingProfileKind"],
-        unit=s["chargingRateUnit"], periods=periods, duration=s.get("duration"),
-        start_schedule=_time(start, "startSchedule"), recurrency=p.get("recurrencyKind"),
-        valid_from=_time(p.get("validFrom"), "validFrom"),
-        valid_to=_time(p.get("validTo"), "validTo"), min_rate=s.get("minChargingRate"),
-        transaction_id=p.get("transactionId"), installed_at=now)
-
-
-def _time(text: str | None, name: str) -> datetime | None:
-    if text is None:
-        return None
-    dt = parse_iso(text)
-    if dt is None:
-        raise ProfileError(f"{name} {text!r} is not a date-time")
-    return dt
-
-
+# -- checking --------------------------------------------------------------------------------
 def check_profile(p: Profile, limits: Limits, connectors: int) -> None:
     """Raise ProfileError if the profile cannot be installed, whatever the station's state."""
     if not 0 <= p.connector_id <= connectors:
@@ -303,27 +279,35 @@ def _steps(profiles, connector_id: int, now: datetime, duration: float, hw: Hard
     return steps
 
 
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A composite schedule: from `start` for `duration` s, limits in `unit` ("A" / "W")."""
+    start: datetime
+    duration: int
+    unit: str
+    periods: tuple[tuple[int, float], ...]   # (s from start, limit)
+    min_rate: float | None = None            # of the profile in force at the start
+
+
 def composite_schedule(profiles, connector_id: int, now: datetime, duration: int, unit: str,
-                       hw: Hardware, tx: TxInfo | None = None) -> dict:
-    """The 1.6 chargingSchedule (as a dict) of the connector for [now, now + duration)."""
-    periods: list[dict] = []
+                       hw: Hardware, tx: TxInfo | None = None) -> Schedule:
+    """The connector's limits for [now, now + duration)."""
+    periods: list[tuple[int, float]] = []
     steps = _steps(profiles, connector_id, now, duration, hw, tx)
     for t, watts, _ in steps:
-        # whole seconds on the wire: a step less than a second after the previous replaces it
+        # whole seconds: a step less than a second after the previous replaces it
         start = math.ceil((t - now).total_seconds() - 1e-6)
         limit = round(hw.from_w(watts, unit), 1)
-        if periods and periods[-1]["startPeriod"] == start:
+        if periods and periods[-1][0] == start:
             periods.pop()
-        if periods and periods[-1]["limit"] == limit:
+        if periods and periods[-1][1] == limit:
             continue
-        periods.append({"startPeriod": start, "limit": limit})
-    schedule = {"duration": duration, "startSchedule": iso(now), "chargingRateUnit": unit,
-                "chargingSchedulePeriod": periods}
+        periods.append((start, limit))
     source = steps[0][2]
+    min_rate = None
     if source is not None and source.min_rate is not None:
-        schedule["minChargingRate"] = round(hw.from_w(hw.to_w(source.min_rate, source.unit),
-                                                      unit), 1)
-    return schedule
+        min_rate = round(hw.from_w(hw.to_w(source.min_rate, source.unit), unit), 1)
+    return Schedule(now, duration, unit, tuple(periods), min_rate)
 
 
 def next_change(profiles, connector_id: int, now: datetime, hw: Hardware, tx: TxInfo | None,
@@ -402,34 +386,33 @@ def allocate(profiles, sessions: list[PowerDemand], now: datetime, hw: Hardware
 class SmartCharging:
     """One station's charging profiles, wired to its config, connectors, meters and events."""
 
-    def __init__(self, station: Station):
-        self.station = station
-        opts = station.options
+    def __init__(self, ctx: FeatureContext):
+        self.ctx = ctx
+        opts = ctx.options
         self.hw = Hardware(opts.voltage_v, opts.phases, opts.max_power_w, opts.connectors)
         self.store = ProfileStore(connectors=opts.connectors)
         self._timers: dict[int, asyncio.TimerHandle] = {}
         # Connector id -> a TxProfile from RemoteStartTransaction, for the transaction it starts.
         self._for_next_tx: dict[int, tuple[str, Profile]] = {}
         self._granted: dict[int, float] = {}     # the last allocation (update())
-        for c in station.connectors[1:]:
+        for c in ctx.connectors[1:]:
             c.meter.power_limit = self._meter_limit(c.id)
 
     # -- state ---------------------------------------------------------------------------
     def _limits(self) -> Limits:
-        cfg = self.station.config
-        return Limits(cfg["ChargeProfileMaxStackLevel"],
-                      tuple(cfg["ChargingScheduleAllowedChargingRateUnit"]),
-                      cfg["ChargingScheduleMaxPeriods"], cfg["MaxChargingProfilesInstalled"])
+        s = self.ctx.settings
+        return Limits(s["profile_max_stack_level"], tuple(s["schedule_allowed_units"]),
+                      s["schedule_max_periods"], s["max_profiles_installed"])
 
     def _tx(self, connector_id: int) -> TxInfo | None:
-        tx = self.station.connectors[connector_id].transaction
+        tx = self.ctx.connectors[connector_id].transaction
         return TxInfo(tx.transaction_id, tx.start_time) if tx is not None else None
 
     def _profiles(self) -> list[Profile]:
         """The installed profiles, after binding remote-start profiles to their transaction and
         dropping TxProfiles whose transaction is over (1.6: they end with it)."""
         for cid, (id_tag, p) in list(self._for_next_tx.items()):
-            c = self.station.connectors[cid]
+            c = self.ctx.connectors[cid]
             tx = c.transaction
             if tx is not None and not (tx.remote and tx.id_tag == id_tag):
                 del self._for_next_tx[cid]   # another transaction took the connector
@@ -440,30 +423,34 @@ class SmartCharging:
                     self.store.install(bound)
                     self._emit("profile_set", bound, "from RemoteStartTransaction")
                 except ProfileError as e:
-                    self._reject(str(e), cid, p.id)
+                    self.refuse(str(e), cid, p.id)
             elif tx is None and c.pending_start is None and c.status != Status.PREPARING:
                 del self._for_next_tx[cid]   # the remote start never became a transaction
-        running = {c.transaction.transaction_id for c in self.station.connectors[1:]
+        running = {c.transaction.transaction_id for c in self.ctx.connectors[1:]
                    if c.transaction is not None}
         self.store.profiles = [p for p in self.store.profiles
                                if p.purpose != TX or p.transaction_id in running]
         return self.store.profiles
 
     def _emit(self, kind: str, p: Profile, how: str = "") -> None:
-        self.station.events.emit(kind, f"{p.purpose} {p.id} stack {p.stack_level} {how}".strip(),
+        self.ctx.emit(kind, f"{p.purpose} {p.id} stack {p.stack_level} {how}".strip(),
                                  p.connector_id, profile_id=p.id, purpose=p.purpose)
 
-    def _reject(self, reason: str, connector_id: int | None, profile_id=None) -> str:
-        log.info("%s: charging profile %s rejected: %s", self.station.id, profile_id, reason)
-        self.station.events.emit("profile_rejected", reason, connector_id,
+    def refuse(self, reason: str, connector_id: int | None, profile_id=None) -> str:
+        """A profile the station will not take (also one its dialect could not read)."""
+        log.info("%s: charging profile %s rejected: %s", self.ctx.station_id, profile_id, reason)
+        self.ctx.emit("profile_rejected", reason, connector_id,
                                  profile_id=profile_id, reason=reason)
         return "Rejected"
 
     # -- CSMS requests -------------------------------------------------------------------
-    def set_profile(self, connector_id: int, payload: dict, now: datetime | None = None) -> str:
+    def set_profile(self, p: Profile, now: datetime | None = None) -> str:
+        """Install `p` (on p.connector_id): Accepted or Rejected (an event says why)."""
         now = now or utc_now()
+        connector_id = p.connector_id
+        if p.installed_at is None:
+            p = replace(p, installed_at=now)
         try:
-            p = parse_profile(connector_id, payload, now)
             if p.purpose == TX and 1 <= connector_id <= self.hw.connectors:
                 tx = self._tx(connector_id)
                 if tx is None or tx.transaction_id is None:
@@ -477,36 +464,35 @@ class SmartCharging:
             self.store.limits = self._limits()
             self.store.install(p)
         except ProfileError as e:
-            return self._reject(str(e), connector_id, payload.get("chargingProfileId"))
-        except (KeyError, TypeError, ValueError) as e:   # lenient mode lets a bad one through
-            return self._reject(f"malformed profile: {e!r}", connector_id,
-                                payload.get("chargingProfileId"))
+            return self.refuse(str(e), connector_id, p.id)
+        except (TypeError, ValueError) as e:   # lenient mode lets a bad one through
+            return self.refuse(f"malformed profile: {e!r}", connector_id, p.id)
         self._emit("profile_set", p)
         self._limits_changed()
         return "Accepted"
 
-    def remote_start_profile(self, payload: dict) -> str | None:
-        """Check RemoteStartTransaction's chargingProfile: None if acceptable, else why not."""
+    def remote_start_profile(self, p: Profile) -> str | None:
+        """Check a remote start's charging profile: None if acceptable, else why not."""
         try:
-            p = parse_profile(1, payload)
             if p.purpose != TX:
                 raise ProfileError("RemoteStartTransaction takes a TxProfile only")
             if p.transaction_id is not None:
                 raise ProfileError("RemoteStartTransaction's profile has no transactionId")
             check_profile(p, self._limits(), self.hw.connectors)
-        except (ProfileError, KeyError, TypeError, ValueError) as e:
+        except (ProfileError, TypeError, ValueError) as e:
             reason = str(e) if isinstance(e, ProfileError) else f"malformed profile: {e!r}"
-            self._reject(reason, None, payload.get("chargingProfileId"))
+            self.refuse(reason, None, p.id)
             return reason
         return None
 
-    def bind_remote_start(self, id_tag: str, payload: dict) -> None:
+    def bind_remote_start(self, id_tag: str, p: Profile) -> None:
         """A remote start for `id_tag` was accepted: the transaction it starts on the
         connector it claimed gets the profile."""
-        for c in self.station.connectors[1:]:
+        for c in self.ctx.connectors[1:]:
             pending = c.pending_start
             if pending is not None and pending.remote and pending.id_tag == id_tag:
-                self._for_next_tx[c.id] = (id_tag, parse_profile(c.id, payload, utc_now()))
+                self._for_next_tx[c.id] = (id_tag, replace(p, connector_id=c.id,
+                                                           installed_at=utc_now()))
                 return
 
     def clear(self, profile_id: int | None = None, connector_id: int | None = None,
@@ -516,17 +502,17 @@ class SmartCharging:
         for p in gone:
             self._emit("profile_cleared", p)
         if not gone:
-            self.station.events.emit("profile_clear_unknown", "no profile matched", connector_id)
+            self.ctx.emit("profile_clear_unknown", "no profile matched", connector_id)
             return "Unknown"
         self._limits_changed()
         return "Accepted"
 
     def composite(self, connector_id: int, duration: int, unit: str | None = None,
-                  now: datetime | None = None) -> dict | None:
+                  now: datetime | None = None) -> Schedule | None:
         """The composite schedule, or None for a connector that does not exist."""
         if not 0 <= connector_id <= self.hw.connectors or duration < 0:
             return None
-        allowed = self.station.config["ChargingScheduleAllowedChargingRateUnit"]
+        allowed = self.ctx.settings["schedule_allowed_units"]
         if unit is None:
             unit = "A" if "Current" in allowed else "W"
         now = now or utc_now()
@@ -545,7 +531,7 @@ class SmartCharging:
 
     def _sessions(self) -> list[PowerDemand]:
         out = []
-        for c in self.station.connectors[1:]:
+        for c in self.ctx.connectors[1:]:
             tx = c.transaction
             if (tx is None or tx.transaction_id is None or tx.stopping or tx.deauthorized
                     or not c.plugged or c.ev_suspended or c.evse_suspended or c.fault
@@ -567,7 +553,7 @@ class SmartCharging:
         now = now or utc_now()
         granted = self._allocate(now)
         changed = []
-        for c in self.station.connectors[1:]:
+        for c in self.ctx.connectors[1:]:
             suspended = granted.get(c.id, 1.0) <= 0
             if suspended != c.limit_suspended:
                 c.limit_suspended = suspended
@@ -591,21 +577,21 @@ class SmartCharging:
         """Profiles changed: meters take their new power now; statuses follow (after the reply
         to the CSMS's request, so the StatusNotification comes after the .conf)."""
         changed = self.update()
-        for c in self.station.connectors[1:]:
+        for c in self.ctx.connectors[1:]:
             c.meter.refresh()   # book energy at the old power, pick the new one
         if changed:
-            self.station._after_reply(lambda: self._apply(changed), "smart-charging-status")
+            self.ctx.after_reply(lambda: self._apply(changed), "smart-charging-status")
 
     async def _apply(self, changed) -> None:
         for c in changed:
-            await self.station._refresh(c)
+            await self.ctx.refresh(c)
 
     def _arm(self, connector_id: int, now: datetime) -> None:
         """A timer at the connector's next limit change, while it is in a transaction."""
         old = self._timers.pop(connector_id, None)
         if old is not None:
             old.cancel()
-        if not self.station.online or self.station.connectors[connector_id].transaction is None:
+        if not self.ctx.connected() or self.ctx.connectors[connector_id].transaction is None:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -621,34 +607,9 @@ class SmartCharging:
         moves the others' shares), the meters book their energy and take the new limits."""
         self._timers.pop(connector_id, None)
         changed = self.update()
-        self.station.connectors[connector_id].meter.refresh()   # re-arms the next boundary
+        self.ctx.connectors[connector_id].meter.refresh()   # re-arms the next boundary
         watts = self.limit_w(connector_id)
-        self.station.events.emit("power_limit", f"limit {watts:.0f} W", connector_id,
+        self.ctx.emit("power_limit", f"limit {watts:.0f} W", connector_id,
                                  limit_w=watts)
         if changed:
-            self.station._spawn(self._apply(changed), "smart-charging-status")
-
-
-# -- OCPP 1.6 requests (registered in the 1.6 dialect's handler table) ----------------------
-async def _set_charging_profile(station: Station, p: dict) -> dict:
-    return {"status": station.smart_charging.set_profile(p["connectorId"], p["csChargingProfiles"])}
-
-
-async def _clear_charging_profile(station: Station, p: dict) -> dict:
-    return {"status": station.smart_charging.clear(
-        p.get("id"), p.get("connectorId"), p.get("chargingProfilePurpose"), p.get("stackLevel"))}
-
-
-async def _get_composite_schedule(station: Station, p: dict) -> dict:
-    cid = p["connectorId"]
-    schedule = station.smart_charging.composite(cid, p["duration"], p.get("chargingRateUnit"))
-    if schedule is None:
-        return {"status": "Rejected"}
-    start = schedule.pop("startSchedule")
-    return {"status": "Accepted", "connectorId": cid, "scheduleStart": start,
-            "chargingSchedule": {**schedule, "startSchedule": start}}
-
-
-HANDLERS_16 = {"SetChargingProfile": _set_charging_profile,
-               "ClearChargingProfile": _clear_charging_profile,
-               "GetCompositeSchedule": _get_composite_schedule}
+            self.ctx.spawn(self._apply(changed), "smart-charging-status")

@@ -19,6 +19,7 @@ import dataclasses
 import inspect
 import logging
 import random
+import ssl
 import zlib
 from typing import Awaitable, Callable
 
@@ -27,12 +28,15 @@ from ..protocol import OcppError
 from . import meter as m
 from .auth import ACCEPTED, AuthCache, Authorizer, IdTagInfo
 from .clock import utc_now
-from .config import ConfigStore, core_keys
+from .config import ConfigStore
 from .connector import Connector, PendingStart, Status
 from .errors import (BootRejected, ConnectFailed, NotRegistered, StationError, UnknownMessageId)
+from .context import FeatureContext
 from .diagnostics import Diagnostics
-from .events import Event, EventLog
+from .events import Event, EventLog, Text
+from .intents import DiagnosticsStatusChanged, FirmwareStatusChanged, Intent
 from .firmware import Firmware
+from .lifecycle import RUNNING, Lifecycle, State
 from .link import Backoff
 from .local_list import LocalAuthList
 from .ev import EV
@@ -41,10 +45,12 @@ from .offline import Offline
 from .options import StationOptions
 from .reservations import Reservations
 from .smart_charging import SmartCharging
-from .security import StationSecurity, security_keys
+from .security import StationSecurity
+from .settings import Settings
 from .timers import Periodic
 from .aligned import AlignedTimer
 from .vendors import canned_vendors
+from .view import StationView
 from .transaction import MeterSnapshot, Transaction
 
 log = logging.getLogger(__name__)
@@ -53,19 +59,34 @@ PENDING, REJECTED = "Pending", "Rejected"
 STOP_REASONS = frozenset({"Local", "Remote", "EVDisconnected", "HardReset", "SoftReset",
                           "PowerLoss", "Reboot", "UnlockCommand", "DeAuthorized",
                           "EmergencyStop", "Other"})
-TRIGGERABLE = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
-               "Heartbeat", "MeterValues", "StatusNotification")
+# What the CSMS may ask the station to send now (the dialect maps its message names).
+TRIGGERABLE = ("boot", "diagnostics_status", "firmware_status", "heartbeat", "meter_values",
+               "status")
 # What a failed charger-initiated call raises; the station reports these, it does not crash.
 SEND_ERRORS = (CallTimeout, CallErrorReceived, InvalidResponse, SessionClosed, OcppError)
 
+_METER_TEXT = Text("{energy_wh:.1f} Wh, {power_w:.0f} W")   # formatted only when read
 VendorHandler = Callable[[str | None, str | None], object]
+
+
+# Builds the station's dialect (how it speaks one protocol version) for a station.  The
+# caller picks it (`simulator.dialects.dialect_for`): the station never imports a dialect.
+DialectFactory = Callable[["Station"], object]
+
+
+def _refused(error: BaseException) -> bool:
+    """The CSMS answered and said no (HTTP status, TLS), or the settings cannot work: a
+    retry changes nothing.  A CSMS that is not there (refused, unreachable) may come up."""
+    if isinstance(error, ssl.SSLError) or not isinstance(error, (OSError, asyncio.TimeoutError)):
+        return True
+    return False
 
 
 class Station:
     def __init__(self, station_id: str, csms_url: str, options: StationOptions | None = None,
-                 **overrides):
-        from ..dialects import dialect_for  # the dialects import station modules
-
+                 *, dialect: DialectFactory, **overrides):
+        """`dialect`: what turns this station into one protocol; it also defines the
+        configuration keys and which of them holds each neutral setting."""
         opts = dataclasses.replace(options, **overrides) if options else StationOptions(**overrides)
         if opts.connectors < 1:
             raise ValueError("a station has at least one connector")
@@ -76,46 +97,52 @@ class Station:
         self.options = opts
         self.rng = random.Random(opts.seed if opts.seed is not None
                                  else zlib.crc32(station_id.encode()))
-        self.config = ConfigStore([*core_keys(opts.connectors),
-                                   *security_keys(opts.security_profile), *opts.extra_keys],
+        self.dialect = dialect(self)
+        self.config = ConfigStore([*self.dialect.config_specs(opts), *opts.extra_keys],
                                   opts.config)
+        self.settings = Settings(self.config, self.dialect.setting_keys)
         self.auth_cache = AuthCache()
         self.local_list = LocalAuthList()
-        self.authorizer = Authorizer(self.config, self.auth_cache, self.local_list)
-        self.reservations = Reservations(self)
+        self.authorizer = Authorizer(self.settings, self.auth_cache, self.local_list)
         self.connectors: list[Connector] = [Connector(0)] + [
-            Connector(i, meter=Meter.from_options(random.Random(self.rng.getrandbits(64)), opts))
+            Connector(i, meter=Meter.from_options(self.rng, opts))
             for i in range(1, opts.connectors + 1)]
         self.events = EventLog(station_id, opts.event_log_size)
-        self.smart_charging = SmartCharging(self)  # charging profiles; limits the meters
         self.taps: list[Callable[[Frame], None]] = []
         self.vendors: dict[str, VendorHandler] = dict(canned_vendors(opts.vendor_responses))
         self.registration: str | None = None    # Accepted | Pending | Rejected | None
         self.online = False
-        self.diagnostics_status = "Idle"
-        self.firmware_status = "Idle"
-        self.dialect = dialect_for(opts.version)(self)
         self.security = StationSecurity(self)   # profiles, certificates, security events
-        self.firmware = Firmware(self)          # UpdateFirmware / SignedUpdateFirmware
-        self.diagnostics = Diagnostics(self)    # GetDiagnostics / GetLog uploads
+        # The features see the station through a narrow context (context.py).
+        ctx = self._context = FeatureContext(
+            station_id, opts, self.settings, self.config, self.connectors, self.rng,
+            emit=self._emit, expect=self.expect, send=self.send, notify=self.notify,
+            may_send=self._may_send, connected=lambda: self.online, spawn=self._spawn,
+            after_reply=self._after_reply, refresh=self._refresh,
+            stop_transaction=self._stop_transaction,
+            reboot=lambda reason: self._reset(hard=False, reason=reason),
+            until_accepted=lambda: self.lifecycle.reached(State.ACCEPTED),
+            events=self.events, security=self.security)
+        self.reservations = Reservations(ctx)
+        self.smart_charging = SmartCharging(ctx)  # charging profiles; limits the meters
+        self.firmware = Firmware(ctx)           # UpdateFirmware / SignedUpdateFirmware
+        self.diagnostics = Diagnostics(ctx)     # GetDiagnostics / GetLog uploads
 
-        self._accepted = asyncio.Event()
-        self._closing = False        # stop() or a reset is closing the link on purpose
-        self._holding = False        # a hard reset holds transaction messages until reboot
-        self._started = False
+        # off -> connecting -> booting -> accepted ⇄ offline, resetting, powered off
+        self.lifecycle = Lifecycle(self._on_lifecycle_move)
+        self._start_waiter: asyncio.Future | None = None   # start() waits for accepted
         self._tasks: set[asyncio.Task] = set()
         self._heartbeat: Periodic | None = None
         self._aligned: AlignedTimer | None = None
-        self._boot_task: asyncio.Task | None = None
-        self._reconnect_task: asyncio.Task | None = None
-        self._reset_task: asyncio.Task | None = None
+        self._boot_task: asyncio.Task | None = None    # BootNotification until answered
+        self._link_task: asyncio.Task | None = None    # connecting (with backoff)
+        self._reset_task: asyncio.Task | None = None   # a requested reset
         self._samplers: dict[int, Periodic] = {}
         # Reconnect delays (link.py), jittered from the station's seed so runs reproduce,
         # and the persistent queue of transaction messages (offline.py).
-        self.backoff = Backoff(random.Random(f"{opts.seed}/{station_id}/reconnect"),
-                               opts.reconnect_min, opts.reconnect_max)
+        self.backoff = Backoff(self.rng, opts.reconnect_min, opts.reconnect_max)
         self.offline = Offline(self)
-        self.config.subscribe(self._on_config_change)
+        self.settings.subscribe(self._on_setting_change)
         self._scripted: dict[str, list] = {}  # answer_next(): one-shot replies (scenarios)
 
     # =====================================================================================
@@ -126,6 +153,21 @@ class Station:
         """The current RPC session (None before start).  It is replaced on reconnect; its
         `taps` list is `station.taps`, so taps added through it stay."""
         return self.dialect.session
+
+    @property
+    def diagnostics_status(self) -> str:
+        """The diagnostics upload's status (what a triggered notification says)."""
+        return self.diagnostics.diagnostics_status
+
+    @property
+    def firmware_status(self) -> str:
+        """The firmware update's status in the plain (non-signed) vocabulary."""
+        return self.firmware.plain_status
+
+    @property
+    def view(self) -> StationView:
+        """The read-only view for drivers."""
+        return StationView(self)
 
     @property
     def on_event(self) -> Callable[[Event], None] | None:
@@ -145,31 +187,47 @@ class Station:
     # =====================================================================================
     # Lifecycle: connect, boot, heartbeat, reconnect, stop
     # =====================================================================================
-    async def start(self, timeout: float = 60.0) -> None:
-        """Connect and boot; return once the CSMS has accepted the BootNotification.
+    async def start(self, timeout: float | None = 60.0) -> None:
+        """Switch on and return once the CSMS has accepted the BootNotification.
 
-        Raises ConnectFailed if the connection cannot be opened and BootRejected if the
-        station is not accepted within `timeout` (it is then stopped again).
+        The station connects as a real charger does: a CSMS that cannot be reached is tried
+        again with the jittered backoff (without end unless `options.connect_attempts`
+        caps it), and Pending / Rejected boot again at the CSMS's interval.  A CSMS that
+        answers the connection with a refusal (an HTTP status, a TLS failure) or settings
+        that cannot work fail at once with ConnectFailed.  After `timeout` seconds (None:
+        no limit) the station is stopped again and raises ConnectFailed (never connected:
+        the last reason) or BootRejected.
         """
-        if self._started:
-            raise StationError(f"{self.id}: already started")
-        self._started, self._closing = True, False
+        if self.lifecycle.state != State.OFF:
+            raise StationError(f"{self.id}: already started ({self.lifecycle.state})")
+        self._last_connect_error = None
+        waiter = self._start_waiter = asyncio.get_running_loop().create_future()
+        waiter.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen or moot
+        self.lifecycle.move(State.CONNECTING, "started")
+        self._link_task = self._spawn(self._connect_loop(immediate=True), "connect")
         try:
-            await self._connect()
-        except ConnectFailed:
-            self._started = False
-            raise
-        self._start_boot()
-        try:
-            await asyncio.wait_for(self._accepted.wait(), timeout)
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
         except asyncio.TimeoutError:
-            status = self.registration
+            status, error = self.registration, self._last_connect_error
             await self.stop()
+            if status is None and error is not None:
+                raise ConnectFailed(f"{error} (still not connected after {timeout:g}s)") from None
             raise BootRejected(self.id, status, timeout) from None
+        except ConnectFailed:
+            await self.stop()
+            raise
+        finally:
+            self._start_waiter = None
+
+    def _start_ended(self, error: BaseException | None = None) -> None:
+        waiter = self._start_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error) if error is not None else waiter.set_result(None)
 
     async def stop(self, reason: str | None = None) -> None:
-        """Close the connection and cancel every timer.  With `reason` (e.g. "PowerLoss"),
-        running transactions are stopped with it first."""
+        """Switch off: close the connection and cancel every timer.  With `reason` (e.g.
+        "PowerLoss"), running transactions are stopped with it first.  Works in any state,
+        also while connecting or booting."""
         if reason is not None:
             for c in self.connectors[1:]:
                 if c.transaction is not None:
@@ -177,7 +235,8 @@ class Station:
                         await self._stop_transaction(c, reason)
                     except StationError as e:
                         self._emit("error", str(e), c.id)
-        self._closing = True
+        self.lifecycle.move(State.OFF, "stopped")   # the link's end is no loss now
+        self._start_ended(StationError(f"{self.id}: stopped before the CSMS accepted it"))
         current = asyncio.current_task()
         if self._reset_task is not None and self._reset_task is not current:
             self._reset_task.cancel()
@@ -189,9 +248,11 @@ class Station:
             self._cancel_pending_start(c)
         self.online = False
         self.registration = None
-        self._accepted.clear()
-        self._started = False
         self._emit("stopped", "station stopped")
+
+    def _on_lifecycle_move(self, old: State, new: State, why: str) -> None:
+        self._emit("lifecycle", f"{old} -> {new}" + (f" ({why})" if why else ""),
+                   old=str(old), state=str(new), why=why)
 
     # -- network and power (offline.py) ------------------------------------------------
     def go_offline(self) -> None:
@@ -219,8 +280,10 @@ class Station:
             await self.dialect.connect(self._on_link_lost)
         except Exception as e:
             self.security.on_connect_failed(e)
-            raise ConnectFailed(f"{self.id}: cannot connect to {self.url}: "
-                                f"{type(e).__name__}: {e}") from e
+            failed = ConnectFailed(f"{self.id}: cannot connect to {self.url}: "
+                                   f"{type(e).__name__}: {e}")
+            failed.refused = _refused(e)
+            raise failed from e
         self.online = True
         self._emit("connected", self.url)
 
@@ -231,25 +294,44 @@ class Station:
         if self._boot_task is not None:
             self._boot_task.cancel()
         self._emit("disconnected", "connection lost")
-        if not self._closing and (self._reconnect_task is None or self._reconnect_task.done()):
-            self._reconnect_task = self._spawn(self._reconnect(), "reconnect")
+        if self.lifecycle.running:   # not stopping, rebooting or without power
+            self.lifecycle.move(State.OFFLINE, "connection lost")
+            if self._link_task is None or self._link_task.done():
+                self._link_task = self._spawn(self._connect_loop(), "reconnect")
 
-    async def _reconnect(self, immediate: bool = False) -> None:
-        while not self._closing:
+    def _reconnect_now(self) -> None:
+        """Try to connect at once instead of sitting out the backoff (network back)."""
+        if self._link_task is not None and not self._link_task.done():
+            self._link_task.cancel()
+        self._link_task = self._spawn(self._connect_loop(immediate=True), "reconnect")
+
+    async def _connect_loop(self, immediate: bool = False) -> None:
+        """Connect, backing off with jitter between attempts, then boot (or, still
+        registered after a lost link, carry on as after a boot).  While start() waits, a
+        refusal or the last allowed attempt ends the start instead."""
+        attempts, cap = 0, self.options.connect_attempts
+        while self.lifecycle.running:
             if not immediate:
                 await asyncio.sleep(self.backoff.next())
             immediate = False
+            attempts += 1
             try:
                 await self._connect()
                 break
             except ConnectFailed as e:
+                self._last_connect_error = e
                 self._emit("error", str(e))
+                if self._start_waiter is not None and (
+                        e.refused or (cap is not None and attempts >= cap)):
+                    self._start_ended(e)
+                    return
         else:
             return
         if self.registration == ACCEPTED:   # back, still registered: as good as a boot
             self.backoff.reset()
             await self._on_accepted()
         else:
+            self.lifecycle.move(State.BOOTING)
             self._start_boot()
 
     def _start_boot(self, delay: float = 0.0) -> None:
@@ -283,12 +365,12 @@ class Station:
         self._emit("boot", f"BootNotification {result.status}, interval {result.interval}",
                    status=result.status, interval=result.interval)
         if result.status != ACCEPTED:
-            self._accepted.clear()
+            self.lifecycle.move(State.REJECTED if result.status == REJECTED else State.PENDING)
             self._stop_timers()
             return
         self.backoff.reset()
         if result.interval > 0:  # on Accepted, the interval is the heartbeat interval
-            self.config.set("HeartbeatInterval", str(result.interval))
+            self.settings.set("heartbeat_interval", result.interval)
         if previous != ACCEPTED:
             await self._on_accepted()
 
@@ -304,12 +386,34 @@ class Station:
             if c.transaction is not None and (sampler is None or not sampler.running):
                 self._restart_sampler(c)
         await self._flush_tx_queue()
-        self._accepted.set()
+        if self.lifecycle.running and self.online:
+            self.lifecycle.move(State.ACCEPTED)
+            self._start_ended()
         if self.security.events:
             self._spawn(self.security.flush(), "security-events")
 
+    async def send(self, intent: Intent):
+        """Say `intent` to the CSMS now (the dialect's words); what the CSMS answered, for
+        the intents that ask something.  Raises the session's errors (SEND_ERRORS)."""
+        return await self.dialect.send(intent)
+
+    async def notify(self, intent: Intent, triggered: bool = False) -> None:
+        """Report a status: unless triggered (a trigger works while Pending), only while
+        registered; one that cannot go out is an error event, not queued (a trigger asks
+        for the current one later)."""
+        if not (self.online if triggered else self._may_send()):
+            self._emit("error", f"{type(intent).__name__} {getattr(intent, 'status', '')} not "
+                                f"sent: {'offline' if not self.online else 'not registered'}")
+            return
+        try:
+            await self.send(intent)
+        except SEND_ERRORS as e:
+            self._emit("error", f"{type(intent).__name__} failed: {e}")
+
     def _may_send(self) -> bool:
-        return self.online and self.registration == ACCEPTED and not self._holding
+        # Not while resetting: a hard reset holds transaction messages until the reboot.
+        return (self.online and self.registration == ACCEPTED
+                and self.lifecycle.state != State.RESETTING)
 
     def _stop_timers(self) -> None:
         """Heartbeat and clock-aligned data stop (link down or not registered); samplers
@@ -323,7 +427,7 @@ class Station:
         if self._heartbeat is not None:
             self._heartbeat.stop()
             self._heartbeat = None
-        interval = self.config["HeartbeatInterval"]
+        interval = self.settings["heartbeat_interval"]
         if interval > 0 and self.online and self.registration == ACCEPTED:
             self._heartbeat = Periodic(self._spawn, interval * self.options.interval_scale,
                                        self._beat, "heartbeat")
@@ -365,6 +469,9 @@ class Station:
         # One turn of the loop first: calls the closed link just failed (SessionClosed)
         # are seen by their callers instead of being cut off with unread exceptions.
         await asyncio.sleep(0)
+        for timer in (self._heartbeat, self._aligned, *self._samplers.values()):
+            if timer is not None:
+                timer.stop()
         current = asyncio.current_task()
         tasks = [t for t in self._tasks if t is not current]
         for t in tasks:
@@ -372,7 +479,7 @@ class Station:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._samplers.clear()
-        self._heartbeat = self._aligned = self._boot_task = self._reconnect_task = None
+        self._heartbeat = self._aligned = self._boot_task = self._link_task = None
 
     # =====================================================================================
     # Connector status
@@ -471,7 +578,7 @@ class Station:
         c.plugged = c.finishing = c.ev_suspended = False
         c.meter.connect_ev(None)
         self._emit("unplugged", "cable unplugged", c.id)
-        if c.transaction is not None and self.config["StopTransactionOnEVSideDisconnect"]:
+        if c.transaction is not None and self.settings["stop_on_ev_disconnect"]:
             await self._stop_transaction(c, "EVDisconnected")
         else:  # without the key the transaction stays, suspended, until the EV is back
             await self._refresh(c)
@@ -595,7 +702,7 @@ class Station:
     # Authorization and transactions
     # =====================================================================================
     async def _authorize(self, id_tag: str) -> IdTagInfo:
-        use_cache = self.config["AuthorizationCacheEnabled"]
+        use_cache = self.settings["authorization_cache_enabled"]
         # Local list / cache / offline rules decide first (auth.Authorizer).
         local, source = self.authorizer.decide(id_tag, online=self._may_send())
         if local is not None:
@@ -612,7 +719,7 @@ class Station:
         return info
 
     def _remember(self, id_tag: str, info: IdTagInfo | None) -> None:
-        if info is not None and self.config["AuthorizationCacheEnabled"]:
+        if info is not None and self.settings["authorization_cache_enabled"]:
             self.auth_cache.store(id_tag, info)
 
     def _can_start(self, c: Connector, ignore_pending: bool = False) -> bool:
@@ -637,7 +744,7 @@ class Station:
         if c.plugged:
             await self._start_transaction(c)
             return True
-        timeout = self.config["ConnectionTimeOut"] * self.options.interval_scale
+        timeout = self.settings["connection_timeout"] * self.options.interval_scale
         pending.timer = asyncio.get_running_loop().call_later(
             timeout, self._connection_timeout, c, pending)
         self._emit("waiting_for_cable", f"{pending.id_tag} authorised; plug in within "
@@ -659,7 +766,7 @@ class Station:
         tx = Transaction(c.id, pending.id_tag, int(reading.energy_wh), utc_now(),
                          parent_id_tag=pending.info.parent_id_tag, remote=pending.remote,
                          reservation_id=pending.reservation_id)
-        self._snapshot_for_stop(tx, reading, "Transaction.Begin", "StopTxnSampledData")
+        self._snapshot_for_stop(tx, reading, "Transaction.Begin", "stop_sampled_measurands")
         c.transaction = tx
         try:
             tx_id, info = await self.offline.start(tx)   # info None: queued, runs offline
@@ -678,7 +785,7 @@ class Station:
                    transaction_id=tx_id, id_tag=tx.id_tag, meter_start=tx.meter_start,
                    status=info.status)
         if not info.accepted:
-            if self.config["StopTransactionOnInvalidId"]:
+            if self.settings["stop_on_invalid_id"]:
                 await self._stop_transaction(c, "DeAuthorized")
                 return tx
             tx.deauthorized = True  # keep the transaction, deliver no energy (SuspendedEVSE)
@@ -703,7 +810,7 @@ class Station:
         reading = c.meter.read()
         tx.meter_stop = max(int(reading.energy_wh), tx.meter_start)
         tx.stop_time, tx.stop_reason, tx.stop_id_tag = utc_now(), reason, id_tag or tx.id_tag
-        self._snapshot_for_stop(tx, reading, "Transaction.End", "StopTxnSampledData")
+        self._snapshot_for_stop(tx, reading, "Transaction.End", "stop_sampled_measurands")
         c.transaction, c.last_transaction = None, tx
         c.finishing, c.evse_suspended = c.plugged, False
         self._emit("tx_stopped", f"transaction {tx.transaction_id} stopped ({reason}), "
@@ -717,8 +824,8 @@ class Station:
 
     # -- meter values ----------------------------------------------------------------------
     def _snapshot_for_stop(self, tx: Transaction, reading: m.Reading, context: str,
-                           key: str, at=None) -> None:
-        measurands = self.config[key]
+                           setting: str, at=None) -> None:
+        measurands = self.settings[setting]
         if measurands:
             tx.add_data(MeterSnapshot(at or utc_now(), context, reading.samples(measurands)))
 
@@ -729,7 +836,7 @@ class Station:
 
     def _restart_sampler(self, c: Connector) -> None:
         self._cancel_sampler(c)
-        interval = self.config["MeterValueSampleInterval"]
+        interval = self.settings["meter_interval"]
         if c.transaction is not None and interval > 0:
             self._samplers[c.id] = Periodic(self._spawn, interval * self.options.interval_scale,
                                             lambda: self._sample(c), f"sampler-{c.id}")
@@ -739,16 +846,16 @@ class Station:
         if tx is None:
             return False
         reading = c.meter.read()
-        self._snapshot_for_stop(tx, reading, "Sample.Periodic", "StopTxnSampledData")
+        self._snapshot_for_stop(tx, reading, "Sample.Periodic", "stop_sampled_measurands")
         await self._send_meter_values(c, reading, "Sample.Periodic", tx,
-                                      self.config["MeterValuesSampledData"])
+                                      self.settings["sampled_measurands"])
         await self._refresh(c)  # a full battery turns Charging into SuspendedEV
         return True
 
     async def _send_meter_values(self, c: Connector, reading: m.Reading, context: str,
                                  tx: Transaction | None, measurands, force: bool = False,
                                  at=None) -> None:
-        self._emit("meter", f"{reading.energy_wh:.1f} Wh, {reading.power_w:.0f} W", c.id,
+        self._emit("meter", _METER_TEXT, c.id,
                    energy_wh=reading.energy_wh, power_w=reading.power_w, context=context)
         samples = reading.samples(measurands)
         if samples and tx is not None and tx.transaction_id is not None and not force:
@@ -769,7 +876,7 @@ class Station:
         if self._aligned is not None:
             self._aligned.stop()
             self._aligned = None
-        interval = self.config["ClockAlignedDataInterval"]
+        interval = self.settings["clock_aligned_interval"]
         if interval > 0 and self.online and self.registration == ACCEPTED:
             self._aligned = AlignedTimer(self._spawn, interval * self.options.interval_scale,
                                          self._aligned_sample, "aligned")
@@ -780,10 +887,10 @@ class Station:
         readings = [(c, c.meter.read(), c.transaction) for c in self.connectors[1:]]
         for c, reading, tx in readings:
             if tx is not None:
-                self._snapshot_for_stop(tx, reading, "Sample.Clock", "StopTxnAlignedData",
+                self._snapshot_for_stop(tx, reading, "Sample.Clock", "stop_aligned_measurands",
                                         at=boundary)
             await self._send_meter_values(c, reading, "Sample.Clock", tx,
-                                          self.config["MeterValuesAlignedData"], at=boundary)
+                                          self.settings["aligned_measurands"], at=boundary)
 
     # =====================================================================================
     # CSMS requests (called by the dialect; return version-neutral answers)
@@ -793,23 +900,23 @@ class Station:
         self._emit("config", f"{key}={value!r}: {result}", key=key, value=value, result=str(result))
         return str(result)
 
-    def _on_config_change(self, name: str, value) -> None:
+    def _on_setting_change(self, name: str, value) -> None:
         # Changes take effect at once: timers restart with the new interval.
-        if name == "HeartbeatInterval":
+        if name == "heartbeat_interval":
             self._restart_heartbeat()
-        elif name == "MeterValueSampleInterval":
+        elif name == "meter_interval":
             for c in self.connectors[1:]:
                 if c.transaction is not None:
                     self._restart_sampler(c)
-        elif name == "ClockAlignedDataInterval":
+        elif name == "clock_aligned_interval":
             self._restart_aligned()
-        elif name == "WebSocketPingInterval":
+        elif name == "ping_interval":
             self.dialect.set_ping_interval(value)
-        elif name == "AuthorizationCacheEnabled" and not value:
+        elif name == "authorization_cache_enabled" and not value:
             self.auth_cache.clear()
 
     def clear_cache(self) -> bool:
-        if not self.config["AuthorizationCacheEnabled"]:
+        if not self.settings["authorization_cache_enabled"]:
             return False
         self.auth_cache.clear()
         self._emit("cache_cleared", "authorization cache cleared")
@@ -887,7 +994,7 @@ class Station:
         self._emit("remote_start", f"remote start for {id_tag}", c.id, id_tag=id_tag)
 
         async def follow_up():
-            if self.config["AuthorizeRemoteTxRequests"]:
+            if self.settings["authorize_remote_start"]:
                 try:
                     pending.info = await self._authorize(id_tag)
                 except StationError as e:
@@ -947,43 +1054,35 @@ class Station:
         reason = reason or ("HardReset" if hard else "SoftReset")  # firmware.py: "Reboot"
         self._emit("reset", reason)
         self.security.report("ResetOrReboot", reason)   # sent after the next boot
-        self._holding = hard
+        if hard:   # down at once: what the stops send waits for the reboot
+            self.lifecycle.move(State.RESETTING, reason)
         for c in self.connectors[1:]:
             if c.transaction is not None:
                 await self._stop_transaction(c, reason)
             self._cancel_pending_start(c)
-        self._closing = True
+        self.lifecycle.move(State.RESETTING, reason)
         await self.dialect.close()
         await self._cancel_tasks()
         self.online, self.registration = False, None
-        self._accepted.clear()
         applied = self.config.apply_pending()
         await asyncio.sleep(self.options.reboot_delay * self.options.interval_scale)
-        self._holding = False
         for c in self.connectors:  # settles offline; all statuses go out after the boot
             await self._refresh(c)
-        self._closing = False
         self._emit("rebooted", f"rebooted ({reason})" + (f", applied {applied}" if applied else ""))
         await self._power_on_link()
 
     async def _power_on_link(self) -> None:
-        """Connect and boot after a reboot or power-up; if the CSMS cannot be reached, the
-        reconnect loop keeps trying (and boots once connected)."""
-        try:
-            await self._connect()
-        except StationError as e:
-            self._emit("error", str(e))
-            self._reconnect_task = self._spawn(self._reconnect(), "reconnect")
-            return
-        self._start_boot()
+        """Connect and boot after a reboot or power-up (the connect loop keeps trying)."""
+        self.lifecycle.move(State.CONNECTING, "powered on")
+        self._link_task = self._spawn(self._connect_loop(immediate=True), "connect")
 
     def trigger(self, message: str, connector_id: int | None = None) -> str:
-        """Accepted (the message follows the reply), Rejected (no such connector, for the
-        connector-related messages), NotImplemented (unknown message).  1.6 §5.17: a
-        connectorId not relevant to the message is ignored."""
+        """Send `message` (one of TRIGGERABLE) after the reply: Accepted, Rejected (no such
+        connector, for the connector-related ones), NotImplemented (not one of them).  A
+        connector not relevant to the message is ignored (1.6 §5.17)."""
         if message not in TRIGGERABLE:
             return "NotImplemented"
-        if message not in ("MeterValues", "StatusNotification"):
+        if message not in ("meter_values", "status"):
             connector_id = None
         elif connector_id is not None and not 0 <= connector_id < len(self.connectors):
             return "Rejected"
@@ -994,31 +1093,31 @@ class Station:
     async def _send_triggered(self, message: str, connector_id: int | None) -> None:
         # Triggered messages go out even while Pending: that is what TriggerMessage is for.
         try:
-            if message == "BootNotification":
+            if message == "boot":
                 result = await self.dialect.boot()
                 await self._apply_boot(result)
                 if result.status != ACCEPTED:
                     self._start_boot(self._retry_delay(result.interval))
-            elif message == "Heartbeat":
+            elif message == "heartbeat":
                 await self.dialect.heartbeat()
                 self._emit("heartbeat", "Heartbeat (triggered)")
-            elif message == "StatusNotification":
+            elif message == "status":
                 ids = range(len(self.connectors)) if connector_id is None else [connector_id]
                 for i in ids:
                     await self.dialect.status_notification(self.connectors[i])
-            elif message == "MeterValues":
+            elif message == "meter_values":
                 # No station-wide meter: connector 0 (or none) means every connector.
                 ids = [connector_id] if connector_id else range(1, len(self.connectors))
                 for i in ids:
                     c = self.connectors[i]
                     # a trigger asks for a reading even when no measurand is configured
-                    measurands = self.config["MeterValuesSampledData"] or [m.ENERGY]
+                    measurands = self.settings["sampled_measurands"] or [m.ENERGY]
                     await self._send_meter_values(c, c.meter.read(), "Trigger", c.transaction,
                                                   measurands, force=True)
-            elif message == "DiagnosticsStatusNotification":
-                await self.dialect.diagnostics_status(self.diagnostics_status)
-            elif message == "FirmwareStatusNotification":
-                await self.dialect.firmware_status(self.firmware_status)
+            elif message == "diagnostics_status":
+                await self.send(DiagnosticsStatusChanged(self.diagnostics_status))
+            elif message == "firmware_status":
+                await self.send(FirmwareStatusChanged(self.firmware_status))
         except SEND_ERRORS as e:
             self._emit("error", f"triggered {message} failed: {e}")
 

@@ -1,9 +1,10 @@
-"""Periodic jobs (heartbeat, meter sampling; aligned.py: clock-aligned data) as one sleeping
-task each.
+"""Periodic jobs (heartbeat, meter sampling; aligned.py: clock-aligned data) on the event
+loop's timer heap: between runs a job is one `call_later` handle, not a sleeping task (an
+idle station holds no task for its timers).  Each run is a short task, spawned when due.
 
 Stopping never interrupts a job half-way: cancelling a task while it awaits a CALL's reply
 would free the session's one-outstanding-call slot before the reply came, and the next CALL
-would overtake it.  A busy job finishes; the loop then ends.
+would overtake it.  A busy job finishes; no next run is armed.
 """
 from __future__ import annotations
 
@@ -15,35 +16,52 @@ class Periodic:
     def __init__(self, spawn: Callable[..., asyncio.Task], period: float,
                  job: Callable[..., Awaitable[bool | None]], name: str):
         """`job` runs every `period` seconds after the previous run; it returns False to
-        end the loop."""
+        end the series."""
         self.period = period
         self.job = job
+        self.name = name
+        self._spawn = spawn
         self._stopped = False
-        self._busy = False
-        self.task = spawn(self._run(), name)
+        self._handle: asyncio.TimerHandle | None = None
+        self._arm()
 
-    async def _wait(self) -> tuple:
-        """Sleep until the next run; return the job's arguments (subclasses: other clocks)."""
-        await asyncio.sleep(self.period)
-        return ()
+    def _next(self) -> tuple[float, tuple]:
+        """(seconds until the next run, its arguments) (subclasses: other clocks)."""
+        return self.period, ()
 
-    async def _run(self) -> None:
-        while not self._stopped:
-            args = await self._wait()
-            if self._stopped:
-                return
-            self._busy = True
-            try:
-                if await self.job(*args) is False:
-                    return
-            finally:
-                self._busy = False
+    def _due(self, args: tuple) -> tuple | None:
+        """The job's arguments if the run is due now, else None (re-armed by the hook)."""
+        return args
+
+    def _arm(self, delay: float | None = None, args: tuple = ()) -> None:
+        if delay is None:
+            delay, args = self._next()
+        self._handle = asyncio.get_running_loop().call_later(delay, self._fire, args)
+
+    def _fire(self, args: tuple) -> None:
+        self._handle = None
+        if self._stopped:
+            return
+        job_args = self._due(args)
+        if job_args is not None:
+            self._spawn(self._run(job_args), self.name)
+
+    async def _run(self, args: tuple) -> None:
+        again = False
+        try:
+            again = await self.job(*args) is not False
+        finally:
+            if not again:
+                self._stopped = True
+            elif not self._stopped:
+                self._arm()
 
     def stop(self) -> None:
         self._stopped = True
-        if not self._busy:
-            self.task.cancel()
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
     @property
     def running(self) -> bool:
-        return not self._stopped and not self.task.done()
+        return not self._stopped

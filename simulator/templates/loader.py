@@ -3,7 +3,7 @@
 A template describes one kind of charger (identity, connectors, configuration defaults,
 meter/EV parameters, field quirks, canned DataTransfer answers); a fleet expands templates
 into many stations by an id pattern.  The format is in docs/templates.md; the bundled
-templates live in simulator/templates/ and are found by name (`load_template("ac-22kw")`).
+templates live beside this module (simulator/templates/) and are found by name (`load_template("ac-22kw")`).
 
 Every mistake is a StationTemplateError naming file:line and the problem: broken YAML, an
 unknown or duplicate field, a wrong type, a bad id pattern, a configuration key the station
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from .config import parse as parse_config_value
-from .options import StationOptions
+from ..station.config import parse as parse_config_value
+from ..station.options import StationOptions
 
 TEMPLATE_PACKAGE = "simulator.templates"
 SUFFIXES = (".yaml", ".yml")
@@ -337,7 +337,7 @@ def _config(node: Node, kwargs: dict) -> None:
 
 
 def _vendor_keys(node: Node, kwargs: dict) -> None:
-    from .config import STR, KeySpec
+    from ..station.config import STR, KeySpec
     keys = node["vendor_keys"]
     if not isinstance(keys, Node):
         _fail(node, "vendor_keys", "vendor_keys: expected a mapping of key name to value")
@@ -383,7 +383,7 @@ def _quirks(node: Node, kwargs: dict) -> None:
 
 
 def _data_transfer(node: Node, kwargs: dict) -> None:
-    from .vendors import ANY, STATUSES
+    from ..station.vendors import ANY, STATUSES
     entries = node["data_transfer"]
     if not isinstance(entries, Items):
         _fail(node, "data_transfer", "data_transfer: expected a list of "
@@ -476,10 +476,10 @@ def _to_options(node: Node, *, n: int = 1, station_id: str = "", check: bool = T
 def _check_station(node: Node, options: StationOptions) -> None:
     """The options must build a station (the engine's own checks: meter units, security…),
     and each configuration default must be a key it has, with a value it takes."""
-    from .station import Station
+    from ..dialects import make_station
     try:
-        probe = Station("template-check", "ws://127.0.0.1/ocpp",
-                        dataclasses.replace(options, config={}))
+        probe = make_station("template-check", "ws://127.0.0.1/ocpp",
+                             dataclasses.replace(options, config={}, state_dir=None))
     except (ValueError, TypeError) as e:
         raise StationTemplateError(node.file, node.line, f"these settings do not make a "
                                    f"station: {e}") from None

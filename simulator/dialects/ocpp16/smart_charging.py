@@ -1,0 +1,93 @@
+"""1.6 Smart Charging: csChargingProfiles in, chargingSchedule out, and the three requests."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ...station.clock import iso, parse_iso, utc_now
+from ...station.smart_charging import Period, Profile, ProfileError, Schedule
+
+if TYPE_CHECKING:
+    from ...station.station import Station
+
+
+def parse_profile(connector_id: int, p: dict, now: datetime | None = None) -> Profile:
+    """A Profile from a 1.6 csChargingProfiles dict (already schema-valid)."""
+    s = p["chargingSchedule"]
+    periods = tuple(Period(int(x["startPeriod"]), float(x["limit"]), x.get("numberPhases"))
+                    for x in s["chargingSchedulePeriod"])
+    return Profile(
+        id=p["chargingProfileId"], connector_id=connector_id, stack_level=p["stackLevel"],
+        purpose=p["chargingProfilePurpose"], kind=p["chargingProfileKind"],
+        unit=s["chargingRateUnit"], periods=periods, duration=s.get("duration"),
+        start_schedule=_time(s.get("startSchedule"), "startSchedule"),
+        recurrency=p.get("recurrencyKind"),
+        valid_from=_time(p.get("validFrom"), "validFrom"),
+        valid_to=_time(p.get("validTo"), "validTo"), min_rate=s.get("minChargingRate"),
+        transaction_id=p.get("transactionId"), installed_at=now)
+
+
+def _time(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    dt = parse_iso(text)
+    if dt is None:
+        raise ProfileError(f"{name} {text!r} is not a date-time")
+    return dt
+
+
+def schedule_payload(s: Schedule) -> dict:
+    """The 1.6 chargingSchedule of a composite schedule."""
+    out = {"duration": s.duration, "startSchedule": iso(s.start), "chargingRateUnit": s.unit,
+           "chargingSchedulePeriod": [{"startPeriod": start, "limit": limit}
+                                      for start, limit in s.periods]}
+    if s.min_rate is not None:
+        out["minChargingRate"] = s.min_rate
+    return out
+
+
+def _read(st: Station, connector_id: int, p: dict, now: datetime | None) -> Profile | str:
+    """The profile, or the station's answer to one it cannot read (lenient mode lets a
+    malformed one through the schema check)."""
+    try:
+        return parse_profile(connector_id, p, now)
+    except ProfileError as e:
+        return st.smart_charging.refuse(str(e), connector_id, p.get("chargingProfileId"))
+    except (KeyError, TypeError, ValueError) as e:
+        return st.smart_charging.refuse(f"malformed profile: {e!r}", connector_id,
+                                        p.get("chargingProfileId"))
+
+
+def remote_start_profile(st: Station, p: dict) -> Profile | None:
+    """RemoteStartTransaction's chargingProfile if the station takes it, else None."""
+    profile = _read(st, 1, p, None)
+    if isinstance(profile, str) or st.smart_charging.remote_start_profile(profile) is not None:
+        return None
+    return profile
+
+
+async def handle_set_charging_profile(st: Station, p: dict) -> dict:
+    profile = _read(st, p["connectorId"], p["csChargingProfiles"], utc_now())
+    if isinstance(profile, str):
+        return {"status": profile}
+    return {"status": st.smart_charging.set_profile(profile)}
+
+
+async def handle_clear_charging_profile(st: Station, p: dict) -> dict:
+    return {"status": st.smart_charging.clear(
+        p.get("id"), p.get("connectorId"), p.get("chargingProfilePurpose"), p.get("stackLevel"))}
+
+
+async def handle_get_composite_schedule(st: Station, p: dict) -> dict:
+    cid = p["connectorId"]
+    schedule = st.smart_charging.composite(cid, p["duration"], p.get("chargingRateUnit"))
+    if schedule is None:
+        return {"status": "Rejected"}
+    payload = schedule_payload(schedule)
+    return {"status": "Accepted", "connectorId": cid, "scheduleStart": payload["startSchedule"],
+            "chargingSchedule": payload}
+
+
+HANDLERS = {"SetChargingProfile": handle_set_charging_profile,
+            "ClearChargingProfile": handle_clear_charging_profile,
+            "GetCompositeSchedule": handle_get_composite_schedule}
