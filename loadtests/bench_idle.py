@@ -52,8 +52,9 @@ def rss_kib(pid: int | str = "self") -> int:
 
 # -- the two kinds of station ---------------------------------------------------------
 async def _ours(url: str, n: int):
-    from simulator.station import Station, StationOptions
-    station = Station(f"IDLE{n:05d}", url, StationOptions(call_timeout=60))
+    from simulator.dialects import make_station
+    from simulator.station import StationOptions
+    station = make_station(f"IDLE{n:05d}", url, StationOptions(call_timeout=60))
     await station.start()
     return station.stop
 
