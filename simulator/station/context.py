@@ -1,16 +1,17 @@
 """The narrow face of a station that its features (reservations, smart charging,
 diagnostics, firmware) work with, instead of the whole `Station`.
 
-The station builds one and fills it with its own bound operations, so a feature reaches
-nothing private: it emits events, says intents, asks whether it may send, defers work until
-the CSMS has its reply, spawns and times work, reads settings and connectors, and asks the
-station to re-derive a connector's status, stop a transaction or reboot.
+A feature emits events, says intents, asks whether it may send, defers work until the CSMS
+has its reply, spawns and times work, reads settings and connectors, and asks the station
+to re-derive a connector's status, stop a transaction or reboot — nothing else.  The
+station implements this interface over itself (`station.StationContext`, one pointer per
+station), so a feature reaches nothing private.
 """
 from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 if TYPE_CHECKING:
@@ -23,28 +24,62 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class FeatureContext:
+class FeatureContext(ABC):
+    __slots__ = ()
+
+    # -- what the station is ----------------------------------------------------------------
     station_id: str
     options: StationOptions
     settings: Settings
     config: ConfigStore
-    connectors: list[Connector]              # read; change them only through the calls below
+    connectors: list[Connector]        # read; change them only through the calls below
     rng: random.Random
-    emit: Callable[..., Event]               # emit(kind, text, connector=None, **data)
-    expect: Callable[..., asyncio.Future]    # expect(kind, connector=None, where=None)
-    send: Callable[[Intent], Awaitable]      # say it now (raises the session's errors)
-    notify: Callable[..., Awaitable[None]]   # notify(intent, triggered=False): if it may
-    may_send: Callable[[], bool]
-    connected: Callable[[], bool]
-    spawn: Callable[[Awaitable, str], asyncio.Task]
-    after_reply: Callable[[Callable[[], Awaitable], str], None]
-    refresh: Callable[[Connector], Awaitable[None]]        # status from the facts
-    stop_transaction: Callable[[Connector, str], Awaitable[None]]
-    reboot: Callable[[str], Awaitable[None]]               # soft reset with this reason
-    until_accepted: Callable[[], Awaitable[None]]
-    events: EventLog | None = None           # the event hub (recent events, subscribers)
-    security: StationSecurity | None = None  # certificate store and security events
+    events: EventLog                   # the event hub (recent events, subscribers)
+    security: StationSecurity          # certificate store and security events
+
+    # -- events and intents -------------------------------------------------------------------
+    @abstractmethod
+    def emit(self, kind: str, text, connector: int | None = None, **data) -> Event: ...
+
+    @abstractmethod
+    def expect(self, kind: str, connector: int | None = None, where=None) -> asyncio.Future: ...
+
+    @abstractmethod
+    async def send(self, intent: Intent):
+        """Say it now (raises the session's errors)."""
+
+    @abstractmethod
+    async def notify(self, intent: Intent, triggered: bool = False) -> None:
+        """Say it if the station may (an error event if not)."""
+
+    @abstractmethod
+    def may_send(self) -> bool: ...
+
+    @abstractmethod
+    def connected(self) -> bool: ...
+
+    # -- work ---------------------------------------------------------------------------------
+    @abstractmethod
+    def spawn(self, coro: Awaitable, name: str) -> asyncio.Task: ...
+
+    @abstractmethod
+    def after_reply(self, job: Callable[[], Awaitable], name: str) -> None:
+        """Run `job` once the reply to the CSMS request being handled is on the wire."""
 
     def call_later(self, delay: float, callback: Callable, *args) -> asyncio.TimerHandle:
         return asyncio.get_running_loop().call_later(delay, callback, *args)
+
+    # -- asking the station -------------------------------------------------------------------
+    @abstractmethod
+    async def refresh(self, connector: Connector) -> None:
+        """Bring the connector's status in line with its facts."""
+
+    @abstractmethod
+    async def stop_transaction(self, connector: Connector, reason: str) -> None: ...
+
+    @abstractmethod
+    async def reboot(self, reason: str) -> None:
+        """A soft reset with this reason (firmware: Reboot)."""
+
+    @abstractmethod
+    async def until_accepted(self) -> None: ...

@@ -82,6 +82,59 @@ def _refused(error: BaseException) -> bool:
     return False
 
 
+class StationContext(FeatureContext):
+    """The features' context over one station (context.py): one pointer, no copies."""
+    __slots__ = ("_st",)
+
+    def __init__(self, station: Station):
+        self._st = station
+
+    station_id = property(lambda self: self._st.id)
+    options = property(lambda self: self._st.options)
+    settings = property(lambda self: self._st.settings)
+    config = property(lambda self: self._st.config)
+    connectors = property(lambda self: self._st.connectors)
+    rng = property(lambda self: self._st.rng)
+    events = property(lambda self: self._st.events)
+    security = property(lambda self: self._st.security)
+
+    def emit(self, kind, text, connector=None, **data):
+        return self._st.events.emit(kind, text, connector, **data)
+
+    def expect(self, kind, connector=None, where=None):
+        return self._st.events.expect(kind, connector, where)
+
+    async def send(self, intent):
+        return await self._st.send(intent)
+
+    async def notify(self, intent, triggered=False):
+        await self._st.notify(intent, triggered)
+
+    def may_send(self):
+        return self._st._may_send()
+
+    def connected(self):
+        return self._st.online
+
+    def spawn(self, coro, name):
+        return self._st._spawn(coro, name)
+
+    def after_reply(self, job, name):
+        self._st._after_reply(job, name)
+
+    async def refresh(self, connector):
+        await self._st._refresh(connector)
+
+    async def stop_transaction(self, connector, reason):
+        await self._st._stop_transaction(connector, reason)
+
+    async def reboot(self, reason):
+        await self._st._reset(hard=False, reason=reason)
+
+    async def until_accepted(self):
+        await self._st.lifecycle.reached(State.ACCEPTED)
+
+
 class Station:
     def __init__(self, station_id: str, csms_url: str, options: StationOptions | None = None,
                  *, dialect: DialectFactory, **overrides):
@@ -114,15 +167,7 @@ class Station:
         self.online = False
         self.security = StationSecurity(self)   # profiles, certificates, security events
         # The features see the station through a narrow context (context.py).
-        ctx = self._context = FeatureContext(
-            station_id, opts, self.settings, self.config, self.connectors, self.rng,
-            emit=self._emit, expect=self.expect, send=self.send, notify=self.notify,
-            may_send=self._may_send, connected=lambda: self.online, spawn=self._spawn,
-            after_reply=self._after_reply, refresh=self._refresh,
-            stop_transaction=self._stop_transaction,
-            reboot=lambda reason: self._reset(hard=False, reason=reason),
-            until_accepted=lambda: self.lifecycle.reached(State.ACCEPTED),
-            events=self.events, security=self.security)
+        ctx = StationContext(self)
         self.reservations = Reservations(ctx)
         self.smart_charging = SmartCharging(ctx)  # charging profiles; limits the meters
         self.firmware = Firmware(ctx)           # UpdateFirmware / SignedUpdateFirmware
