@@ -64,12 +64,14 @@ class Fault:
 
 
 class SoapFault(Exception):
-    """An envelope we refuse.  `relates_to`: the offending MessageID, when it was readable."""
+    """An envelope we refuse.  `headers`: what was readable of its header (None when not
+    even that); `relates_to`: its MessageID, for the fault reply."""
 
-    def __init__(self, kind: FaultCode, reason: str, relates_to: str | None = None):
+    def __init__(self, kind: FaultCode, reason: str, headers: "Headers | None" = None):
         super().__init__(f"{kind.subcode}: {reason}")
         self.fault = Fault(kind.code, kind.subcode, reason, kind)
-        self.relates_to = relates_to
+        self.headers = headers
+        self.relates_to = headers.message_id if headers is not None else None
 
 
 @dataclass(slots=True)
@@ -287,11 +289,11 @@ def parse(raw: bytes | str, *, mode: str = STRICT) -> Message:
     headers = _headers(root)
     body = [c for c in root if _qname(c) == (SOAP_ENV, "Body")]
     if len(body) != 1:
-        raise SoapFault(FaultCode.MALFORMED, f"expected one soap:Body, found {len(body)}", headers.message_id)
+        raise SoapFault(FaultCode.MALFORMED, f"expected one soap:Body, found {len(body)}", headers)
     content = [c for c in body[0] if isinstance(c.tag, str)]
     if len(content) != 1:
         raise SoapFault(FaultCode.MALFORMED, f"expected one element in soap:Body, found {len(content)}",
-                        headers.message_id)
+                        headers)
     node = content[0]
     ns, local = _qname(node)
     if (ns, local) == (SOAP_ENV, "Fault"):
@@ -339,27 +341,26 @@ def _action_name(action: str) -> str:
 
 
 def _payload_message(headers: Headers, node, ns: str | None, local: str, mode: str) -> Message:
-    mid = headers.message_id
     svc = BY_NAMESPACE.get(ns)
     if svc is None:
         raise SoapFault(FaultCode.UNKNOWN_OPERATION,
                         f"body element {local!r} is in namespace {ns!r}, not an OCPP 1.5 one "
-                        f"({CS_NS} or {CP_NS})", mid)
+                        f"({CS_NS} or {CP_NS})", headers)
     found = svc.by_element(local)
     if found is None:
         raise SoapFault(FaultCode.UNKNOWN_OPERATION, f"{local!r} is not an operation of the "
-                        f"OCPP 1.5 {svc.name}", mid)
+                        f"OCPP 1.5 {svc.name}", headers)
     op, kind = found
     msg = Message(headers, kind, op, {})
     _check_headers(msg, mode)
     msg.payload = _checked_payload(svc, node, op.request_type if kind == "request" else op.response_type,
-                                   mode, msg.repairs, mid)
+                                   mode, msg.repairs, headers)
     return msg
 
 
 def _fault_or_note(msg: Message, mode: str, kind: FaultCode, text: str) -> None:
     if mode == STRICT:
-        raise SoapFault(kind, text, msg.headers.message_id)
+        raise SoapFault(kind, text, msg.headers)
     msg.notes.append(text)
 
 
@@ -408,14 +409,14 @@ def _schema_errors(svc: Service, node) -> str:
 
 
 def _checked_payload(svc: Service, node, type_name: str, mode: str, repairs: list[str],
-                     mid: str | None) -> dict:
+                     headers: Headers) -> dict:
     _trim(node)
     errors = _schema_errors(svc, node)
     if errors and mode != STRICT:
         _repair(svc, node, type_name, repairs, etree.QName(node).localname)
         errors = _schema_errors(svc, node)
     if errors:
-        raise SoapFault(FaultCode.SCHEMA_VIOLATION, errors, mid)
+        raise SoapFault(FaultCode.SCHEMA_VIOLATION, errors, headers)
     return _decode(svc, node, type_name)
 
 
