@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -118,8 +119,8 @@ def test_our_wsdl_matches_the_reference_operations(svc):
     ref = zeep.Client(str(REF_DIR / REF_FILES[svc])).wsdl
     (binding,) = ref.bindings.values()
     ops = SERVICES[svc].operations
-    assert set(binding._operations) == set(ops)   # noqa: SLF001 - zeep exposes no public list
-    for name, ref_op in binding._operations.items():  # noqa: SLF001
+    assert set(binding.all()) == set(ops)
+    for name, ref_op in binding.all().items():
         assert ref_op.soapaction == ops[name].action
         assert ref_op.input.body.qname.localname == ops[name].request_element
         assert ref_op.output.body.qname.localname == ops[name].response_element
@@ -162,6 +163,45 @@ def test_what_we_build_validates_against_the_reference_schema(svc, op, reference
         el = etree.fromstring(etree.tostring(body_element(raw)))
         schema = reference_schemas[svc]
         assert schema.validate(el), schema.error_log
+
+
+def _plain(value):
+    """zeep's reading of a message, in our dict style (None and empty lists dropped)."""
+    if isinstance(value, dict):
+        out = {("value" if k == "_value_1" else k): _plain(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != []}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+@pytest.fixture(scope="module")
+def reference_clients():
+    zeep = pytest.importorskip("zeep")
+    if not REF_DIR.is_dir():
+        pytest.skip(f"reference OCPP 1.5 WSDLs not found in {REF_DIR}")
+    return {svc: zeep.Client(str(REF_DIR / name)) for svc, name in REF_FILES.items()}
+
+
+@pytest.mark.parametrize("svc,op", CASES)
+def test_zeep_reads_our_messages_through_the_reference_wsdl_as_we_meant_them(svc, op, reference_clients):
+    from zeep.helpers import serialize_object
+    client = reference_clients[svc]
+    for raw, payload in ((request(svc, op), SAMPLES[svc][op][0]), (response(svc, op), SAMPLES[svc][op][1])):
+        node = body_element(raw)
+        element = client.get_element(node.tag)
+        assert _plain(serialize_object(element.parse(node, client.wsdl.types), dict) or {}) == payload
+
+
+def test_odd_prefixes_we_emit_read_the_same():
+    svc, op = CENTRAL_SYSTEM_SERVICE, "MeterValues"
+    odd = request(svc, op, prefixes={"soap": "SOAP-ENV", "wsa": "wsa5", "ocpp": None})
+    assert b"<SOAP-ENV:Envelope" in odd and b'xmlns="urn://Ocpp/Cs/2012/06/"' in odd
+    assert parse(odd).payload == parse(request(svc, op)).payload
+    with pytest.raises(ValueError, match="prefixes must differ"):
+        request(svc, op, prefixes={"soap": "x", "wsa": "x"})
 
 
 def test_the_reference_validator_can_fail(reference_schemas):
@@ -300,6 +340,21 @@ def test_values_for_value_and_split_unit_are_repaired_in_lenient():
     assert "<unit>" in msg.repairs[1]
 
 
+def test_payload_elements_in_the_other_namespace_are_repaired_in_lenient():
+    raw = request(CENTRAL_SYSTEM_SERVICE, "Authorize", {"idTag": "T"}).replace(
+        b"<o:idTag>T</o:idTag>", b'<cp:idTag xmlns:cp="urn://Ocpp/Cp/2012/06/">T</cp:idTag>')
+    assert fault_of(raw).fault.kind is FaultCode.SCHEMA_VIOLATION
+    msg = parse(raw, mode="lenient")
+    assert msg.payload == {"idTag": "T"}
+    assert msg.repairs == [f"authorizeRequest.idTag: element in namespace {CP_NS!r} read as {CS_NS!r}"]
+
+
+def test_whitespace_in_attributes_is_trimmed():
+    raw = request(CENTRAL_SYSTEM_SERVICE, "MeterValues", {"connectorId": 1, "values": [
+        {"timestamp": T, "value": [{"value": "1", "unit": "kWh"}]}]}).replace(b'unit="kWh"', b'unit=" kWh "')
+    assert parse(raw).payload["values"][0]["value"] == [{"value": "1", "unit": "kWh"}]
+
+
 def test_elements_out_of_schema_order_are_repaired_in_lenient():
     raw = request(CENTRAL_SYSTEM_SERVICE, "StartTransaction", {"connectorId": 1, "idTag": "T", "timestamp": T, "meterStart": 5})
     raw = raw.replace(b"<o:connectorId>1</o:connectorId><o:idTag>T</o:idTag>", b"<o:idTag>T</o:idTag><o:connectorId>1</o:connectorId>")
@@ -409,3 +464,61 @@ def test_csms_call_to_station_round_trip():
     with pytest.raises(ValueError):
         station.headers(ev.call)          # answered: forgotten
     assert copy.copy(hub.close()) == []
+
+
+def test_mangled_envelopes_give_a_fault_or_a_message_never_another_error():
+    import random
+    rng = random.Random(15)
+    seeds = [request(s, o) for s, o in CASES] + [response(s, o) for s, o in CASES]
+    for _ in range(1500):
+        raw = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(raw))
+            action = rng.random()
+            if action < 0.4:
+                raw[i] = rng.choice(b"<>/=\"' \n&;:xXa0-")
+            elif action < 0.7:
+                del raw[i:i + rng.randint(1, 30)]
+            else:
+                j = rng.randrange(len(raw))
+                raw[i:i] = raw[j:j + rng.randint(1, 40)]
+        for mode in ("strict", "lenient"):
+            try:
+                parse(bytes(raw), mode=mode)
+            except SoapFault:
+                pass
+
+
+def test_well_formed_but_wrong_envelopes_give_a_fault_or_a_message():
+    """Tree-level mangling (the byte-level test above mostly breaks well-formedness)."""
+    import random
+    rng = random.Random(13)
+    seeds = [request(s, o) for s, o in CASES] + [response(s, o) for s, o in CASES]
+    outcomes = set()
+    for _ in range(800):
+        root = etree.fromstring(rng.choice(seeds))
+        for _ in range(rng.randint(1, 3)):
+            nodes = [n for n in root.iter() if n is not root]
+            node = rng.choice(nodes)
+            action = rng.randrange(6)
+            if action == 0 and node.getparent() is not None:
+                node.getparent().remove(node)
+            elif action == 1:
+                node.text = rng.choice(["", " ", "-1", "x" * 30, "2147483648", "true", "Accepted "])
+            elif action == 2:
+                q = etree.QName(node)
+                node.tag = etree.QName(q.namespace, rng.choice(["value", "values", "unit", "status", "Fault"])).text
+            elif action == 3 and node.getparent() is not None:
+                node.getparent().append(copy.deepcopy(node))
+            elif action == 4:
+                node.set(rng.choice(["unit", "context", "{urn:x}y"]), rng.choice(["Hz", "Wh", ""]))
+            else:
+                rng.choice(nodes).append(copy.deepcopy(node))   # a copy: may land anywhere
+        raw = etree.tostring(root)
+        for mode in ("strict", "lenient"):
+            try:
+                outcomes.add(parse(raw, mode=mode).kind)
+            except SoapFault as e:
+                outcomes.add(e.fault.kind)
+    # the mangling reached every layer: accepted messages and each kind of refusal
+    assert {"request", "response", FaultCode.SCHEMA_VIOLATION, FaultCode.UNKNOWN_OPERATION} <= outcomes

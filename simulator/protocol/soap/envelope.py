@@ -115,10 +115,21 @@ def _operation(service: Service, name: str) -> Operation:
     return op
 
 
-def _envelope(ns: str | None) -> tuple[etree._Element, etree._Element, etree._Element]:
-    nsmap = {"s": SOAP_ENV, "a": WSA}
+DEFAULT_PREFIXES = {"soap": "s", "wsa": "a", "ocpp": "o"}
+
+
+def _envelope(ns: str | None, prefixes: dict | None = None) -> tuple[etree._Element, etree._Element, etree._Element]:
+    """`prefixes` may rename "soap", "wsa" and "ocpp" (None: the default namespace), so a
+    caller can emit the odd prefixes some chargers hard-code; readers must not care."""
+    chosen = DEFAULT_PREFIXES if prefixes is None else {**DEFAULT_PREFIXES, **prefixes}
+    unknown = set(chosen) - set(DEFAULT_PREFIXES)
+    if unknown:
+        raise ValueError(f"unknown prefix role(s) {sorted(unknown)}: expected soap, wsa, ocpp")
+    nsmap = {chosen["soap"]: SOAP_ENV, chosen["wsa"]: WSA}
     if ns is not None:
-        nsmap["o"] = ns
+        nsmap[chosen["ocpp"]] = ns
+    if len(nsmap) != (3 if ns is not None else 2):
+        raise ValueError(f"prefixes must differ, got {chosen}")
     env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap=nsmap)
     return env, etree.SubElement(env, f"{{{SOAP_ENV}}}Header"), etree.SubElement(env, f"{{{SOAP_ENV}}}Body")
 
@@ -137,13 +148,14 @@ def _serialize(env) -> bytes:
 
 def build_request(service: str, operation: str, payload: dict, *, charge_box_identity: str,
                   message_id: str, to: str, from_url: str | None = None,
-                  reply_to: str = ANONYMOUS, validate: bool = True) -> bytes:
+                  reply_to: str = ANONYMOUS, validate: bool = True,
+                  prefixes: dict | None = None) -> bytes:
     """A request envelope for `operation` of `service`.  `from_url` is the sender's callback
     address (a charge point's ChargePointService URL).  Raises ValueError naming the field
     when the payload does not fit the schema (unless `validate` is off)."""
     svc = _service(service)
     op = _operation(svc, operation)
-    env, header, body = _envelope(svc.namespace)
+    env, header, body = _envelope(svc.namespace, prefixes)
     _text(header, f"{{{svc.namespace}}}chargeBoxIdentity", charge_box_identity)
     _text(header, f"{{{WSA}}}Action", op.action)
     _text(header, f"{{{WSA}}}MessageID", message_id)
@@ -156,11 +168,12 @@ def build_request(service: str, operation: str, payload: dict, *, charge_box_ide
 
 
 def build_response(service: str, operation: str, payload: dict, *, relates_to: str,
-                   message_id: str, to: str = ANONYMOUS, validate: bool = True) -> bytes:
+                   message_id: str, to: str = ANONYMOUS, validate: bool = True,
+                   prefixes: dict | None = None) -> bytes:
     """The response envelope answering the request whose MessageID is `relates_to`."""
     svc = _service(service)
     op = _operation(svc, operation)
-    env, header, body = _envelope(svc.namespace)
+    env, header, body = _envelope(svc.namespace, prefixes)
     _text(header, f"{{{WSA}}}Action", op.response_action)
     _text(header, f"{{{WSA}}}MessageID", message_id)
     _text(header, f"{{{WSA}}}RelatesTo", relates_to)
@@ -179,7 +192,7 @@ def build_fault(kind: FaultCode, reason: str, *, message_id: str,
         _text(header, f"{{{WSA}}}RelatesTo", relates_to)
     fault = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
     code = etree.SubElement(fault, f"{{{SOAP_ENV}}}Code")
-    _text(code, f"{{{SOAP_ENV}}}Value", f"s:{kind.code}")
+    _text(code, f"{{{SOAP_ENV}}}Value", f"{DEFAULT_PREFIXES['soap']}:{kind.code}")
     sub = etree.SubElement(code, f"{{{SOAP_ENV}}}Subcode")
     value = etree.SubElement(sub, f"{{{SOAP_ENV}}}Value",
                              nsmap={"f": kind.value[1] or CS_NS})
