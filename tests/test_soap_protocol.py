@@ -522,3 +522,38 @@ def test_well_formed_but_wrong_envelopes_give_a_fault_or_a_message():
                 outcomes.add(e.fault.kind)
     # the mangling reached every layer: accepted messages and each kind of refusal
     assert {"request", "response", FaultCode.SCHEMA_VIOLATION, FaultCode.UNKNOWN_OPERATION} <= outcomes
+
+
+def test_hub_routes_a_parsed_request_to_the_charge_points_core():
+    cores = {cb: SoapRpcCore(CSMS, charge_box_identity=cb, peer_url="http://unknown/", new_id=ids())
+             for cb in ("CB-1", "CB-2")}
+    msg = parse(request(CENTRAL_SYSTEM_SERVICE, "Heartbeat", charge_box_identity="CB-2"))
+    core = cores[msg.headers.charge_box_identity]
+    ev = core.receive_request(msg)
+    assert isinstance(ev, CallReceived) and core.message(ev.call).notes == []
+    core.peer_url = core.headers(ev.call).from_          # the callback address is learned
+    assert core.peer_url == "http://cp.example:8080/"
+    back = parse(core.respond(ev.call, {"currentTime": T}))
+    assert back.headers.relates_to == "urn:uuid:m1" and back.payload == {"currentTime": T}
+
+
+def test_a_request_for_another_charge_point_is_refused_in_strict_noted_in_lenient():
+    raw = request(CHARGE_POINT_SERVICE, "Reset", charge_box_identity="CB-9")
+    strict = SoapRpcCore(CHARGE_POINT, charge_box_identity="CB-1", peer_url="http://cs/")
+    ev = strict.receive_request(raw)
+    assert isinstance(ev, FrameRejected) and parse(ev.reply).fault.kind is FaultCode.INVALID_HEADER
+    lenient = SoapRpcCore(CHARGE_POINT, charge_box_identity="CB-1", peer_url="http://cs/", mode="lenient")
+    ev = lenient.receive_request(raw)
+    assert isinstance(ev, CallReceived) and "'CB-9' is not 'CB-1'" in lenient.message(ev.call).notes[0]
+
+
+def test_lenient_request_without_message_id_is_answered_without_relates_to():
+    root = etree.fromstring(request(CHARGE_POINT_SERVICE, "ClearCache"))
+    el = root.find("{http://www.w3.org/2003/05/soap-envelope}Header/{http://www.w3.org/2005/08/addressing}MessageID")
+    el.getparent().remove(el)
+    core = SoapRpcCore(CHARGE_POINT, charge_box_identity="CB-1", peer_url="http://cs/", mode="lenient")
+    ev = core.receive_request(etree.tostring(root))
+    assert isinstance(ev, CallReceived) and ev.call.unique_id == ""
+    reply = core.respond(ev.call, {"status": "Accepted"})
+    assert b"RelatesTo" not in reply.encode()
+    assert parse(reply, mode="lenient").payload == {"status": "Accepted"}

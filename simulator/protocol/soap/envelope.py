@@ -167,16 +167,18 @@ def build_request(service: str, operation: str, payload: dict, *, charge_box_ide
     return _serialize(env)
 
 
-def build_response(service: str, operation: str, payload: dict, *, relates_to: str,
+def build_response(service: str, operation: str, payload: dict, *, relates_to: str | None,
                    message_id: str, to: str = ANONYMOUS, validate: bool = True,
                    prefixes: dict | None = None) -> bytes:
-    """The response envelope answering the request whose MessageID is `relates_to`."""
+    """The response envelope answering the request whose MessageID is `relates_to` (None:
+    the request had none; the HTTP exchange is then the only correlation)."""
     svc = _service(service)
     op = _operation(svc, operation)
     env, header, body = _envelope(svc.namespace, prefixes)
     _text(header, f"{{{WSA}}}Action", op.response_action)
     _text(header, f"{{{WSA}}}MessageID", message_id)
-    _text(header, f"{{{WSA}}}RelatesTo", relates_to)
+    if relates_to is not None:
+        _text(header, f"{{{WSA}}}RelatesTo", relates_to)
     _text(header, f"{{{WSA}}}To", to)
     _body(svc, body, op.response_element, op.response_type, payload, validate)
     return _serialize(env)

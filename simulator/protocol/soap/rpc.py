@@ -83,7 +83,7 @@ class SoapRpcCore:
         self._expired: OrderedDict[str, str] = OrderedDict()   # MessageID -> operation
         # InboundCall is unhashable (a dataclass with eq): keyed by id, the call kept with its
         # headers so a recycled id can never be mistaken for it.
-        self._inbound: dict[int, tuple[InboundCall, Headers]] = {}
+        self._inbound: dict[int, tuple[InboundCall, Message]] = {}
 
     # -- outbound ----------------------------------------------------------------------
     def call(self, operation: str, payload: dict, *, now: float, timeout: float) -> OutboundCall:
@@ -161,34 +161,49 @@ class SoapRpcCore:
         return ResultReceived(target, msg.payload, msg.repairs)
 
     # -- inbound -----------------------------------------------------------------------
-    def receive_request(self, raw: bytes | str) -> CallReceived | FrameRejected:
+    def receive_request(self, raw: bytes | str | Message) -> CallReceived | FrameRejected:
         """Take in a request from the peer: a CallReceived to answer, or FrameRejected whose
-        `reply` is the fault envelope to send back (as `str`)."""
-        try:
-            msg = parse(raw, mode=self.mode)
-        except SoapFault as e:
-            return FrameRejected(f"rejected: {e.fault.reason}",
-                                 self._fault(e.fault.kind, e.fault.reason, e.relates_to))
+        `reply` is the fault envelope to send back (as `str`).  A hub serving many charge
+        points on one endpoint may `parse()` first, route on `chargeBoxIdentity` and pass
+        the parsed Message (parsed in this core's mode) to that charge point's core."""
+        if isinstance(raw, Message):
+            msg = raw
+        else:
+            try:
+                msg = parse(raw, mode=self.mode)
+            except SoapFault as e:
+                return self._reject(e.fault.kind, e.fault.reason, e.relates_to)
+        mid = msg.headers.message_id
         if msg.kind != "request":
-            return FrameRejected(f"rejected: a {msg.kind} where a request was due",
-                                 self._fault(FaultCode.MALFORMED, f"expected a request, got a {msg.kind}",
-                                             msg.headers.message_id))
+            return self._reject(FaultCode.MALFORMED, f"expected a request, got a {msg.kind}", mid)
         if msg.operation.service != self.hosted.name:
-            reason = (f"{msg.operation.name} is an operation of the {msg.operation.service}; "
-                      f"this endpoint serves the {self.hosted.name}")
-            return FrameRejected(f"rejected: {reason}",
-                                 self._fault(FaultCode.UNKNOWN_OPERATION, reason, msg.headers.message_id))
-        call = InboundCall(msg.headers.message_id or "", msg.operation.name, msg.payload,
-                           msg.repairs + msg.notes)
-        self._inbound[id(call)] = (call, msg.headers)
+            return self._reject(FaultCode.UNKNOWN_OPERATION,
+                                f"{msg.operation.name} is an operation of the {msg.operation.service}; "
+                                f"this endpoint serves the {self.hosted.name}", mid)
+        identity = msg.headers.charge_box_identity
+        if identity is not None and identity != self.charge_box_identity:
+            text = (f"chargeBoxIdentity {identity!r} is not {self.charge_box_identity!r}, "
+                    "the charge point of this session")
+            if self.mode == STRICT:
+                return self._reject(FaultCode.INVALID_HEADER, text, mid)
+            msg.notes.append(text)
+        call = InboundCall(mid or "", msg.operation.name, msg.payload, msg.repairs)
+        self._inbound[id(call)] = (call, msg)
         return CallReceived(call)
 
-    def headers(self, call: InboundCall) -> Headers:
-        """The envelope headers of an unanswered inbound call (From, chargeBoxIdentity...)."""
+    def _reject(self, kind: FaultCode, reason: str, relates_to: str | None) -> FrameRejected:
+        return FrameRejected(f"rejected: {reason}", self._fault(kind, reason, relates_to))
+
+    def message(self, call: InboundCall) -> Message:
+        """The parsed envelope of an unanswered inbound call: its headers (From,
+        chargeBoxIdentity, ReplyTo...) and `notes` (what was missing but not fatal)."""
         entry = self._inbound.get(id(call))
         if entry is not None and entry[0] is call:
             return entry[1]
-        raise ValueError(f"{call.action} ({call.unique_id}) is not an unanswered inbound call") from None
+        raise ValueError(f"{call.action} ({call.unique_id}) is not an unanswered inbound call")
+
+    def headers(self, call: InboundCall) -> Headers:
+        return self.message(call).headers
 
     def respond(self, call: InboundCall, result: dict) -> str:
         """The response envelope for `call`.  Raises OcppError (InternalError) when our own
@@ -196,7 +211,7 @@ class SoapRpcCore:
         self.headers(call)      # raises unless `call` is unanswered
         try:
             frame = build_response(self.hosted.name, call.action, result,
-                                   relates_to=call.unique_id, message_id=self._new_id(),
+                                   relates_to=call.unique_id or None, message_id=self._new_id(),
                                    validate=self.validate_outbound)
         except ValueError as e:
             raise OcppError(ErrorCode.INTERNAL_ERROR, f"invalid response produced: {e}") from None
