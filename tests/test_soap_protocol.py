@@ -557,3 +557,17 @@ def test_lenient_request_without_message_id_is_answered_without_relates_to():
     reply = core.respond(ev.call, {"status": "Accepted"})
     assert b"RelatesTo" not in reply.encode()
     assert parse(reply, mode="lenient").payload == {"status": "Accepted"}
+
+
+def test_enumeration_values_in_the_wrong_case_are_repaired_in_lenient_only():
+    raw = request(CENTRAL_SYSTEM_SERVICE, "MeterValues", {"connectorId": 1, "values": [
+        {"timestamp": T, "value": [{"value": "1", "unit": "kWh"}]}]}).replace(b'unit="kWh"', b'unit="KWH"')
+    assert "unit" in fault_of(raw).fault.reason
+    msg = parse(raw, mode="lenient")
+    assert msg.payload["values"][0]["value"] == [{"value": "1", "unit": "kWh"}]
+    assert msg.repairs == ["meterValuesRequest.values.value@unit: 'KWH' read as 'kWh'"]
+    raw = response(CHARGE_POINT_SERVICE, "Reset").replace(b">Accepted<", b">accepted<")
+    assert parse(raw, mode="lenient").repairs == ["resetResponse.status: 'accepted' read as 'Accepted'"]
+    # a value outside the spec is not guessed at
+    raw = response(CHARGE_POINT_SERVICE, "Reset").replace(b">Accepted<", b">Error<")
+    assert fault_of(raw, mode="lenient").fault.kind is FaultCode.SCHEMA_VIOLATION

@@ -457,8 +457,28 @@ def _repair(svc: Service, node, type_name: str, repairs: list[str], path: str) -
     by_name = {f.name: f for f in fields}
     for c in node:
         f = by_name.get(etree.QName(c).localname)
-        if f is not None and f.type in svc.types:
+        if f is None:
+            continue
+        if f.type in svc.types:
             _repair(svc, c, f.type, repairs, f"{path}.{f.name}")
+            continue
+        fixed = _enum_case(svc, f.type, c.text)
+        if fixed is not None:
+            repairs.append(f"{path}.{f.name}: {c.text!r} read as {fixed!r}")
+            c.text = fixed
+        for attr, typ in zip(f.attributes, f.attribute_types):
+            fixed = _enum_case(svc, typ, c.get(attr))
+            if fixed is not None:
+                repairs.append(f"{path}.{f.name}@{attr}: {c.get(attr)!r} read as {fixed!r}")
+                c.set(attr, fixed)
+
+
+def _enum_case(svc: Service, typ: str, text: str | None) -> str | None:
+    """The enumeration value `text` means when only its case is wrong (else None)."""
+    values = svc.enums.get(typ)
+    if not values or text is None or text in values:
+        return None
+    return next((v for v in values if v.lower() == text.lower()), None)
 
 
 def _repair_meter_value(svc: Service, node, children, repairs: list[str], path: str) -> None:

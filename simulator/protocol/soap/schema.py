@@ -36,6 +36,7 @@ class Field:
     required: bool
     repeated: bool
     attributes: tuple[str, ...] = ()   # simple content with attributes (a 1.5 meter value)
+    attribute_types: tuple[str, ...] = ()   # their types, in the same order
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class Service:
     operations: dict[str, Operation]
     types: dict[str, tuple[Field, ...]]   # complex types: fields in schema order
     simple: dict[str, str]                # named simple type -> its XSD base
+    enums: dict[str, tuple[str, ...]]     # named enumeration type -> its values
     validator: etree.XMLSchema
 
     def by_element(self, local: str) -> tuple[Operation, str] | None:
@@ -82,12 +84,14 @@ def _fields(complex_type) -> tuple[Field, ...]:
         inline = el.find(f"{{{XS}}}complexType")
         if inline is not None:     # simple content with attributes
             ext = inline.find(f"{{{XS}}}simpleContent/{{{XS}}}extension")
-            attrs = tuple(a.get("name") for a in ext.iterfind(f"{{{XS}}}attribute"))
+            found = list(ext.iterfind(f"{{{XS}}}attribute"))
+            attrs = tuple(a.get("name") for a in found)
+            attr_types = tuple(_local(a.get("type")) for a in found)
             typ = _local(ext.get("base"))
         else:
-            attrs, typ = (), _local(el.get("type"))
+            attrs, attr_types, typ = (), (), _local(el.get("type"))
         out.append(Field(el.get("name"), typ, el.get("minOccurs", "1") != "0",
-                         el.get("maxOccurs", "1") != "1", attrs))
+                         el.get("maxOccurs", "1") != "1", attrs, attr_types))
     return tuple(out)
 
 
@@ -99,6 +103,9 @@ def _load(name: str) -> Service:
     types = {ct.get("name"): _fields(ct) for ct in schema.iterfind(f"{{{XS}}}complexType")}
     simple = {st.get("name"): _local(st.find(f"{{{XS}}}restriction").get("base"))
               for st in schema.iterfind(f"{{{XS}}}simpleType")}
+    enums = {st.get("name"): tuple(e.get("value") for e in st.iterfind(f"{{{XS}}}restriction/{{{XS}}}enumeration"))
+             for st in schema.iterfind(f"{{{XS}}}simpleType")}
+    enums = {name: values for name, values in enums.items() if values}
     elements = {el.get("name"): _local(el.get("type")) for el in schema.iterfind(f"{{{XS}}}element")}
     messages = {m.get("name"): _local(m.find(f"{{{WSDL}}}part").get("element"))
                 for m in doc.iterfind(f"{{{WSDL}}}message")}
@@ -109,7 +116,7 @@ def _load(name: str) -> Service:
         operations[op.get("name")] = Operation(
             op.get("name"), name, namespace, initiator, req, resp, elements[req], elements[resp],
             inp.get(f"{{{WSAW}}}Action"), outp.get(f"{{{WSAW}}}Action"))
-    return Service(name, namespace, host, operations, types, simple,
+    return Service(name, namespace, host, operations, types, simple, enums,
                    etree.XMLSchema(etree.fromstring(etree.tostring(schema))))
 
 
