@@ -67,3 +67,22 @@ async def test_connection_refused_is_a_clear_error():
             await client.post(url, b"<x/>")
     finally:
         await client.close()
+
+
+async def test_an_oversized_body_is_refused_and_the_handler_never_sees_it():
+    seen = []
+
+    async def handle(body):
+        seen.append(len(body))
+        return 200, b"<ok/>"
+    endpoint = SoapEndpoint(handle, lambda e: b"", max_body=1024)
+    url = await endpoint.start()
+    client = SoapHttpClient(timeout=10)
+    try:
+        status, _ = await client.post(url, b"<x>" + b"a" * 4096 + b"</x>")
+        assert status == 413 and seen == []
+        status, body = await client.post(url, b"<x/>")
+        assert (status, body, seen) == (200, b"<ok/>", [4])
+    finally:
+        await client.close()
+        await endpoint.stop()

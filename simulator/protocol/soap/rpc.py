@@ -128,7 +128,8 @@ class SoapRpcCore:
                 self._expired.popitem(last=False)
         return [CallTimedOut(c) for c in expired]
 
-    def receive_reply(self, raw: bytes | str, *, call: OutboundCall | None = None):
+    def receive_reply(self, raw: bytes | str, *, call: OutboundCall | None = None
+                      ) -> ResultReceived | InvalidResult | ErrorReceived | UnmatchedReply | FrameRejected:
         """Take in a response or fault.  `call`: the request whose HTTP exchange carried it,
         if known; RelatesTo still wins when present (it must name a pending call)."""
         try:
