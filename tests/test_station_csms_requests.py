@@ -297,11 +297,12 @@ async def test_changed_sample_interval_restarts_the_sampler(csms):
 async def test_changed_ping_interval_reaches_the_websocket(csms):
     async with running(csms) as st:
         peer = csms.peers["CP1"]
-        assert st.session.connection.ping_interval == 60
+        keepalive = st.dialect.link.keepalive
+        assert keepalive.interval == 60
         await peer.call(call.ChangeConfiguration(key="WebSocketPingInterval", value="15"))
-        assert st.session.connection.ping_interval == 15
+        assert keepalive.interval == 15
         await peer.call(call.ChangeConfiguration(key="WebSocketPingInterval", value="0"))
-        assert st.session.connection.ping_interval is None
+        assert keepalive.interval is None
 
 
 # -- ClearCache ----------------------------------------------------------------------------

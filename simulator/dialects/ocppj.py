@@ -24,12 +24,12 @@ class OcppJLink:
         self.session: Session | None = None
         self.quirks = QuirkSet(station.options.quirks)   # field quirks emitted on purpose
         self._task: asyncio.Task | None = None
+        self.keepalive: websocket.Keepalive | None = None
         self._closing = False
 
     async def open(self, on_lost: Callable[[], None], ping_interval: int) -> None:
         st = self.station
         conn = await websocket.connect(st.url, version=self.version,
-                                       ping_interval=ping_interval or None,
                                        **st.security.connect_args(),  # Basic auth / TLS
                                        subprotocol=None if self.quirks.no_subprotocol else "default")
         session = Session(conn, version=self.version, role=CHARGE_POINT, handler=self.handler,
@@ -38,10 +38,14 @@ class OcppJLink:
         # station.taps survive reconnects.
         session.taps = st.taps
         self.session, self._closing = session, False
+        # An in-memory test pipe has no pings.
+        self.keepalive = websocket.Keepalive(conn, ping_interval) if hasattr(conn, "ping") else None
         self._task = asyncio.create_task(session.run(), name=f"{st.id}-session")
         self._task.add_done_callback(lambda task: self._ended(task, on_lost))
 
     def _ended(self, task: asyncio.Task, on_lost: Callable[[], None]) -> None:
+        if self.keepalive is not None:
+            self.keepalive.stop()
         if not task.cancelled() and task.exception() is not None:
             log.error("%s: session ended with an error", self.station.id, exc_info=task.exception())
         if not self._closing:
@@ -81,17 +85,6 @@ class OcppJLink:
         return await session.call(action, payload)
 
     def set_ping_interval(self, seconds: int) -> None:
-        """websockets' keepalive loop re-reads `ping_interval` before every ping, so a new
-        value applies from the next ping; 0 stops the keepalive task."""
-        conn = self.session.connection if self.session else None
-        if conn is None or not hasattr(conn, "start_keepalive"):
-            return
-        task = getattr(conn, "keepalive_task", None)
-        if not seconds:
-            conn.ping_interval = None
-            if task is not None:
-                task.cancel()
-            return
-        conn.ping_interval = seconds
-        if task is None or task.done():
-            conn.start_keepalive()
+        """A new interval applies from now; 0 stops the pings."""
+        if self.keepalive is not None:
+            self.keepalive.set_interval(seconds)

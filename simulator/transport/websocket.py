@@ -2,25 +2,28 @@
 
 compression off (≈14–20 KiB per idle connection instead of ≈60 KiB), a 64 KiB frame limit
 (a larger frame closes the connection with 1009, as the spec intends), a small receive
-queue, and a configurable ping interval.
+queue, and keepalive pings on loop timers (`Keepalive`) rather than websockets' task per
+connection.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import ssl as ssl_module
 
 import websockets
+from websockets.exceptions import ConnectionClosed
 
 MAX_FRAME = 64 * 1024
 MAX_QUEUE = 16
 SUBPROTOCOL = {"ocpp1.6": "ocpp1.6", "ocpp2.0.1": "ocpp2.0.1"}
 
 
-async def connect(url: str, *, version: str = "ocpp1.6", ping_interval: float | None = 60,
-                  open_timeout: float = 10, basic_auth: tuple[str, str] | None = None,
+async def connect(url: str, *, version: str = "ocpp1.6", open_timeout: float = 10, basic_auth: tuple[str, str] | None = None,
                   ssl: ssl_module.SSLContext | None = None, subprotocol: str | None = "default",
                   max_size: int = MAX_FRAME):
-    """Open an OCPP-J client connection.  subprotocol=None offers none (a field quirk)."""
+    """Open an OCPP-J client connection.  subprotocol=None offers none (a field quirk).
+    It sends no pings of its own: wrap it in a `Keepalive`."""
     headers = {}
     if basic_auth is not None:
         token = base64.b64encode(f"{basic_auth[0]}:{basic_auth[1]}".encode()).decode()
@@ -28,8 +31,63 @@ async def connect(url: str, *, version: str = "ocpp1.6", ping_interval: float | 
     offered = [SUBPROTOCOL[version] if subprotocol == "default" else subprotocol] if subprotocol else None
     return await websockets.connect(
         url, subprotocols=offered, compression=None, max_size=max_size, max_queue=MAX_QUEUE,
-        ping_interval=ping_interval, open_timeout=open_timeout, additional_headers=headers or None,
+        ping_interval=None, open_timeout=open_timeout, additional_headers=headers or None,
         ssl=ssl, user_agent_header="chargesim")
+
+
+class Keepalive:
+    """Ping the peer every `interval` seconds; close the connection when no pong comes
+    within `timeout`.  websockets' own keepalive is a task per connection for its whole
+    life; here an idle connection holds one timer handle, and a task exists only while a
+    ping waits for its pong (a simulator process holds thousands of connections)."""
+
+    __slots__ = ("conn", "interval", "timeout", "_timer", "_task")
+
+    def __init__(self, conn, interval: float | None, timeout: float | None = 20):
+        self.conn, self.timeout = conn, timeout
+        self.interval: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task | None = None
+        self.set_interval(interval)
+
+    def set_interval(self, seconds: float | None) -> None:
+        """A new interval applies from now; 0 or None stops pinging."""
+        self.interval = seconds or None
+        self._schedule()
+
+    def stop(self) -> None:
+        self.interval = None
+        self._schedule()
+        if self._task is not None:
+            self._task.cancel()
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.interval is not None and self._task is None:
+            self._timer = asyncio.get_running_loop().call_later(self.interval, self._due)
+
+    def _due(self) -> None:
+        self._timer = None
+        self._task = asyncio.get_running_loop().create_task(self._ping())
+
+    async def _ping(self) -> None:
+        try:
+            pong = await self.conn.ping()
+            if self.timeout is None:
+                await pong
+            else:
+                await asyncio.wait_for(pong, self.timeout)
+        except asyncio.TimeoutError:
+            self._task = None
+            await self.conn.close(1011, "keepalive ping timeout")
+            return
+        except ConnectionClosed:
+            self._task = None
+            return
+        self._task = None
+        self._schedule()
 
 
 def use_uvloop() -> bool:
