@@ -59,6 +59,8 @@ class HubConfig:
     frames_kept: int = 100             # per station, for GET /stations/{id}/frames; 0: off
     frames_total: int = 20_000         # frames kept for all stations together (≈ 5 MiB)
     flush_interval: float = 5.0        # seconds between write-behind flushes of the cache
+    allow_concurrent_tags: bool = False  # one tag may charge at several connectors (load tests)
+    accept_unknown_tags: bool = False  # tags the hub does not know are Accepted (load tests)
     # security profiles (security.py) and certificate authority (pki.py); PEM text or paths
     station_passwords: dict[str, str] = field(default_factory=dict)  # Basic auth, seed
     require_auth: bool = False         # refuse stations that have no password (401)
@@ -111,7 +113,10 @@ class Hub:
             self.files = FileStore(cfg.uploads_dir, cfg.firmware_dir, cfg.firmware)
         self.manager = Manager(self.store, self.events, heartbeat_interval=cfg.heartbeat_interval,
                                unknown_stations=cfg.unknown_stations,
-                               flush_interval=cfg.flush_interval, ca=ca, files=self.files)
+                               flush_interval=cfg.flush_interval, ca=ca, files=self.files,
+                               lenient=cfg.mode == LENIENT,
+                               allow_concurrent_tags=cfg.allow_concurrent_tags,
+                               accept_unknown_tags=cfg.accept_unknown_tags)
         self.manager.commander = self.execute
         self.pki = self.manager.certificates if ca is not None else None
         try:

@@ -68,7 +68,9 @@ CREATE TABLE IF NOT EXISTS transactions (
     meter_stop          INTEGER,
     stop_time           TEXT,
     stop_reason         TEXT,
-    stop_id_tag         TEXT
+    stop_id_tag         TEXT,
+    closed_by           TEXT,              -- station | hub (a stale transaction it ended)
+    flags               TEXT               -- lenient mode: what was implausible, else NULL
 );
 CREATE INDEX IF NOT EXISTS transactions_open ON transactions (station_id) WHERE stop_time IS NULL;
 CREATE TABLE IF NOT EXISTS meter_values (
@@ -90,6 +92,15 @@ CREATE INDEX IF NOT EXISTS meter_values_tx ON meter_values (transaction_id);
 TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
 
 
+def _add_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """Columns added since a file database was created (CREATE TABLE IF NOT EXISTS keeps
+    the old shape)."""
+    have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    for name, kind in columns.items():
+        if name not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
 def _ts(value: datetime | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -105,6 +116,7 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        _add_columns(self.db, "transactions", {"closed_by": "TEXT", "flags": "TEXT"})
         self.reservations = Reservations(self.db)
         self.local_lists = LocalLists(self.db)
         self.charging_profiles = ChargingProfiles(self.db)
@@ -220,24 +232,37 @@ class Store:
     # -- transactions -----------------------------------------------------------------
     def start_transaction(self, station_id: str, connector_id: int, id_tag: str, id_tag_status: str,
                           meter_start: int, start_time: datetime,
-                          reservation_id: int | None = None) -> int:
+                          reservation_id: int | None = None, flags: str | None = None) -> int:
         """Record a new transaction; returns its hub-assigned id."""
         cur = self.db.execute(
             """INSERT INTO transactions (station_id, connector_id, id_tag, id_tag_status,
-                                         meter_start, start_time, reservation_id)
-               VALUES (?,?,?,?,?,?,?)""",
+                                         meter_start, start_time, reservation_id, flags)
+               VALUES (?,?,?,?,?,?,?,?)""",
             (station_id, connector_id, id_tag, id_tag_status, meter_start, _ts(start_time),
-             reservation_id))
+             reservation_id, flags))
         return cur.lastrowid
 
     def stop_transaction(self, transaction_id: int, meter_stop: int, stop_time: datetime,
-                         reason: str | None, stop_id_tag: str | None) -> bool:
-        """Close an open transaction.  False if there is no such open transaction."""
+                         reason: str | None, stop_id_tag: str | None,
+                         flags: str | None = None) -> bool:
+        """The station ends a transaction: open, or closed by the hub as stale (the station's
+        own figures replace the hub's guess).  False if there is no such transaction."""
         cur = self.db.execute(
-            """UPDATE transactions SET meter_stop=?, stop_time=?, stop_reason=?, stop_id_tag=?
-               WHERE id = ? AND stop_time IS NULL""",
-            (meter_stop, _ts(stop_time), reason, stop_id_tag, transaction_id))
+            """UPDATE transactions SET meter_stop=?, stop_time=?, stop_reason=?, stop_id_tag=?,
+                 closed_by='station',
+                 flags=CASE WHEN ? IS NULL THEN flags
+                            ELSE coalesce(flags || '; ', '') || ? END
+               WHERE id = ? AND (stop_time IS NULL OR closed_by = 'hub')""",
+            (meter_stop, _ts(stop_time), reason, stop_id_tag, flags, flags, transaction_id))
         return cur.rowcount > 0
+
+    def close_stale_transaction(self, transaction_id: int, meter_stop: int, stop_time: datetime,
+                                reason: str) -> None:
+        """The hub ends a transaction the station will not end (see the manager)."""
+        self.db.execute(
+            """UPDATE transactions SET meter_stop=?, stop_time=?, stop_reason=?, closed_by='hub'
+               WHERE id = ? AND stop_time IS NULL""",
+            (meter_stop, _ts(stop_time), reason, transaction_id))
 
     def get_transaction(self, transaction_id: int) -> dict | None:
         return self._row("SELECT * FROM transactions WHERE id = ?", (transaction_id,))
