@@ -59,6 +59,8 @@ class HubConfig:
     frames_kept: int = 100             # per station, for GET /stations/{id}/frames; 0: off
     frames_total: int = 20_000         # frames kept for all stations together (≈ 5 MiB)
     flush_interval: float = 5.0        # seconds between write-behind flushes of the cache
+    write_delay: float = 0.005         # meter values: one transaction per this many seconds
+    max_pending: int = 20_000          # rows queued at most before they are written at once
     allow_concurrent_tags: bool = False  # one tag may charge at several connectors (load tests)
     accept_unknown_tags: bool = False  # tags the hub does not know are Accepted (load tests)
     # security profiles (security.py) and certificate authority (pki.py); PEM text or paths
@@ -105,7 +107,7 @@ class Hub:
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
         cfg = self.config
-        self.store = Store(cfg.db_path)
+        self.store = Store(cfg.db_path, write_delay=cfg.write_delay, max_pending=cfg.max_pending)
         ca = None
         if (cfg.ca_cert and cfg.ca_key) or cfg.auto_ca:
             ca = CertificateAuthority(cfg.ca_cert, cfg.ca_key)

@@ -3,15 +3,23 @@
 Tables here: stations, connectors, id_tags, transactions, meter_values.  Each feature's
 state has its own repository module on the same connection (`store.reservations`,
 `store.local_lists`, `store.charging_profiles`, `store.passwords`, `store.security_events`,
-`store.certificates`); nothing outside this package writes SQL.  All writes are small
-single statements (or one executemany per message) and run on the event loop's thread; the
-manager keeps the hot path (heartbeats, status notifications, authorisations of known tags)
-in memory and writes it behind in batches, so SQLite is not touched per heartbeat.
+`store.certificates`); nothing outside this package writes SQL.  Writes run on the event
+loop's thread; the manager keeps the hot path (heartbeats, status notifications,
+authorisations of known tags) in memory and writes it behind in batches.
+
+Write-behind (`WriteBehind`): meter values, the bulk of a charging hub's writes, are queued
+and written `write_delay` seconds after the first one queued, all in one transaction (one
+COMMIT for hundreds of messages instead of one each), so a MeterValues answer never waits
+on a COMMIT.  The queue is bounded: at `max_pending` rows it is written at once.  Reads of
+queued tables, `flush()` and `close()` write it first, so readers see every row received and
+a hub stopped (also by SIGTERM: `serve_forever` stops the hub) loses nothing.
 
 Timestamps are stored as RFC 3339 text in UTC with a 'Z'; rows are returned as dicts.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 from datetime import datetime
 from typing import Iterable
@@ -91,6 +99,65 @@ CREATE INDEX IF NOT EXISTS meter_values_tx ON meter_values (transaction_id);
 
 TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
 
+log = logging.getLogger(__name__)
+
+_INSERT_METER_VALUES = """INSERT INTO meter_values (transaction_id, station_id, connector_id,
+    timestamp, measurand, phase, unit, context, location, value) VALUES (?,?,?,?,?,?,?,?,?,?)"""
+
+
+class WriteBehind:
+    """Rows queued per statement, written together in one transaction.
+
+    `delay` seconds after the first row queued (on the running event loop; 0 or no loop:
+    at once), when `max_pending` rows wait, or on `flush()`."""
+
+    def __init__(self, db: sqlite3.Connection, delay: float = 0.005, max_pending: int = 20_000):
+        if delay < 0 or max_pending < 1:
+            raise ValueError("write_delay must be >= 0 and max_pending >= 1")
+        self.db = db
+        self.delay = delay
+        self.max_pending = max_pending
+        self.pending: dict[str, list[tuple]] = {}
+        self.queued = 0
+        self.timer: asyncio.TimerHandle | None = None
+        self.batches = 0     # transactions written
+        self.rows = 0        # rows written
+
+    def add(self, sql: str, rows: list[tuple]) -> None:
+        self.pending.setdefault(sql, []).extend(rows)
+        self.queued += len(rows)
+        if self.queued >= self.max_pending or self.delay == 0:
+            self.flush()
+        elif self.timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:   # no event loop (a script, a test): nothing to wait for
+                self.flush()
+                return
+            self.timer = loop.call_later(self.delay, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self.timer = None
+        try:
+            self.flush()
+        except Exception:   # kept queued; the next flush (or close) tries again
+            log.exception("writing %d queued rows failed", self.queued)
+
+    def flush(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if not self.queued:
+            return
+        with self.db:
+            self.db.execute("BEGIN")
+            for sql, rows in self.pending.items():
+                self.db.executemany(sql, rows)
+        self.batches += 1
+        self.rows += self.queued
+        self.pending.clear()
+        self.queued = 0
+
 
 def _add_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
     """Columns added since a file database was created (CREATE TABLE IF NOT EXISTS keeps
@@ -108,7 +175,8 @@ def _ts(value: datetime | str | None) -> str | None:
 
 
 class Store:
-    def __init__(self, path: str = ":memory:"):
+    def __init__(self, path: str = ":memory:", *, write_delay: float = 0.005,
+                 max_pending: int = 20_000):
         self.path = path
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
@@ -117,6 +185,7 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         _add_columns(self.db, "transactions", {"closed_by": "TEXT", "flags": "TEXT"})
+        self.write_behind = WriteBehind(self.db, write_delay, max_pending)
         self.reservations = Reservations(self.db)
         self.local_lists = LocalLists(self.db)
         self.charging_profiles = ChargingProfiles(self.db)
@@ -124,8 +193,15 @@ class Store:
         self.security_events = SecurityEvents(self.db)
         self.certificates = Certificates(self.db)
 
+    def flush(self) -> None:
+        """Write everything queued behind (see WriteBehind)."""
+        self.write_behind.flush()
+
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.flush()
+        finally:
+            self.db.close()
 
     def _rows(self, sql: str, args: Iterable = ()) -> list[dict]:
         return [dict(r) for r in self.db.execute(sql, tuple(args))]
@@ -289,16 +365,16 @@ class Store:
         context, location, value)"""
         if not rows:
             return
-        rows = [(r[0], r[1], r[2], _ts(r[3]), *r[4:]) for r in rows]
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                """INSERT INTO meter_values (transaction_id, station_id, connector_id, timestamp,
-                                             measurand, phase, unit, context, location, value)
-                   VALUES (?,?,?,?,?,?,?,?,?,?)""", rows)
+        out, last, text = [], None, None
+        for r in rows:   # the samples of one reading share their timestamp: format it once
+            if r[3] is not last:
+                last, text = r[3], _ts(r[3])
+            out.append((r[0], r[1], r[2], text, *r[4:]))
+        self.write_behind.add(_INSERT_METER_VALUES, out)
 
     def meter_values(self, transaction_id: int | None = None, station_id: str | None = None
                      ) -> list[dict]:
+        self.flush()
         where, args = [], []
         if transaction_id is not None:
             where.append("transaction_id = ?")
