@@ -17,7 +17,7 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
     p.add_argument("--host", default=d.host)
     p.add_argument("--port", type=int, default=d.port, help="OCPP WebSocket port (0: any free)")
     p.add_argument("--api-port", type=int, default=d.api_port, help="HTTP API port (0: any free)")
-    p.add_argument("--db", default=d.db_path, help="SQLite file (default: in memory)")
+    p.add_argument("--db", default=d.db_path, help="SQLite file, or a postgresql:// URL (default: SQLite in memory)")
     p.add_argument("--heartbeat-interval", type=int, default=d.heartbeat_interval)
     p.add_argument("--unknown-stations", choices=UNKNOWN_STATION_POLICIES, default=d.unknown_stations)
     p.add_argument("--duplicate-policy", choices=DUPLICATE_POLICIES, default=d.duplicate_policy)

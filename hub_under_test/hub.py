@@ -42,7 +42,7 @@ class HubConfig:
     host: str = "127.0.0.1"
     port: int = 9000                   # 0: pick a free port
     api_port: int | None = 9001        # 0: pick a free port; None: no HTTP API
-    db_path: str = ":memory:"          # or a file path
+    db_path: str = ":memory:"          # or a SQLite file path, or a postgresql:// URL
     heartbeat_interval: int = 300      # seconds, sent in BootNotification replies
     unknown_stations: str = "accept"   # accept | pending | reject (BootNotification answer)
     fallback_version: str | None = None  # version for clients that offer no subprotocol

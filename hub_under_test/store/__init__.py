@@ -1,4 +1,5 @@
-"""The core store: SQLite (stdlib sqlite3), in memory by default or in a file.
+"""The core store: SQLite (stdlib sqlite3), in memory by default or in a file, or PostgreSQL
+for a postgresql:// URL (`db.py`: one SQL for both).
 
 Tables here: stations, connectors, id_tags, transactions, meter_values.  Each feature's
 state has its own repository module on the same connection (`store.reservations`,
@@ -26,6 +27,7 @@ from typing import Iterable
 
 from ..messages import StationBoot, format_time, utcnow
 from .charging_profiles import ChargingProfiles
+from .db import add_columns, connect
 from .local_lists import LocalLists
 from .reservations import Reservations
 from .security import Certificates, Passwords, SecurityEvents
@@ -92,7 +94,8 @@ CREATE TABLE IF NOT EXISTS meter_values (
     unit                TEXT,
     context             TEXT,
     location            TEXT,
-    value               REAL               -- the number, or the raw text if not numeric
+    value               REAL,              -- the number (NULL if the reading is not one)
+    raw                 TEXT               -- the reading as sent, when it is not a number
 );
 CREATE INDEX IF NOT EXISTS meter_values_tx ON meter_values (transaction_id);
 """
@@ -102,7 +105,8 @@ TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
 log = logging.getLogger(__name__)
 
 _INSERT_METER_VALUES = """INSERT INTO meter_values (transaction_id, station_id, connector_id,
-    timestamp, measurand, phase, unit, context, location, value) VALUES (?,?,?,?,?,?,?,?,?,?)"""
+    timestamp, measurand, phase, unit, context, location, value, raw)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?)"""
 
 
 class WriteBehind:
@@ -159,15 +163,6 @@ class WriteBehind:
         self.queued = 0
 
 
-def _add_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
-    """Columns added since a file database was created (CREATE TABLE IF NOT EXISTS keeps
-    the old shape)."""
-    have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-    for name, kind in columns.items():
-        if name not in have:
-            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-
-
 def _ts(value: datetime | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -178,13 +173,10 @@ class Store:
     def __init__(self, path: str = ":memory:", *, write_delay: float = 0.005,
                  max_pending: int = 20_000):
         self.path = path
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        if path != ":memory:":
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db = connect(path)
         self.db.executescript(SCHEMA)
-        _add_columns(self.db, "transactions", {"closed_by": "TEXT", "flags": "TEXT"})
+        add_columns(self.db, "transactions", {"closed_by": "TEXT", "flags": "TEXT"})
+        add_columns(self.db, "meter_values", {"raw": "TEXT"})
         self.write_behind = WriteBehind(self.db, write_delay, max_pending)
         self.reservations = Reservations(self.db)
         self.local_lists = LocalLists(self.db)
@@ -326,8 +318,8 @@ class Store:
         cur = self.db.execute(
             """UPDATE transactions SET meter_stop=?, stop_time=?, stop_reason=?, stop_id_tag=?,
                  closed_by='station',
-                 flags=CASE WHEN ? IS NULL THEN flags
-                            ELSE coalesce(flags || '; ', '') || ? END
+                 flags=CASE WHEN CAST(? AS TEXT) IS NULL THEN flags
+                            ELSE coalesce(flags || '; ', '') || CAST(? AS TEXT) END
                WHERE id = ? AND (stop_time IS NULL OR closed_by = 'hub')""",
             (meter_stop, _ts(stop_time), reason, stop_id_tag, flags, flags, transaction_id))
         return cur.rowcount > 0
@@ -362,14 +354,16 @@ class Store:
     # -- meter values -----------------------------------------------------------------
     def add_meter_values(self, rows: list[tuple]) -> None:
         """rows: (transaction_id, station_id, connector_id, timestamp, measurand, phase, unit,
-        context, location, value)"""
+        context, location, value); a value that is text (not a number) is kept as `raw`."""
         if not rows:
             return
         out, last, text = [], None, None
         for r in rows:   # the samples of one reading share their timestamp: format it once
             if r[3] is not last:
                 last, text = r[3], _ts(r[3])
-            out.append((r[0], r[1], r[2], text, *r[4:]))
+            value = r[9]
+            out.append((r[0], r[1], r[2], text, *r[4:9],
+                        *((None, value) if isinstance(value, str) else (value, None))))
         self.write_behind.add(_INSERT_METER_VALUES, out)
 
     def meter_values(self, transaction_id: int | None = None, station_id: str | None = None

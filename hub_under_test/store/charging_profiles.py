@@ -57,7 +57,7 @@ class ChargingProfiles:
         else:
             parts = [(col, v) for col, v in (("connector_id", connector_id), ("purpose", purpose),
                                              ("stack_level", stack_level)) if v is not None]
-        where = " AND ".join(f"{col} = ?" for col, _ in parts) or "1"
+        where = " AND ".join(f"{col} = ?" for col, _ in parts) or "TRUE"
         sql = f"FROM charging_profiles WHERE station_id = ? AND {where}"
         args = [station_id, *(v for _, v in parts)]
         ids = [r[0] for r in self.db.execute(f"SELECT profile_id {sql}", args)]
