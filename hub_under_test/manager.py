@@ -21,7 +21,7 @@ features' records in the store reflect whatever went to the stations.
 
 Transaction hygiene: at most one active transaction per connector.  A new StartTransaction
 on a connector that has one, or a BootNotification (the station restarted: whatever ran
-before is over), closes the stale one in the store (`closed_by = 'hub'`, the reason
+before is over; not one the hub asked for with TriggerMessage), closes the stale one in the store (`closed_by = 'hub'`, the reason
 `STALE_NEW_START` / `STALE_REBOOT`, meter stop = the last energy reading seen) and publishes
 `transaction.stopped`; a later StopTransaction from the station for it still records the
 station's own figures.  Messages that cannot be true (a StartTransaction on connector 0 or
@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Awaitable, Callable
 
-from .commands import Command, Result
+from .commands import Command, Result, TriggerMessage
 from .errors import StationNotConnected
 from .events import EventBus
 from .local_auth import LocalLists
@@ -169,6 +169,7 @@ class Manager:
         self._tx_by_tag: dict[str, int] = {}  # tag → its running accepted transaction
         self._tx_by_start: dict[tuple, int] = {}  # start message → running transaction
         self._tx_by_connector: dict[tuple[str, int], int] = {}  # (station, connector) → running
+        self._triggered_boot: set[str] = set()  # asked for a BootNotification: not a reboot
         self._dirty_seen: set[str] = set()
         self._dirty_connectors: set[tuple[str, int]] = set()
         self._flusher: asyncio.Task | None = None
@@ -302,8 +303,11 @@ class Manager:
         st.vendor, st.model = msg.vendor, msg.model
         self.store.record_boot(msg, status.value, now)
         self.counters["boots"] += 1
-        for tx in [t for t in self.active.values() if t.station_id == msg.station_id]:
-            self._close_stale(tx, STALE_REBOOT)
+        if msg.station_id in self._triggered_boot:   # TriggerMessage: the station runs on
+            self._triggered_boot.discard(msg.station_id)
+        else:
+            for tx in [t for t in self.active.values() if t.station_id == msg.station_id]:
+                self._close_stale(tx, STALE_REBOOT)
         if status is not RegistrationStatus.ACCEPTED:
             log.info("%s: BootNotification answered %s (unknown_stations=%s)", msg.station_id,
                      status.value, self.unknown_stations)
@@ -380,6 +384,9 @@ class Manager:
 
     def command_done(self, station_id: str, command: Command, result: Result) -> None:
         """Every answered command, however it was sent: the features record it."""
+        if isinstance(command, TriggerMessage) and command.message == "BootNotification" \
+                and getattr(result, "accepted", False):
+            self._triggered_boot.add(station_id)
         for observe in self._observers:
             try:
                 observe(station_id, command, result)

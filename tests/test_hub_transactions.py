@@ -156,3 +156,27 @@ async def test_a_stale_transaction_written_before_hygiene_is_closed_on_load(tmp_
     async with running_hub(db_path=db) as hub:
         assert list(hub.manager.active) == [b]
         assert hub.store.get_transaction(a)["stop_reason"] == STALE_NEW_START
+
+
+async def test_a_boot_the_hub_triggered_is_not_a_reboot():
+    from ocpp.routing import on
+    from ocpp.v16 import call_result
+    from ocpp.v16.enums import Action
+
+    from hub_under_test.commands import TriggerMessage
+    from tests.hub_helpers import Charger
+
+    class Triggerable(Charger):
+        @on(Action.trigger_message)
+        async def on_trigger(self, requested_message, **kw):
+            return call_result.TriggerMessage(status="Accepted")
+
+    async with running_hub(tags={"A": "Accepted"}) as hub, \
+            charger(hub, "CS-TRIG", cls=Triggerable) as cp:
+        tx = (await cp.call(call.StartTransaction(connector_id=1, id_tag="A", meter_start=0,
+                                                  timestamp=now()))).transaction_id
+        assert (await hub.execute("CS-TRIG", TriggerMessage("BootNotification"))).accepted
+        await cp.call(call.BootNotification(charge_point_model="X", charge_point_vendor="Acme"))
+        assert tx in hub.manager.active      # asked for: the station runs on
+        await cp.call(call.BootNotification(charge_point_model="X", charge_point_vendor="Acme"))
+        assert tx not in hub.manager.active  # not asked for: a reboot

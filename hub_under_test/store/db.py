@@ -67,9 +67,15 @@ class Row(tuple):
         return tuple.__getitem__(self, key)
 
 
+_ROW_CLASSES: dict[tuple[str, ...], type[Row]] = {}
+
+
 def _row_factory(cursor):
+    """psycopg's row factory: one Row class per column list, made once."""
     names = tuple(c.name for c in cursor.description) if cursor.description else ()
-    cls = type("Row", (Row,), {"__slots__": (), "names": names})
+    cls = _ROW_CLASSES.get(names)
+    if cls is None:
+        cls = _ROW_CLASSES[names] = type("Row", (Row,), {"__slots__": (), "names": names})
     return cls
 
 
