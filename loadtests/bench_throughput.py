@@ -148,9 +148,30 @@ def bench_ours_charging(stations: int, seconds: float, db: str, write_delay: flo
     rate = _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port",
                      "0", "--log-level", "WARNING", "--db", db, "--accept-unknown-tags", *delay],
                     port, _charging_stations, f"ws://127.0.0.1:{port}/ocpp", stations, seconds)
-    with sqlite3.connect(db) as con:   # the hub has stopped (SIGTERM): everything is written
-        rows = con.execute("SELECT count(*) FROM meter_values").fetchone()[0]
+    # the hub has stopped (SIGTERM): everything is written
+    if db.startswith("postgresql://"):
+        import psycopg
+        with psycopg.connect(db) as con:
+            rows = con.execute("SELECT count(*) FROM meter_values").fetchone()[0]
+    else:
+        with sqlite3.connect(db) as con:
+            rows = con.execute("SELECT count(*) FROM meter_values").fetchone()[0]
     return rate, rows
+
+
+def bench_ours_postgres(stations: int, seconds: float, url: str) -> tuple[float, int]:
+    """The charging mix with the hub on PostgreSQL, in a schema of its own (dropped after)."""
+    import psycopg
+    schema = f"chargesim_bench_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        sep = "&" if "?" in url else "?"
+        return bench_ours_charging(stations, seconds, f"{url}{sep}options=-csearch_path%3D{schema}")
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 async def _raw_hub(port: int) -> None:
@@ -213,6 +234,8 @@ def main() -> int:
                     help="charging mix: the hub's SQLite file (default: a temporary file)")
     ap.add_argument("--write-through", action="store_true",
                     help="charging mix: also measure our hub committing every MeterValues")
+    ap.add_argument("--postgres", metavar="URL", default=None,
+                    help="charging mix: also measure our hub on this PostgreSQL database")
     ap.add_argument("--serve-raw", type=int, metavar="PORT", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.serve_raw:  # the ceiling's hub process
@@ -254,6 +277,10 @@ def charging(a) -> int:
         ours, rows = bench_ours_charging(a.stations, a.seconds, fresh(tmp, "behind.db"))
     print(f"chargesim station <-> chargesim hub : {ours:8.0f} round trips/s "
           f"(charging mix, SQLite file, write-behind; {rows} meter rows stored)", flush=True)
+    if a.postgres:
+        pg, pg_rows = bench_ours_postgres(a.stations, a.seconds, a.postgres)
+        print(f"chargesim hub on PostgreSQL         : {pg:8.0f} round trips/s "
+              f"(write-behind; {pg_rows} meter rows stored)", flush=True)
     peer = bench_peer(a.peer, a.stations, a.seconds, "charging")
     print(f"ocpp lib ChargePoint <-> ocpp lib  : {peer:8.0f} round trips/s (charging mix, "
           "in memory)", flush=True)
