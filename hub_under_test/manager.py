@@ -21,13 +21,14 @@ features' records in the store reflect whatever went to the stations.
 
 Transaction hygiene: at most one active transaction per connector.  A new StartTransaction
 on a connector that has one, or a BootNotification (the station restarted: whatever ran
-before is over; not one the hub asked for with TriggerMessage), closes the stale one in the store (`closed_by = 'hub'`, the reason
-`STALE_NEW_START` / `STALE_REBOOT`, meter stop = the last energy reading seen) and publishes
-`transaction.stopped`; a later StopTransaction from the station for it still records the
-station's own figures.  Messages that cannot be true (a StartTransaction on connector 0 or
-below, a stop before its start or below its meter start, a negative connector) raise
-`Implausible` in strict mode (the adapter answers a CALLERROR); in lenient mode they are
-stored and flagged (`transactions.flags`) and logged.
+before is over; not one the hub asked for with TriggerMessage), closes the stale one in the
+store (`closed_by = 'hub'`, the reason `STALE_NEW_START` / `STALE_REBOOT`, meter stop = the
+last energy reading seen) and publishes `transaction.stopped`; a later StopTransaction from
+the station for it still records the station's own figures.  Messages that cannot be true
+(a StartTransaction on connector 0 or below, a stop before its start or below its meter
+start, an energy register going down, a negative connector) raise `Implausible` in strict
+mode (the adapter answers a CALLERROR); in lenient mode they are stored, flagged
+(`transactions.flags`; meter values: logged and counted) and logged.
 
 Rules (1.6 semantics, expressed version-neutrally):
 - id tags are Accepted / Blocked / Expired / Invalid, with an optional expiry and parent;
@@ -590,9 +591,18 @@ class Manager:
                               f"connectorId {msg.connector_id} is negative")
         tx = self.active.get(msg.transaction_id) if msg.transaction_id is not None else None
         if tx is not None:
+            # the station's energy register (not a phase's, not the EV's) only goes up
+            last = floor = tx.meter_start if tx.meter_last is None else tx.meter_last
             for s in msg.samples:
-                if s.measurand == ENERGY and s.value is not None and s.unit in ("Wh", "kWh"):
-                    tx.meter_last = int(s.value * 1000 if s.unit == "kWh" else s.value)
+                if s.measurand == ENERGY and s.value is not None and s.phase is None \
+                        and s.location in (None, "Outlet") and s.unit in ("Wh", "kWh"):
+                    wh = s.value * 1000 if s.unit == "kWh" else s.value
+                    if wh < floor - 1:   # 1 Wh: a register read with decimals vs meterStart
+                        self._implausible(msg.station_id, "MeterValues",
+                                          f"the energy register went down to {wh:g} Wh "
+                                          f"(transaction {tx.id} was at {floor} Wh)")
+                    last = max(last, int(wh))
+            tx.meter_last = last
         self._store_samples(msg.station_id, msg.connector_id, msg.transaction_id, msg.samples)
         self.events.publish(MeterReading.TOPIC, msg, msg.station_id)
 

@@ -180,3 +180,21 @@ async def test_a_boot_the_hub_triggered_is_not_a_reboot():
         assert tx in hub.manager.active      # asked for: the station runs on
         await cp.call(call.BootNotification(charge_point_model="X", charge_point_vendor="Acme"))
         assert tx not in hub.manager.active  # not asked for: a reboot
+
+
+async def test_an_energy_register_going_down_is_refused_in_strict_mode():
+    def reading(uid, tx, value, unit="Wh", **extra):
+        return [2, uid, "MeterValues", {"connectorId": 1, "transactionId": tx, "meterValue": [
+            {"timestamp": T0, "sampledValue": [{"value": value, "unit": unit, **extra}]}]}]
+
+    async with running_hub(tags={"A": "Accepted"}) as hub, raw_station(hub, "CS-E") as ws:
+        tx = (await exchange(ws, start_frame("1", meter=1000)))[2]["transactionId"]
+        assert (await exchange(ws, reading("2", tx, "1.5", unit="kWh")))[0] == 3
+        # a phase's register and the EV's are not the station's total: not compared
+        assert (await exchange(ws, reading("3", tx, "400", phase="L1")))[0] == 3
+        assert (await exchange(ws, reading("4", tx, "10", location="EV")))[0] == 3
+        refused = await exchange(ws, reading("5", tx, "1400"))
+        assert refused[:3] == [4, "5", "PropertyConstraintViolation"]
+        assert "went down to 1400 Wh" in refused[3]
+        assert hub.manager.active[tx].meter_last == 1500
+        assert len(hub.store.meter_values(transaction_id=tx)) == 3
