@@ -174,3 +174,11 @@ async def test_a_hub_runs_a_charging_session_on_the_store(target):
         row = hub.store.get_transaction(tx)
         assert (row["stop_reason"], row["meter_stop"]) == ("StaleReboot", 700)
         assert [r["value"] for r in hub.store.meter_values(transaction_id=tx)] == [700.0]
+
+
+def test_an_unreachable_postgresql_store_says_where_without_the_password():
+    pytest.importorskip("psycopg")
+    with pytest.raises(ConnectionError, match=r"cannot open the PostgreSQL store "
+                                              r"postgresql://127\.0\.0\.1:1/test") as info:
+        Store("postgresql://someone:secret@127.0.0.1:1/test")
+    assert "secret" not in str(info.value)

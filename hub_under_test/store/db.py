@@ -117,7 +117,13 @@ class PgConnection:
         except ImportError:   # a declared dependency; the message names it anyway
             raise RuntimeError("a postgresql:// store needs psycopg 3 (pip install psycopg)") \
                 from None
-        self.conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+        try:
+            self.conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory,
+                                        connect_timeout=10)
+        except psycopg.OperationalError as e:
+            where = re.sub(r"//[^@/]*@", "//", url)   # no credentials in the message
+            raise ConnectionError(f"cannot open the PostgreSQL store {where}: "
+                                  f"{str(e).strip().splitlines()[0]}") from None
         self._serial: set[str] = set()   # tables with a generated id
         self._sql: dict[str, tuple[str, bool]] = {}
 
