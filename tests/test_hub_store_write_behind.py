@@ -105,3 +105,20 @@ async def test_sigterm_writes_every_queued_meter_value(tmp_path):
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_statuses_last_seen_and_meter_values_share_one_transaction(tmp_path):
+    store = Store(str(tmp_path / "wb.db"), write_delay=0.05)
+    statements = []
+    store.db.set_trace_callback(statements.append)
+    store.save_connectors([("CS", 1, "Charging", "NoError", None, None, T)])
+    store.touch_stations({"CS": T})
+    store.add_meter_values(rows(2))
+    assert statements == []
+    await asyncio.sleep(0.2)
+    assert [s.split()[0] for s in statements] == ["BEGIN", *["INSERT"] * 4, "COMMIT"]
+    store.db.set_trace_callback(None)
+    assert [c["status"] for c in store.get_connectors("CS")] == ["Charging"]
+    store.save_connectors([("CS", 1, "Finishing", "NoError", None, None, T)])
+    assert [c["status"] for c in store.get_connectors("CS")] == ["Finishing"]  # read through
+    store.close()

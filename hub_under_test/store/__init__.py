@@ -8,8 +8,8 @@ state has its own repository module on the same connection (`store.reservations`
 loop's thread; the manager keeps the hot path (heartbeats, status notifications,
 authorisations of known tags) in memory and writes it behind in batches.
 
-Write-behind (`WriteBehind`): meter values, the bulk of a charging hub's writes, are queued
-and written `write_delay` seconds after the first one queued, all in one transaction (one
+Write-behind (`WriteBehind`): meter values, the bulk of a charging hub's writes, and the
+manager's batches of connector statuses and last-seen times are queued and written `write_delay` seconds after the first one queued, all in one transaction (one
 COMMIT for hundreds of messages instead of one each), so a MeterValues answer never waits
 on a COMMIT.  The queue is bounded: at `max_pending` rows it is written at once.  Reads of
 queued tables, `flush()` and `close()` write it first, so readers see every row received and
@@ -107,6 +107,15 @@ log = logging.getLogger(__name__)
 _INSERT_METER_VALUES = """INSERT INTO meter_values (transaction_id, station_id, connector_id,
     timestamp, measurand, phase, unit, context, location, value, raw)
     VALUES (?,?,?,?,?,?,?,?,?,?,?)"""
+
+
+_TOUCH_STATIONS = """INSERT INTO stations (id, last_seen) VALUES (?, ?)
+    ON CONFLICT (id) DO UPDATE SET last_seen=excluded.last_seen"""
+_SAVE_CONNECTORS = """INSERT INTO connectors (station_id, connector_id, status, error_code, info,
+    vendor_error_code, updated) VALUES (?,?,?,?,?,?,?)
+    ON CONFLICT (station_id, connector_id) DO UPDATE SET status=excluded.status,
+      error_code=excluded.error_code, info=excluded.info,
+      vendor_error_code=excluded.vendor_error_code, updated=excluded.updated"""
 
 
 class WriteBehind:
@@ -238,40 +247,27 @@ class Store:
             (station_id, *values))
 
     def touch_stations(self, last_seen: dict[str, datetime]) -> None:
-        """Write a batch of last-seen times (the manager's periodic flush)."""
-        if not last_seen:
-            return
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                """INSERT INTO stations (id, last_seen) VALUES (?, ?)
-                   ON CONFLICT (id) DO UPDATE SET last_seen=excluded.last_seen""",
-                [(sid, _ts(ts)) for sid, ts in last_seen.items()])
+        """Queue a batch of last-seen times (the manager's periodic flush; written behind)."""
+        if last_seen:
+            self.write_behind.add(_TOUCH_STATIONS, [(sid, _ts(ts)) for sid, ts in last_seen.items()])
 
     def get_station(self, station_id: str) -> dict | None:
+        self.flush()
         return self._row("SELECT * FROM stations WHERE id = ?", (station_id,))
 
     def list_stations(self) -> list[dict]:
+        self.flush()
         return self._rows("SELECT * FROM stations ORDER BY id")
 
     # -- connectors -------------------------------------------------------------------
     def save_connectors(self, rows: Iterable[tuple]) -> None:
         """rows: (station_id, connector_id, status, error_code, info, vendor_error_code, updated)"""
         rows = [(*r[:6], _ts(r[6])) for r in rows]
-        if not rows:
-            return
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                """INSERT INTO connectors (station_id, connector_id, status, error_code, info,
-                                           vendor_error_code, updated)
-                   VALUES (?,?,?,?,?,?,?)
-                   ON CONFLICT (station_id, connector_id) DO UPDATE SET status=excluded.status,
-                     error_code=excluded.error_code, info=excluded.info,
-                     vendor_error_code=excluded.vendor_error_code, updated=excluded.updated""",
-                rows)
+        if rows:   # written behind, in one transaction with the meter values queued
+            self.write_behind.add(_SAVE_CONNECTORS, rows)
 
     def get_connectors(self, station_id: str) -> list[dict]:
+        self.flush()
         return self._rows("SELECT * FROM connectors WHERE station_id = ? ORDER BY connector_id",
                           (station_id,))
 
