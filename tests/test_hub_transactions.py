@@ -198,3 +198,55 @@ async def test_an_energy_register_going_down_is_refused_in_strict_mode():
         assert "went down to 1400 Wh" in refused[3]
         assert hub.manager.active[tx].meter_last == 1500
         assert len(hub.store.meter_values(transaction_id=tx)) == 3
+
+
+@pytest.mark.parametrize("journal", [False, True])
+async def test_a_simulated_station_losing_power_mid_transaction_starts_again(tmp_path, journal):
+    """The simulator's own station: without a journal the transaction dies with the power and
+    the hub closes it at the next boot; with one the station's queued PowerLoss stop arrives
+    after that boot and its figures replace the hub's."""
+    import asyncio
+
+    from simulator.station import Station
+    from tests.hub_helpers import wait_for
+    from tests.ocpp_lib_csms import FAST
+
+    async with running_hub(tags={"T": "Accepted"}) as hub:
+        options = dict(FAST, config={"MeterValueSampleInterval": "5"})
+        if journal:
+            options["state_dir"] = str(tmp_path)
+        st = Station("SIM-PL", hub.url, **options)
+        await st.start(timeout=5)
+        try:
+            await st.plug_in(1)
+            assert await st.present_tag(1, "T") == "Started"
+            first = st.connectors[1].transaction.transaction_id
+            await asyncio.wait_for(st.expect("meter", 1), 5)
+            await st.power_loss()
+            booted = st.expect("boot", where=lambda e: e.data["status"] == "Accepted")
+            await st.power_up()
+            await asyncio.wait_for(booted, 5)
+            await wait_for(lambda: first not in hub.manager.active, 5)
+            if journal:   # the station's own stop, delivered after the boot
+                await wait_for(lambda: hub.store.get_transaction(first)["closed_by"] == "station", 5)
+                assert hub.store.get_transaction(first)["stop_reason"] == "PowerLoss"
+            else:
+                row = hub.store.get_transaction(first)
+                assert (row["closed_by"], row["stop_reason"]) == ("hub", STALE_REBOOT)
+            await st.unplug(1)   # the driver starts over
+            await st.plug_in(1)
+            assert await st.present_tag(1, "T") == "Started"   # not ConcurrentTx
+            second = st.connectors[1].transaction.transaction_id
+            assert second != first and list(hub.manager.active) == [second]
+        finally:
+            await st.stop()
+
+
+def test_the_policy_switches_on_the_command_line():
+    from hub_under_test.__main__ import parse_args
+    config, _ = parse_args(["--allow-concurrent-tags", "--accept-unknown-tags",
+                            "--write-delay", "0.02", "--db", "postgresql://h/db"])
+    assert (config.allow_concurrent_tags, config.accept_unknown_tags, config.write_delay,
+            config.db_path) == (True, True, 0.02, "postgresql://h/db")
+    config, _ = parse_args([])
+    assert (config.allow_concurrent_tags, config.accept_unknown_tags) == (False, False)
