@@ -122,3 +122,29 @@ async def test_statuses_last_seen_and_meter_values_share_one_transaction(tmp_pat
     store.save_connectors([("CS", 1, "Finishing", "NoError", None, None, T)])
     assert [c["status"] for c in store.get_connectors("CS")] == ["Finishing"]  # read through
     store.close()
+
+
+async def test_a_writer_thread_writes_batches_on_its_own_connection(tmp_path):
+    """What a PostgreSQL store does (shown here with a second SQLite connection)."""
+    import threading
+
+    from hub_under_test.store import _INSERT_METER_VALUES, WriteBehind
+
+    path = str(tmp_path / "wb.db")
+    Store(path).close()                          # the schema
+    threads = []
+
+    def connect():
+        threads.append(threading.current_thread().name)
+        return sqlite3.connect(path, isolation_level=None)
+
+    wb = WriteBehind(None, delay=0.05, max_pending=1000, writer=connect)
+    wb.add(_INSERT_METER_VALUES, [(*r[:3], "2030-05-01T12:00:00Z", *r[4:], None) for r in rows(3)])
+    assert count(path) == 0
+    await asyncio.sleep(0.2)
+    assert count(path) == 3 and (wb.batches, wb.rows, wb.failed) == (1, 3, 0)
+    assert threads and threads[0] != threading.current_thread().name
+    wb.add(_INSERT_METER_VALUES, [(*r[:3], "2030-05-01T12:00:00Z", *r[4:], None) for r in rows(2)])
+    wb.flush()                                   # waits for the thread
+    assert count(path) == 5
+    wb.close()

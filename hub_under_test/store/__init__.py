@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..messages import StationBoot, format_time, utcnow
 from .charging_profiles import ChargingProfiles
-from .db import add_columns, connect
+from .db import add_columns, connect, is_postgres
 from .local_lists import LocalLists
 from .reservations import Reservations
 from .security import Certificates, Passwords, SecurityEvents
@@ -122,9 +124,15 @@ class WriteBehind:
     """Rows queued per statement, written together in one transaction.
 
     `delay` seconds after the first row queued (on the running event loop; 0 or no loop:
-    at once), when `max_pending` rows wait, or on `flush()`."""
+    at once), when `max_pending` rows wait (queued or being written), or on `flush()`.
 
-    def __init__(self, db: sqlite3.Connection, delay: float = 0.005, max_pending: int = 20_000):
+    With `writer` (a function opening a connection of its own: PostgreSQL) the batches are
+    written by one thread, so the loop does not wait on the server's round trips; `flush()`
+    waits until all is written.  SQLite writes on the loop: a writer thread measured no gain
+    there (the work is CPU, not waiting)."""
+
+    def __init__(self, db, delay: float = 0.005, max_pending: int = 20_000,
+                 writer: Callable[[], object] | None = None):
         if delay < 0 or max_pending < 1:
             raise ValueError("write_delay must be >= 0 and max_pending >= 1")
         self.db = db
@@ -135,11 +143,18 @@ class WriteBehind:
         self.timer: asyncio.TimerHandle | None = None
         self.batches = 0     # transactions written
         self.rows = 0        # rows written
+        self.failed = 0      # rows a writer thread could not write (logged)
+        self._connect_writer = writer
+        self._thread: ThreadPoolExecutor | None = None
+        self._writer_db = None            # the thread's connection
+        self._last: Future | None = None  # the last batch handed to the thread
+        self._in_flight = 0               # rows handed to the thread, not yet written
+        self._lock = threading.Lock()
 
     def add(self, sql: str, rows: list[tuple]) -> None:
         self.pending.setdefault(sql, []).extend(rows)
         self.queued += len(rows)
-        if self.queued >= self.max_pending or self.delay == 0:
+        if self.queued + self._in_flight >= self.max_pending or self.delay == 0:
             self.flush()
         elif self.timer is None:
             try:
@@ -151,25 +166,75 @@ class WriteBehind:
 
     def _flush_soon(self) -> None:
         self.timer = None
+        if self._connect_writer is not None:
+            self._hand_over()
+            return
         try:
             self.flush()
         except Exception:   # kept queued; the next flush (or close) tries again
             log.exception("writing %d queued rows failed", self.queued)
 
+    def _write(self, db, batch: dict[str, list[tuple]], n: int) -> None:
+        with db:
+            db.execute("BEGIN")
+            for sql, rows in batch.items():
+                db.executemany(sql, rows)
+        self.batches += 1
+        self.rows += n
+
+    def _hand_over(self) -> None:
+        if not self.queued:
+            return
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="hub-store-writer")
+        batch, n = self.pending, self.queued
+        self.pending, self.queued = {}, 0
+        with self._lock:
+            self._in_flight += n
+        self._last = self._thread.submit(self._write_in_thread, batch, n)
+
+    def _write_in_thread(self, batch: dict[str, list[tuple]], n: int) -> None:
+        try:
+            if self._writer_db is None:
+                self._writer_db = self._connect_writer()
+            self._write(self._writer_db, batch, n)
+        except Exception:
+            self.failed += n
+            log.exception("the store's writer could not write %d rows", n)
+        finally:
+            with self._lock:
+                self._in_flight -= n
+
     def flush(self) -> None:
+        """Write everything queued; return once it is written."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self._connect_writer is not None:
+            self._hand_over()
+            if self._last is not None:
+                last, self._last = self._last, None
+                last.result()   # one thread, batches in order: all before it are done too
+            return
         if not self.queued:
             return
-        with self.db:
-            self.db.execute("BEGIN")
-            for sql, rows in self.pending.items():
-                self.db.executemany(sql, rows)
-        self.batches += 1
-        self.rows += self.queued
+        self._write(self.db, self.pending, self.queued)
         self.pending.clear()
         self.queued = 0
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self._thread is not None:
+                self._thread.submit(self._close_writer).result()
+                self._thread.shutdown()
+                self._thread = None
+
+    def _close_writer(self) -> None:
+        if self._writer_db is not None:
+            self._writer_db.close()
+            self._writer_db = None
 
 
 def _ts(value: datetime | str | None) -> str | None:
@@ -186,7 +251,8 @@ class Store:
         self.db.executescript(SCHEMA)
         add_columns(self.db, "transactions", {"closed_by": "TEXT", "flags": "TEXT"})
         add_columns(self.db, "meter_values", {"raw": "TEXT"})
-        self.write_behind = WriteBehind(self.db, write_delay, max_pending)
+        self.write_behind = WriteBehind(self.db, write_delay, max_pending,
+                                        (lambda: connect(path)) if is_postgres(path) else None)
         self.reservations = Reservations(self.db)
         self.local_lists = LocalLists(self.db)
         self.charging_profiles = ChargingProfiles(self.db)
@@ -200,7 +266,7 @@ class Store:
 
     def close(self) -> None:
         try:
-            self.flush()
+            self.write_behind.close()
         finally:
             self.db.close()
 
