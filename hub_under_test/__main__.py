@@ -17,7 +17,7 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
     p.add_argument("--host", default=d.host)
     p.add_argument("--port", type=int, default=d.port, help="OCPP WebSocket port (0: any free)")
     p.add_argument("--api-port", type=int, default=d.api_port, help="HTTP API port (0: any free)")
-    p.add_argument("--db", default=d.db_path, help="SQLite file (default: in memory)")
+    p.add_argument("--db", default=d.db_path, help="SQLite file, or a postgresql:// URL (default: SQLite in memory)")
     p.add_argument("--heartbeat-interval", type=int, default=d.heartbeat_interval)
     p.add_argument("--unknown-stations", choices=UNKNOWN_STATION_POLICIES, default=d.unknown_stations)
     p.add_argument("--duplicate-policy", choices=DUPLICATE_POLICIES, default=d.duplicate_policy)
@@ -27,6 +27,13 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
     p.add_argument("--call-timeout", type=float, default=d.call_timeout)
     p.add_argument("--tag", action="append", default=[], metavar="ID[:STATUS]",
                    help="seed an id tag (repeatable), e.g. --tag 04A2B3:Accepted")
+    p.add_argument("--write-delay", type=float, default=d.write_delay, metavar="SECONDS",
+                   help="meter values are written in one transaction this long after the "
+                        "first one queued (default %(default)s; 0: at once)")
+    p.add_argument("--allow-concurrent-tags", action="store_true",
+                   help="let one id tag charge at several connectors at once (no ConcurrentTx)")
+    p.add_argument("--accept-unknown-tags", action="store_true",
+                   help="answer Accepted for id tags the hub does not know")
     p.add_argument("--log-level", default="INFO")
     security.add_arguments(p)
     a = p.parse_args(argv)
@@ -38,6 +45,8 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
                        heartbeat_interval=a.heartbeat_interval, unknown_stations=a.unknown_stations,
                        duplicate_policy=a.duplicate_policy, fallback_version=a.fallback_version,
                        mode=a.mode, call_timeout=a.call_timeout, tags=tags,
+                       write_delay=a.write_delay, allow_concurrent_tags=a.allow_concurrent_tags,
+                       accept_unknown_tags=a.accept_unknown_tags,
                        **security.config_from_args(a))
     return config, a.log_level
 

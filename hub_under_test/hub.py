@@ -42,7 +42,7 @@ class HubConfig:
     host: str = "127.0.0.1"
     port: int = 9000                   # 0: pick a free port
     api_port: int | None = 9001        # 0: pick a free port; None: no HTTP API
-    db_path: str = ":memory:"          # or a file path
+    db_path: str = ":memory:"          # or a SQLite file path, or a postgresql:// URL
     heartbeat_interval: int = 300      # seconds, sent in BootNotification replies
     unknown_stations: str = "accept"   # accept | pending | reject (BootNotification answer)
     fallback_version: str | None = None  # version for clients that offer no subprotocol
@@ -59,6 +59,10 @@ class HubConfig:
     frames_kept: int = 100             # per station, for GET /stations/{id}/frames; 0: off
     frames_total: int = 20_000         # frames kept for all stations together (≈ 5 MiB)
     flush_interval: float = 5.0        # seconds between write-behind flushes of the cache
+    write_delay: float = 0.005         # meter values: one transaction per this many seconds
+    max_pending: int = 20_000          # rows queued at most before they are written at once
+    allow_concurrent_tags: bool = False  # one tag may charge at several connectors (load tests)
+    accept_unknown_tags: bool = False  # tags the hub does not know are Accepted (load tests)
     # security profiles (security.py) and certificate authority (pki.py); PEM text or paths
     station_passwords: dict[str, str] = field(default_factory=dict)  # Basic auth, seed
     require_auth: bool = False         # refuse stations that have no password (401)
@@ -103,7 +107,7 @@ class Hub:
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
         cfg = self.config
-        self.store = Store(cfg.db_path)
+        self.store = Store(cfg.db_path, write_delay=cfg.write_delay, max_pending=cfg.max_pending)
         ca = None
         if (cfg.ca_cert and cfg.ca_key) or cfg.auto_ca:
             ca = CertificateAuthority(cfg.ca_cert, cfg.ca_key)
@@ -111,7 +115,10 @@ class Hub:
             self.files = FileStore(cfg.uploads_dir, cfg.firmware_dir, cfg.firmware)
         self.manager = Manager(self.store, self.events, heartbeat_interval=cfg.heartbeat_interval,
                                unknown_stations=cfg.unknown_stations,
-                               flush_interval=cfg.flush_interval, ca=ca, files=self.files)
+                               flush_interval=cfg.flush_interval, ca=ca, files=self.files,
+                               lenient=cfg.mode == LENIENT,
+                               allow_concurrent_tags=cfg.allow_concurrent_tags,
+                               accept_unknown_tags=cfg.accept_unknown_tags)
         self.manager.commander = self.execute
         self.pki = self.manager.certificates if ca is not None else None
         try:

@@ -19,12 +19,24 @@ which the hub binds to the station's adapter (`commander`).  Every answered comm
 one sent raw through the HTTP command API, comes back through `command_done`, so the
 features' records in the store reflect whatever went to the stations.
 
+Transaction hygiene: at most one active transaction per connector.  A new StartTransaction
+on a connector that has one, or a BootNotification (the station restarted: whatever ran
+before is over; not one the hub asked for with TriggerMessage), closes the stale one in the
+store (`closed_by = 'hub'`, the reason `STALE_NEW_START` / `STALE_REBOOT`, meter stop = the
+last energy reading seen) and publishes `transaction.stopped`; a later StopTransaction from
+the station for it still records the station's own figures.  Messages that cannot be true
+(a StartTransaction on connector 0 or below, a stop before its start or below its meter
+start, an energy register going down, a negative connector) raise `Implausible` in strict
+mode (the adapter answers a CALLERROR); in lenient mode they are stored, flagged
+(`transactions.flags`; meter values: logged and counted) and logged.
+
 Rules (1.6 semantics, expressed version-neutrally):
 - id tags are Accepted / Blocked / Expired / Invalid, with an optional expiry and parent;
   an Accepted tag past its expiry is Expired; an unknown tag is UNKNOWN (the 1.6 adapter
   says Invalid); an Accepted tag whose known parent is not Accepted takes the parent's status;
 - a StartTransaction with a tag that already has a running (accepted) transaction is
-  answered ConcurrentTx; the transaction is still recorded (1.6 requires a transaction id),
+  answered ConcurrentTx (unless `allow_concurrent_tags`: load tests charge one tag at many
+  stations); `accept_unknown_tags` answers Accepted for tags the hub does not know; the transaction is still recorded (1.6 requires a transaction id),
   the station is expected to stop it.  Authorize is not refused for running tags: a card
   presented to stop a transaction must be Accepted.  An exact repeat of a StartTransaction
   (same station, connector, tag, meter start and timestamp; a charger retrying after a lost
@@ -41,7 +53,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Awaitable, Callable
 
-from .commands import Command, Result
+from .commands import Command, Result, TriggerMessage
 from .errors import StationNotConnected
 from .events import EventBus
 from .local_auth import LocalLists
@@ -52,7 +64,8 @@ from .messages import (AuthorizationStatus, AuthorizeRequest, BootResult,
                        HeartbeatResult, IdTokenInfo, MeterReading, MeterSample,
                        RegistrationStatus, SecurityEvent, StationBoot, StationConnected,
                        StationDisconnected, StatusChange, TransactionStart, TransactionStarted,
-                       TransactionStop, TransactionStopped, format_time, parse_time, utcnow)
+                       TransactionStop, TransactionStopped, Implausible, format_time,
+                       parse_time, utcnow)
 from .pki import CertificateAuthority, Certificates
 from .reservations import Reservations
 from .smart_charging import ChargingProfiles
@@ -64,6 +77,11 @@ log = logging.getLogger(__name__)
 UNKNOWN_STATION_POLICIES = ("accept", "pending", "reject")
 _POLICY_STATUS = {"accept": RegistrationStatus.ACCEPTED, "pending": RegistrationStatus.PENDING,
                   "reject": RegistrationStatus.REJECTED}
+
+STALE_NEW_START = "StaleNewTransaction"   # the connector started another transaction
+STALE_REBOOT = "StaleReboot"              # the station booted again
+MAX_ID_TAG = 20   # characters: the 1.6 IdToken (CiString20Type) every adapter can carry today
+ENERGY = "Energy.Active.Import.Register"
 
 DataTransferHandler = Callable[[DataTransfer], Awaitable[DataTransferResult]]
 Commander = Callable[[str, Command, "float | None"], Awaitable[Result]]
@@ -127,12 +145,15 @@ class ActiveTransaction:
     meter_start: int
     start_time: datetime
     authorized: bool
+    meter_last: int | None = None   # the last energy register reading seen (Wh)
 
 
 class Manager:
     def __init__(self, store: Store, events: EventBus, *, heartbeat_interval: int = 300,
                  unknown_stations: str = "accept", flush_interval: float = 5.0,
-                 ca: CertificateAuthority | None = None, files: FileStore | None = None):
+                 ca: CertificateAuthority | None = None, files: FileStore | None = None,
+                 lenient: bool = False, allow_concurrent_tags: bool = False,
+                 accept_unknown_tags: bool = False):
         if unknown_stations not in UNKNOWN_STATION_POLICIES:
             raise ValueError(f"unknown_stations must be one of {UNKNOWN_STATION_POLICIES}")
         self.store = store
@@ -140,17 +161,23 @@ class Manager:
         self.heartbeat_interval = heartbeat_interval
         self.unknown_stations = unknown_stations
         self.flush_interval = flush_interval
+        self.lenient = lenient
+        self.allow_concurrent_tags = allow_concurrent_tags
+        self.accept_unknown_tags = accept_unknown_tags
         self.stations: dict[str, StationState] = {}
         self.tags: dict[str, TagState] = {}
         self.active: dict[int, ActiveTransaction] = {}
         self._tx_by_tag: dict[str, int] = {}  # tag → its running accepted transaction
         self._tx_by_start: dict[tuple, int] = {}  # start message → running transaction
+        self._tx_by_connector: dict[tuple[str, int], int] = {}  # (station, connector) → running
+        self._triggered_boot: set[str] = set()  # asked for a BootNotification: not a reboot
         self._dirty_seen: set[str] = set()
         self._dirty_connectors: set[tuple[str, int]] = set()
         self._flusher: asyncio.Task | None = None
         self.data_transfer_handlers: dict[str, DataTransferHandler] = {}
         self.counters = {"transactions_started": 0, "transactions_stopped": 0, "boots": 0,
-                         "meter_samples": 0, "store_flushes": 0}
+                         "meter_samples": 0, "store_flushes": 0, "transactions_closed_stale": 0,
+                         "implausible": 0}
         self.commander: Commander | None = None   # the hub: command → the station's adapter
         self.files = files
         self.reservations = Reservations(store, events, self.execute, self.require_connected)
@@ -182,10 +209,10 @@ class Manager:
             tx = ActiveTransaction(row["id"], row["station_id"], row["connector_id"], row["id_tag"],
                                    row["meter_start"], parse_time(row["start_time"]),
                                    row["id_tag_status"] == AuthorizationStatus.ACCEPTED.value)
-            self.active[tx.id] = tx
-            self._tx_by_start[_start_key(tx)] = tx.id
-            if tx.authorized:
-                self._tx_by_tag[tx.id_tag] = tx.id
+            stale = self._tx_by_connector.get((tx.station_id, tx.connector_id))
+            if stale is not None:   # written before transaction hygiene: the newer one wins
+                self._close_stale(self.active[stale], STALE_NEW_START)
+            self._add_active(tx)
 
     async def start(self) -> None:
         self.load()
@@ -277,6 +304,11 @@ class Manager:
         st.vendor, st.model = msg.vendor, msg.model
         self.store.record_boot(msg, status.value, now)
         self.counters["boots"] += 1
+        if msg.station_id in self._triggered_boot:   # TriggerMessage: the station runs on
+            self._triggered_boot.discard(msg.station_id)
+        else:
+            for tx in [t for t in self.active.values() if t.station_id == msg.station_id]:
+                self._close_stale(tx, STALE_REBOOT)
         if status is not RegistrationStatus.ACCEPTED:
             log.info("%s: BootNotification answered %s (unknown_stations=%s)", msg.station_id,
                      status.value, self.unknown_stations)
@@ -288,6 +320,9 @@ class Manager:
         return HeartbeatResult(utcnow())
 
     async def status_change(self, msg: StatusChange) -> None:
+        if msg.connector_id < 0:
+            self._implausible(msg.station_id, "StatusNotification",
+                              f"connectorId {msg.connector_id} is negative")
         st = self._station(msg.station_id)
         status = msg.status.value if isinstance(msg.status, ConnectorStatus) else msg.status
         old = st.connectors.get(msg.connector_id)
@@ -350,6 +385,9 @@ class Manager:
 
     def command_done(self, station_id: str, command: Command, result: Result) -> None:
         """Every answered command, however it was sent: the features record it."""
+        if isinstance(command, TriggerMessage) and command.message == "BootNotification" \
+                and getattr(result, "accepted", False):
+            self._triggered_boot.add(station_id)
         for observe in self._observers:
             try:
                 observe(station_id, command, result)
@@ -366,7 +404,14 @@ class Manager:
     # -- id tags ----------------------------------------------------------------------
     def put_tag(self, id_tag: str, status: str = "Accepted", expiry_date: datetime | str | None = None,
                 parent_id_tag: str | None = None) -> dict:
-        """Add or update a tag (store and cache).  Raises ValueError for a bad status/date."""
+        """Add or update a tag (store and cache).  Raises ValueError for a bad id, status or
+        date."""
+        if not isinstance(id_tag, str) or not id_tag or len(id_tag) > MAX_ID_TAG:
+            raise ValueError(f"an id tag is 1 to {MAX_ID_TAG} characters, not {id_tag!r}")
+        if parent_id_tag is not None and (not isinstance(parent_id_tag, str)
+                                          or len(parent_id_tag) > MAX_ID_TAG):
+            raise ValueError(f"parentIdTag is at most {MAX_ID_TAG} characters, "
+                             f"not {parent_id_tag!r}")
         if isinstance(expiry_date, str):
             try:
                 expiry_date = parse_time(expiry_date)
@@ -400,7 +445,8 @@ class Manager:
     def id_token_info(self, id_tag: str, now: datetime | None = None, _depth: int = 0) -> IdTokenInfo:
         tag = self._tag(id_tag)
         if tag is None:
-            return IdTokenInfo(AuthorizationStatus.UNKNOWN)
+            return IdTokenInfo(AuthorizationStatus.ACCEPTED if self.accept_unknown_tags
+                               else AuthorizationStatus.UNKNOWN)
         now = now or utcnow()
         status = AuthorizationStatus(tag.status)
         if status is AuthorizationStatus.ACCEPTED and tag.expiry_date is not None \
@@ -419,6 +465,46 @@ class Manager:
         return info
 
     # -- transactions -----------------------------------------------------------------
+    def _implausible(self, station_id: str, action: str, problem: str) -> str:
+        """Strict: refuse the message (Implausible).  Lenient: log it and return the flag
+        to store with what was received."""
+        self.counters["implausible"] += 1
+        if not self.lenient:
+            log.warning("%s: %s refused: %s", station_id, action, problem)
+            raise Implausible(problem)
+        log.warning("%s: %s stored though %s (lenient mode)", station_id, action, problem)
+        return problem
+
+    def _add_active(self, tx: ActiveTransaction) -> None:
+        self.active[tx.id] = tx
+        self._tx_by_start[_start_key(tx)] = tx.id
+        self._tx_by_connector[(tx.station_id, tx.connector_id)] = tx.id
+        if tx.authorized:
+            self._tx_by_tag[tx.id_tag] = tx.id
+
+    def _drop_active(self, tx: ActiveTransaction) -> None:
+        self.active.pop(tx.id, None)
+        self._tx_by_start.pop(_start_key(tx), None)
+        if self._tx_by_connector.get((tx.station_id, tx.connector_id)) == tx.id:
+            del self._tx_by_connector[(tx.station_id, tx.connector_id)]
+        if self._tx_by_tag.get(tx.id_tag) == tx.id:
+            del self._tx_by_tag[tx.id_tag]
+
+    def _close_stale(self, tx: ActiveTransaction, reason: str) -> None:
+        """End a transaction the station will not end itself (it rebooted, or its connector
+        started another): stored as closed by the hub, with the last reading seen."""
+        self._drop_active(tx)
+        meter_stop = tx.meter_last if tx.meter_last is not None else tx.meter_start
+        self.store.close_stale_transaction(tx.id, meter_stop, utcnow(), reason)
+        self.profiles.transaction_ended(tx.station_id, tx.connector_id, tx.id,
+                                        unnamed=reason != STALE_NEW_START)
+        self.counters["transactions_closed_stale"] += 1
+        log.info("%s: transaction %d on connector %d closed by the hub (%s)", tx.station_id,
+                 tx.id, tx.connector_id, reason)
+        self.events.publish(TransactionStopped.TOPIC, TransactionStopped(
+            tx.station_id, tx.id, True, meter_stop - tx.meter_start, reason, None, "hub"),
+            tx.station_id)
+
     async def start_transaction(self, msg: TransactionStart) -> TransactionStarted:
         key = (msg.station_id, msg.connector_id, msg.id_token, msg.meter_start, msg.timestamp)
         tx = self.active.get(self._tx_by_start.get(key, -1))
@@ -430,20 +516,28 @@ class Manager:
                                    info.parent_id_token)
             return TransactionStarted(msg.station_id, tx.id, tx.connector_id, tx.id_tag,
                                       tx.meter_start, tx.start_time, info)
+        flags = []
+        if msg.connector_id <= 0:
+            flags.append(self._implausible(msg.station_id, "StartTransaction",
+                                           f"connectorId {msg.connector_id} is not a connector "
+                                           "(transactions run on connectors 1 and up)"))
+        if msg.meter_start < 0:
+            flags.append(self._implausible(msg.station_id, "StartTransaction",
+                                           f"meterStart {msg.meter_start} is negative"))
+        stale = self.active.get(self._tx_by_connector.get((msg.station_id, msg.connector_id), -1))
+        if stale is not None:
+            self._close_stale(stale, STALE_NEW_START)
         info = self.id_token_info(msg.id_token)
-        if info.status is AuthorizationStatus.ACCEPTED and msg.id_token in self._tx_by_tag:
+        if info.status is AuthorizationStatus.ACCEPTED and msg.id_token in self._tx_by_tag \
+                and not self.allow_concurrent_tags:
             info = IdTokenInfo(AuthorizationStatus.CONCURRENT_TX, info.expiry_date,
                                info.parent_id_token)
         authorized = info.status is AuthorizationStatus.ACCEPTED
         tx_id = self.store.start_transaction(msg.station_id, msg.connector_id, msg.id_token,
                                              info.status.value, msg.meter_start, msg.timestamp,
-                                             msg.reservation_id)
-        self.active[tx_id] = ActiveTransaction(tx_id, msg.station_id, msg.connector_id,
-                                               msg.id_token, msg.meter_start, msg.timestamp,
-                                               authorized)
-        self._tx_by_start[key] = tx_id
-        if authorized:
-            self._tx_by_tag[msg.id_token] = tx_id
+                                             msg.reservation_id, "; ".join(flags) or None)
+        self._add_active(ActiveTransaction(tx_id, msg.station_id, msg.connector_id, msg.id_token,
+                                           msg.meter_start, msg.timestamp, authorized))
         self.counters["transactions_started"] += 1
         result = TransactionStarted(msg.station_id, tx_id, msg.connector_id, msg.id_token,
                                     msg.meter_start, msg.timestamp, info)
@@ -451,30 +545,64 @@ class Manager:
         return result
 
     async def stop_transaction(self, msg: TransactionStop) -> TransactionStopped:
-        info = self.id_token_info(msg.id_token) if msg.id_token else None
-        tx = self.active.pop(msg.transaction_id, None)
-        if tx is not None and tx.station_id != msg.station_id:
-            log.warning("%s: stops transaction %d of station %s", msg.station_id, tx.id, tx.station_id)
+        tx = self.active.get(msg.transaction_id)
         if tx is not None:
-            self._tx_by_start.pop(_start_key(tx), None)
-            if self._tx_by_tag.get(tx.id_tag) == tx.id:
-                del self._tx_by_tag[tx.id_tag]
+            start_meter, start_time, connector = tx.meter_start, tx.start_time, tx.connector_id
+        else:   # stopped already (by the hub, or a retry), or unknown
+            row = self.store.get_transaction(msg.transaction_id)
+            start_meter, start_time, connector = (
+                (row["meter_start"], parse_time(row["start_time"]), row["connector_id"]) if row
+                else (None, None, 0))
+        flags = []
+        if start_meter is not None and msg.meter_stop < start_meter:
+            flags.append(self._implausible(msg.station_id, "StopTransaction",
+                                           f"meterStop {msg.meter_stop} is below the "
+                                           f"transaction's meterStart {start_meter}"))
+        if start_time is not None and msg.timestamp < start_time:
+            flags.append(self._implausible(msg.station_id, "StopTransaction",
+                                           f"stop time {format_time(msg.timestamp)} is before "
+                                           f"the start {format_time(start_time)}"))
+        info = self.id_token_info(msg.id_token) if msg.id_token else None
+        if tx is not None:
+            if tx.station_id != msg.station_id:
+                log.warning("%s: stops transaction %d of station %s", msg.station_id, tx.id,
+                            tx.station_id)
+            self._drop_active(tx)
         known = self.store.stop_transaction(msg.transaction_id, msg.meter_stop, msg.timestamp,
-                                            msg.reason, msg.id_token)
+                                            msg.reason, msg.id_token, "; ".join(flags) or None)
         if not known:
-            known = self.store.get_transaction(msg.transaction_id) is not None
+            known = start_meter is not None
             log.warning("%s: StopTransaction for %s transaction %d", msg.station_id,
                         "already stopped" if known else "unknown", msg.transaction_id)
+        elif start_meter is not None:
+            self.profiles.transaction_ended(msg.station_id, connector, msg.transaction_id)
         if msg.samples:
-            self._store_samples(msg.station_id, tx.connector_id if tx else 0, msg.transaction_id,
-                                msg.samples)
+            self._store_samples(msg.station_id, connector, msg.transaction_id, msg.samples)
         self.counters["transactions_stopped"] += 1
         result = TransactionStopped(msg.station_id, msg.transaction_id, known,
-                                    msg.meter_stop - tx.meter_start if tx else None, msg.reason, info)
+                                    msg.meter_stop - start_meter if start_meter is not None
+                                    else None, msg.reason, info)
         self.events.publish(TransactionStopped.TOPIC, result, msg.station_id)
         return result
 
     async def meter_reading(self, msg: MeterReading) -> None:
+        if msg.connector_id < 0:
+            self._implausible(msg.station_id, "MeterValues",
+                              f"connectorId {msg.connector_id} is negative")
+        tx = self.active.get(msg.transaction_id) if msg.transaction_id is not None else None
+        if tx is not None:
+            # the station's energy register (not a phase's, not the EV's) only goes up
+            last = floor = tx.meter_start if tx.meter_last is None else tx.meter_last
+            for s in msg.samples:
+                if s.measurand == ENERGY and s.value is not None and s.phase is None \
+                        and s.location in (None, "Outlet") and s.unit in ("Wh", "kWh"):
+                    wh = s.value * 1000 if s.unit == "kWh" else s.value
+                    if wh < floor - 1:   # 1 Wh: a register read with decimals vs meterStart
+                        self._implausible(msg.station_id, "MeterValues",
+                                          f"the energy register went down to {wh:g} Wh "
+                                          f"(transaction {tx.id} was at {floor} Wh)")
+                    last = max(last, int(wh))
+            tx.meter_last = last
         self._store_samples(msg.station_id, msg.connector_id, msg.transaction_id, msg.samples)
         self.events.publish(MeterReading.TOPIC, msg, msg.station_id)
 

@@ -66,6 +66,12 @@ class DataTransferStatus(str, enum.Enum):
     UNKNOWN_VENDOR_ID = "UnknownVendorId"
 
 
+class Implausible(ValueError):
+    """A well-formed message that cannot be true (a stop below its meter start, a transaction
+    on connector -1, ...).  Strict hubs refuse it; adapters answer it in their protocol's
+    terms (1.6: CALLERROR PropertyConstraintViolation)."""
+
+
 # -- messages -----------------------------------------------------------------------------
 
 class Message:
@@ -213,6 +219,7 @@ class TransactionStopped(Message):
     energy_wh: int | None = None
     reason: str | None = None
     id_token_info: IdTokenInfo | None = None
+    closed_by: str = "station"  # "hub": a stale transaction the hub ended (reason says why)
 
 
 @dataclass(slots=True)

@@ -4,7 +4,8 @@
 ReserveNow and records the station's answer; `cancel` sends CancelReservation.  Whatever
 way a ReserveNow / CancelReservation went out (here, the raw command API, `Hub.send`), the
 manager hands the command and its result to `observe`, which records the answer in the
-store and publishes `reservation.made` / `reservation.cancelled`.
+store and publishes `reservation.made` / `reservation.cancelled`.  The views show an
+accepted reservation past its expiry, unused and not cancelled, as Expired.
 """
 from __future__ import annotations
 
@@ -44,6 +45,16 @@ def get_reservation(store: Store, reservation_id: int) -> dict | None:
     return store.reservations.get(reservation_id)
 
 
+def _as_of(row: dict, now: datetime) -> dict:
+    """A reservation the station accepted that was neither used nor cancelled before its
+    expiry has ended: shown as Expired (the station's answer stays in `answer`)."""
+    row = {**row, "answer": row["status"]}
+    if row["status"] == "Accepted" and row["cancelled"] is None \
+            and row["transaction_id"] is None and parse_time(row["expiry_date"]) <= now:
+        row["status"] = "Expired"
+    return row
+
+
 class Reservations:
     def __init__(self, store: Store, events: EventBus, send: Send,
                  require_connected: Callable[[str], None]):
@@ -53,10 +64,12 @@ class Reservations:
         self.require_connected = require_connected   # raises StationNotConnected
 
     def get(self, reservation_id: int) -> dict | None:
-        return self.repo.get(reservation_id)
+        row = self.repo.get(reservation_id)
+        return row and _as_of(row, utcnow())
 
     def list(self, station_id: str) -> list[dict]:
-        return self.repo.list(station_id)
+        now = utcnow()
+        return [_as_of(row, now) for row in self.repo.list(station_id)]
 
     async def reserve(self, station_id: str, connector_id, id_tag, expiry, parent_id_tag=None,
                       timeout: float | None = None) -> tuple[Outcome, dict]:

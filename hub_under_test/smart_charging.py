@@ -5,7 +5,7 @@ Accepted is stored per station (`store.charging_profiles`, with the station's ow
 rule) and published as `chargingprofile.set`; an accepted remote start's profile is stored
 the same way (a TxProfile of the transaction it starts); a ClearChargingProfile the station
 Accepted removes what it matched and publishes `chargingprofile.cleared`.  Other answers
-change nothing.
+change nothing.  When a transaction ends, its TxProfiles go with it (`transaction_ended`).
 """
 from __future__ import annotations
 
@@ -55,6 +55,16 @@ class ChargingProfiles:
         elif isinstance(command, ClearChargingProfile):
             ids = self.repo.clear(station_id, command.profile_id, command.connector_id,
                                   command.purpose, command.stack_level)
+            self.events.publish(ChargingProfileCleared.TOPIC,
+                                ChargingProfileCleared(station_id, ids), station_id)
+
+    def transaction_ended(self, station_id: str, connector_id: int, transaction_id: int,
+                          unnamed: bool = True) -> None:
+        """A TxProfile ends with its transaction (1.6 §3.13.4): the one naming it and
+        (`unnamed`) one set on its connector without a transaction id (a remote start's
+        profile; not when a newer transaction is starting there: the profile is for it)."""
+        ids = self.repo.end_transaction(station_id, connector_id, transaction_id, unnamed)
+        if ids:
             self.events.publish(ChargingProfileCleared.TOPIC,
                                 ChargingProfileCleared(station_id, ids), station_id)
 

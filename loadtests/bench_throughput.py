@@ -1,12 +1,19 @@
 """Round trips per second: chargesim stations against the chargesim hub, side by side with
 the `ocpp` library's own ChargePoint on both ends, in one invocation.
 
-Both pairs do the same work: N stations, each boots once and then sends Heartbeat back to
-back for S seconds; the hub runs in its own process, the stations in this one.  Ours
+Both pairs do the same work: N stations, each boots once and then sends back to back for S
+seconds either Heartbeat (`--message heartbeat`, the default) or the charging mix
+(`--message charging`): a StartTransaction, then MeterValues with ten sampled values and a
+StatusNotification every tenth call, the same payloads as the peer script's.  With
+`--message charging` our hub persists to a SQLite file (`--db`, default a temporary file)
+and is started with `--accept-unknown-tags`; afterwards the rows in the file are counted,
+to show that every sample was written.  The hub runs in its own process, the stations in
+this one.  Ours
 validates every payload on both sides (request and response, compiled validators), as the
 library does with jsonschema.
 
     python loadtests/bench_throughput.py --stations 50 --seconds 10
+    python loadtests/bench_throughput.py --message charging
     python loadtests/bench_throughput.py --peer PATH/TO/ocpp_lib_peer.py
 
 The peer baseline is the shared script `ocpp_lib_peer.py`; by default it is looked for in
@@ -19,9 +26,12 @@ import asyncio
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,11 +68,55 @@ async def _station(url: str, n: int, seconds: float, counts: list[int], start_at
     await station.stop()
 
 
-async def _stations(url: str, stations: int, seconds: float) -> int:
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _meter_value(wh: float) -> list[dict]:
+    """Ten sampled values, as the peer script sends them."""
+    sv = [{"value": f"{wh:.1f}", "measurand": "Energy.Active.Import.Register", "unit": "Wh",
+           "context": "Sample.Periodic"},
+          {"value": "11040.0", "measurand": "Power.Active.Import", "unit": "W"},
+          {"value": "67", "measurand": "SoC", "unit": "Percent", "location": "EV"}]
+    for ph in ("L1", "L2", "L3"):
+        sv.append({"value": "16.0", "measurand": "Current.Import", "unit": "A", "phase": ph})
+        sv.append({"value": "230.0", "measurand": "Voltage", "unit": "V", "phase": f"{ph}-N"})
+    sv.append({"value": "50.0", "measurand": "Frequency"})
+    return [{"timestamp": _now(), "sampledValue": sv}]
+
+
+async def _charging_station(url: str, n: int, seconds: float, counts: list[int],
+                            start_at: float) -> None:
+    from simulator.station import Station, StationOptions
+    station = Station(f"BENCH{n:05d}", url, StationOptions(call_timeout=60))
+    await station.start()
+    await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+    session, count, end = station.session, 0, time.perf_counter() + seconds
+    reply = await session.call("StartTransaction", {"connectorId": 1, "idTag": f"TAG{n:05d}",
+                                                    "meterStart": 0, "timestamp": _now()})
+    tx, wh = reply["transactionId"], 0.0
+    while time.perf_counter() < end:
+        if count % 10 == 9:
+            await session.call("StatusNotification", {"connectorId": 1, "errorCode": "NoError",
+                                                      "status": "Charging"})
+        else:
+            wh += 3.1
+            await session.call("MeterValues", {"connectorId": 1, "transactionId": tx,
+                                               "meterValue": _meter_value(wh)})
+        count += 1
+    counts.append(count)
+    await station.stop()
+
+
+async def _stations(url: str, stations: int, seconds: float, one=_station) -> int:
     counts: list[int] = []
     start_at = time.perf_counter() + 1.0 + stations * 0.002  # all booted, then measure together
-    await asyncio.gather(*(_station(url, n, seconds, counts, start_at) for n in range(stations)))
+    await asyncio.gather(*(one(url, n, seconds, counts, start_at) for n in range(stations)))
     return sum(counts)
+
+
+async def _charging_stations(url: str, stations: int, seconds: float) -> int:
+    return await _stations(url, stations, seconds, _charging_station)
 
 
 def _measure(hub_argv: list[str], port: int, stations, url: str, n: int, seconds: float) -> float:
@@ -85,6 +139,40 @@ def bench_ours(stations: int, seconds: float) -> float:
     return _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port", "0",
                      "--log-level", "WARNING"], port, _stations,
                     f"ws://127.0.0.1:{port}/ocpp", stations, seconds)
+
+
+def bench_ours_charging(stations: int, seconds: float, db: str, write_delay: float | None = None
+                        ) -> tuple[float, int]:
+    """The charging mix against our hub persisting to `db`: (calls/s, meter rows stored)."""
+    port = free_port()
+    delay = [] if write_delay is None else ["--write-delay", str(write_delay)]
+    rate = _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port",
+                     "0", "--log-level", "WARNING", "--db", db, "--accept-unknown-tags", *delay],
+                    port, _charging_stations, f"ws://127.0.0.1:{port}/ocpp", stations, seconds)
+    # the hub has stopped (SIGTERM): everything is written
+    if db.startswith("postgresql://"):
+        import psycopg
+        with psycopg.connect(db) as con:
+            rows = con.execute("SELECT count(*) FROM meter_values").fetchone()[0]
+    else:
+        with sqlite3.connect(db) as con:
+            rows = con.execute("SELECT count(*) FROM meter_values").fetchone()[0]
+    return rate, rows
+
+
+def bench_ours_postgres(stations: int, seconds: float, url: str) -> tuple[float, int]:
+    """The charging mix with the hub on PostgreSQL, in a schema of its own (dropped after)."""
+    import psycopg
+    schema = f"chargesim_bench_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        sep = "&" if "?" in url else "?"
+        return bench_ours_charging(stations, seconds, f"{url}{sep}options=-csearch_path%3D{schema}")
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 async def _raw_hub(port: int) -> None:
@@ -121,9 +209,10 @@ def bench_raw(stations: int, seconds: float) -> float:
                     f"ws://127.0.0.1:{port}", stations, seconds)
 
 
-def bench_peer(peer: Path, stations: int, seconds: float) -> float:
+def bench_peer(peer: Path, stations: int, seconds: float, message: str = "heartbeat") -> float:
     out = subprocess.run([sys.executable, str(peer), "pair", "--stations", str(stations),
-                          "--seconds", str(seconds), "--port", str(free_port())],
+                          "--seconds", str(seconds), "--port", str(free_port()),
+                          "--message", message],
                          capture_output=True, text=True, check=True).stdout
     match = re.search(r"rate=(\d+)", out)
     if not match:
@@ -139,6 +228,15 @@ def main() -> int:
                     help="the ocpp library baseline script (default: %(default)s)")
     ap.add_argument("--ceiling", action="store_true",
                     help="also measure raw websockets + orjson (no OCPP logic): the ceiling here")
+    ap.add_argument("--message", choices=("heartbeat", "charging"), default="heartbeat",
+                    help="the traffic: Heartbeat, or the charging mix (MeterValues with ten "
+                         "sampled values, a StatusNotification every tenth call)")
+    ap.add_argument("--db", default=None,
+                    help="charging mix: the hub's SQLite file (default: a temporary file)")
+    ap.add_argument("--write-through", action="store_true",
+                    help="charging mix: also measure our hub committing every MeterValues")
+    ap.add_argument("--postgres", metavar="URL", default=None,
+                    help="charging mix: also measure our hub on this PostgreSQL database")
     ap.add_argument("--serve-raw", type=int, metavar="PORT", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.serve_raw:  # the ceiling's hub process
@@ -149,6 +247,8 @@ def main() -> int:
     if not a.peer.exists():
         print(f"baseline script not found: {a.peer} (pass --peer)", file=sys.stderr)
         return 2
+    if a.message == "charging":
+        return charging(a)
     ours = bench_ours(a.stations, a.seconds)
     print(f"chargesim station <-> chargesim hub : {ours:8.0f} round trips/s", flush=True)
     peer = bench_peer(a.peer, a.stations, a.seconds)
@@ -159,6 +259,34 @@ def main() -> int:
         raw = bench_raw(a.stations, a.seconds)
         print(f"ceiling: raw websockets + orjson    : {raw:8.0f} round trips/s "
               f"({raw / peer:.2f}x the library pair; no OCPP, no validation)")
+    return 0
+
+
+def charging(a) -> int:
+    def fresh(tmp: str, name: str) -> str:
+        db = a.db or str(Path(tmp) / name)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        return db
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.write_through:
+            slow, rows = bench_ours_charging(a.stations, a.seconds, fresh(tmp, "through.db"), 0)
+            print(f"chargesim hub, write-through        : {slow:8.0f} round trips/s "
+                  f"(a COMMIT per MeterValues; {rows} meter rows stored)", flush=True)
+        ours, rows = bench_ours_charging(a.stations, a.seconds, fresh(tmp, "behind.db"))
+    print(f"chargesim station <-> chargesim hub : {ours:8.0f} round trips/s "
+          f"(charging mix, SQLite file, write-behind; {rows} meter rows stored)", flush=True)
+    if a.postgres:
+        pg, pg_rows = bench_ours_postgres(a.stations, a.seconds, a.postgres)
+        print(f"chargesim hub on PostgreSQL         : {pg:8.0f} round trips/s "
+              f"(write-behind; {pg_rows} meter rows stored)", flush=True)
+    peer = bench_peer(a.peer, a.stations, a.seconds, "charging")
+    print(f"ocpp lib ChargePoint <-> ocpp lib  : {peer:8.0f} round trips/s (charging mix, "
+          "in memory)", flush=True)
+    print(f"ratio                               : {ours / peer:8.2f}x "
+          f"({a.stations} stations, {a.seconds:g} s each, full validation on both sides)")
     return 0
 
 

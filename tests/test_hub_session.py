@@ -96,7 +96,8 @@ async def test_transaction_ids_are_assigned_by_the_hub_and_survive_a_restart(tmp
     async with running_hub(db_path=db) as hub:
         # the running transaction and the tag were loaded from the store
         assert first.transaction_id in hub.manager.active
-        async with charger(hub, "CS-1") as cp:
+        # reconnecting without a boot (a BootNotification would end it as stale)
+        async with charger(hub, "CS-1", boot=False) as cp:
             again = await cp.call(call.StartTransaction(connector_id=2, id_tag="A",
                                                         meter_start=0, timestamp=now()))
             assert again.transaction_id > first.transaction_id

@@ -23,7 +23,7 @@ from ..manager import Manager
 from ..messages import (AuthorizeRequest, CertificateSigningRequest, ConnectorStatus,
                         DataTransfer, DiagnosticsStatusChange, FirmwareStatusChange, Heartbeat,
                         MeterReading, MeterSample, SecurityEvent, StationBoot, StatusChange,
-                        TransactionStart, TransactionStop, format_time, parse_time)
+                        TransactionStart, TransactionStop, Implausible, format_time, parse_time)
 from . import ocpp16_commands as wire
 from .ocpp16_commands import id_tag_info
 
@@ -73,7 +73,10 @@ class Ocpp16Adapter:
         handler = _HANDLERS.get(action)
         if handler is None:
             raise OcppError(ErrorCode.NOT_SUPPORTED, f"{action} is not supported by this hub")
-        return await handler(self, payload)
+        try:
+            return await handler(self, payload)
+        except Implausible as e:   # well-formed, but it cannot be true (strict mode)
+            raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, str(e)) from None
 
     # -- CSMS-initiated: abstract commands ⇄ 1.6 CALLs ----------------------------------
     def parse_command(self, action: str, payload) -> Command:

@@ -1,23 +1,35 @@
-"""The core store: SQLite (stdlib sqlite3), in memory by default or in a file.
+"""The core store: SQLite (stdlib sqlite3), in memory by default or in a file, or PostgreSQL
+for a postgresql:// URL (`db.py`: one SQL for both).
 
 Tables here: stations, connectors, id_tags, transactions, meter_values.  Each feature's
 state has its own repository module on the same connection (`store.reservations`,
 `store.local_lists`, `store.charging_profiles`, `store.passwords`, `store.security_events`,
-`store.certificates`); nothing outside this package writes SQL.  All writes are small
-single statements (or one executemany per message) and run on the event loop's thread; the
-manager keeps the hot path (heartbeats, status notifications, authorisations of known tags)
-in memory and writes it behind in batches, so SQLite is not touched per heartbeat.
+`store.certificates`); nothing outside this package writes SQL.  Writes run on the event
+loop's thread; the manager keeps the hot path (heartbeats, status notifications,
+authorisations of known tags) in memory and writes it behind in batches.
+
+Write-behind (`WriteBehind`): meter values, the bulk of a charging hub's writes, and the
+manager's batches of connector statuses and last-seen times are queued and written `write_delay` seconds after the first one queued, all in one transaction (one
+COMMIT for hundreds of messages instead of one each), so a MeterValues answer never waits
+on a COMMIT.  The queue is bounded: at `max_pending` rows it is written at once.  Reads of
+queued tables, `flush()` and `close()` write it first, so readers see every row received and
+a hub stopped (also by SIGTERM: `serve_forever` stops the hub) loses nothing.
 
 Timestamps are stored as RFC 3339 text in UTC with a 'Z'; rows are returned as dicts.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..messages import StationBoot, format_time, utcnow
 from .charging_profiles import ChargingProfiles
+from .db import add_columns, connect, is_postgres
 from .local_lists import LocalLists
 from .reservations import Reservations
 from .security import Certificates, Passwords, SecurityEvents
@@ -68,7 +80,9 @@ CREATE TABLE IF NOT EXISTS transactions (
     meter_stop          INTEGER,
     stop_time           TEXT,
     stop_reason         TEXT,
-    stop_id_tag         TEXT
+    stop_id_tag         TEXT,
+    closed_by           TEXT,              -- station | hub (a stale transaction it ended)
+    flags               TEXT               -- lenient mode: what was implausible, else NULL
 );
 CREATE INDEX IF NOT EXISTS transactions_open ON transactions (station_id) WHERE stop_time IS NULL;
 CREATE TABLE IF NOT EXISTS meter_values (
@@ -82,12 +96,145 @@ CREATE TABLE IF NOT EXISTS meter_values (
     unit                TEXT,
     context             TEXT,
     location            TEXT,
-    value               REAL               -- the number, or the raw text if not numeric
+    value               REAL,              -- the number (NULL if the reading is not one)
+    raw                 TEXT               -- the reading as sent, when it is not a number
 );
 CREATE INDEX IF NOT EXISTS meter_values_tx ON meter_values (transaction_id);
 """
 
 TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
+
+log = logging.getLogger(__name__)
+
+_INSERT_METER_VALUES = """INSERT INTO meter_values (transaction_id, station_id, connector_id,
+    timestamp, measurand, phase, unit, context, location, value, raw)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?)"""
+
+
+_TOUCH_STATIONS = """INSERT INTO stations (id, last_seen) VALUES (?, ?)
+    ON CONFLICT (id) DO UPDATE SET last_seen=excluded.last_seen"""
+_SAVE_CONNECTORS = """INSERT INTO connectors (station_id, connector_id, status, error_code, info,
+    vendor_error_code, updated) VALUES (?,?,?,?,?,?,?)
+    ON CONFLICT (station_id, connector_id) DO UPDATE SET status=excluded.status,
+      error_code=excluded.error_code, info=excluded.info,
+      vendor_error_code=excluded.vendor_error_code, updated=excluded.updated"""
+
+
+class WriteBehind:
+    """Rows queued per statement, written together in one transaction.
+
+    `delay` seconds after the first row queued (on the running event loop; 0 or no loop:
+    at once), when `max_pending` rows wait (queued or being written), or on `flush()`.
+
+    With `writer` (a function opening a connection of its own: PostgreSQL) the batches are
+    written by one thread, so the loop does not wait on the server's round trips; `flush()`
+    waits until all is written.  SQLite writes on the loop: a writer thread measured no gain
+    there (the work is CPU, not waiting)."""
+
+    def __init__(self, db, delay: float = 0.005, max_pending: int = 20_000,
+                 writer: Callable[[], object] | None = None):
+        if delay < 0 or max_pending < 1:
+            raise ValueError("write_delay must be >= 0 and max_pending >= 1")
+        self.db = db
+        self.delay = delay
+        self.max_pending = max_pending
+        self.pending: dict[str, list[tuple]] = {}
+        self.queued = 0
+        self.timer: asyncio.TimerHandle | None = None
+        self.batches = 0     # transactions written
+        self.rows = 0        # rows written
+        self.failed = 0      # rows a writer thread could not write (logged)
+        self._connect_writer = writer
+        self._thread: ThreadPoolExecutor | None = None
+        self._writer_db = None            # the thread's connection
+        self._last: Future | None = None  # the last batch handed to the thread
+        self._in_flight = 0               # rows handed to the thread, not yet written
+        self._lock = threading.Lock()
+
+    def add(self, sql: str, rows: list[tuple]) -> None:
+        self.pending.setdefault(sql, []).extend(rows)
+        self.queued += len(rows)
+        if self.queued + self._in_flight >= self.max_pending or self.delay == 0:
+            self.flush()
+        elif self.timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:   # no event loop (a script, a test): nothing to wait for
+                self.flush()
+                return
+            self.timer = loop.call_later(self.delay, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self.timer = None
+        if self._connect_writer is not None:
+            self._hand_over()
+            return
+        try:
+            self.flush()
+        except Exception:   # kept queued; the next flush (or close) tries again
+            log.exception("writing %d queued rows failed", self.queued)
+
+    def _write(self, db, batch: dict[str, list[tuple]], n: int) -> None:
+        with db:
+            db.execute("BEGIN")
+            for sql, rows in batch.items():
+                db.executemany(sql, rows)
+        self.batches += 1
+        self.rows += n
+
+    def _hand_over(self) -> None:
+        if not self.queued:
+            return
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="hub-store-writer")
+        batch, n = self.pending, self.queued
+        self.pending, self.queued = {}, 0
+        with self._lock:
+            self._in_flight += n
+        self._last = self._thread.submit(self._write_in_thread, batch, n)
+
+    def _write_in_thread(self, batch: dict[str, list[tuple]], n: int) -> None:
+        try:
+            if self._writer_db is None:
+                self._writer_db = self._connect_writer()
+            self._write(self._writer_db, batch, n)
+        except Exception:
+            self.failed += n
+            log.exception("the store's writer could not write %d rows", n)
+        finally:
+            with self._lock:
+                self._in_flight -= n
+
+    def flush(self) -> None:
+        """Write everything queued; return once it is written."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self._connect_writer is not None:
+            self._hand_over()
+            if self._last is not None:
+                last, self._last = self._last, None
+                last.result()   # one thread, batches in order: all before it are done too
+            return
+        if not self.queued:
+            return
+        self._write(self.db, self.pending, self.queued)
+        self.pending.clear()
+        self.queued = 0
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self._thread is not None:
+                self._thread.submit(self._close_writer).result()
+                self._thread.shutdown()
+                self._thread = None
+
+    def _close_writer(self) -> None:
+        if self._writer_db is not None:
+            self._writer_db.close()
+            self._writer_db = None
 
 
 def _ts(value: datetime | str | None) -> str | None:
@@ -97,14 +244,15 @@ def _ts(value: datetime | str | None) -> str | None:
 
 
 class Store:
-    def __init__(self, path: str = ":memory:"):
+    def __init__(self, path: str = ":memory:", *, write_delay: float = 0.005,
+                 max_pending: int = 20_000):
         self.path = path
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        if path != ":memory:":
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db = connect(path)
         self.db.executescript(SCHEMA)
+        add_columns(self.db, "transactions", {"closed_by": "TEXT", "flags": "TEXT"})
+        add_columns(self.db, "meter_values", {"raw": "TEXT"})
+        self.write_behind = WriteBehind(self.db, write_delay, max_pending,
+                                        (lambda: connect(path)) if is_postgres(path) else None)
         self.reservations = Reservations(self.db)
         self.local_lists = LocalLists(self.db)
         self.charging_profiles = ChargingProfiles(self.db)
@@ -112,8 +260,15 @@ class Store:
         self.security_events = SecurityEvents(self.db)
         self.certificates = Certificates(self.db)
 
+    def flush(self) -> None:
+        """Write everything queued behind (see WriteBehind)."""
+        self.write_behind.flush()
+
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.write_behind.close()
+        finally:
+            self.db.close()
 
     def _rows(self, sql: str, args: Iterable = ()) -> list[dict]:
         return [dict(r) for r in self.db.execute(sql, tuple(args))]
@@ -158,40 +313,27 @@ class Store:
             (station_id, *values))
 
     def touch_stations(self, last_seen: dict[str, datetime]) -> None:
-        """Write a batch of last-seen times (the manager's periodic flush)."""
-        if not last_seen:
-            return
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                """INSERT INTO stations (id, last_seen) VALUES (?, ?)
-                   ON CONFLICT (id) DO UPDATE SET last_seen=excluded.last_seen""",
-                [(sid, _ts(ts)) for sid, ts in last_seen.items()])
+        """Queue a batch of last-seen times (the manager's periodic flush; written behind)."""
+        if last_seen:
+            self.write_behind.add(_TOUCH_STATIONS, [(sid, _ts(ts)) for sid, ts in last_seen.items()])
 
     def get_station(self, station_id: str) -> dict | None:
+        self.flush()
         return self._row("SELECT * FROM stations WHERE id = ?", (station_id,))
 
     def list_stations(self) -> list[dict]:
+        self.flush()
         return self._rows("SELECT * FROM stations ORDER BY id")
 
     # -- connectors -------------------------------------------------------------------
     def save_connectors(self, rows: Iterable[tuple]) -> None:
         """rows: (station_id, connector_id, status, error_code, info, vendor_error_code, updated)"""
         rows = [(*r[:6], _ts(r[6])) for r in rows]
-        if not rows:
-            return
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                """INSERT INTO connectors (station_id, connector_id, status, error_code, info,
-                                           vendor_error_code, updated)
-                   VALUES (?,?,?,?,?,?,?)
-                   ON CONFLICT (station_id, connector_id) DO UPDATE SET status=excluded.status,
-                     error_code=excluded.error_code, info=excluded.info,
-                     vendor_error_code=excluded.vendor_error_code, updated=excluded.updated""",
-                rows)
+        if rows:   # written behind, in one transaction with the meter values queued
+            self.write_behind.add(_SAVE_CONNECTORS, rows)
 
     def get_connectors(self, station_id: str) -> list[dict]:
+        self.flush()
         return self._rows("SELECT * FROM connectors WHERE station_id = ? ORDER BY connector_id",
                           (station_id,))
 
@@ -220,24 +362,37 @@ class Store:
     # -- transactions -----------------------------------------------------------------
     def start_transaction(self, station_id: str, connector_id: int, id_tag: str, id_tag_status: str,
                           meter_start: int, start_time: datetime,
-                          reservation_id: int | None = None) -> int:
+                          reservation_id: int | None = None, flags: str | None = None) -> int:
         """Record a new transaction; returns its hub-assigned id."""
         cur = self.db.execute(
             """INSERT INTO transactions (station_id, connector_id, id_tag, id_tag_status,
-                                         meter_start, start_time, reservation_id)
-               VALUES (?,?,?,?,?,?,?)""",
+                                         meter_start, start_time, reservation_id, flags)
+               VALUES (?,?,?,?,?,?,?,?)""",
             (station_id, connector_id, id_tag, id_tag_status, meter_start, _ts(start_time),
-             reservation_id))
+             reservation_id, flags))
         return cur.lastrowid
 
     def stop_transaction(self, transaction_id: int, meter_stop: int, stop_time: datetime,
-                         reason: str | None, stop_id_tag: str | None) -> bool:
-        """Close an open transaction.  False if there is no such open transaction."""
+                         reason: str | None, stop_id_tag: str | None,
+                         flags: str | None = None) -> bool:
+        """The station ends a transaction: open, or closed by the hub as stale (the station's
+        own figures replace the hub's guess).  False if there is no such transaction."""
         cur = self.db.execute(
-            """UPDATE transactions SET meter_stop=?, stop_time=?, stop_reason=?, stop_id_tag=?
-               WHERE id = ? AND stop_time IS NULL""",
-            (meter_stop, _ts(stop_time), reason, stop_id_tag, transaction_id))
+            """UPDATE transactions SET meter_stop=?, stop_time=?, stop_reason=?, stop_id_tag=?,
+                 closed_by='station',
+                 flags=CASE WHEN CAST(? AS TEXT) IS NULL THEN flags
+                            ELSE coalesce(flags || '; ', '') || CAST(? AS TEXT) END
+               WHERE id = ? AND (stop_time IS NULL OR closed_by = 'hub')""",
+            (meter_stop, _ts(stop_time), reason, stop_id_tag, flags, flags, transaction_id))
         return cur.rowcount > 0
+
+    def close_stale_transaction(self, transaction_id: int, meter_stop: int, stop_time: datetime,
+                                reason: str) -> None:
+        """The hub ends a transaction the station will not end (see the manager)."""
+        self.db.execute(
+            """UPDATE transactions SET meter_stop=?, stop_time=?, stop_reason=?, closed_by='hub'
+               WHERE id = ? AND stop_time IS NULL""",
+            (meter_stop, _ts(stop_time), reason, transaction_id))
 
     def get_transaction(self, transaction_id: int) -> dict | None:
         return self._row("SELECT * FROM transactions WHERE id = ?", (transaction_id,))
@@ -261,19 +416,21 @@ class Store:
     # -- meter values -----------------------------------------------------------------
     def add_meter_values(self, rows: list[tuple]) -> None:
         """rows: (transaction_id, station_id, connector_id, timestamp, measurand, phase, unit,
-        context, location, value)"""
+        context, location, value); a value that is text (not a number) is kept as `raw`."""
         if not rows:
             return
-        rows = [(r[0], r[1], r[2], _ts(r[3]), *r[4:]) for r in rows]
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                """INSERT INTO meter_values (transaction_id, station_id, connector_id, timestamp,
-                                             measurand, phase, unit, context, location, value)
-                   VALUES (?,?,?,?,?,?,?,?,?,?)""", rows)
+        out, last, text = [], None, None
+        for r in rows:   # the samples of one reading share their timestamp: format it once
+            if r[3] is not last:
+                last, text = r[3], _ts(r[3])
+            value = r[9]
+            out.append((r[0], r[1], r[2], text, *r[4:9],
+                        *((None, value) if isinstance(value, str) else (value, None))))
+        self.write_behind.add(_INSERT_METER_VALUES, out)
 
     def meter_values(self, transaction_id: int | None = None, station_id: str | None = None
                      ) -> list[dict]:
+        self.flush()
         where, args = [], []
         if transaction_id is not None:
             where.append("transaction_id = ?")

@@ -1,8 +1,7 @@
 """The charging profiles each station accepted, as abstract `commands.ChargingProfile`s.
 
 A new profile replaces the one with its id, or with its connector + purpose + stack level
-(the station's own replace rule).  TxProfiles of ended transactions are left out of `list`:
-they end with their transaction.
+(the station's own replace rule).  TxProfiles end with their transaction (`end_transaction`).
 """
 from __future__ import annotations
 
@@ -58,20 +57,30 @@ class ChargingProfiles:
         else:
             parts = [(col, v) for col, v in (("connector_id", connector_id), ("purpose", purpose),
                                              ("stack_level", stack_level)) if v is not None]
-        where = " AND ".join(f"{col} = ?" for col, _ in parts) or "1"
+        where = " AND ".join(f"{col} = ?" for col, _ in parts) or "TRUE"
         sql = f"FROM charging_profiles WHERE station_id = ? AND {where}"
         args = [station_id, *(v for _, v in parts)]
         ids = [r[0] for r in self.db.execute(f"SELECT profile_id {sql}", args)]
         self.db.execute(f"DELETE {sql}", args)
         return ids
 
+    def end_transaction(self, station_id: str, connector_id: int, transaction_id: int,
+                        unnamed: bool = True) -> list[int]:
+        """Remove the TxProfiles of an ended transaction: those naming it and (`unnamed`)
+        those naming none on its connector or on 0 (a remote start's, sent before the id
+        existed).  Returns their ids."""
+        sql = """FROM charging_profiles WHERE station_id = ? AND purpose = 'TxProfile' AND
+                 (transaction_id = ? OR (? AND transaction_id IS NULL AND connector_id IN (?, 0)))"""
+        args = (station_id, transaction_id, unnamed, connector_id)
+        ids = [r[0] for r in self.db.execute(f"SELECT profile_id {sql}", args)]
+        if ids:
+            self.db.execute(f"DELETE {sql}", args)
+        return ids
+
     def list(self, station_id: str) -> list[dict]:
         """[{"connector_id", "profile": ChargingProfile, "source", "set_at"}]."""
         rows = self.db.execute(
-            """SELECT p.* FROM charging_profiles p
-               LEFT JOIN transactions t ON t.id = p.transaction_id
-               WHERE p.station_id = ? AND NOT (p.purpose = 'TxProfile'
-                     AND p.transaction_id IS NOT NULL AND t.stop_time IS NOT NULL)
-               ORDER BY p.connector_id, p.purpose, p.stack_level""", (station_id,))
+            """SELECT * FROM charging_profiles WHERE station_id = ?
+               ORDER BY connector_id, purpose, stack_level""", (station_id,))
         return [{"connector_id": r["connector_id"], "source": r["source"], "set_at": r["set_at"],
                  "profile": from_dict(ChargingProfile, orjson.loads(r["profile"]))} for r in rows]

@@ -41,8 +41,9 @@ class Passwords:
         return (row[0], row[1]) if row else None
 
     def set(self, station_id: str, salt: bytes, digest: bytes) -> None:
-        self.db.execute("INSERT OR REPLACE INTO station_passwords VALUES (?, ?, ?)",
-                        (station_id, salt, digest))
+        self.db.execute("""INSERT INTO station_passwords VALUES (?, ?, ?)
+                           ON CONFLICT (station_id) DO UPDATE SET salt = excluded.salt,
+                             hash = excluded.hash""", (station_id, salt, digest))
 
     def delete(self, station_id: str) -> None:
         self.db.execute("DELETE FROM station_passwords WHERE station_id = ?", (station_id,))

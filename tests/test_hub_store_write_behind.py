@@ -1,0 +1,150 @@
+"""The store's write-behind queue: meter values batched into one transaction, bounded, read
+through, flushed on close and when the hub process gets SIGTERM."""
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from hub_under_test.store import Store
+from tests.hub_helpers import exchange, raw_station
+
+T = datetime(2030, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def rows(n: int, tx: int = 1) -> list[tuple]:
+    return [(tx, "CS", 1, T, "Voltage", None, "V", None, None, 230.0 + i) for i in range(n)]
+
+
+def count(path: str) -> int:
+    with sqlite3.connect(path) as con:
+        return con.execute("SELECT count(*) FROM meter_values").fetchone()[0]
+
+
+async def test_meter_values_are_written_together_after_the_delay(tmp_path):
+    path = str(tmp_path / "wb.db")
+    store = Store(path, write_delay=0.05)
+    statements = []
+    store.db.set_trace_callback(statements.append)
+    for _ in range(5):           # five messages
+        store.add_meter_values(rows(10))
+    assert statements == [] and count(path) == 0   # queued, nothing written yet
+    await asyncio.sleep(0.2)     # the delay passed: one transaction for all fifty rows
+    assert [s.split()[0] for s in statements] == ["BEGIN", *["INSERT"] * 50, "COMMIT"]
+    assert count(path) == 50
+    assert (store.write_behind.batches, store.write_behind.rows) == (1, 50)
+    store.close()
+
+
+async def test_reads_see_queued_rows_and_close_writes_them(tmp_path):
+    path = str(tmp_path / "wb.db")
+    store = Store(path, write_delay=60)
+    store.add_meter_values(rows(3, tx=7))
+    assert [r["value"] for r in store.meter_values(transaction_id=7)] == [230.0, 231.0, 232.0]
+    store.add_meter_values(rows(2, tx=8))
+    store.close()
+    assert count(path) == 5
+
+
+async def test_the_queue_is_bounded(tmp_path):
+    path = str(tmp_path / "wb.db")
+    store = Store(path, write_delay=60, max_pending=25)
+    store.add_meter_values(rows(10))
+    store.add_meter_values(rows(10))
+    assert count(path) == 0
+    store.add_meter_values(rows(10))    # 30 >= 25: written at once, not after a minute
+    assert count(path) == 30 and store.write_behind.queued == 0
+    store.close()
+
+
+def test_without_an_event_loop_or_with_no_delay_rows_are_written_at_once(tmp_path):
+    path = str(tmp_path / "wb.db")
+    store = Store(path)                  # no running loop here
+    store.add_meter_values(rows(2))
+    assert count(path) == 2
+    store.close()
+    with pytest.raises(ValueError, match="write_delay"):
+        Store(":memory:", write_delay=-1)
+
+
+async def test_sigterm_writes_every_queued_meter_value(tmp_path):
+    path = str(tmp_path / "hub.db")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub_under_test", "--port", "0", "--api-port", "0", "--db", path,
+        "--write-delay", "600", "--accept-unknown-tags", "--log-level", "WARNING",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        url = line.split()[3].rsplit("/", 1)[0]   # "... OCPP ws://host:port/ocpp/{station_id} ..."
+
+        class _Hub:   # raw_station only needs the endpoint
+            pass
+        hub = _Hub()
+        hub.url = url
+        async with raw_station(hub, "CS-TERM") as ws:
+            start = await exchange(ws, [2, "1", "StartTransaction", {
+                "connectorId": 1, "idTag": "ANY", "meterStart": 0,
+                "timestamp": "2030-05-01T12:00:00Z"}])
+            tx = start[2]["transactionId"]
+            for i in range(20):
+                reply = await exchange(ws, [2, f"m{i}", "MeterValues", {
+                    "connectorId": 1, "transactionId": tx, "meterValue": [
+                        {"timestamp": "2030-05-01T12:00:00Z", "sampledValue": [
+                            {"value": str(i)}, {"value": "230", "measurand": "Voltage",
+                                                "unit": "V"}]}]}])
+                assert reply[0] == 3
+            assert count(path) == 0     # all forty rows wait in the queue (600 s delay)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+        assert count(path) == 40
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_statuses_last_seen_and_meter_values_share_one_transaction(tmp_path):
+    store = Store(str(tmp_path / "wb.db"), write_delay=0.05)
+    statements = []
+    store.db.set_trace_callback(statements.append)
+    store.save_connectors([("CS", 1, "Charging", "NoError", None, None, T)])
+    store.touch_stations({"CS": T})
+    store.add_meter_values(rows(2))
+    assert statements == []
+    await asyncio.sleep(0.2)
+    assert [s.split()[0] for s in statements] == ["BEGIN", *["INSERT"] * 4, "COMMIT"]
+    store.db.set_trace_callback(None)
+    assert [c["status"] for c in store.get_connectors("CS")] == ["Charging"]
+    store.save_connectors([("CS", 1, "Finishing", "NoError", None, None, T)])
+    assert [c["status"] for c in store.get_connectors("CS")] == ["Finishing"]  # read through
+    store.close()
+
+
+async def test_a_writer_thread_writes_batches_on_its_own_connection(tmp_path):
+    """What a PostgreSQL store does (shown here with a second SQLite connection)."""
+    import threading
+
+    from hub_under_test.store import _INSERT_METER_VALUES, WriteBehind
+
+    path = str(tmp_path / "wb.db")
+    Store(path).close()                          # the schema
+    threads = []
+
+    def connect():
+        threads.append(threading.current_thread().name)
+        return sqlite3.connect(path, isolation_level=None)
+
+    wb = WriteBehind(None, delay=0.05, max_pending=1000, writer=connect)
+    wb.add(_INSERT_METER_VALUES, [(*r[:3], "2030-05-01T12:00:00Z", *r[4:], None) for r in rows(3)])
+    assert count(path) == 0
+    await asyncio.sleep(0.2)
+    assert count(path) == 3 and (wb.batches, wb.rows, wb.failed) == (1, 3, 0)
+    assert threads and threads[0] != threading.current_thread().name
+    wb.add(_INSERT_METER_VALUES, [(*r[:3], "2030-05-01T12:00:00Z", *r[4:], None) for r in rows(2)])
+    wb.flush()                                   # waits for the thread
+    assert count(path) == 5
+    wb.close()
