@@ -207,7 +207,7 @@ async def test_a_simulated_station_losing_power_mid_transaction_starts_again(tmp
     after that boot and its figures replace the hub's."""
     import asyncio
 
-    from simulator.station import Station
+    from simulator.dialects import make_station
     from tests.hub_helpers import wait_for
     from tests.ocpp_lib_csms import FAST
 
@@ -215,7 +215,7 @@ async def test_a_simulated_station_losing_power_mid_transaction_starts_again(tmp
         options = dict(FAST, config={"MeterValueSampleInterval": "5"})
         if journal:
             options["state_dir"] = str(tmp_path)
-        st = Station("SIM-PL", hub.url, **options)
+        st = make_station("SIM-PL", hub.url, **options)
         await st.start(timeout=5)
         try:
             await st.plug_in(1)
