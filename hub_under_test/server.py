@@ -152,8 +152,7 @@ class OcppServer:
             ping_interval=cfg.ping_interval, ping_timeout=cfg.ping_interval,
             close_timeout=cfg.close_timeout, server_header="chargesim-hub",
             ssl=server_ssl(cfg))
-        log.info("OCPP endpoint ws://%s:%d%s{station_id} (%s)", cfg.host, self.port, PATH_PREFIX,
-                 ", ".join(SUPPORTED_VERSIONS))
+        log.info("OCPP endpoint %s/{station_id} (%s)", self.hub.url, ", ".join(SUPPORTED_VERSIONS))
 
     async def stop(self) -> None:
         if self._server is None:

@@ -242,12 +242,14 @@ async def test_frames_debug_view():
             assert status == 200
             raws = [f["raw"] for f in frames if f["raw"]]
             assert '"BootNotification"' in raws[0] and '"Heartbeat"' in raws[2]
-            assert [f["direction"] for f in frames if f["raw"]] == ["in", "out", "in", "out"]
+            # the recordings' vocabulary: seen from the station, "out" = station → CSMS
+            assert [f["direction"] for f in frames if f["raw"]] == ["out", "in", "out", "in"]
+            assert [f["sender"] for f in frames if f["raw"]] == ["station", "hub"] * 2
             assert frames[0]["note"].startswith("connected from")
             assert frames[0]["ts"].endswith("Z")
 
             status, frames = await api.get("/stations/CS-1/frames?limit=1")
-            assert len(frames) == 1 and frames[0]["direction"] == "out"
+            assert len(frames) == 1 and frames[0]["sender"] == "hub"
 
             status, frames = await api.get("/stations/CS-2/frames")
             garbage = [f for f in frames if f["raw"] == "garbage"][0]
