@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 
-from . import security
+from . import logs, security
 from .hub import DUPLICATE_POLICIES, HubConfig, serve_forever
 from .manager import UNKNOWN_STATION_POLICIES
 
 
-def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, str]:
+def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, tuple[str, str]]:
+    """The hub's configuration and the logging options (level, format)."""
     d = HubConfig()
     p = argparse.ArgumentParser(prog=prog,
                                 description="Run the bundled OCPP hub (CSMS).")
@@ -28,6 +28,8 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
     p.add_argument("--tag", action="append", default=[], metavar="ID[:STATUS]",
                    help="seed an id tag (repeatable), e.g. --tag 04A2B3:Accepted")
     p.add_argument("--log-level", default="INFO")
+    p.add_argument("--log-format", choices=logs.LOG_FORMATS, default="text",
+                   help="json: one object per line, CALLERRORs with station, action, code, why")
     security.add_arguments(p)
     a = p.parse_args(argv)
     tags = {}
@@ -39,12 +41,12 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
                        duplicate_policy=a.duplicate_policy, fallback_version=a.fallback_version,
                        mode=a.mode, call_timeout=a.call_timeout, tags=tags,
                        **security.config_from_args(a))
-    return config, a.log_level
+    return config, (a.log_level, a.log_format)
 
 
 def main(argv=None, prog="python -m hub_under_test") -> None:
-    config, level = parse_args(argv, prog)
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config, (level, log_format) = parse_args(argv, prog)
+    logs.configure(level, log_format)
     try:
         import uvloop
         run = uvloop.run

@@ -34,10 +34,11 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import InvalidHeader
 from websockets.headers import parse_subprotocol
 
-from simulator.protocol import CSMS
+from simulator.protocol import CSMS, LENIENT
 from simulator.session import Frame, Session
 
 from .adapters import ADAPTERS, SUPPORTED_VERSIONS, Adapter
+from .frame_audit import CallErrorLog, mark_repairs
 from .security import server_ssl
 
 if TYPE_CHECKING:
@@ -234,8 +235,9 @@ class OcppServer:
                           mode=cfg.mode, call_timeout=cfg.call_timeout)
         adapter.attach(session)   # commands go out through the adapter
         if cfg.frames_kept:
-            session.taps.append(self.frames.record)
+            session.taps.append(self._record_marked if cfg.mode == LENIENT else self.frames.record)
         session.taps.append(metrics.on_frame)
+        session.taps.append(CallErrorLog(station_id))
         conn = StationConnection(station_id, version, ws, session, adapter, _remote(ws))
 
         old = self.connections.get(station_id)
@@ -270,6 +272,10 @@ class OcppServer:
             if self.connections.get(station_id) is conn:
                 del self.connections[station_id]
                 hub.manager.disconnected(station_id, code, reason)
+
+    def _record_marked(self, frame: Frame) -> None:
+        """Lenient mode: the frame log marks what was repaired."""
+        self.frames.record(mark_repairs(frame))
 
     def _close_later(self, conn: StationConnection, code: int, reason: str) -> None:
         task = asyncio.create_task(conn.session.close(code, reason), name=f"close-{conn.station_id}")

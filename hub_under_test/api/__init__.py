@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..frame_audit import RepairedFrame
 from ..metrics import CONTENT_TYPE
 from . import features, files
 from .common import (_body, _error, _json, command_response, format_time_epoch, json_errors,
@@ -194,7 +195,10 @@ def frame_json(frame) -> dict:
     `sender` says the same without a point of view.  (The session's own Frame is seen from
     the hub's session, where station → hub is "in".)"""
     from_station = frame.direction == "in"
-    return {"ts": format_time_epoch(frame.ts), "direction": "out" if from_station else "in",
-            "sender": "station" if from_station else "hub", "version": frame.version,
-            "raw": frame.raw, "note": frame.note}
+    out = {"ts": format_time_epoch(frame.ts), "direction": "out" if from_station else "in",
+           "sender": "station" if from_station else "hub", "version": frame.version,
+           "raw": frame.raw, "note": frame.note}
+    if isinstance(frame, RepairedFrame):   # lenient mode changed it before handling
+        out["repairs"] = list(frame.repairs)
+    return out
 
