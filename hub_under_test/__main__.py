@@ -27,6 +27,20 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, t
     p.add_argument("--call-timeout", type=float, default=d.call_timeout)
     p.add_argument("--tag", action="append", default=[], metavar="ID[:STATUS]",
                    help="seed an id tag (repeatable), e.g. --tag 04A2B3:Accepted")
+    p.add_argument("--rate-limit", type=float, default=d.rate_limit, metavar="PER_S",
+                   help=f"inbound frames a second per station, above that paced (0: off; "
+                        f"default {d.rate_limit:g})")
+    p.add_argument("--rate-burst", type=int, default=d.rate_burst,
+                   help=f"frames a station may send above the rate at once (default {d.rate_burst})")
+    p.add_argument("--max-frame", type=int, default=d.max_frame, metavar="BYTES",
+                   help=f"larger frames close the connection with 1009 (default {d.max_frame})")
+    p.add_argument("--handshake-timeout", type=float, default=d.handshake_timeout, metavar="S",
+                   help=f"TCP connect to WebSocket open (default {d.handshake_timeout:g})")
+    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout, metavar="S",
+                   help="close a station silent this long (default 3 heartbeat intervals; 0: never)")
+    p.add_argument("--max-connections-per-source", type=int, default=d.max_connections_per_source,
+                   metavar="N", help="per remote IP, loopback exempt (default "
+                                     f"{d.max_connections_per_source}; 0: no limit)")
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--log-format", choices=logs.LOG_FORMATS, default="text",
                    help="json: one object per line, CALLERRORs with station, action, code, why")
@@ -40,6 +54,9 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, t
                        heartbeat_interval=a.heartbeat_interval, unknown_stations=a.unknown_stations,
                        duplicate_policy=a.duplicate_policy, fallback_version=a.fallback_version,
                        mode=a.mode, call_timeout=a.call_timeout, tags=tags,
+                       rate_limit=a.rate_limit, rate_burst=a.rate_burst, max_frame=a.max_frame,
+                       handshake_timeout=a.handshake_timeout, idle_timeout=a.idle_timeout,
+                       max_connections_per_source=a.max_connections_per_source,
                        **security.config_from_args(a))
     return config, (a.log_level, a.log_format)
 

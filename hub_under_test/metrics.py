@@ -174,6 +174,8 @@ class HubMetrics:
         self.disconnects = r.counter("hub_disconnects_total", "Connections closed, by close code",
                                      ["code"])
         self.frames = r.counter("hub_frames_total", "Frames seen, by direction", ["direction"])
+        self.throttled = r.counter("hub_frames_throttled_total",
+                                   "Inbound frames held back by the per-station rate limit")
         self.rejected_frames = r.counter("hub_frames_rejected_total",
                                          "Inbound frames that could not be processed normally")
         self.received = r.counter("hub_messages_received_total",

@@ -82,7 +82,7 @@ def _measure(hub_argv: list[str], port: int, stations, url: str, n: int, seconds
 def bench_ours(stations: int, seconds: float) -> float:
     port = free_port()
     return _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port", "0",
-                     "--log-level", "WARNING"], port, _stations,
+                     "--rate-limit", "0", "--log-level", "WARNING"], port, _stations,
                     f"ws://127.0.0.1:{port}/ocpp", stations, seconds)
 
 
