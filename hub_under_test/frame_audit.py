@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 import orjson
 
@@ -36,10 +37,11 @@ class CallErrorLog:
     `logs.JsonFormatter` writes out).  A CALLERROR answers the CALL with its unique id;
     CALLs are answered in order, so that CALL is among the last few."""
 
-    __slots__ = ("station_id", "_calls")
+    __slots__ = ("station_id", "_count", "_calls")
 
-    def __init__(self, station_id: str):
+    def __init__(self, station_id: str, count_sent: Callable[[str | None, str], None] | None = None):
         self.station_id = station_id
+        self._count = count_sent   # (action, code) of each CALLERROR sent, for metrics
         self._calls: dict[str, list[str]] | None = None   # direction → raw CALL frames
 
     def __call__(self, frame: Frame) -> None:
@@ -72,6 +74,8 @@ class CallErrorLog:
                   "unique_id": unique_id}
         if details:
             record["details"] = details
+        if sent and self._count is not None:
+            self._count(action, str(code))
         log.warning("CALLERROR %s %s station=%s action=%s code=%s why=%r%s",
                     "sent to" if sent else "received from", self.station_id, self.station_id,
                     action, code, why, f" details={orjson.dumps(details).decode()}" if details else "",

@@ -275,20 +275,21 @@ class OcppServer:
         metrics = hub.metrics
 
         async def handle(action: str, payload: dict) -> dict:
-            key = (action,)
-            metrics.received.inc_key(key)
             started = time.perf_counter()
             try:
-                return await adapter.handle(action, payload)
-            finally:
-                metrics.handler_seconds.observe_key(key, time.perf_counter() - started)
+                answer = await adapter.handle(action, payload)
+            except BaseException:
+                metrics.handled(action, time.perf_counter() - started, False)
+                raise
+            metrics.handled(action, time.perf_counter() - started, True)
+            return answer
 
         bucket = None
         if cfg.rate_limit:
             bucket = TokenBucket(cfg.rate_limit, cfg.rate_burst, time.monotonic())
 
         def throttled(first: bool, wait: float) -> None:
-            metrics.throttled.inc_key(())
+            metrics.throttled.inc()
             if first:
                 log.warning("%s: over the message-rate limit (%g/s, burst %d): pacing its "
                             "frames", station_id, cfg.rate_limit, cfg.rate_burst)
@@ -302,7 +303,7 @@ class OcppServer:
         if cfg.frames_kept:
             session.taps.append(self._record_marked if cfg.mode == LENIENT else self.frames.record)
         session.taps.append(metrics.on_frame)
-        session.taps.append(CallErrorLog(station_id))
+        session.taps.append(CallErrorLog(station_id, metrics.call_error_sent))
         conn = StationConnection(station_id, version, ws, paced, session, adapter, _remote(ws))
 
         old = self.connections.get(station_id)
