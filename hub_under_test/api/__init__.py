@@ -18,6 +18,7 @@
 | POST/GET /stations/{id}/reservations, DELETE …/{rid} | ReserveNow / CancelReservation, stored (reservations.py) |
 | GET  /stations/{id}/charging-profiles      | profiles the station accepted via commands (smart_charging.py) |
 | PUT/DELETE /stations/{id}/password, GET …/security-events, GET …/certificates | security |
+| GET  /debug, GET /debug/commands?protocol= | the debug web page (debug_page.py); CSMS-initiated commands of a protocol |
 
 Routes only parse HTTP and call the manager (features.py, files.py); wire payloads are the
 adapters' business, except that the command route takes a raw request of the station's
@@ -39,7 +40,7 @@ from aiohttp import web
 
 from ..frame_audit import RepairedFrame
 from ..metrics import CONTENT_TYPE
-from . import features, files
+from . import debug_page, features, files
 from .common import (_body, _error, _json, command_response, format_time_epoch, json_errors,
                      query_bool, query_float, query_int, query_params)
 
@@ -67,6 +68,7 @@ class HubApi:
             web.delete("/tags/{id_tag}", self.delete_tag),
             web.get("/transactions", self.transactions),
         ])
+        self.app.add_routes(debug_page.routes())   # GET /debug: the debug web page
         # local list, reservations, charging profiles, passwords, security events, certificates
         self.app.add_routes(features.routes(self.hub))
         # /uploads (diagnostics, logs) and /firmware (UpdateFirmware)
