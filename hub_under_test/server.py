@@ -17,6 +17,11 @@ Each connection gets one `simulator.session.Session` (role CSMS) whose handler i
 version's adapter.  Bad input is answered or dropped by the session; an over-long frame
 (> max_size) makes websockets close with 1009, which is logged with the other close codes.
 One station's failure never reaches another station's session or the server.
+
+Limits (HubConfig): `max_connections_per_source` per remote IP (429; loopback exempt),
+`handshake_timeout`, `idle_timeout` (one sweep now and then closes silent stations with
+1000), and the per-station message-rate limit in front of each session's reader
+(rate_limit.py: over it the station is paced, not answered).
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ import websockets
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import InvalidHeader
 from websockets.headers import parse_subprotocol
+from websockets.protocol import State
 
 from simulator.protocol import CSMS, LENIENT
 from simulator.session import Frame, Session
@@ -193,7 +199,7 @@ class OcppServer:
             await asyncio.sleep(min(idle / 4, 30.0))
             cutoff = time.monotonic() - idle
             for conn in list(self.connections.values()):
-                if conn.paced.last_frame < cutoff:
+                if conn.paced.last_frame < cutoff and conn.ws.state is State.OPEN:
                     log.warning("%s: nothing received for %gs: closing (idle timeout)",
                                 conn.station_id, idle)
                     self._close_later(conn, 1000, f"idle timeout: nothing received for {idle:g}s")
