@@ -151,15 +151,19 @@ class HubCollector:
             family.add_metric([], published)
             yield family
         # Exposed by the write-behind store and a broker-backed bus when they have them.
+        seen: set[str] = set()
         for owner, attr, name, text in (
                 (manager, "write_queue_depth", "hub_write_behind_queue_depth",
+                 "Writes waiting for the write-behind store's next batch"),
+                (hub.store, "write_queue_depth", "hub_write_behind_queue_depth",
                  "Writes waiting for the write-behind store's next batch"),
                 (hub.events, "backlog", "hub_event_backlog",
                  "Domain events not yet confirmed by the broker (outbox)")):
             value = getattr(owner, attr, None)
             if callable(value):
                 value = value()
-            if value is not None:
+            if value is not None and name not in seen:   # the manager's, else the store's
+                seen.add(name)
                 gauge = GaugeMetricFamily(name, text)
                 gauge.add_metric([], value)
                 yield gauge

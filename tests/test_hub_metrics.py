@@ -32,3 +32,10 @@ async def test_queue_depth_and_backlog_when_exposed():
         m = parse((await api.get("/metrics", raw=True))[1])
         assert m["hub_write_behind_queue_depth"] == 7 and m["hub_event_backlog"] == 3
         assert m["hub_up"] == 1
+
+
+async def test_queue_depth_read_from_the_store_when_the_manager_has_none():
+    async with running_hub() as hub, Api(hub) as api:
+        hub.store.write_queue_depth = lambda: 11
+        m = parse((await api.get("/metrics", raw=True))[1])
+        assert m["hub_write_behind_queue_depth"] == 11
