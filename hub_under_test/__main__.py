@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 
-from . import security
+from . import logs, security
 from .hub import DUPLICATE_POLICIES, HubConfig, serve_forever
 from .manager import UNKNOWN_STATION_POLICIES
 
 
-def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, str]:
+def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, tuple[str, str]]:
+    """The hub's configuration and the logging options (level, format)."""
     d = HubConfig()
     p = argparse.ArgumentParser(prog=prog,
                                 description="Run the bundled OCPP hub (CSMS).")
@@ -34,7 +34,23 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
                    help="let one id tag charge at several connectors at once (no ConcurrentTx)")
     p.add_argument("--accept-unknown-tags", action="store_true",
                    help="answer Accepted for id tags the hub does not know")
+    p.add_argument("--rate-limit", type=float, default=d.rate_limit, metavar="PER_S",
+                   help=f"inbound frames a second per station, above that paced (0: off; "
+                        f"default {d.rate_limit:g})")
+    p.add_argument("--rate-burst", type=int, default=d.rate_burst,
+                   help=f"frames a station may send above the rate at once (default {d.rate_burst})")
+    p.add_argument("--max-frame", type=int, default=d.max_frame, metavar="BYTES",
+                   help=f"larger frames close the connection with 1009 (default {d.max_frame})")
+    p.add_argument("--handshake-timeout", type=float, default=d.handshake_timeout, metavar="S",
+                   help=f"TCP connect to WebSocket open (default {d.handshake_timeout:g})")
+    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout, metavar="S",
+                   help="close a station silent this long (default 3 heartbeat intervals; 0: never)")
+    p.add_argument("--max-connections-per-source", type=int, default=d.max_connections_per_source,
+                   metavar="N", help="per remote IP, loopback exempt (default "
+                                     f"{d.max_connections_per_source}; 0: no limit)")
     p.add_argument("--log-level", default="INFO")
+    p.add_argument("--log-format", choices=logs.LOG_FORMATS, default="text",
+                   help="json: one object per line, CALLERRORs with station, action, code, why")
     security.add_arguments(p)
     a = p.parse_args(argv)
     tags = {}
@@ -47,13 +63,16 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
                        mode=a.mode, call_timeout=a.call_timeout, tags=tags,
                        write_delay=a.write_delay, allow_concurrent_tags=a.allow_concurrent_tags,
                        accept_unknown_tags=a.accept_unknown_tags,
+                       rate_limit=a.rate_limit, rate_burst=a.rate_burst, max_frame=a.max_frame,
+                       handshake_timeout=a.handshake_timeout, idle_timeout=a.idle_timeout,
+                       max_connections_per_source=a.max_connections_per_source,
                        **security.config_from_args(a))
-    return config, a.log_level
+    return config, (a.log_level, a.log_format)
 
 
 def main(argv=None, prog="python -m hub_under_test") -> None:
-    config, level = parse_args(argv, prog)
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config, (level, log_format) = parse_args(argv, prog)
+    logs.configure(level, log_format)
     try:
         import uvloop
         run = uvloop.run

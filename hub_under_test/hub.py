@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 import time
@@ -55,7 +56,18 @@ class HubConfig:
     ping_interval: float | None = 60.0  # WebSocket pings (and ping timeout); None: off
     close_timeout: float = 5.0
     max_frame: int = 64 * 1024         # larger frames close the connection with 1009
+    handshake_timeout: float = 10.0    # TCP accepted → WebSocket open, else dropped
+    idle_timeout: float | None = None  # no frame from a station for this long → closed;
+    #                                    None: 3 × heartbeat_interval; 0: never
+    max_connections_per_source: int = 1000  # per remote IP address (429 above); 0: no limit
+    source_limit_exempt: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # networks not limited
     max_queue: int = 16                # frames buffered per connection before back-pressure
+    # per-station message-rate limit (rate_limit.py): frames a second and the burst allowed
+    # above it; over it the hub paces the station (stops reading it).  None or 0: no limit.
+    # A charger sends about one message in ten seconds and a burst at boot; load tests that
+    # drive one connection flat out turn it off (--rate-limit 0).
+    rate_limit: float | None = 20.0
+    rate_burst: int = 200
     frames_kept: int = 100             # per station, for GET /stations/{id}/frames; 0: off
     frames_total: int = 20_000         # frames kept for all stations together (≈ 5 MiB)
     flush_interval: float = 5.0        # seconds between write-behind flushes of the cache
@@ -78,6 +90,15 @@ class HubConfig:
     firmware_dir: str | None = None
     firmware: dict[str, bytes | str] = field(default_factory=dict)
 
+    @property
+    def effective_idle_timeout(self) -> float | None:
+        """Seconds of silence after which a station is closed (None: never).  By default
+        three heartbeat intervals: a charger sends a Heartbeat (or another message) each
+        interval, so three missed ones mean it is gone or stuck, even if pongs still come."""
+        if self.idle_timeout is None:
+            return 3.0 * self.heartbeat_interval
+        return self.idle_timeout or None
+
     def check(self) -> None:
         if self.unknown_stations not in UNKNOWN_STATION_POLICIES:
             raise ValueError(f"unknown_stations must be one of {', '.join(UNKNOWN_STATION_POLICIES)}")
@@ -85,6 +106,23 @@ class HubConfig:
             raise ValueError(f"duplicate_policy must be one of {', '.join(DUPLICATE_POLICIES)}")
         if self.mode not in (STRICT, LENIENT):
             raise ValueError(f"mode must be {STRICT!r} or {LENIENT!r}")
+        for name in ("max_frame", "handshake_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.idle_timeout is not None and self.idle_timeout < 0:
+            raise ValueError(f"idle_timeout must be >= 0 seconds (0: never), got {self.idle_timeout}")
+        if self.max_connections_per_source < 0:
+            raise ValueError("max_connections_per_source must be >= 0 (0: no limit), got "
+                             f"{self.max_connections_per_source}")
+        for network in self.source_limit_exempt:
+            try:
+                ipaddress.ip_network(network)
+            except ValueError as e:
+                raise ValueError(f"source_limit_exempt: {e}") from None
+        if self.rate_limit is not None and self.rate_limit < 0:
+            raise ValueError(f"rate_limit must be >= 0 frames a second (0: off), got {self.rate_limit}")
+        if self.rate_limit and self.rate_burst < 1:
+            raise ValueError(f"rate_burst must be at least 1, got {self.rate_burst}")
         if self.fallback_version is not None and self.fallback_version not in SUPPORTED_VERSIONS:
             raise ValueError(f"fallback_version must be one of {', '.join(SUPPORTED_VERSIONS)}")
 

@@ -177,7 +177,7 @@ class Manager:
         self.data_transfer_handlers: dict[str, DataTransferHandler] = {}
         self.counters = {"transactions_started": 0, "transactions_stopped": 0, "boots": 0,
                          "meter_samples": 0, "store_flushes": 0, "transactions_closed_stale": 0,
-                         "implausible": 0}
+                         "implausible": 0, "tag_cache_hits": 0, "tag_cache_misses": 0}
         self.commander: Commander | None = None   # the hub: command → the station's adapter
         self.files = files
         self.reservations = Reservations(store, events, self.execute, self.require_connected)
@@ -436,7 +436,10 @@ class Manager:
 
     def _tag(self, id_tag: str) -> TagState | None:
         tag = self.tags.get(id_tag)
-        if tag is None:
+        if tag is not None:
+            self.counters["tag_cache_hits"] += 1
+        else:
+            self.counters["tag_cache_misses"] += 1
             row = self.store.get_tag(id_tag)
             if row is not None:
                 tag = self.tags[id_tag] = _tag_state(row)

@@ -1,148 +1,44 @@
-"""Prometheus metrics in the text exposition format (version 0.0.4), written by hand.
+"""The hub's Prometheus metrics, through `prometheus-client`.
 
-Counters and gauges with labels; gauges may be computed at scrape time from a callable.
-Updating a metric is a dict lookup and an addition: cheap enough for every frame.
+The library gives latency histograms (bucketed, aggregatable across instances, which a
+hand-written sum/count summary is not) and, for hubs run as several worker processes,
+multi-process aggregation; its exposition format is the reference one.  Each Hub has its own
+registry (several hubs share a test process).
+
+Two kinds of metric: those the hub updates as things happen (counters, histograms; the
+per-frame path uses label children looked up once per label set), and those read at scrape
+time from the hub's state (`HubCollector`: stations by protocol, transactions, cache hit
+rate, and the write-behind queue depth and event backlog when the manager / event bus
+expose them).
 """
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Callable, Iterable
+import math
+import time
+from collections import Counter as Tally
+from typing import TYPE_CHECKING
 
 import orjson
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 if TYPE_CHECKING:
     from simulator.session import Frame
 
     from .hub import Hub
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if isinstance(value, bool):
-        value = int(value)
-    if isinstance(value, int) or float(value).is_integer():
-        return str(int(value))
-    return repr(float(value))
-
-
-class Metric:
-    kind = "untyped"
-
-    def __init__(self, name: str, help: str, labels: Iterable[str] = (),
-                 fn: Callable[[], float | dict[tuple[str, ...], float]] | None = None):
-        self.name = name
-        self.help = help
-        self.labels = tuple(labels)
-        self.values: dict[tuple[str, ...], float] = {}
-        self.fn = fn  # computes the value(s) at scrape time instead
-
-    def _key(self, labels: dict[str, str]) -> tuple[str, ...]:
-        try:
-            if len(labels) == len(self.labels):
-                return tuple([str(labels[n]) for n in self.labels])
-        except KeyError:
-            pass
-        raise ValueError(f"{self.name} takes labels {self.labels}, got {tuple(labels)}")
-
-    def value(self, **labels) -> float:
-        return self.values.get(self._key(labels), 0)
-
-    def samples(self) -> list[tuple[tuple[str, ...], float]]:
-        if self.fn is None:
-            return sorted(self.values.items())
-        result = self.fn()
-        if isinstance(result, dict):
-            return sorted(result.items())
-        return [((), result)]
-
-    def render(self) -> str:
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
-        samples = self.samples()
-        if not samples and not self.labels:
-            samples = [((), 0)]
-        for key, value in samples:
-            if key:
-                label_text = ",".join(f'{n}="{_escape(v)}"' for n, v in zip(self.labels, key))
-                lines.append(f"{self.name}{{{label_text}}} {_number(value)}")
-            else:
-                lines.append(f"{self.name} {_number(value)}")
-        return "\n".join(lines)
-
-
-class Counter(Metric):
-    kind = "counter"
-
-    def inc(self, amount: float = 1, **labels) -> None:
-        key = self._key(labels) if labels or self.labels else ()
-        self.values[key] = self.values.get(key, 0) + amount
-
-    def inc_key(self, key: tuple[str, ...], amount: float = 1) -> None:
-        """`inc` for the per-frame hot path: the label values already in label order."""
-        self.values[key] = self.values.get(key, 0) + amount
-
-
-class Gauge(Metric):
-    kind = "gauge"
-
-    def set(self, value: float, **labels) -> None:
-        self.values[self._key(labels) if labels or self.labels else ()] = value
-
-
-class Summary(Metric):
-    """Sum and count of observations (e.g. handler seconds), per label set."""
-    kind = "summary"
-
-    def __init__(self, name: str, help: str, labels: Iterable[str] = ()):
-        super().__init__(name, help, labels)
-        self.counts: dict[tuple[str, ...], int] = {}
-
-    def observe(self, value: float, **labels) -> None:
-        self.observe_key(self._key(labels) if labels or self.labels else (), value)
-
-    def observe_key(self, key: tuple[str, ...], value: float) -> None:
-        """`observe` for the hot path: the label values already in label order."""
-        self.values[key] = self.values.get(key, 0.0) + value
-        self.counts[key] = self.counts.get(key, 0) + 1
-
-    def count(self, **labels) -> int:
-        return self.counts.get(self._key(labels), 0)
-
-    def render(self) -> str:
-        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
-        for key, total in sorted(self.values.items()):
-            label_text = ",".join(f'{n}="{_escape(v)}"' for n, v in zip(self.labels, key))
-            braces = f"{{{label_text}}}" if label_text else ""
-            lines.append(f"{self.name}_sum{braces} {_number(total)}")
-            lines.append(f"{self.name}_count{braces} {self.counts[key]}")
-        return "\n".join(lines)
-
-
-class Registry:
-    def __init__(self):
-        self.metrics: dict[str, Metric] = {}
-
-    def _add(self, metric: Metric) -> Metric:
-        if metric.name in self.metrics:
-            raise ValueError(f"metric {metric.name} already registered")
-        self.metrics[metric.name] = metric
-        return metric
-
-    def counter(self, name: str, help: str, labels: Iterable[str] = (), fn=None) -> Counter:
-        return self._add(Counter(name, help, labels, fn))
-
-    def gauge(self, name: str, help: str, labels: Iterable[str] = (), fn=None) -> Gauge:
-        return self._add(Gauge(name, help, labels, fn))
-
-    def summary(self, name: str, help: str, labels: Iterable[str] = ()) -> Summary:
-        return self._add(Summary(name, help, labels))
-
-    def render(self) -> str:
-        return "\n".join(m.render() for m in self.metrics.values()) + "\n"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+# No `_created` series beside every counter: twice the scrape for a timestamp nobody graphs.
+prometheus_client.disable_created_metrics()
+# handler times are sub-millisecond from memory, milliseconds through the store
+HANDLER_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                   0.25, 1.0, math.inf)
+# a command waits for the station's round trip: milliseconds to the call timeout
+COMMAND_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                   10.0, 30.0, math.inf)
 
 
 def parse(text: str) -> dict[str, float]:
@@ -156,58 +52,194 @@ def parse(text: str) -> dict[str, float]:
     return out
 
 
-class HubMetrics:
-    """The hub's Prometheus metrics (see api.py for /metrics)."""
+class _Labelled:
+    """A labelled metric's children, looked up once per label set: `labels()` in the
+    library builds a tuple and takes a lock each call, too much for every frame."""
+
+    __slots__ = ("metric", "children")
+
+    def __init__(self, metric):
+        self.metric = metric
+        self.children: dict[tuple[str, ...], object] = {}
+
+    def child(self, key: tuple[str, ...]):
+        child = self.children.get(key)
+        if child is None:
+            child = self.children[key] = self.metric.labels(*key)
+        return child
+
+    def inc(self, amount: float = 1, **labels) -> None:
+        self.child(tuple(labels[n] for n in self.metric._labelnames)).inc(amount)
+
+    def inc_key(self, key: tuple[str, ...], amount: float = 1) -> None:
+        self.child(key).inc(amount)
+
+    def observe_key(self, key: tuple[str, ...], value: float) -> None:
+        self.child(key).observe(value)
+
+    def value(self, **labels) -> float:
+        """The current value (tests and the debug page)."""
+        key = tuple(str(labels[n]) for n in self.metric._labelnames)
+        child = self.children.get(key)
+        return child._value.get() if child is not None else 0
+
+
+class _Plain:
+    __slots__ = ("metric",)
+
+    def __init__(self, metric):
+        self.metric = metric
+
+    def inc(self, amount: float = 1) -> None:
+        self.metric.inc(amount)
+
+    def inc_key(self, key: tuple = (), amount: float = 1) -> None:
+        self.metric.inc(amount)
+
+    def value(self) -> float:
+        return self.metric._value.get()
+
+
+class HubCollector:
+    """Values read from the hub's state at scrape time."""
 
     def __init__(self, hub: "Hub"):
-        r = self.registry = Registry()
-        r.gauge("hub_up", "1 while the hub is running", fn=lambda: 1)
-        r.gauge("hub_connected_stations", "Stations connected now",
-                fn=lambda: len(hub.server.connections) if hub.server else 0)
-        r.gauge("hub_active_transactions", "Transactions running now",
-                fn=lambda: len(hub.manager.active))
-        self.connections = r.counter("hub_connections_total", "WebSocket connections accepted")
-        self.refused = r.counter("hub_connections_refused_total",
-                                 "Opening handshakes refused, by reason", ["reason"])
-        self.replaced = r.counter("hub_connections_replaced_total",
-                                  "Connections replaced by a new one with the same station id")
-        self.disconnects = r.counter("hub_disconnects_total", "Connections closed, by close code",
-                                     ["code"])
-        self.frames = r.counter("hub_frames_total", "Frames seen, by direction", ["direction"])
-        self.rejected_frames = r.counter("hub_frames_rejected_total",
-                                         "Inbound frames that could not be processed normally")
-        self.received = r.counter("hub_messages_received_total",
-                                  "Valid CALLs received from stations, by action", ["action"])
-        self.handler_seconds = r.summary("hub_handler_seconds",
-                                         "Time spent answering valid CALLs, by action", ["action"])
-        self.call_errors = r.counter("hub_call_errors_sent_total",
-                                     "CALLERRORs sent to stations, by error code", ["code"])
-        self.commands = r.counter("hub_commands_total",
-                                  "CSMS-initiated CALLs sent via the hub, by action and outcome",
-                                  ["action", "outcome"])
-        r.counter("hub_transactions_started_total", "Transactions started since start",
-                fn=lambda: hub.manager.counters["transactions_started"])
-        r.counter("hub_meter_samples_total", "Meter samples stored since start",
-                fn=lambda: hub.manager.counters["meter_samples"])
-        r.counter("hub_events_published_total", "Domain events published",
-                fn=lambda: getattr(hub.events, "published", 0))
+        self.hub = hub
+
+    def collect(self):
+        hub = self.hub
+        up = GaugeMetricFamily("hub_up", "1 while the hub is running")
+        up.add_metric([], 1 if hub.started_at else 0)
+        yield up
+        by_protocol = Tally(c.version for c in hub.connections.values())
+        stations = GaugeMetricFamily("hub_connected_stations", "Stations connected now, by protocol",
+                                     labels=["protocol"])
+        for protocol, n in sorted(by_protocol.items()):
+            stations.add_metric([protocol], n)
+        yield stations
+        manager = hub.manager
+        if manager is None:
+            return
+        active = GaugeMetricFamily("hub_active_transactions", "Transactions running now")
+        active.add_metric([], len(manager.active))
+        yield active
+        counters = manager.counters
+        for key, name, text in (
+                ("transactions_started", "hub_transactions_started", "Transactions started"),
+                ("transactions_stopped", "hub_transactions_stopped", "Transactions stopped"),
+                ("meter_samples", "hub_meter_samples", "Meter samples stored"),
+                ("boots", "hub_boots", "BootNotifications accepted or not")):
+            if key in counters:
+                family = CounterMetricFamily(name, text + " since start")
+                family.add_metric([], counters[key])
+                yield family
+        hits, misses = counters.get("tag_cache_hits"), counters.get("tag_cache_misses")
+        if hits is not None and misses is not None:
+            lookups = CounterMetricFamily("hub_tag_cache_lookups",
+                                          "Id tag lookups by the manager, by result (hit: from "
+                                          "memory, miss: from the store)", labels=["result"])
+            lookups.add_metric(["hit"], hits)
+            lookups.add_metric(["miss"], misses)
+            yield lookups
+            rate = GaugeMetricFamily("hub_tag_cache_hit_ratio",
+                                     "Share of id tag lookups answered from memory")
+            rate.add_metric([], hits / (hits + misses) if hits + misses else 1.0)
+            yield rate
+        published = getattr(hub.events, "published", None)
+        if published is not None:
+            family = CounterMetricFamily("hub_events_published", "Domain events published")
+            family.add_metric([], published)
+            yield family
+        # Exposed by the write-behind store and a broker-backed bus when they have them.
+        seen: set[str] = set()
+        for owner, attr, name, text in (
+                (manager, "write_queue_depth", "hub_write_behind_queue_depth",
+                 "Writes waiting for the write-behind store's next batch"),
+                (hub.store, "write_queue_depth", "hub_write_behind_queue_depth",
+                 "Writes waiting for the write-behind store's next batch"),
+                (hub.events, "backlog", "hub_event_backlog",
+                 "Domain events not yet confirmed by the broker (outbox)")):
+            value = getattr(owner, attr, None)
+            if callable(value):
+                value = value()
+            if value is not None and name not in seen:   # the manager's, else the store's
+                seen.add(name)
+                gauge = GaugeMetricFamily(name, text)
+                gauge.add_metric([], value)
+                yield gauge
+
+
+class HubMetrics:
+    """The hub's metrics (GET /metrics renders them)."""
+
+    def __init__(self, hub: "Hub"):
+        r = self.registry = CollectorRegistry()
+        r.register(HubCollector(hub))
+        self.connections = _Plain(Counter("hub_connections", "WebSocket connections accepted",
+                                          registry=r))
+        self.refused = _Labelled(Counter("hub_connections_refused",
+                                         "Opening handshakes refused, by reason", ["reason"],
+                                         registry=r))
+        self.replaced = _Plain(Counter("hub_connections_replaced",
+                                       "Connections replaced by a new one with the same station id",
+                                       registry=r))
+        self.disconnects = _Labelled(Counter("hub_disconnects", "Connections closed, by close code",
+                                             ["code"], registry=r))
+        self.frames = _Labelled(Counter("hub_frames", "Frames seen, by sender (station | hub)",
+                                        ["sender"], registry=r))
+        self.throttled = _Plain(Counter("hub_frames_throttled",
+                                        "Inbound frames held back by the per-station rate limit",
+                                        registry=r))
+        self.rejected_frames = _Plain(Counter("hub_frames_rejected",
+                                              "Inbound frames that could not be processed normally",
+                                              registry=r))
+        self.messages = _Labelled(Counter(
+            "hub_messages", "CALLs from stations handled, by action and result (ok, or the "
+            "CALLERROR code answered)", ["action", "result"], registry=r))
+        self.handler_seconds = _Labelled(Histogram(
+            "hub_handler_seconds", "Time spent answering CALLs from stations, by action",
+            ["action"], buckets=HANDLER_BUCKETS, registry=r))
+        self.call_errors = _Labelled(Counter("hub_call_errors_sent",
+                                             "CALLERRORs sent to stations, by error code", ["code"],
+                                             registry=r))
+        self.commands = _Labelled(Counter(
+            "hub_commands", "CSMS-initiated CALLs sent via the hub, by action and outcome",
+            ["action", "outcome"], registry=r))
+        self.command_seconds = _Labelled(Histogram(
+            "hub_command_seconds", "CSMS-initiated CALLs: time to the station's answer, by action",
+            ["action"], buckets=COMMAND_BUCKETS, registry=r))
+
+    def handled(self, action: str, seconds: float, ok: bool) -> None:
+        """One CALL from a station through its adapter: the time; "ok" counted here, an
+        error by `call_error_sent` (which sees the core's rejections too)."""
+        if ok:
+            self.messages.inc_key((action, "ok"))
+        self.handler_seconds.observe_key((action,), seconds)
+
+    def call_error_sent(self, action: str | None, code: str) -> None:
+        """A CALLERROR answered a station's CALL (frame_audit.CallErrorLog)."""
+        self.messages.inc_key((action or "unreadable", str(code)))
 
     def on_frame(self, frame: Frame) -> None:
-        self.frames.inc_key((frame.direction,))
         if frame.direction == "in":
+            self.frames.inc_key(("station",))
             if frame.note:
                 self.rejected_frames.inc()
-        elif frame.raw.startswith("[4,"):
-            try:
-                code = orjson.loads(frame.raw)[2]
-            except Exception:
-                code = "unreadable"
-            self.call_errors.inc(code=str(code))
+        else:
+            self.frames.inc_key(("hub",))
+            if frame.raw.startswith("[4,"):
+                try:
+                    code = orjson.loads(frame.raw)[2]
+                except Exception:
+                    code = "unreadable"
+                self.call_errors.inc_key((str(code),))
 
     @contextlib.contextmanager
     def command(self, action: str):
-        """Count one CSMS-initiated command: outcome "ok", else the exception's class name."""
+        """Count and time one CSMS-initiated command: outcome "ok", else the exception's
+        class name."""
         outcome = "error"
+        started = time.perf_counter()
         try:
             yield
             outcome = "ok"
@@ -215,7 +247,8 @@ class HubMetrics:
             outcome = type(e).__name__
             raise
         finally:
-            self.commands.inc(action=action, outcome=outcome)
+            self.commands.inc_key((action, outcome))
+            self.command_seconds.observe_key((action,), time.perf_counter() - started)
 
     def render(self) -> str:
-        return self.registry.render()
+        return generate_latest(self.registry).decode()

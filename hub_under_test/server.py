@@ -17,12 +17,18 @@ Each connection gets one `simulator.session.Session` (role CSMS) whose handler i
 version's adapter.  Bad input is answered or dropped by the session; an over-long frame
 (> max_size) makes websockets close with 1009, which is logged with the other close codes.
 One station's failure never reaches another station's session or the server.
+
+Limits (HubConfig): `max_connections_per_source` per remote IP (429; loopback exempt),
+`handshake_timeout`, `idle_timeout` (one sweep now and then closes silent stations with
+1000), and the per-station message-rate limit in front of each session's reader
+(rate_limit.py: over it the station is paced, not answered).
 """
 from __future__ import annotations
 
 import asyncio
 import collections
 import http
+import ipaddress
 import logging
 import time
 from dataclasses import dataclass, field
@@ -33,11 +39,14 @@ import websockets
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import InvalidHeader
 from websockets.headers import parse_subprotocol
+from websockets.protocol import State
 
-from simulator.protocol import CSMS
+from simulator.protocol import CSMS, LENIENT
 from simulator.session import Frame, Session
 
 from .adapters import ADAPTERS, SUPPORTED_VERSIONS, Adapter
+from .frame_audit import CallErrorLog, mark_repairs
+from .rate_limit import PacedConnection, TokenBucket
 from .security import server_ssl
 
 if TYPE_CHECKING:
@@ -55,6 +64,7 @@ class StationConnection:
     station_id: str
     version: str
     ws: ServerConnection
+    paced: PacedConnection   # what the session reads: ws behind the rate limit
     session: Session
     adapter: Adapter
     remote: str | None
@@ -119,6 +129,14 @@ def _refuse(connection: ServerConnection, status: http.HTTPStatus, reason: str):
     return connection.respond(status, reason + "\n")
 
 
+def _remote_ip(connection: ServerConnection) -> str | None:
+    try:
+        addr = connection.remote_address
+    except Exception:
+        return None
+    return addr[0] if addr else None
+
+
 def _remote(connection: ServerConnection) -> str | None:
     try:
         addr = connection.remote_address
@@ -134,7 +152,10 @@ class OcppServer:
         self.connections: dict[str, StationConnection] = {}
         self.frames = FrameLog(hub.config.frames_kept, hub.config.frames_total)
         self._server = None
+        self._sweeper: asyncio.Task | None = None
         self._closing: set[asyncio.Task] = set()
+        self._per_source: collections.Counter[str] = collections.Counter()  # remote IP → open
+        self._exempt = [ipaddress.ip_network(n) for n in hub.config.source_limit_exempt]
         if self.config.fallback_version is not None and self.config.fallback_version not in ADAPTERS:
             raise ValueError(f"fallback_version {self.config.fallback_version!r} has no adapter; "
                              f"supported: {', '.join(SUPPORTED_VERSIONS)}")
@@ -149,13 +170,20 @@ class OcppServer:
             self._serve_connection, cfg.host, cfg.port,
             process_request=self._process_request, select_subprotocol=self._select_subprotocol,
             compression=None, max_size=cfg.max_frame, max_queue=cfg.max_queue,
+            open_timeout=cfg.handshake_timeout,
             ping_interval=cfg.ping_interval, ping_timeout=cfg.ping_interval,
             close_timeout=cfg.close_timeout, server_header="chargesim-hub",
             ssl=server_ssl(cfg))
-        log.info("OCPP endpoint ws://%s:%d%s{station_id} (%s)", cfg.host, self.port, PATH_PREFIX,
-                 ", ".join(SUPPORTED_VERSIONS))
+        log.info("OCPP endpoint %s/{station_id} (%s)", self.hub.url, ", ".join(SUPPORTED_VERSIONS))
+
+        idle = cfg.effective_idle_timeout
+        if idle:
+            self._sweeper = asyncio.create_task(self._close_idle(idle), name="hub-idle-sweeper")
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         if self._server is None:
             return
         self._server.close(code=1001, reason="hub shutting down")
@@ -163,6 +191,28 @@ class OcppServer:
         for task in list(self._closing):
             task.cancel()
         self._server = None
+
+    async def _close_idle(self, idle: float) -> None:
+        """Close stations that sent nothing for `idle` seconds.  One sweep now and then over
+        all connections costs less than a timer reset per frame."""
+        while True:
+            await asyncio.sleep(min(idle / 4, 30.0))
+            cutoff = time.monotonic() - idle
+            for conn in list(self.connections.values()):
+                if conn.paced.last_frame < cutoff and conn.ws.state is State.OPEN:
+                    log.warning("%s: nothing received for %gs: closing (idle timeout)",
+                                conn.station_id, idle)
+                    self._close_later(conn, 1000, f"idle timeout: nothing received for {idle:g}s")
+
+    def _source_full(self, ip: str | None) -> bool:
+        limit = self.config.max_connections_per_source
+        if not limit or ip is None or self._per_source[ip] < limit:
+            return False
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return True
+        return not any(address in network for network in self._exempt)
 
     # -- opening handshake ------------------------------------------------------------
     def _process_request(self, connection: ServerConnection, request):
@@ -197,6 +247,14 @@ class OcppServer:
             version = self.config.fallback_version
             log.warning("%s offered no subprotocol; speaking %s (fallback_version)", station_id,
                         version)
+        ip = _remote_ip(connection)
+        if self._source_full(ip):
+            metrics.refused.inc(reason="per_source")
+            response = _refuse(connection, http.HTTPStatus.TOO_MANY_REQUESTS,
+                               f"too many connections from {ip} (limit "
+                               f"{self.config.max_connections_per_source})")
+            response.headers["Retry-After"] = "60"
+            return response
         if station_id in self.connections and self.config.duplicate_policy == "reject":
             metrics.refused.inc(reason="duplicate")
             return _refuse(connection, http.HTTPStatus.CONFLICT,
@@ -223,21 +281,36 @@ class OcppServer:
         metrics = hub.metrics
 
         async def handle(action: str, payload: dict) -> dict:
-            key = (action,)
-            metrics.received.inc_key(key)
             started = time.perf_counter()
             try:
-                return await adapter.handle(action, payload)
-            finally:
-                metrics.handler_seconds.observe_key(key, time.perf_counter() - started)
+                answer = await adapter.handle(action, payload)
+            except BaseException:
+                metrics.handled(action, time.perf_counter() - started, False)
+                raise
+            metrics.handled(action, time.perf_counter() - started, True)
+            return answer
 
-        session = Session(ws, version=version, role=CSMS, handler=handle, name=station_id,
+        bucket = None
+        if cfg.rate_limit:
+            bucket = TokenBucket(cfg.rate_limit, cfg.rate_burst, time.monotonic())
+
+        def throttled(first: bool, wait: float) -> None:
+            metrics.throttled.inc()
+            if first:
+                log.warning("%s: over the message-rate limit (%g/s, burst %d): pacing its "
+                            "frames", station_id, cfg.rate_limit, cfg.rate_burst)
+                self.frames.note(station_id, "in", version,
+                                 f"over the rate limit ({cfg.rate_limit:g}/s): frames paced")
+
+        paced = PacedConnection(ws, bucket, throttled)
+        session = Session(paced, version=version, role=CSMS, handler=handle, name=station_id,
                           mode=cfg.mode, call_timeout=cfg.call_timeout)
         adapter.attach(session)   # commands go out through the adapter
         if cfg.frames_kept:
-            session.taps.append(self.frames.record)
+            session.taps.append(self._record_marked if cfg.mode == LENIENT else self.frames.record)
         session.taps.append(metrics.on_frame)
-        conn = StationConnection(station_id, version, ws, session, adapter, _remote(ws))
+        session.taps.append(CallErrorLog(station_id, metrics.call_error_sent))
+        conn = StationConnection(station_id, version, ws, paced, session, adapter, _remote(ws))
 
         old = self.connections.get(station_id)
         if old is not None and cfg.duplicate_policy == "reject":
@@ -256,11 +329,18 @@ class OcppServer:
             self._close_later(old, 1000, REPLACED_REASON)
         hub.manager.connected(station_id, version, conn.remote)
         metrics.connections.inc()
+        ip = _remote_ip(ws)
+        if ip is not None:
+            self._per_source[ip] += 1
         self.frames.note(station_id, "in", version, f"connected from {conn.remote} ({version})")
         log.info("%s: connected from %s (%s)", station_id, conn.remote, version)
         try:
             await session.run()
         finally:
+            if ip is not None:
+                self._per_source[ip] -= 1
+                if not self._per_source[ip]:
+                    del self._per_source[ip]
             code, reason, by = _close_info(ws)
             level = logging.WARNING if code not in (1000, 1001) else logging.INFO
             log.log(level, "%s: connection from %s closed by %s: %s", station_id, conn.remote,
@@ -271,6 +351,10 @@ class OcppServer:
             if self.connections.get(station_id) is conn:
                 del self.connections[station_id]
                 hub.manager.disconnected(station_id, code, reason)
+
+    def _record_marked(self, frame: Frame) -> None:
+        """Lenient mode: the frame log marks what was repaired."""
+        self.frames.record(mark_repairs(frame))
 
     def _close_later(self, conn: StationConnection, code: int, reason: str) -> None:
         task = asyncio.create_task(conn.session.close(code, reason), name=f"close-{conn.station_id}")

@@ -137,7 +137,7 @@ def _measure(hub_argv: list[str], port: int, stations, url: str, n: int, seconds
 def bench_ours(stations: int, seconds: float) -> float:
     port = free_port()
     return _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port", "0",
-                     "--log-level", "WARNING"], port, _stations,
+                     "--rate-limit", "0", "--log-level", "WARNING"], port, _stations,
                     f"ws://127.0.0.1:{port}/ocpp", stations, seconds)
 
 
@@ -147,7 +147,7 @@ def bench_ours_charging(stations: int, seconds: float, db: str, write_delay: flo
     port = free_port()
     delay = [] if write_delay is None else ["--write-delay", str(write_delay)]
     rate = _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port",
-                     "0", "--log-level", "WARNING", "--db", db, "--accept-unknown-tags", *delay],
+                     "0", "--rate-limit", "0", "--log-level", "WARNING", "--db", db, "--accept-unknown-tags", *delay],
                     port, _charging_stations, f"ws://127.0.0.1:{port}/ocpp", stations, seconds)
     # the hub has stopped (SIGTERM): everything is written
     if db.startswith("postgresql://"):

@@ -216,19 +216,22 @@ async def test_metrics_report_real_numbers():
             await api.post("/stations/CS-1/commands/Reset", {"type": "Soft"})
             status, text = await api.get("/metrics", raw=True)
             assert status == 200
-            assert "# TYPE hub_messages_received_total counter" in text
+            assert "# TYPE hub_messages_total counter" in text
             m = parse(text)
-            assert m["hub_connected_stations"] == 2
-            assert m['hub_messages_received_total{action="Heartbeat"}'] == 3
-            assert m['hub_messages_received_total{action="BootNotification"}'] == 2
+            assert m['hub_connected_stations{protocol="ocpp1.6"}'] == 2
+            assert m['hub_messages_total{action="Heartbeat",result="ok"}'] == 3
+            assert m['hub_messages_total{action="BootNotification",result="ok"}'] == 2
             assert m['hub_call_errors_sent_total{code="NotImplemented"}'] == 1
             assert m['hub_commands_total{action="Reset",outcome="ok"}'] == 1
             assert m["hub_active_transactions"] == 1
             assert m["hub_transactions_started_total"] == 1
             assert m["hub_connections_total"] == 3
-            assert m['hub_frames_total{direction="in"}'] >= 7
+            assert m['hub_frames_total{sender="station"}'] >= 7
             assert m['hub_handler_seconds_count{action="Heartbeat"}'] == 3
-            assert "# TYPE hub_handler_seconds summary" in text
+            assert m['hub_handler_seconds_bucket{action="Heartbeat",le="+Inf"}'] == 3
+            assert "# TYPE hub_handler_seconds histogram" in text
+            assert m['hub_command_seconds_count{action="Reset"}'] == 1
+            assert m["hub_tag_cache_hit_ratio"] == 1.0   # tag A was in memory
 
 
 async def test_frames_debug_view():
@@ -242,12 +245,14 @@ async def test_frames_debug_view():
             assert status == 200
             raws = [f["raw"] for f in frames if f["raw"]]
             assert '"BootNotification"' in raws[0] and '"Heartbeat"' in raws[2]
-            assert [f["direction"] for f in frames if f["raw"]] == ["in", "out", "in", "out"]
+            # the recordings' vocabulary: seen from the station, "out" = station → CSMS
+            assert [f["direction"] for f in frames if f["raw"]] == ["out", "in", "out", "in"]
+            assert [f["sender"] for f in frames if f["raw"]] == ["station", "hub"] * 2
             assert frames[0]["note"].startswith("connected from")
             assert frames[0]["ts"].endswith("Z")
 
             status, frames = await api.get("/stations/CS-1/frames?limit=1")
-            assert len(frames) == 1 and frames[0]["direction"] == "out"
+            assert len(frames) == 1 and frames[0]["sender"] == "hub"
 
             status, frames = await api.get("/stations/CS-2/frames")
             garbage = [f for f in frames if f["raw"] == "garbage"][0]

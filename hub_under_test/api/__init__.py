@@ -18,6 +18,7 @@
 | POST/GET /stations/{id}/reservations, DELETE …/{rid} | ReserveNow / CancelReservation, stored (reservations.py) |
 | GET  /stations/{id}/charging-profiles      | profiles the station accepted via commands (smart_charging.py) |
 | PUT/DELETE /stations/{id}/password, GET …/security-events, GET …/certificates | security |
+| GET  /debug, GET /debug/commands?protocol= | the debug web page (debug_page.py); CSMS-initiated commands of a protocol |
 
 Routes only parse HTTP and call the manager (features.py, files.py); wire payloads are the
 adapters' business, except that the command route takes a raw request of the station's
@@ -37,9 +38,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..frame_audit import RepairedFrame
 from ..metrics import CONTENT_TYPE
-from . import features, files
-from .common import _body, _error, _json, command_response, format_time_epoch
+from . import debug_page, features, files
+from .common import (_body, _error, _json, command_response, format_time_epoch, json_errors,
+                     query_bool, query_float, query_int, query_params)
 
 if TYPE_CHECKING:
     from ..hub import Hub
@@ -50,7 +53,7 @@ log = logging.getLogger(__name__)
 class HubApi:
     def __init__(self, hub: "Hub"):
         self.hub = hub
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[json_errors])
         self.app.add_routes([
             web.get("/health", self.health),
             web.get("/metrics", self.metrics),
@@ -65,6 +68,7 @@ class HubApi:
             web.delete("/tags/{id_tag}", self.delete_tag),
             web.get("/transactions", self.transactions),
         ])
+        self.app.add_routes(debug_page.routes())   # GET /debug: the debug web page
         # local list, reservations, charging profiles, passwords, security events, certificates
         self.app.add_routes(features.routes(self.hub))
         # /uploads (diagnostics, logs) and /firmware (UpdateFirmware)
@@ -115,15 +119,13 @@ class HubApi:
 
     async def frames(self, request: web.Request) -> web.Response:
         station_id = request.match_info["id"]
-        try:
-            limit = int(request.query.get("limit", 0)) or None
-        except ValueError:
-            return _error(400, "limit must be an integer")
+        query_params(request, "limit")
+        kept = max(self.hub.config.frames_kept, 1)
+        limit = query_int(request, "limit", None, 1, kept)
         frames = self.hub.server.frames.get(station_id, limit)
         if frames is None:
             return _error(404, f"no frames recorded for station {station_id!r}")
-        return _json([{"ts": format_time_epoch(f.ts), "direction": f.direction,
-                       "version": f.version, "raw": f.raw, "note": f.note} for f in frames])
+        return _json([frame_json(f) for f in frames])
 
     async def registration(self, request: web.Request) -> web.Response:
         body = await _body(request)
@@ -137,14 +139,8 @@ class HubApi:
 
     async def command(self, request: web.Request) -> web.Response:
         station_id, action = request.match_info["id"], request.match_info["action"]
-        timeout = None
-        if "timeout" in request.query:
-            try:
-                timeout = float(request.query["timeout"])
-                if not 0 < timeout <= 3600:
-                    raise ValueError
-            except ValueError:
-                return _error(400, "timeout must be a number of seconds in (0, 3600]")
+        query_params(request, "timeout")
+        timeout = query_float(request, "timeout", 0, 3600)
         payload = await _body(request)
         if isinstance(payload, web.Response):
             return payload
@@ -186,15 +182,25 @@ class HubApi:
 
     # -- transactions -----------------------------------------------------------------
     async def transactions(self, request: web.Request) -> web.Response:
-        q = request.query
-        active = None
-        if "active" in q:
-            if q["active"].lower() not in ("true", "false", "1", "0"):
-                return _error(400, "active must be true or false")
-            active = q["active"].lower() in ("true", "1")
-        try:
-            limit = int(q.get("limit", 1000))
-        except ValueError:
-            return _error(400, "limit must be an integer")
-        return _json(self.hub.manager.list_transactions(q.get("station"), active, limit))
+        query_params(request, "station", "active", "limit")
+        active = query_bool(request, "active")
+        limit = query_int(request, "limit", 1000, 1, MAX_TRANSACTIONS)
+        return _json(self.hub.manager.list_transactions(request.query.get("station"), active, limit))
+
+
+MAX_TRANSACTIONS = 100_000   # one answer's rows; a larger export is a database query
+
+
+def frame_json(frame) -> dict:
+    """One frame of the debug log in the recordings' vocabulary (docs/recording-format.md):
+    `direction` is seen from the station, "out" = station → CSMS, "in" = CSMS → station;
+    `sender` says the same without a point of view.  (The session's own Frame is seen from
+    the hub's session, where station → hub is "in".)"""
+    from_station = frame.direction == "in"
+    out = {"ts": format_time_epoch(frame.ts), "direction": "out" if from_station else "in",
+           "sender": "station" if from_station else "hub", "version": frame.version,
+           "raw": frame.raw, "note": frame.note}
+    if isinstance(frame, RepairedFrame):   # lenient mode changed it before handling
+        out["repairs"] = list(frame.repairs)
+    return out
 

@@ -1,7 +1,10 @@
-"""Helpers shared by the API's route modules: JSON answers, request bodies, and the one
-mapping from a command's outcome (sent, refused, timed out, ...) to an HTTP answer."""
+"""Helpers shared by the API's route modules: JSON answers, request bodies, query
+parameters, the middleware that makes every error status answer JSON, and the one mapping
+from a command's outcome (sent, refused, timed out, ...) to an HTTP answer."""
 from __future__ import annotations
 
+import logging
+import math
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable
 
@@ -17,6 +20,8 @@ from ..messages import format_time
 if TYPE_CHECKING:
     from ..hub import Hub
 
+log = logging.getLogger(__name__)
+
 
 def _json(data, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
@@ -24,6 +29,84 @@ def _json(data, status: int = 200) -> web.Response:
 
 def _error(status: int, message: str, **extra) -> web.Response:
     return _json({"status": "error", "message": message, **extra}, status)
+
+
+class BadParameter(Exception):
+    """A query parameter the route cannot use: answered 400, naming the parameter."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
+
+
+def query_params(request: web.Request, *allowed: str) -> None:
+    """Refuse parameters the route does not take (a misspelt `limt=5` would else be ignored)."""
+    for name in request.query:
+        if name not in allowed:
+            expected = ", ".join(allowed) if allowed else "none"
+            raise BadParameter(name, f"unknown query parameter {name!r}; this route takes: {expected}")
+
+
+def query_int(request: web.Request, name: str, default: int | None, low: int, high: int
+              ) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise BadParameter(name, f"{name} must be an integer from {low} to {high}, got {raw!r}")
+    return value
+
+
+def query_float(request: web.Request, name: str, low: float, high: float) -> float | None:
+    """A number in (low, high]; None when absent."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not low < value <= high:   # NaN fails too
+        raise BadParameter(name, f"{name} must be a number in ({low:g}, {high:g}], got {raw!r}")
+    return value
+
+
+def query_bool(request: web.Request, name: str) -> bool | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    value = {"true": True, "1": True, "false": False, "0": False}.get(raw.lower())
+    if value is None:
+        raise BadParameter(name, f"{name} must be true or false, got {raw!r}")
+    return value
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler) -> web.StreamResponse:
+    """Every error answers JSON {"status": "error", "message", ...}: aiohttp's own answers
+    (unknown route 404, 405, an over-large body's 413) would be plain text, and a client
+    of a JSON API should not need a second parser for its failures."""
+    try:
+        return await handler(request)
+    except BadParameter as e:
+        return _error(400, str(e), parameter=e.name)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        message = e.text if e.text and not e.text.startswith(f"{e.status}:") else e.reason
+        if e.status == 404:
+            message = f"no route {request.method} {request.path}"
+        response = _error(e.status, message)
+        if "Allow" in e.headers:
+            response.headers["Allow"] = e.headers["Allow"]
+        return response
+    except Exception as e:   # a route's bug: the client still gets JSON, the log the trace
+        log.exception("%s %s failed", request.method, request.path)
+        return _error(500, f"internal error: {type(e).__name__}")
 
 
 async def command_response(hub: "Hub", station_id: str, action: str,
