@@ -263,4 +263,4 @@ async def test_certificate_requests_from_an_ocpp_library_csms(csms, pki):  # noq
         await csms.wait_for("Heartbeat")
         reply = await peer.call(call.CertificateSigned(certificate_chain=pki["ca"].cert))
         assert reply.status == "Rejected"   # nothing was requested
-        assert st.registration == "Accepted"
+        assert st.registration == "accepted"

@@ -26,16 +26,16 @@ async def test_full_charging_session_is_stored_by_the_hub():
         await station.start()
         try:
             await station.plug_in(1)
-            assert station.connectors[1].status.value == "Preparing"
+            assert station.connectors[1].status.value == "preparing"
             started = station.expect("tx_started", 1)
             assert await station.present_tag(1, TAG) == "Started"
             tx_id = (await asyncio.wait_for(started, 5)).data["transaction_id"]
-            assert station.connectors[1].status.value == "Charging"
+            assert station.connectors[1].status.value == "charging"
             for _ in range(3):  # periodic MeterValues reach the hub
                 await asyncio.wait_for(station.expect("meter", 1), 5)
             assert await station.present_tag(1, TAG) == "Stopped"
             await station.unplug(1)
-            assert station.connectors[1].status.value == "Available"
+            assert station.connectors[1].status.value == "available"
         finally:
             await station.stop()
 
@@ -74,7 +74,7 @@ async def test_hub_command_api_drives_our_station():
                 stopped = station.expect("tx_stopped", 2)
                 status, body = await command("RemoteStopTransaction", {"transactionId": tx_id})
                 assert body["response"] == {"status": "Accepted"}
-                assert (await asyncio.wait_for(stopped, 5)).data["reason"] == "Remote"
+                assert (await asyncio.wait_for(stopped, 5)).data["reason"] == "remote"
 
                 status, body = await command("RemoteStopTransaction", {"transactionId": 999999})
                 assert body["response"] == {"status": "Rejected"}

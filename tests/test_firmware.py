@@ -101,7 +101,7 @@ async def test_missing_image_is_download_failed_after_the_retries():
             assert len([e for e in station.events.recent if e.kind == "firmware_retry"]) == 2
             reason = next(e for e in station.events.recent if e.kind == "firmware_failed")
             assert "HTTP 404" in reason.text and reason.data["attempts"] == 3
-            assert station.options.firmware_version == "1.0.0" and station.registration == "Accepted"
+            assert station.options.firmware_version == "1.0.0" and station.registration == "accepted"
         finally:
             await station.stop()
 
@@ -165,7 +165,7 @@ async def test_installation_waits_for_the_running_transaction_by_default():
             await asyncio.wait_for(installed, 10)
             await until(lambda: len(seen) == 4)
             assert [s for s, _ in seen] == ["Downloading", "Downloaded", "Installing", "Installed"]
-            assert station.connectors[1].last_transaction.stop_reason == "Local"
+            assert station.connectors[1].last_transaction.stop_reason == "local"
         finally:
             await station.stop()
 

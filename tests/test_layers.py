@@ -21,7 +21,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 STATION = ROOT / "simulator" / "station"
-UNTIL_RESHAPED = "...until the station reshaping lands (issue 7, item 1)"
 
 # contract id -> why it is broken today
 BROKEN_TODAY: dict[str, str] = {}
@@ -135,8 +134,6 @@ def test_the_scanner_finds_literals_and_skips_docstrings():
     assert wire_names_in(source, ocpp16_names(), "m") == ["m:4: HeartbeatInterval", "m:4: idTag"]
 
 
-@pytest.mark.xfail(strict=True, reason="the station reads 1.6 keys and wire fields itself "
-                                       + UNTIL_RESHAPED)
 def test_station_names_no_1_6_wire_field_or_configuration_key():
     names = ocpp16_names()
     hits = []

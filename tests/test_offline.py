@@ -136,7 +136,7 @@ async def test_offline_start_with_a_valid_tag_gets_its_id_remapped(csms):
         mark = len(csms.received)
         assert await st.present_tag(1, "GOOD") == "Started"
         provisional = st.connectors[1].transaction.transaction_id
-        assert provisional < 0 and st.connectors[1].status == "Charging"
+        assert provisional < 0 and st.connectors[1].status == "charging"
         await meters(st, 2)
         remapped = st.expect("tx_remapped")
         st.come_online()
@@ -165,7 +165,7 @@ async def test_offline_start_with_an_invalid_tag(csms):
         stopped = st.expect("tx_stopped", 1)
         st.come_online()
         event = await asyncio.wait_for(stopped, 5)             # StopTransactionOnInvalidId
-        assert event.data["reason"] == "DeAuthorized"
+        assert event.data["reason"] == "deauthorized"
         [start] = await csms.wait_for("StartTransaction")
         [stop] = await csms.wait_for("StopTransaction")
         assert stop["reason"] == "DeAuthorized" and stop["transactionId"] >= 100
@@ -186,7 +186,7 @@ async def test_power_failure_during_transaction(csms, tmp_path):
         energy = st.connectors[1].meter.energy_wh
         with pytest.raises(Exception, match="already without power"):
             await st.power_loss()
-        booted = st.expect("boot", where=lambda e: e.data["status"] == "Accepted")
+        booted = st.expect("boot", where=lambda e: e.data["status"] == "accepted")
         await st.power_up()
         await asyncio.wait_for(booted, 5)
         [stop] = await csms.wait_for("StopTransaction")
@@ -197,7 +197,7 @@ async def test_power_failure_during_transaction(csms, tmp_path):
         assert actions.count("BootNotification") == 2
         assert actions.index("StopTransaction") > [i for i, a in enumerate(actions)
                                                    if a == "BootNotification"][1]
-        assert st.connectors[1].status == "Finishing"          # the cable is still in
+        assert st.connectors[1].status == "finishing"          # the cable is still in
 
 
 async def test_queue_survives_a_process_restart(csms, tmp_path):

@@ -42,9 +42,9 @@ async def test_accepted_reservation_starts_only_for_its_tag(csms):
         peer = csms.peers["CP1"]
         assert await reserve(peer, 1, "OWNER", rid=7) == "Accepted"
         await csms.wait_for("StatusNotification", where=lambda p: p["status"] == "Reserved")
-        assert st.connectors[1].status == "Reserved"
+        assert st.connectors[1].status == "reserved"
         await st.plug_in(1)
-        assert st.connectors[1].status == "Reserved"   # whose EV it is, the cable cannot tell
+        assert st.connectors[1].status == "reserved"   # whose EV it is, the cable cannot tell
         assert await st.present_tag(1, "STRANGER") == "Reserved"
         assert csms.calls("StartTransaction") == []
         started = st.expect("tx_started", 1)
@@ -111,11 +111,11 @@ async def test_cancel_reservation(csms):
         peer = csms.peers["CP1"]
         assert await reserve(peer, 1, "T", rid=21) == "Accepted"
         assert await cancel(peer, 22) == "Rejected"              # unknown id
-        assert st.connectors[1].status == "Reserved"
+        assert st.connectors[1].status == "reserved"
         assert await cancel(peer, 21) == "Accepted"
         await csms.wait_for("StatusNotification", where=lambda p: p["connectorId"] == 1
                             and p["status"] == "Available" and "Reserved" in statuses(csms, 1))
-        assert st.connectors[1].status == "Available" and len(st.reservations) == 0
+        assert st.connectors[1].status == "available" and len(st.reservations) == 0
 
 
 async def test_same_reservation_id_replaces(csms):
@@ -133,7 +133,7 @@ async def test_connector_zero_keeps_one_connector_free(csms):
     async with running(csms, connectors=2) as st:
         peer = csms.peers["CP1"]
         assert await reserve(peer, 0, "OWNER", rid=30) == "Accepted"
-        assert [c.status for c in st.connectors] == ["Available"] * 3
+        assert [c.status for c in st.connectors] == ["available"] * 3
         await st.plug_in(1)
         assert await st.present_tag(1, "FIRST") == "Started"     # one connector stays free
         await st.plug_in(2)

@@ -45,7 +45,7 @@ async def test_basic_auth_right_password_connects():
     async with running_hub(station_passwords={"SP1": KEY}) as hub:
         async with started(make_station("SP1", hub.url, opts(security_profile=1,
                                                          authorization_key=KEY))) as st:
-            assert st.registration == "Accepted"
+            assert st.registration == "accepted"
             assert "SP1" in hub.connections
 
 
@@ -191,7 +191,7 @@ async def test_tls_with_the_right_ca_connects(pki):
         assert hub.url.startswith("wss://")
         async with started(make_station("TLS1", hub.url, opts(
                 security_profile=2, authorization_key=KEY, ca_certs=[pki["ca"].cert]))) as st:
-            assert st.registration == "Accepted"
+            assert st.registration == "accepted"
 
 
 async def test_tls_with_a_wrong_ca_refuses_the_server_and_reports_it(pki):
@@ -230,7 +230,7 @@ async def test_mtls_with_a_valid_client_certificate_connects(pki):
         async with started(make_station("MTLS1", hub.url, opts(
                 security_profile=3, ca_certs=[pki["ca"].cert], client_cert=client.cert,
                 client_key=client.key))) as st:
-            assert st.registration == "Accepted"
+            assert st.registration == "accepted"
 
 
 async def test_mtls_without_a_client_certificate_is_refused(pki):
@@ -304,7 +304,7 @@ async def test_certificates_and_keys_from_pem_files(pki, tmp_path):
                 security_profile=3, ca_certs=[str(files["ca"])],
                 client_cert=str(tmp_path / "client.pem"),
                 client_key=str(tmp_path / "client.key")))) as st:
-            assert st.registration == "Accepted"
+            assert st.registration == "accepted"
 
 
 async def test_a_new_profile_that_cannot_connect_falls_back_to_the_old_one():

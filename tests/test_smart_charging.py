@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from simulator.dialects.ocpp16.smart_charging import parse_profile, schedule_payload
-from simulator.station.smart_charging import (Hardware, Limits, ProfileError, ProfileStore,
+from simulator.dialects.ocpp16.config_keys import SETTING_KEYS
+from simulator.station.smart_charging import (TX_DEFAULT, Hardware, Limits, ProfileError, ProfileStore,
                                               PowerDemand, TxInfo, allocate, composite_schedule,
                                               next_change, water_level)
 
@@ -30,7 +31,10 @@ def profile(pid=1, purpose="TxDefaultProfile", stack=0, kind="Absolute", unit="A
             "chargingProfileKind": kind, "chargingSchedule": schedule, **extra}
 
 
-def store(*specs, limits=Limits()) -> ProfileStore:
+KEYED = Limits(key=SETTING_KEYS.__getitem__)   # refusals name the 1.6 keys
+
+
+def store(*specs, limits=KEYED) -> ProfileStore:
     s = ProfileStore(limits=limits, connectors=2)
     for spec in specs:
         connector = spec.pop("_connector", 1)
@@ -250,7 +254,7 @@ def test_clear_by_id_or_by_criteria():
               {**profile(4, purpose="ChargePointMaxProfile"), "_connector": 0})
     assert [p.id for p in s.clear(profile_id=2, connector_id=2)] == [2]   # id: criteria ignored
     assert s.clear(profile_id=99) == []
-    assert [p.id for p in s.clear(purpose="TxDefaultProfile", stack_level=0)] == [1, 3]
+    assert [p.id for p in s.clear(purpose=TX_DEFAULT, stack_level=0)] == [1, 3]
     assert s.clear(connector_id=1) == []
     assert [p.id for p in s.clear()] == [4]
 
@@ -264,9 +268,9 @@ BAD = [
     ("too many periods", dict(periods=tuple((i * 60, 10) for i in range(25))), 1,
      "ChargingScheduleMaxPeriods"),
     ("stack level too high", dict(stack=11), 1, "ChargeProfileMaxStackLevel"),
-    ("recurring without kind", dict(kind="Recurring"), 1, "recurrencyKind"),
+    ("recurring without kind", dict(kind="Recurring"), 1, "Daily/Weekly recurrency"),
     ("validTo before validFrom", dict(validFrom=NOW.isoformat(), validTo=NOW.isoformat()), 1,
-     "validTo"),
+     "valid to a time not after"),
     ("negative limit", dict(periods=((0, -1),)), 1, "negative"),
 ]
 
@@ -280,7 +284,8 @@ def test_impossible_profiles_are_refused_with_a_reason(what, change, connector, 
 
 
 def test_unit_not_allowed_and_too_many_profiles():
-    s = store(limits=Limits(allowed_units=("Current",), max_installed=2))
+    s = store(limits=Limits(allowed_units=("Current",), max_installed=2,
+                            key=SETTING_KEYS.__getitem__))
     with pytest.raises(ProfileError, match="ChargingScheduleAllowedChargingRateUnit"):
         s.install(parse_profile(1, profile(unit="W"), NOW))
     s.install(parse_profile(1, profile(1, stack=0), NOW))

@@ -163,7 +163,7 @@ async def test_charge_point_max_profile_caps_and_bad_profiles_are_rejected(csms)
             (1, profile(14, stack=11), "ChargeProfileMaxStackLevel"),
             (1, profile(15, periods=[{"startPeriod": i, "limit": 10} for i in range(25)]),
              "ChargingScheduleMaxPeriods"),
-            (1, profile(16, kind="Recurring"), "recurrencyKind"),
+            (1, profile(16, kind="Recurring"), "Daily/Weekly recurrency"),
         ]
         for connector, prof, reason in bad:
             rejected = st.expect("profile_rejected")
@@ -259,7 +259,7 @@ async def test_tx_profile_of_zero_suspends_and_clearing_it_resumes(csms):
                                                   transactionId=tx_id)) == "Accepted"
         await wait_status(csms, 1, "SuspendedEVSE")
         c = st.connectors[1]
-        assert c.status == "SuspendedEVSE" and c.meter.power_w == 0
+        assert c.status == "suspended_evse" and c.meter.power_w == 0
         assert all(p == 0 for p in await connector_powers(csms, 1, 2))
         assert (await peer.call(call.ClearChargingProfile(id=2))).status == "Accepted"
         await wait_status(csms, 1, "Charging", count=2)

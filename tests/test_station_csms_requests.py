@@ -61,10 +61,10 @@ async def test_remote_start_without_connector_waits_for_the_cable(csms):
         reply = await peer.call(call.RemoteStartTransaction(id_tag="R"))
         assert reply.status == "Accepted"
         event = await asyncio.wait_for(waiting, 5)
-        assert event.connector == 1 and st.connectors[1].status == "Preparing"
+        assert event.connector == 1 and st.connectors[1].status == "preparing"
         await st.plug_in(1)
         assert csms.calls("StartTransaction")[0]["connectorId"] == 1
-        assert st.connectors[1].status == "Charging"
+        assert st.connectors[1].status == "charging"
 
 
 async def test_remote_start_prefers_the_connector_with_an_ev(csms):
@@ -109,7 +109,7 @@ async def test_remote_start_authorizes_first_when_configured(csms):
                 ).status == "Accepted"
         await asyncio.wait_for(rejected, 5)
         assert csms.calls("StartTransaction") == []
-        assert st.connectors[1].status == "Preparing"
+        assert st.connectors[1].status == "preparing"
         started = st.expect("tx_started", 1)
         await peer.call(call.RemoteStartTransaction(id_tag="GOOD", connector_id=1))
         await asyncio.wait_for(started, 5)
@@ -137,12 +137,12 @@ async def test_reset_stops_transactions_reboots_and_boots_again(csms, kind):
     async with running(csms) as st:
         await st.plug_in(1)
         await st.present_tag(1, "T")
-        rebooted = st.expect("boot", where=lambda e: e.data["status"] == "Accepted")
+        rebooted = st.expect("boot", where=lambda e: e.data["status"] == "accepted")
         reply = await csms.peers["CP1"].call(call.Reset(type=kind))
         assert reply.status == "Accepted"
         await asyncio.wait_for(rebooted, 5)
         await csms.wait_for("StopTransaction")
-        assert csms.connections == 2 and st.registration == "Accepted"
+        assert csms.connections == 2 and st.registration == "accepted"
         [stop] = csms.calls("StopTransaction")
         assert stop["reason"] == f"{kind}Reset"
         actions = csms.actions()
@@ -153,7 +153,7 @@ async def test_reset_stops_transactions_reboots_and_boots_again(csms, kind):
             assert actions.index("StopTransaction") > second_boot
         # the cable is still in: after the reboot the connector reports Finishing
         await csms.wait_for("StatusNotification", where=lambda p: p["status"] == "Finishing")
-        assert st.connectors[1].status == "Finishing"
+        assert st.connectors[1].status == "finishing"
 
 
 async def test_reset_applies_reboot_required_configuration(csms):
@@ -162,7 +162,7 @@ async def test_reset_applies_reboot_required_configuration(csms):
         peer = csms.peers["CP1"]
         reply = await peer.call(call.ChangeConfiguration(key="VendorMode", value="fast"))
         assert reply.status == "RebootRequired" and st.config["VendorMode"] == "eco"
-        rebooted = st.expect("boot", where=lambda e: e.data["status"] == "Accepted")
+        rebooted = st.expect("boot", where=lambda e: e.data["status"] == "accepted")
         await peer.call(call.Reset(type="Soft"))
         await asyncio.wait_for(rebooted, 5)
         assert st.config["VendorMode"] == "fast"
@@ -198,7 +198,7 @@ async def test_change_availability_of_an_idle_connector(csms):
         assert (await peer.call(call.ChangeAvailability(connector_id=1, type="Inoperative"))
                 ).status == "Accepted"
         await csms.wait_for("StatusNotification", where=lambda p: p["status"] == "Unavailable")
-        assert st.connectors[1].status == "Unavailable"
+        assert st.connectors[1].status == "unavailable"
         assert reply_before(csms, "ChangeAvailability", "StatusNotification")
         await st.plug_in(1)
         assert await st.present_tag(1, "T") == "Unavailable"
@@ -207,7 +207,7 @@ async def test_change_availability_of_an_idle_connector(csms):
         became = st.expect("status", 1)
         assert (await peer.call(call.ChangeAvailability(connector_id=1, type="Operative"))
                 ).status == "Accepted"
-        assert (await asyncio.wait_for(became, 5)).text == "Preparing"   # the cable is in
+        assert (await asyncio.wait_for(became, 5)).text == "preparing"   # the cable is in
         assert (await peer.call(call.ChangeAvailability(connector_id=3, type="Operative"))
                 ).status == "Rejected"
 
@@ -220,9 +220,9 @@ async def test_change_availability_scheduled_during_a_transaction(csms):
         reply = await peer.call(call.ChangeAvailability(connector_id=1, type="Inoperative"))
         assert reply.status == "Scheduled"
         await asyncio.sleep(0.05)
-        assert st.connectors[1].status == "Charging"
+        assert st.connectors[1].status == "charging"
         await st.present_tag(1, "T")
-        assert st.connectors[1].status == "Unavailable"
+        assert st.connectors[1].status == "unavailable"
         assert statuses(csms)[-3:] == ["Charging", "Finishing", "Unavailable"]
 
 
@@ -235,9 +235,9 @@ async def test_change_availability_of_the_station_scheduled(csms):
         assert reply.status == "Scheduled"
         await csms.wait_for("StatusNotification",
                             where=lambda p: p["connectorId"] == 2 and p["status"] == "Unavailable")
-        assert st.connectors[0].status == "Available"       # waits for connector 1
+        assert st.connectors[0].status == "available"       # waits for connector 1
         await st.unplug(1)                                   # EVDisconnected ends it
-        assert [c.status for c in st.connectors] == ["Unavailable"] * 3
+        assert [c.status for c in st.connectors] == ["unavailable"] * 3
         assert statuses(csms, 0)[-1] == "Unavailable"
         reply = await peer.call(call.ChangeAvailability(connector_id=0, type="Operative"))
         assert reply.status == "Accepted"
@@ -388,12 +388,12 @@ async def test_trigger_during_pending_is_answered_and_sent(csms):
         requested_message="StatusNotification", connector_id=1))
     assert reply.status == "Accepted"
     [status] = await csms.wait_for("StatusNotification")
-    assert status["connectorId"] == 1 and st.registration == "Pending"
+    assert status["connectorId"] == 1 and st.registration == "pending"
     # a triggered BootNotification that is accepted ends the pending state early
     await csms.peers["CP-P"].call(call.TriggerMessage(requested_message="BootNotification"))
     await asyncio.wait_for(starting, 5)
     try:
-        assert st.registration == "Accepted"
+        assert st.registration == "accepted"
     finally:
         await st.stop()
 

@@ -119,8 +119,8 @@ async def test_view_subscribers_and_lazy_event_text(csms):
     view.subscribe(heard_b.append)
     try:
         await st.start(timeout=5)
-        assert view.state == State.ACCEPTED and view.registration == "Accepted" and view.online
-        assert [c.status for c in view.connectors] == ["Available"] * 3
+        assert view.state == State.ACCEPTED and view.registration == "accepted" and view.online
+        assert [c.status for c in view.connectors] == ["available"] * 3
         assert view.connector(1).evse_id == 1 and view.connector(1).transaction_id is None
         assert view.config["HeartbeatInterval"] == "600"
         assert "AuthorizationKey" not in view.config              # write-only: never shown

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ocpp_lib_csms import csms, running  # noqa: F401  (fixture)
-from simulator.station import StationError
+from simulator.station import StationError, StopReason
 
 
 def statuses(csms, connector=1):
@@ -18,7 +18,7 @@ def statuses(csms, connector=1):
 async def test_plug_in_first_session(csms):
     async with running(csms) as st:
         await st.plug_in(1)
-        assert st.connectors[1].status == "Preparing"
+        assert st.connectors[1].status == "preparing"
         assert await st.present_tag(1, "TAG1") == "Started"
         tx = st.connectors[1].transaction
         assert (tx.transaction_id, tx.id_tag, tx.meter_start) == (100, "TAG1", 0)
@@ -27,14 +27,14 @@ async def test_plug_in_first_session(csms):
         [start] = csms.calls("StartTransaction")
         assert start["connectorId"] == 1 and start["idTag"] == "TAG1"
         assert start["meterStart"] == 0 and start["timestamp"].endswith("Z")
-        assert st.connectors[1].status == "Charging"
+        assert st.connectors[1].status == "charging"
         await asyncio.sleep(0.05)
         assert await st.present_tag(1, "TAG1") == "Stopped"
         [stop] = csms.calls("StopTransaction")
         assert stop["transactionId"] == 100 and stop["reason"] == "Local"
         assert stop["idTag"] == "TAG1" and stop["meterStop"] >= 0
         assert st.connectors[1].transaction is None
-        assert st.connectors[1].last_transaction is tx and tx.stop_reason == "Local"
+        assert st.connectors[1].last_transaction is tx and tx.stop_reason == "local"
         await st.unplug(1)
         assert statuses(csms) == ["Available", "Preparing", "Charging", "Finishing", "Available"]
         # order on the wire: StartTransaction before Charging, StopTransaction before Finishing
@@ -45,10 +45,10 @@ async def test_plug_in_first_session(csms):
 async def test_identification_first_session(csms):
     async with running(csms) as st:
         assert await st.present_tag(1, "TAG2") == "Authorized"
-        assert st.connectors[1].status == "Preparing"
+        assert st.connectors[1].status == "preparing"
         assert csms.calls("StartTransaction") == []
         await st.plug_in(1)
-        assert st.connectors[1].status == "Charging"
+        assert st.connectors[1].status == "charging"
         assert csms.calls("StartTransaction")[0]["idTag"] == "TAG2"
         assert statuses(csms) == ["Available", "Preparing", "Charging"]
 
@@ -68,7 +68,7 @@ async def test_same_card_again_before_the_cable_cancels(csms):
     async with running(csms) as st:
         assert await st.present_tag(1, "TAG4") == "Authorized"
         assert await st.present_tag(1, "TAG4") == "Cancelled"
-        assert st.connectors[1].status == "Available"
+        assert st.connectors[1].status == "available"
         await st.plug_in(1)
         assert csms.calls("StartTransaction") == []
 
@@ -80,7 +80,7 @@ async def test_rejected_tag_starts_nothing(csms, status):
         await st.plug_in(1)
         assert await st.present_tag(1, "BAD") == "Rejected"
         assert csms.calls("StartTransaction") == []
-        assert st.connectors[1].status == "Preparing" and st.connectors[1].transaction is None
+        assert st.connectors[1].status == "preparing" and st.connectors[1].transaction is None
         assert st.auth_cache.lookup("BAD").status == status
 
 
@@ -91,7 +91,7 @@ async def test_start_answered_invalid_stops_with_deauthorized(csms):
         await st.present_tag(1, "TAG")
         [stop] = csms.calls("StopTransaction")
         assert stop["reason"] == "DeAuthorized" and stop["transactionId"] == 100
-        assert st.connectors[1].status == "Finishing"
+        assert st.connectors[1].status == "finishing"
         assert st.auth_cache.lookup("TAG").status == "Accepted"  # the StopTransaction's answer
 
 
@@ -102,7 +102,7 @@ async def test_start_answered_invalid_without_stop_key_suspends(csms):
         await st.present_tag(1, "TAG")
         assert csms.calls("StopTransaction") == []
         assert st.connectors[1].transaction.transaction_id == 100
-        assert st.connectors[1].status == "SuspendedEVSE"
+        assert st.connectors[1].status == "suspended_evse"
         assert st.connectors[1].meter.power_w == 0
 
 
@@ -139,9 +139,9 @@ async def test_unplug_without_stop_key_suspends_until_replugged(csms):
         await st.present_tag(1, "T")
         await st.unplug(1)
         assert csms.calls("StopTransaction") == []
-        assert st.connectors[1].status == "SuspendedEV"
+        assert st.connectors[1].status == "suspended_ev"
         await st.plug_in(1)
-        assert st.connectors[1].status == "Charging"
+        assert st.connectors[1].status == "charging"
         assert statuses(csms)[-3:] == ["Charging", "SuspendedEV", "Charging"]
 
 
@@ -149,7 +149,7 @@ async def test_stop_transaction_api_with_reason(csms):
     async with running(csms) as st:
         await st.plug_in(1)
         await st.present_tag(1, "T")
-        tx = await st.stop_transaction(1, "EmergencyStop")
+        tx = await st.stop_transaction(1, StopReason.EMERGENCY_STOP)
         assert csms.calls("StopTransaction")[0]["reason"] == "EmergencyStop"
         assert tx.meter_stop >= tx.meter_start
         with pytest.raises(StationError, match="no transaction"):
@@ -224,7 +224,7 @@ async def test_clock_aligned_meter_values_for_every_connector(csms):
 async def test_full_battery_turns_charging_into_suspended_ev(csms):
     async with running(csms, ev_capacity_wh=1,
                        config={"MeterValueSampleInterval": "5"}) as st:  # 0.5 Wh of room
-        suspended = st.expect("status", 1, where=lambda e: e.text == "SuspendedEV")
+        suspended = st.expect("status", 1, where=lambda e: e.text == "suspended_ev")
         await st.plug_in(1, soc=50)
         await st.present_tag(1, "T")
         await asyncio.wait_for(suspended, 3)

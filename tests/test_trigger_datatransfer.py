@@ -138,7 +138,7 @@ async def test_triggered_heartbeat_and_boot_reach_the_hub(hub, station):
         if hub.manager.counters["boots"] > boots:
             break
         await asyncio.sleep(0.01)
-    assert hub.manager.counters["boots"] == boots + 1 and station.registration == "Accepted"
+    assert hub.manager.counters["boots"] == boots + 1 and station.registration == "accepted"
 
 
 @pytest.mark.parametrize("message,attribute", [

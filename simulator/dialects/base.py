@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 if TYPE_CHECKING:
+    from ..station.connector import Transitions
+    from ..station.lifecycle import Registration
     from ..session import Session
     from ..station.auth import IdTagInfo
     from ..station.config import KeySpec
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True, frozen=True)
 class BootResult:
-    status: str                 # Accepted | Pending | Rejected
+    status: Registration
     interval: int               # heartbeat interval if Accepted, else retry interval
     current_time: datetime | None = None
 
@@ -34,6 +36,8 @@ class Dialect(ABC):
     version: str
     # neutral setting name (station/settings.py NAMES) -> the key holding it
     setting_keys: Mapping[str, str]
+    # which connector status moves the protocol allows (connector.Status -> the next ones)
+    status_transitions: Transitions
 
     def __init__(self, station: Station):
         """Called while the station is being built: use its id and options only."""

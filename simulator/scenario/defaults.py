@@ -8,6 +8,7 @@ a transaction in the model (use `start_charging` for that).
 """
 from __future__ import annotations
 
+from ..dialects.ocpp16 import names as names16
 from ..station.clock import now_iso
 
 
@@ -34,7 +35,7 @@ def defaults_16(station, action: str, payload: dict, connector: int) -> dict:
         d = {"chargePointVendor": opts.vendor, "chargePointModel": opts.model,
              "firmwareVersion": opts.firmware_version}
     elif action == "StatusNotification":
-        d = {"connectorId": c.id, "errorCode": c.error_code, "status": str(c.status),
+        d = {"connectorId": c.id, "errorCode": c.error_code, "status": names16.STATUS[c.status],
              "timestamp": now_iso()}
     elif action == "MeterValues":
         d = {"connectorId": c.id, "meterValue": [{"timestamp": now_iso(), "sampledValue": [

@@ -17,7 +17,9 @@ from typing import Callable
 from ..session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
 from ..protocol import OcppError
 from ..station import Station, StationError
+from ..dialects.ocpp16 import names as names16   # scenarios speak 1.6 names
 from ..station.lifecycle import State
+from ..station.transaction import StopReason
 from . import assertions, templating
 from .csms_trigger import CallErrorAnswer, make_trigger
 from .defaults import fill
@@ -187,7 +189,7 @@ class ScenarioRun:
         await asyncio.gather(*self._background, return_exceptions=True)
         # Transactions still running are ended (reason Other), so a CSMS shared by many runs
         # is left clean: the next run's tag is not answered ConcurrentTx.
-        await asyncio.gather(*(s.stop(reason="Other" if s.online else None)
+        await asyncio.gather(*(s.stop(reason=StopReason.OTHER if s.online else None)
                                for s in self.stations.values()), return_exceptions=True)
         if self.hub is not None:
             await self.hub.stop()
@@ -356,7 +358,8 @@ class ScenarioRun:
         if expect == "Accepted":
             await st.start(timeout=timeout)
             return
-        booted = st.expect("boot", where=lambda e: e.data.get("status") == expect)
+        want = names16.REGISTRATION_OF[expect]
+        booted = st.expect("boot", where=lambda e: e.data.get("status") == want)
         task = asyncio.create_task(st.start(timeout=3600), name=f"{st.id}-scenario-boot")
         self._background.append(task)
         await asyncio.wait_for(booted, timeout)
@@ -409,10 +412,10 @@ class ScenarioRun:
                 stopped.cancel()
                 raise StepFailed(f"presenting {args['tag']} did not stop charging: {result}")
         else:
-            await st.stop_transaction(cid, args.get("reason", "Local"))
+            await st.stop_transaction(cid, names16.stop_reason_of(args.get("reason", "Local")))
         event = await asyncio.wait_for(stopped, timeout)
         self._save(args, {"transactionId": event.data["transaction_id"],
-                          "reason": event.data["reason"], "meterStop": event.data["meter_stop"]})
+                          "reason": names16.STOP_REASON[event.data["reason"]], "meterStop": event.data["meter_stop"]})
 
     async def _do_suspend_ev(self, args, ctx, timeout):
         await self._station(args, ctx).ev_suspend(self._connector(args))
@@ -563,7 +566,7 @@ class ScenarioRun:
 
     async def _do_wait_status(self, args, ctx, timeout):
         view, cid = self._station(args, ctx).view, int(args.get("connector", 1))
-        want = args["status"]
+        want = names16.status_of(args["status"])
         if not 0 <= cid < len(view.connectors):
             raise StepFailed(f"{view.id} has no connector {cid}")
         if view.connector(cid).status == want:
@@ -572,7 +575,8 @@ class ScenarioRun:
         try:
             await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
-            raise StepFailed(f"connector {cid} is {view.connector(cid).status}, not {want}, "
+            raise StepFailed(f"connector {cid} is {names16.STATUS[view.connector(cid).status]}, "
+                             f"not {args['status']}, "
                              f"after {timeout:g}s") from None
 
     async def _do_csms(self, args, ctx, timeout):
@@ -608,14 +612,15 @@ class ScenarioRun:
     # -- checks, variables ----------------------------------------------------------------------------
     async def _do_assert(self, args, ctx, timeout):
         view = self._station(args, ctx).view
-        state = {"registration": view.registration, "online": view.online}
+        state = {"registration": names16.REGISTRATION.get(view.registration),
+                 "online": view.online}
         if "connector" in args or any(k in args for k in ("status", "error_code", "transaction",
                                                           "plugged")):
             cid = self._connector(args)
             if not 0 <= cid < len(view.connectors):
                 raise StepFailed(f"{view.id} has no connector {cid}")
             c = view.connector(cid)
-            state.update(status=c.status, error_code=c.error_code,
+            state.update(status=names16.STATUS[c.status], error_code=c.error_code,
                          transaction=c.transaction_id is not None, plugged=c.plugged)
         expectation = {k: args[k] for k in ("status", "error_code", "transaction", "plugged",
                                              "registration", "online") if k in args}

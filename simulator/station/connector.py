@@ -1,8 +1,9 @@
 """Connector status state machine.
 
-Statuses and the legal transitions are those of OCPP 1.6 §4.9 (the table of transitions A2…I8);
-2.0.1 reports a coarser status per connector, which its dialect derives from these.
-Connector 0 stands for the whole station and only knows Available, Unavailable and Faulted.
+The statuses are neutral; which moves between them are legal is the dialect's table (1.6:
+§4.9, transitions A2…I8, in dialects/ocpp16/names.py), handed to each connector.  2.0.1
+reports a coarser status per connector, which its dialect derives from these.
+Connector 0 stands for the whole station and is only available, unavailable or faulted.
 
 A connector does not decide its status by itself: the station sets the physical facts
 (plugged, transaction, suspended, fault, availability) and `desired_status()` derives the
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from .errors import IllegalTransition
 
@@ -26,47 +27,35 @@ if TYPE_CHECKING:
 
 
 class Status(enum.StrEnum):
-    AVAILABLE = "Available"
-    PREPARING = "Preparing"
-    CHARGING = "Charging"
-    SUSPENDED_EV = "SuspendedEV"
-    SUSPENDED_EVSE = "SuspendedEVSE"
-    FINISHING = "Finishing"
-    RESERVED = "Reserved"
-    UNAVAILABLE = "Unavailable"
-    FAULTED = "Faulted"
+    """What a connector is doing, in the station's words; a dialect names it on the wire
+    and says which moves its protocol allows (`Dialect.status_transitions`)."""
+    AVAILABLE = "available"
+    PREPARING = "preparing"            # plugged or authorised, no energy yet
+    CHARGING = "charging"
+    SUSPENDED_EV = "suspended_ev"      # the EV takes no energy
+    SUSPENDED_EVSE = "suspended_evse"  # the station withholds energy
+    FINISHING = "finishing"            # the transaction ended, the cable is still in
+    RESERVED = "reserved"
+    UNAVAILABLE = "unavailable"
+    FAULTED = "faulted"
 
 
 S = Status
-TRANSITIONS: dict[Status, frozenset[Status]] = {
-    S.AVAILABLE: frozenset({S.PREPARING, S.CHARGING, S.SUSPENDED_EV, S.SUSPENDED_EVSE,
-                            S.RESERVED, S.UNAVAILABLE, S.FAULTED}),
-    S.PREPARING: frozenset({S.AVAILABLE, S.CHARGING, S.SUSPENDED_EV, S.SUSPENDED_EVSE,
-                            S.FINISHING, S.FAULTED}),
-    S.CHARGING: frozenset({S.AVAILABLE, S.SUSPENDED_EV, S.SUSPENDED_EVSE, S.FINISHING,
-                           S.UNAVAILABLE, S.FAULTED}),
-    S.SUSPENDED_EV: frozenset({S.AVAILABLE, S.CHARGING, S.SUSPENDED_EVSE, S.FINISHING,
-                               S.UNAVAILABLE, S.FAULTED}),
-    S.SUSPENDED_EVSE: frozenset({S.AVAILABLE, S.CHARGING, S.SUSPENDED_EV, S.FINISHING,
-                                 S.UNAVAILABLE, S.FAULTED}),
-    S.FINISHING: frozenset({S.AVAILABLE, S.PREPARING, S.UNAVAILABLE, S.FAULTED}),
-    S.RESERVED: frozenset({S.AVAILABLE, S.PREPARING, S.UNAVAILABLE, S.FAULTED}),
-    S.UNAVAILABLE: frozenset({S.AVAILABLE, S.PREPARING, S.CHARGING, S.SUSPENDED_EV,
-                              S.SUSPENDED_EVSE, S.FAULTED}),
-    S.FAULTED: frozenset({S.AVAILABLE, S.PREPARING, S.CHARGING, S.SUSPENDED_EV,
-                          S.SUSPENDED_EVSE, S.FINISHING, S.RESERVED, S.UNAVAILABLE}),
-}
+Transitions = Mapping[Status, frozenset[Status]]
 STATION_STATUSES = frozenset({S.AVAILABLE, S.UNAVAILABLE, S.FAULTED})
 # A connector in one of these is in use: an availability change must wait (Scheduled),
-# since e.g. Preparing -> Unavailable is not a legal transition.
+# since e.g. preparing -> unavailable is not a legal transition.
 IN_USE = frozenset({S.PREPARING, S.CHARGING, S.SUSPENDED_EV, S.SUSPENDED_EVSE})
 NO_ERROR = "NoError"
 
 
-def check_transition(connector_id: int, old: Status, new: Status) -> None:
+def check_transition(connector_id: int, old: Status, new: Status,
+                     transitions: Transitions | None) -> None:
+    """Connector 0 (the station) is only ever available, unavailable or faulted; other
+    moves are checked against the dialect's table (None: no table, any move)."""
     if connector_id == 0 and new not in STATION_STATUSES:
         raise IllegalTransition(connector_id, old, new)
-    if new != old and new not in TRANSITIONS[old]:
+    if new != old and transitions is not None and new not in transitions[old]:
         raise IllegalTransition(connector_id, old, new)
 
 
@@ -101,6 +90,7 @@ class Connector:
     pending_start: PendingStart | None = None
     reservation: Reservation | None = None  # held for a ReserveNow (reservations.py)
     last_transaction: Transaction | None = field(default=None, repr=False)
+    transitions: Transitions | None = field(default=None, repr=False)  # the dialect's
 
     def desired_status(self) -> Status:
         """The status the physical facts imply (before the state machine has its say)."""
@@ -110,7 +100,7 @@ class Connector:
             return S.AVAILABLE if self.operative else S.UNAVAILABLE
         tx = self.transaction
         if tx is not None and tx.transaction_id is not None:
-            # SuspendedEVSE takes precedence over SuspendedEV (1.6 §4.9).
+            # suspended_evse takes precedence over suspended_ev (1.6 §4.9).
             if self.evse_suspended or self.limit_suspended or tx.deauthorized:
                 return S.SUSPENDED_EVSE
             if not self.plugged or self.ev_suspended or (self.meter and self.meter.ev_full):
@@ -122,7 +112,7 @@ class Connector:
             return S.UNAVAILABLE
         if self.pending_start is not None:
             return S.PREPARING
-        # A cable alone does not tell whose EV it is.  Unavailable -> Reserved is not a
+        # A cable alone does not tell whose EV it is.  unavailable -> reserved is not a
         # legal transition: such a connector passes through Available (a second step).
         if self.reservation is not None and self.status is not S.UNAVAILABLE:
             return S.RESERVED
@@ -133,7 +123,7 @@ class Connector:
     def set_status(self, new: Status) -> bool:
         """Move to `new` if the state machine allows it; True when the status changed."""
         new = Status(new)
-        check_transition(self.id, self.status, new)
+        check_transition(self.id, self.status, new, self.transitions)
         if new == self.status:
             return False
         self.status = new

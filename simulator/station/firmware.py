@@ -50,6 +50,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from . import file_transfer
 from .clock import utc_now
 from .intents import FirmwareStatusChanged
+from .transaction import StopReason
 
 if TYPE_CHECKING:
     from .context import FeatureContext
@@ -249,7 +250,7 @@ class Firmware:
             await self._report(u, "InstallRebooting")
         old, st.options.firmware_version = st.options.firmware_version, version
         st.emit("firmware_installed", f"{old} -> {version}", old=old, version=version)
-        await st.reboot("Reboot")
+        await st.reboot(StopReason.REBOOT)
         await st.until_accepted()           # after the boot with the new version
         await self._end(u, "Installed")
 
@@ -261,7 +262,7 @@ class Firmware:
                 return
             if self.install_policy == "stop":
                 for c in busy:
-                    await st.stop_transaction(c, "Reboot")
+                    await st.stop_transaction(c, StopReason.REBOOT)
                 continue
             st.emit("firmware_waiting", f"installation waits for {len(busy)} transaction(s)")
             await st.expect("tx_stopped")

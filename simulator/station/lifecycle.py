@@ -32,6 +32,13 @@ class State(enum.StrEnum):
     POWERED_OFF = "powered_off"   # no power: nothing runs until power_up()
 
 
+class Registration(enum.StrEnum):
+    """The CSMS's answer to the station's boot, in the station's words."""
+    ACCEPTED = "accepted"
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+
 S = State
 _ALWAYS = {S.OFF, S.POWERED_OFF}
 TRANSITIONS: dict[State, set[State]] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from .auth import IdTagInfo
 from .clock import utc_now
@@ -44,22 +45,24 @@ class LocalAuthList:
         return None if info is None else info.as_of(now or utc_now())
 
     def apply(self, update_type: str, version: int, entries: list[ListEntry],
-              max_length: int, max_send: int) -> tuple[str, str]:
-        """Apply a SendLocalList; returns (status, why) — `why` explains a refusal."""
+              max_length: int, max_send: int,
+              key: Callable[[str], str] = str) -> tuple[str, str]:
+        """Apply a SendLocalList; returns (status, why) — `why` explains a refusal, naming
+        a limit by `key` (the dialect's name of the setting)."""
         if len(entries) > max_send:
-            return FAILED, f"{len(entries)} entries, SendLocalListMaxLength is {max_send}"
+            return FAILED, f"{len(entries)} entries, {key('local_list_max_send')} is {max_send}"
         tags = [e.id_tag for e in entries]
         if len(set(tags)) != len(tags):
-            return FAILED, "duplicate idTags in localAuthorizationList"
+            return FAILED, "duplicate id tokens in the list"
         if update_type == FULL:
             if any(e.info is None for e in entries):
-                return FAILED, "a Full update needs idTagInfo for every entry"
+                return FAILED, "a Full update needs authorization info for every entry"
             new = {e.id_tag: e.info for e in entries}
         elif update_type == DIFFERENTIAL:
             # A Differential must take the list forward; one the station has (or newer)
             # means the CSMS and station disagree: it should send the Full list.
             if version <= self.version:
-                return VERSION_MISMATCH, (f"listVersion {version} is not newer than the "
+                return VERSION_MISMATCH, (f"list version {version} is not newer than the "
                                           f"station's {self.version}")
             new = dict(self._entries)
             for e in entries:
@@ -68,9 +71,10 @@ class LocalAuthList:
                 else:
                     new[e.id_tag] = e.info
         else:
-            return FAILED, f"unknown updateType {update_type!r}"
+            return FAILED, f"unknown update type {update_type!r}"
         if len(new) > max_length:
-            return FAILED, f"list would hold {len(new)} entries, LocalAuthListMaxLength is {max_length}"
+            return FAILED, (f"list would hold {len(new)} entries, "
+                            f"{key('local_list_max_length')} is {max_length}")
         # An emptied list reads as version 0 (nothing to synchronise against).
         self._entries, self.version = new, (version if new else 0)
         return ACCEPTED, ""
@@ -84,7 +88,7 @@ def send_local_list(station, update_type: str, version: int, entries: list[ListE
     else:
         status, why = station.local_list.apply(
             update_type, version, entries, station.settings["local_list_max_length"],
-            station.settings["local_list_max_send"])
+            station.settings["local_list_max_send"], station.settings.key)
     station._emit("local_list", f"{update_type} v{version} ({len(entries)} entries): {status}"
                   + (f" — {why}" if why else ""), update_type=update_type,
                   list_version=version, status=status)

@@ -18,9 +18,9 @@ from .clock import iso, parse_iso, utc_now
 from .errors import StationError
 from .intents import (MeterSample, TransactionEnded, TransactionIntent, TransactionStarted,
                       from_record, record)
-from .lifecycle import State
+from .lifecycle import Registration, State
 from .offline_queue import Entry, OfflineQueue
-from .transaction import Transaction
+from .transaction import StopReason, Transaction
 
 if TYPE_CHECKING:
     from .station import Station
@@ -54,10 +54,10 @@ class Offline:
                              parse_iso(rec["start_time"]), transaction_id=rec["transaction_id"],
                              meter_stop=max(meter_stop, rec["meter_start"]),
                              stop_time=parse_iso(self.queue.energy_at.get(connector)) or utc_now(),
-                             stop_reason="PowerLoss", stop_id_tag=rec["id_tag"])
+                             stop_reason=StopReason.POWER_LOSS, stop_id_tag=rec["id_tag"])
             self.queue.tx_closed(connector)
             self._put(TransactionEnded.of(tx))
-            st._emit("queued", f"end (PowerLoss) of transaction "
+            st._emit("queued", f"end ({StopReason.POWER_LOSS}) of transaction "
                                f"{tx.transaction_id}, found after a restart", connector)
 
     # -- transaction messages -------------------------------------------------------------
@@ -119,7 +119,7 @@ class Offline:
     async def stop(self, tx: Transaction) -> None:
         """Send the StopTransaction now, or queue it; the CSMS failing it is reported."""
         st = self.station
-        if tx.stop_reason == "PowerLoss" and self.lost_power_at is not None:
+        if tx.stop_reason == StopReason.POWER_LOSS and self.lost_power_at is not None:
             tx.stop_time = self.lost_power_at
         # The stop reading is the register's last word: a restart must not start below it.
         meter = st.connectors[tx.connector_id].meter
@@ -229,7 +229,7 @@ class Offline:
         # The CSMS refuses the tag the station let charge offline (1.6 §3.5.2).  Stopping
         # sends a StopTransaction: do it outside this delivery (it waits for the queue).
         if st.settings["stop_on_invalid_id"]:
-            st._spawn(st._stop_transaction(c, "DeAuthorized"), "deauthorize")
+            st._spawn(st._stop_transaction(c, StopReason.DEAUTHORIZED), "deauthorize")
         else:
             tx.deauthorized = True
             st._spawn(st._refresh(c), "deauthorize")
@@ -240,7 +240,7 @@ class Offline:
         or Rejected: the CSMS is there and said no)."""
         st = self.station
         return (st.lifecycle.running and self.powered and not st.online
-                and st.registration not in ("Pending", "Rejected"))
+                and st.registration not in (Registration.PENDING, Registration.REJECTED))
 
     def go_offline(self) -> None:
         """The network goes away (no close frame); transactions go on, their messages wait,
@@ -290,7 +290,7 @@ class Offline:
         st._emit("power_up", "power restored")
         for c in st.connectors[1:]:
             if c.transaction is not None:
-                await st._stop_transaction(c, "PowerLoss")
+                await st._stop_transaction(c, StopReason.POWER_LOSS)
         self.lost_power_at = None
         for c in st.connectors:
             await st._refresh(c)

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from .lifecycle import Registration
 from ..transport import tls
 from .clock import now_iso
 from .intents import SecurityEvent, SignCertificateRequest
@@ -214,7 +215,7 @@ class StationSecurity:
                 return
         else:
             st._emit("security_profile", f"reconnected with security profile {new}")
-        if st.registration == "Accepted":
+        if st.registration == Registration.ACCEPTED:
             await st._on_accepted()
 
     # -- connecting -----------------------------------------------------------------------

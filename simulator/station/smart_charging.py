@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_PROFILE, TX_DEFAULT, TX = "ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"
+# Purposes, neutral: the station-wide maximum, the default for transactions, one transaction's.
+MAX_PROFILE, TX_DEFAULT, TX = "station_max", "tx_default", "tx"
 PURPOSES = (MAX_PROFILE, TX_DEFAULT, TX)
 KINDS = ("Absolute", "Recurring", "Relative")
 RECURRENCY = {"Daily": 86_400, "Weekly": 7 * 86_400}
@@ -94,11 +95,13 @@ class Hardware:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """The station's SmartCharging configuration keys."""
+    """The station's smart-charging settings; `key` names the setting as the CSMS knows it
+    (the dialect's key), for the reasons a profile is refused."""
     max_stack_level: int = 10
     allowed_units: tuple[str, ...] = ("Current", "Power")
     max_periods: int = 24
     max_installed: int = 20
+    key: Callable[[str], str] = str
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,36 +116,36 @@ def check_profile(p: Profile, limits: Limits, connectors: int) -> None:
     if not 0 <= p.connector_id <= connectors:
         raise ProfileError(f"connector {p.connector_id} does not exist")
     if p.purpose not in PURPOSES:
-        raise ProfileError(f"unknown chargingProfilePurpose {p.purpose!r}")
+        raise ProfileError(f"unknown profile purpose {p.purpose!r}")
     if p.purpose == MAX_PROFILE and p.connector_id != 0:
         raise ProfileError("a ChargePointMaxProfile is set on connector 0 only")
     if p.purpose == TX and p.connector_id == 0:
         raise ProfileError("a TxProfile needs a connector > 0")
     if p.stack_level < 0 or p.stack_level > limits.max_stack_level:
-        raise ProfileError(f"stackLevel {p.stack_level} outside 0..{limits.max_stack_level} "
-                           "(ChargeProfileMaxStackLevel)")
+        raise ProfileError(f"stack level {p.stack_level} outside 0..{limits.max_stack_level} "
+                           f"({limits.key('profile_max_stack_level')})")
     if UNIT_KEY.get(p.unit) not in limits.allowed_units:
-        raise ProfileError(f"chargingRateUnit {p.unit!r} not allowed "
-                           f"(ChargingScheduleAllowedChargingRateUnit={','.join(limits.allowed_units)})")
+        raise ProfileError(f"rate unit {p.unit!r} not allowed ({limits.key('schedule_allowed_units')}"
+                           f"={','.join(limits.allowed_units)})")
     if not p.periods:
         raise ProfileError("the schedule has no periods")
     if len(p.periods) > limits.max_periods:
         raise ProfileError(f"{len(p.periods)} periods, at most {limits.max_periods} "
-                           "(ChargingScheduleMaxPeriods)")
+                           f"({limits.key('schedule_max_periods')})")
     if p.periods[0].start != 0:
         raise ProfileError("the first period must start at 0")
     if any(b.start <= a.start for a, b in zip(p.periods, p.periods[1:])):
         raise ProfileError("period starts must ascend")
     if any(x.limit < 0 or (x.phases is not None and x.phases not in (1, 2, 3)) for x in p.periods):
-        raise ProfileError("a period has a negative limit or numberPhases outside 1..3")
+        raise ProfileError("a period has a negative limit or a number of phases outside 1..3")
     if p.kind not in KINDS:
-        raise ProfileError(f"unknown chargingProfileKind {p.kind!r}")
+        raise ProfileError(f"unknown profile kind {p.kind!r}")
     if p.kind == "Recurring" and (p.recurrency not in RECURRENCY or p.start_schedule is None):
-        raise ProfileError("a Recurring profile needs recurrencyKind Daily/Weekly and startSchedule")
+        raise ProfileError("a Recurring profile needs a Daily/Weekly recurrency and a schedule start")
     if p.duration is not None and p.duration <= 0:
         raise ProfileError("duration must be positive")
     if p.valid_from and p.valid_to and p.valid_to <= p.valid_from:
-        raise ProfileError("validTo is not after validFrom")
+        raise ProfileError("the profile is valid to a time not after its valid-from time")
 
 
 # -- the store -------------------------------------------------------------------------------
@@ -161,7 +164,8 @@ class ProfileStore:
             and q.connector_id == p.connector_id)]
         if len(kept) + 1 > self.limits.max_installed:
             raise ProfileError(f"already {len(kept)} profiles installed "
-                               f"(MaxChargingProfilesInstalled={self.limits.max_installed})")
+                               f"({self.limits.key('max_profiles_installed')}="
+                               f"{self.limits.max_installed})")
         self.profiles = [*kept, p]
 
     def clear(self, profile_id: int | None = None, connector_id: int | None = None,
@@ -402,7 +406,7 @@ class SmartCharging:
     def _limits(self) -> Limits:
         s = self.ctx.settings
         return Limits(s["profile_max_stack_level"], tuple(s["schedule_allowed_units"]),
-                      s["schedule_max_periods"], s["max_profiles_installed"])
+                      s["schedule_max_periods"], s["max_profiles_installed"], s.key)
 
     def _tx(self, connector_id: int) -> TxInfo | None:
         tx = self.ctx.connectors[connector_id].transaction
@@ -458,7 +462,7 @@ class SmartCharging:
                 if p.transaction_id is None:
                     p = replace(p, transaction_id=tx.transaction_id)
                 elif p.transaction_id != tx.transaction_id:
-                    raise ProfileError(f"transactionId {p.transaction_id} is not the running "
+                    raise ProfileError(f"transaction {p.transaction_id} is not the running "
                                        f"transaction {tx.transaction_id}")
             self._profiles()
             self.store.limits = self._limits()
@@ -477,7 +481,7 @@ class SmartCharging:
             if p.purpose != TX:
                 raise ProfileError("RemoteStartTransaction takes a TxProfile only")
             if p.transaction_id is not None:
-                raise ProfileError("RemoteStartTransaction's profile has no transactionId")
+                raise ProfileError("a remote start's profile names no transaction")
             check_profile(p, self._limits(), self.hw.connectors)
         except (ProfileError, TypeError, ValueError) as e:
             reason = str(e) if isinstance(e, ProfileError) else f"malformed profile: {e!r}"

@@ -36,7 +36,7 @@ from .diagnostics import Diagnostics
 from .events import Event, EventLog, Text
 from .intents import DiagnosticsStatusChanged, FirmwareStatusChanged, Intent
 from .firmware import Firmware
-from .lifecycle import RUNNING, Lifecycle, State
+from .lifecycle import RUNNING, Lifecycle, Registration, State
 from .link import Backoff
 from .local_list import LocalAuthList
 from .ev import EV
@@ -51,14 +51,11 @@ from .timers import Periodic
 from .aligned import AlignedTimer
 from .vendors import canned_vendors
 from .view import StationView
-from .transaction import MeterSnapshot, Transaction
+from .transaction import MeterSnapshot, StopReason, Transaction
 
 log = logging.getLogger(__name__)
 
-PENDING, REJECTED = "Pending", "Rejected"
-STOP_REASONS = frozenset({"Local", "Remote", "EVDisconnected", "HardReset", "SoftReset",
-                          "PowerLoss", "Reboot", "UnlockCommand", "DeAuthorized",
-                          "EmergencyStop", "Other"})
+STOP_REASONS = frozenset(StopReason)
 # What the CSMS may ask the station to send now (the dialect maps its message names).
 TRIGGERABLE = ("boot", "diagnostics_status", "firmware_status", "heartbeat", "meter_values",
                "status")
@@ -157,13 +154,14 @@ class Station:
         self.auth_cache = AuthCache()
         self.local_list = LocalAuthList()
         self.authorizer = Authorizer(self.settings, self.auth_cache, self.local_list)
-        self.connectors: list[Connector] = [Connector(0)] + [
-            Connector(i, meter=Meter.from_options(self.rng, opts))
+        moves = self.dialect.status_transitions
+        self.connectors: list[Connector] = [Connector(0, transitions=moves)] + [
+            Connector(i, meter=Meter.from_options(self.rng, opts), transitions=moves)
             for i in range(1, opts.connectors + 1)]
         self.events = EventLog(station_id, opts.event_log_size)
         self.taps: list[Callable[[Frame], None]] = []
         self.vendors: dict[str, VendorHandler] = dict(canned_vendors(opts.vendor_responses))
-        self.registration: str | None = None    # Accepted | Pending | Rejected | None
+        self.registration: Registration | None = None   # the last boot answer
         self.online = False
         self.security = StationSecurity(self)   # profiles, certificates, security events
         # The features see the station through a narrow context (context.py).
@@ -372,7 +370,7 @@ class Station:
                     return
         else:
             return
-        if self.registration == ACCEPTED:   # back, still registered: as good as a boot
+        if self.registration == Registration.ACCEPTED:   # back, still registered: as good as a boot
             self.backoff.reset()
             await self._on_accepted()
         else:
@@ -400,23 +398,23 @@ class Station:
                 interval = 0
             else:
                 await self._apply_boot(result)
-                if result.status == ACCEPTED:
+                if result.status == Registration.ACCEPTED:
                     return
                 interval = result.interval
             await asyncio.sleep(self._retry_delay(interval))
 
     async def _apply_boot(self, result) -> None:
         previous, self.registration = self.registration, result.status
-        self._emit("boot", f"BootNotification {result.status}, interval {result.interval}",
+        self._emit("boot", f"{result.status}, interval {result.interval}",
                    status=result.status, interval=result.interval)
-        if result.status != ACCEPTED:
-            self.lifecycle.move(State.REJECTED if result.status == REJECTED else State.PENDING)
+        if result.status != Registration.ACCEPTED:
+            self.lifecycle.move(State.REJECTED if result.status == Registration.REJECTED else State.PENDING)
             self._stop_timers()
             return
         self.backoff.reset()
         if result.interval > 0:  # on Accepted, the interval is the heartbeat interval
             self.settings.set("heartbeat_interval", result.interval)
-        if previous != ACCEPTED:
+        if previous != Registration.ACCEPTED:
             await self._on_accepted()
 
     async def _on_accepted(self) -> None:
@@ -457,7 +455,7 @@ class Station:
 
     def _may_send(self) -> bool:
         # Not while resetting: a hard reset holds transaction messages until the reboot.
-        return (self.online and self.registration == ACCEPTED
+        return (self.online and self.registration == Registration.ACCEPTED
                 and self.lifecycle.state != State.RESETTING)
 
     def _stop_timers(self) -> None:
@@ -473,7 +471,7 @@ class Station:
             self._heartbeat.stop()
             self._heartbeat = None
         interval = self.settings["heartbeat_interval"]
-        if interval > 0 and self.online and self.registration == ACCEPTED:
+        if interval > 0 and self.online and self.registration == Registration.ACCEPTED:
             self._heartbeat = Periodic(self._spawn, interval * self.options.interval_scale,
                                        self._beat, "heartbeat")
 
@@ -624,7 +622,7 @@ class Station:
         c.meter.connect_ev(None)
         self._emit("unplugged", "cable unplugged", c.id)
         if c.transaction is not None and self.settings["stop_on_ev_disconnect"]:
-            await self._stop_transaction(c, "EVDisconnected")
+            await self._stop_transaction(c, StopReason.EV_DISCONNECTED)
         else:  # without the key the transaction stays, suspended, until the EV is back
             await self._refresh(c)
 
@@ -643,12 +641,12 @@ class Station:
         tx = c.transaction
         if tx is not None:
             if id_tag == tx.id_tag:
-                await self._stop_transaction(c, "Local", id_tag)
+                await self._stop_transaction(c, StopReason.LOCAL, id_tag)
                 return "Stopped"
             # Another card stops it only if it belongs to the same group (parentIdTag).
             info = await self._authorize(id_tag)
             if info.accepted and tx.parent_id_tag and info.parent_id_tag == tx.parent_id_tag:
-                await self._stop_transaction(c, "Local", id_tag)
+                await self._stop_transaction(c, StopReason.LOCAL, id_tag)
                 return "Stopped"
             self._emit("tag_refused", f"{id_tag} may not stop transaction "
                                       f"{tx.transaction_id}", c.id, id_tag=id_tag)
@@ -672,10 +670,12 @@ class Station:
         started = await self._begin_start(c, PendingStart(id_tag, info, reservation_id=rid))
         return "Started" if started else "Authorized"
 
-    async def stop_transaction(self, connector_id: int, reason: str = "Local") -> Transaction:
+    async def stop_transaction(self, connector_id: int, reason: StopReason = StopReason.LOCAL) -> Transaction:
         """End the connector's transaction (as the station would, e.g. a stop button)."""
         if reason not in STOP_REASONS:
-            raise StationError(f"unknown stop reason {reason!r}; one of {sorted(STOP_REASONS)}")
+            raise StationError(f"unknown stop reason {reason!r}; one of "
+                               f"{', '.join(sorted(STOP_REASONS))}")
+        reason = StopReason(reason)
         c = self._connector(connector_id)
         tx = c.transaction
         if tx is None:
@@ -739,7 +739,7 @@ class Station:
     def _require_registered(self) -> None:
         if not self.online:
             raise NotRegistered(f"{self.id}: not connected")
-        if self.registration != ACCEPTED:
+        if self.registration != Registration.ACCEPTED:
             raise NotRegistered(f"{self.id}: registration is {self.registration or 'not done'}, "
                                 f"not Accepted")
 
@@ -799,8 +799,8 @@ class Station:
     def _connection_timeout(self, c: Connector, pending: PendingStart) -> None:
         if c.pending_start is pending:
             c.pending_start = None
-            self._emit("start_timeout", f"no cable within ConnectionTimeOut for {pending.id_tag}",
-                       c.id)
+            self._emit("start_timeout", f"no cable within "
+                       f"{self.settings.key('connection_timeout')} for {pending.id_tag}", c.id)
             self._spawn(self._refresh(c), "connection-timeout")
 
     async def _start_transaction(self, c: Connector) -> Transaction:
@@ -831,7 +831,7 @@ class Station:
                    status=info.status)
         if not info.accepted:
             if self.settings["stop_on_invalid_id"]:
-                await self._stop_transaction(c, "DeAuthorized")
+                await self._stop_transaction(c, StopReason.DEAUTHORIZED)
                 return tx
             tx.deauthorized = True  # keep the transaction, deliver no energy (SuspendedEVSE)
         if tx.stop_requested is not None:  # stopped while StartTransaction was under way
@@ -922,7 +922,7 @@ class Station:
             self._aligned.stop()
             self._aligned = None
         interval = self.settings["clock_aligned_interval"]
-        if interval > 0 and self.online and self.registration == ACCEPTED:
+        if interval > 0 and self.online and self.registration == Registration.ACCEPTED:
             self._aligned = AlignedTimer(self._spawn, interval * self.options.interval_scale,
                                          self._aligned_sample, "aligned")
 
@@ -1016,7 +1016,7 @@ class Station:
         return result
 
     def remote_start(self, id_tag: str, connector_id: int | None = None) -> bool:
-        if self.registration != ACCEPTED:
+        if self.registration != Registration.ACCEPTED:
             return False
         parent = self.authorizer.known(id_tag)[0]   # a reservation may admit the parent
         parent = parent.parent_id_tag if parent is not None else None
@@ -1064,7 +1064,7 @@ class Station:
             tx = c.transaction
             if tx is not None and tx.transaction_id == transaction_id and not tx.stopping:
                 self._emit("remote_stop", f"remote stop of {transaction_id}", c.id)
-                self._after_reply(lambda: self._stop_transaction(c, "Remote"), "remote-stop")
+                self._after_reply(lambda: self._stop_transaction(c, StopReason.REMOTE), "remote-stop")
                 return True
         return False
 
@@ -1075,7 +1075,7 @@ class Station:
             return "NotSupported"
         c = self.connectors[connector_id]
         if c.transaction is not None:
-            await self._stop_transaction(c, "UnlockCommand")
+            await self._stop_transaction(c, StopReason.UNLOCK_COMMAND)
         if c.lock_fails:
             self._emit("unlock_failed", "connector lock stuck", c.id)
             return "UnlockFailed"
@@ -1096,7 +1096,7 @@ class Station:
         """Stop transactions, close, reboot (pending configuration applies), reconnect, boot.
         Soft: StopTransaction goes out before closing.  Hard: the station goes down at once;
         the StopTransaction is sent after the next accepted boot (1.6 §5.14)."""
-        reason = reason or ("HardReset" if hard else "SoftReset")  # firmware.py: "Reboot"
+        reason = reason or (StopReason.HARD_RESET if hard else StopReason.SOFT_RESET)
         self._emit("reset", reason)
         self.security.report("ResetOrReboot", reason)   # sent after the next boot
         if hard:   # down at once: what the stops send waits for the reboot
@@ -1141,7 +1141,7 @@ class Station:
             if message == "boot":
                 result = await self.dialect.boot()
                 await self._apply_boot(result)
-                if result.status != ACCEPTED:
+                if result.status != Registration.ACCEPTED:
                     self._start_boot(self._retry_delay(result.interval))
             elif message == "heartbeat":
                 await self.dialect.heartbeat()

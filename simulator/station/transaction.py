@@ -1,10 +1,26 @@
 """A charging transaction as the station knows it."""
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from .meter import Sample
+
+class StopReason(enum.StrEnum):
+    """Why a transaction ended, in the station's words (a dialect names it on the wire)."""
+    LOCAL = "local"                        # the driver at the station (card, button)
+    REMOTE = "remote"                      # the CSMS asked
+    EV_DISCONNECTED = "ev_disconnected"
+    HARD_RESET = "hard_reset"
+    SOFT_RESET = "soft_reset"
+    POWER_LOSS = "power_loss"
+    REBOOT = "reboot"                      # e.g. to install firmware
+    UNLOCK_COMMAND = "unlock_command"
+    DEAUTHORIZED = "deauthorized"          # the CSMS refused the id token
+    EMERGENCY_STOP = "emergency_stop"
+    OTHER = "other"
+
 
 MAX_TX_DATA = 500  # meter snapshots kept for StopTransaction's transactionData
 

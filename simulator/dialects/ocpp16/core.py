@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import now_iso
+from . import names
 
 if TYPE_CHECKING:
     from ...station.connector import Connector
@@ -23,7 +24,7 @@ def boot_payload(opts: StationOptions) -> dict:
 
 def status_payload(connector: Connector) -> dict:
     payload = {"connectorId": connector.id, "errorCode": connector.error_code,
-               "status": str(connector.status), "timestamp": now_iso()}
+               "status": names.STATUS[connector.status], "timestamp": now_iso()}
     if connector.info:
         payload["info"] = connector.info
     return payload

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Callable
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import parse_iso
 from ...station.intents import MeterSample
+from ...station.lifecycle import Registration
 from ..base import BootResult, Dialect
 from ..ocppj import OcppJLink
-from . import (config_keys, core, diagnostics, firmware, local_list, reservations, security,
-               smart_charging)
+from . import (config_keys, core, diagnostics, firmware, local_list, names, reservations,
+               security, smart_charging)
 from .transactions import id_tag_info, transaction_message
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ SENDERS: dict[type, Callable] = {t: fn for m in FEATURES
 class Ocpp16Dialect(Dialect):
     version = VERSION
     setting_keys = config_keys.SETTING_KEYS
+    status_transitions = names.TRANSITIONS
 
     def __init__(self, station):
         super().__init__(station)
@@ -73,7 +75,8 @@ class Ocpp16Dialect(Dialect):
 
     async def boot(self) -> BootResult:
         reply = await self.link.call("BootNotification", core.boot_payload(self.station.options))
-        return BootResult(reply["status"], reply["interval"], parse_iso(reply["currentTime"]))
+        return BootResult(names.REGISTRATION_OF[reply["status"]], reply["interval"],
+                          parse_iso(reply["currentTime"]))
 
     async def heartbeat(self) -> datetime | None:
         reply = await self.link.call("Heartbeat", {})
@@ -112,7 +115,7 @@ class Ocpp16Dialect(Dialect):
         scripted = st.take_answer(action)  # a scenario's one-shot answer replaces the model's
         if scripted is not None:
             return scripted
-        if st.registration == "Rejected":
+        if st.registration == Registration.REJECTED:
             # 1.6 §4.2: a rejected charger does not take part in OCPP until it retries.
             raise OcppError(ErrorCode.GENERIC_ERROR,
                             "BootNotification was rejected; no requests until accepted")

@@ -5,10 +5,22 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ...station.clock import iso, parse_iso, utc_now
-from ...station.smart_charging import Period, Profile, ProfileError, Schedule
+from ...station.smart_charging import (MAX_PROFILE, TX, TX_DEFAULT, Period, Profile,
+                                       ProfileError, Schedule)
+
 
 if TYPE_CHECKING:
     from ...station.station import Station
+
+
+PURPOSE = {"ChargePointMaxProfile": MAX_PROFILE, "TxDefaultProfile": TX_DEFAULT,
+           "TxProfile": TX}
+
+
+def purpose_of(name: str | None) -> str | None:
+    """The neutral purpose of a 1.6 chargingProfilePurpose; an unknown one passes through
+    unchanged (lenient mode), for the station to refuse by name."""
+    return None if name is None else PURPOSE.get(name, name)
 
 
 def parse_profile(connector_id: int, p: dict, now: datetime | None = None) -> Profile:
@@ -18,7 +30,7 @@ def parse_profile(connector_id: int, p: dict, now: datetime | None = None) -> Pr
                     for x in s["chargingSchedulePeriod"])
     return Profile(
         id=p["chargingProfileId"], connector_id=connector_id, stack_level=p["stackLevel"],
-        purpose=p["chargingProfilePurpose"], kind=p["chargingProfileKind"],
+        purpose=purpose_of(p["chargingProfilePurpose"]), kind=p["chargingProfileKind"],
         unit=s["chargingRateUnit"], periods=periods, duration=s.get("duration"),
         start_schedule=_time(s.get("startSchedule"), "startSchedule"),
         recurrency=p.get("recurrencyKind"),
@@ -75,7 +87,8 @@ async def handle_set_charging_profile(st: Station, p: dict) -> dict:
 
 async def handle_clear_charging_profile(st: Station, p: dict) -> dict:
     return {"status": st.smart_charging.clear(
-        p.get("id"), p.get("connectorId"), p.get("chargingProfilePurpose"), p.get("stackLevel"))}
+        p.get("id"), p.get("connectorId"), purpose_of(p.get("chargingProfilePurpose")),
+        p.get("stackLevel"))}
 
 
 async def handle_get_composite_schedule(st: Station, p: dict) -> dict:

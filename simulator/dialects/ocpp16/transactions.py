@@ -9,6 +9,8 @@ from __future__ import annotations
 from ...station.auth import IdTagInfo
 from ...station.clock import parse_iso
 from ...station.intents import TransactionEnded, TransactionIntent, TransactionStarted
+from ...station.transaction import StopReason
+from . import names
 
 
 def id_tag_info(payload: dict | None) -> IdTagInfo | None:
@@ -37,7 +39,8 @@ def transaction_message(intent: TransactionIntent) -> tuple[str, dict | None]:
         return "StartTransaction", payload
     if isinstance(intent, TransactionEnded):
         payload = {"transactionId": intent.transaction_id, "meterStop": intent.meter_stop,
-                   "timestamp": intent.timestamp, "reason": intent.reason}
+                   "timestamp": intent.timestamp,
+                   "reason": names.STOP_REASON[StopReason(intent.reason)]}
         if intent.id_token:
             payload["idTag"] = intent.id_token
         if intent.data:
