@@ -223,7 +223,7 @@ async def test_a_simulated_station_losing_power_mid_transaction_starts_again(tmp
             first = st.connectors[1].transaction.transaction_id
             await asyncio.wait_for(st.expect("meter", 1), 5)
             await st.power_loss()
-            booted = st.expect("boot", where=lambda e: e.data["status"] == "Accepted")
+            booted = st.expect("boot", where=lambda e: e.data["status"] == "accepted")
             await st.power_up()
             await asyncio.wait_for(booted, 5)
             await wait_for(lambda: first not in hub.manager.active, 5)
