@@ -34,6 +34,11 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
                    help="let one id tag charge at several connectors at once (no ConcurrentTx)")
     p.add_argument("--accept-unknown-tags", action="store_true",
                    help="answer Accepted for id tags the hub does not know")
+    p.add_argument("--amqp", metavar="URL", default=None,
+                   help="publish domain events to RabbitMQ, e.g. amqp://guest:guest@localhost:5672/ "
+                        "(default: in-process only)")
+    p.add_argument("--amqp-exchange", default=d.amqp_exchange, metavar="NAME",
+                   help="the durable topic exchange events go to (default %(default)s)")
     p.add_argument("--log-level", default="INFO")
     security.add_arguments(p)
     a = p.parse_args(argv)
@@ -47,6 +52,7 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, s
                        mode=a.mode, call_timeout=a.call_timeout, tags=tags,
                        write_delay=a.write_delay, allow_concurrent_tags=a.allow_concurrent_tags,
                        accept_unknown_tags=a.accept_unknown_tags,
+                       amqp_url=a.amqp, amqp_exchange=a.amqp_exchange,
                        **security.config_from_args(a))
     return config, a.log_level
 

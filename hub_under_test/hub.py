@@ -77,6 +77,9 @@ class HubConfig:
     uploads_dir: str | None = None
     firmware_dir: str | None = None
     firmware: dict[str, bytes | str] = field(default_factory=dict)
+    # domain events (amqp_bus.py): on RabbitMQ with an amqp:// URL, in-process otherwise
+    amqp_url: str | None = None
+    amqp_exchange: str = "chargesim.events"
 
     def check(self) -> None:
         if self.unknown_stations not in UNKNOWN_STATION_POLICIES:
@@ -87,12 +90,17 @@ class HubConfig:
             raise ValueError(f"mode must be {STRICT!r} or {LENIENT!r}")
         if self.fallback_version is not None and self.fallback_version not in SUPPORTED_VERSIONS:
             raise ValueError(f"fallback_version must be one of {', '.join(SUPPORTED_VERSIONS)}")
+        if self.amqp_url is not None and not self.amqp_url.startswith(("amqp://", "amqps://")):
+            raise ValueError(f"amqp_url must be an amqp:// or amqps:// URL, got {self.amqp_url!r}")
 
 
 class Hub:
     def __init__(self, config: HubConfig | None = None, *, events: EventBus | None = None):
         self.config = config or HubConfig()
         self.config.check()
+        if events is None and self.config.amqp_url:
+            from .amqp_bus import AmqpBus   # aio-pika is loaded only when a broker is used
+            events = AmqpBus(self.config.amqp_url, exchange=self.config.amqp_exchange)
         self.events: EventBus = events or InProcessBus()
         self.store: Store | None = None
         self.security = None   # security.HubSecurity
