@@ -3,6 +3,7 @@
 Broker outages are made with a TCP relay between the bus and the broker that the test takes
 down (connections refused) or cuts (every open connection aborted, as a broker restart or a
 network failure does): fast, deterministic, and it touches no other client of the broker.
+One test has the broker itself close the bus's connection (`rabbitmqctl close_connection`).
 Every test uses its own exchange and queues and deletes them afterwards.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import socket
 import uuid
 
@@ -127,6 +129,18 @@ class Relay:
 
 def connected(i: int) -> StationConnected:
     return StationConnected(f"CS-{i}", "ocpp1.6", "127.0.0.1")
+
+
+def stations_once(messages) -> list[str]:
+    """The station ids of the messages, de-duplicated by message id as a consumer would; a
+    duplicate must be the very same event."""
+    first: dict[str, bytes] = {}
+    for m in messages:
+        if m.message_id in first:
+            assert m.body == first[m.message_id], "two different events share an id"
+        else:
+            first[m.message_id] = m.body
+    return [orjson.loads(body)["data"]["station_id"] for body in first.values()]
 
 
 # -- without a broker -----------------------------------------------------------------------
@@ -268,15 +282,7 @@ async def test_connection_cut_mid_run_loses_nothing_and_keeps_order(tap):
         await relay.down()
     assert cuts == 2 and bus.connects == 3
 
-    first: dict[str, bytes] = {}
-    order = []
-    for m in tap.messages:
-        if m.message_id in first:
-            assert m.body == first[m.message_id]   # a duplicate is the same event
-            continue
-        first[m.message_id] = m.body
-        order.append(orjson.loads(m.body)["data"]["station_id"])
-    assert order == [f"CS-{i}" for i in range(n)]
+    assert stations_once(tap.messages) == [f"CS-{i}" for i in range(n)]
 
 
 @needs_broker
@@ -297,3 +303,52 @@ async def test_outbox_overflow_is_counted_and_logged_then_the_rest_arrives(tap, 
     assert [b["data"]["station_id"] for b in tap.bodies()] == [f"CS-{i}" for i in range(5)]
     assert "event outbox full (5 events, broker unreachable)" in caplog.text
     assert "event outbox has room again; 3 events dropped so far" in caplog.text
+
+
+async def _rabbitmqctl(*args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        "rabbitmqctl", "-q", *args, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    if proc.returncode:
+        pytest.skip(f"rabbitmqctl {args[0]} failed: {err.decode().strip()[:200]}")
+    return out.decode()
+
+
+@needs_broker
+@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="rabbitmqctl is not installed")
+async def test_broker_closing_the_connection_loses_nothing(tap):
+    bus = AmqpBus(BROKER, exchange=tap.exchange, batch_size=50, retry_delay=0.05,
+                  max_retry_delay=0.1)
+    await bus.start()
+    published = 0
+
+    def burst(count: int) -> None:
+        nonlocal published
+        for i in range(published, published + count):
+            bus.publish("station.connected", connected(i), f"CS-{i}")
+        published += count
+
+    try:
+        await wait_for(lambda: bus.connected, timeout=10)
+        # The broker names our connection by the client property the bus sets.
+        listing = await _rabbitmqctl("list_connections", "--no-table-headers", "pid",
+                                     "client_properties")
+        pids = [line.split("\t", 1)[0] for line in listing.splitlines()
+                if f'"chargesim hub {bus.instance}"' in line]
+        assert len(pids) == 1, listing
+        burst(500)
+        closing = asyncio.create_task(_rabbitmqctl("close_connection", pids[0], "test"))
+        while not closing.done():   # keep publishing while the broker closes it
+            burst(20)
+            await asyncio.sleep(0.005)
+        await closing
+        burst(500)
+        await wait_for(lambda: bus.backlog == 0 and bus.connected, timeout=20)
+        await wait_for(lambda: len({m.message_id for m in tap.messages}) == published,
+                       timeout=10)
+    finally:
+        await bus.close()
+    assert bus.connects == 2
+
+    assert stations_once(tap.messages) == [f"CS-{i}" for i in range(published)]
