@@ -210,10 +210,14 @@ class AmqpBus(InProcessBus):
 
     async def _publish_batch(self) -> None:
         batch = list(itertools.islice(self.outbox, self.batch_size))
-        # One channel keeps the order; confirms come back for the whole pipelined batch.
+        # One channel keeps the order; confirms come back for the whole pipelined batch.  The
+        # underlying aiormq channel: aio-pika's Message wrapper cost a fifth of the throughput.
+        channel = await self._channel.get_underlay_channel()
         results = await asyncio.gather(
-            *(self._exchange.publish(self._amqp_message(e), routing_key(e.topic, e.station_id),
-                                     mandatory=False, timeout=30) for e in batch),
+            *(channel.basic_publish(e.to_json(), exchange=self.exchange_name,
+                                    routing_key=routing_key(e.topic, e.station_id),
+                                    properties=self._properties(e), timeout=30)
+              for e in batch),
             return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
@@ -228,10 +232,10 @@ class AmqpBus(InProcessBus):
             log.warning("event outbox has room again; %d events dropped so far", self.dropped)
 
     @staticmethod
-    def _amqp_message(event: Event) -> aio_pika.Message:
-        return aio_pika.Message(
-            event.to_json(), content_type="application/json", message_id=event.id,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT, type=event.topic,
+    def _properties(event: Event) -> Basic.Properties:
+        return Basic.Properties(
+            content_type="application/json", message_id=event.id,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT.value, message_type=event.topic,
             timestamp=datetime.fromtimestamp(event.ts, timezone.utc), app_id="chargesim-hub")
 
     # -- local subscribers, through the broker ----------------------------------------

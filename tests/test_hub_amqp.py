@@ -229,6 +229,7 @@ async def test_hub_session_events_reach_the_exchange(tap):
     assert ids == [b["id"] for b in bodies] and len(set(ids)) == len(ids)
     assert all(m.delivery_mode == aio_pika.DeliveryMode.PERSISTENT for m in tap.messages)
     assert all(m.content_type == "application/json" for m in tap.messages)
+    assert [m.type for m in tap.messages] == [b["topic"] for b in bodies]
     assert bodies[4]["data"]["transaction_id"] == start.transaction_id
     assert started.id == ids[4]   # the local subscriber saw the broker's copy
 
