@@ -48,6 +48,11 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, t
     p.add_argument("--max-connections-per-source", type=int, default=d.max_connections_per_source,
                    metavar="N", help="per remote IP, loopback exempt (default "
                                      f"{d.max_connections_per_source}; 0: no limit)")
+    p.add_argument("--amqp", metavar="URL", default=None,
+                   help="publish domain events to RabbitMQ, e.g. amqp://guest:guest@localhost:5672/ "
+                        "(default: in-process only)")
+    p.add_argument("--amqp-exchange", default=d.amqp_exchange, metavar="NAME",
+                   help="the durable topic exchange events go to (default %(default)s)")
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--log-format", choices=logs.LOG_FORMATS, default="text",
                    help="json: one object per line, CALLERRORs with station, action, code, why")
@@ -66,6 +71,7 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, t
                        rate_limit=a.rate_limit, rate_burst=a.rate_burst, max_frame=a.max_frame,
                        handshake_timeout=a.handshake_timeout, idle_timeout=a.idle_timeout,
                        max_connections_per_source=a.max_connections_per_source,
+                       amqp_url=a.amqp, amqp_exchange=a.amqp_exchange,
                        **security.config_from_args(a))
     return config, (a.log_level, a.log_format)
 

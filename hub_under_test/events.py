@@ -2,9 +2,9 @@
 
 Topics are dotted routing keys ("station.booted", "transaction.started", "status.changed",
 "meter.values", ...; each message class in `messages` names its own `TOPIC`).  Patterns
-follow AMQP topic-exchange rules: `*` matches one word, `#` zero or more, so a RabbitMQ
-implementation (a topic exchange, one queue per adapter instance with routing bindings) can
-be dropped in behind the same `EventBus` interface.
+follow AMQP topic-exchange rules: `*` matches one word, `#` zero or more, so the RabbitMQ
+implementation (`amqp_bus.AmqpBus`: a topic exchange, one queue per hub instance with
+routing bindings) sits behind the same `EventBus` interface.
 
 `publish` never blocks and never raises: the hub's hot path does not wait for observers or
 a broker.  Implementations buffer and deliver on their own schedule.
@@ -16,12 +16,13 @@ import functools
 import inspect
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Protocol
 
 import orjson
 
-from .messages import PROTOCOL_VERSION, Message, to_dict
+from .messages import MESSAGES, PROTOCOL_VERSION, Message, from_dict, to_dict
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +35,32 @@ class Event:
     station_id: str | None
     message: Message
     ts: float = field(default_factory=time.time)
+    # unique per event, kept across re-deliveries: at-least-once consumers de-duplicate on it
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def to_json(self) -> bytes:
         """The wire form for a broker: an envelope around the message's JSON form."""
-        return orjson.dumps({"topic": self.topic, "type": type(self.message).__name__,
+        return orjson.dumps({"id": self.id, "topic": self.topic,
+                             "type": type(self.message).__name__,
                              "version": PROTOCOL_VERSION, "station_id": self.station_id,
                              "ts": self.ts, "data": to_dict(self.message)})
+
+    @classmethod
+    def from_json(cls, body: bytes) -> "Event":
+        """The inverse of `to_json`; a message type this hub does not know is a ValueError."""
+        env = orjson.loads(body)
+        message_cls = MESSAGES.get(env.get("type"))
+        if message_cls is None:
+            raise ValueError(f"event of unknown message type {env.get('type')!r}")
+        return cls(env["topic"], env["station_id"], from_dict(message_cls, env["data"]),
+                   env["ts"], env["id"])
 
 
 class Subscription:
     """One subscriber.  With a callback, events are delivered to it; without one they are
     queued (bounded: when full the oldest is dropped and counted) for `get()`."""
 
-    def __init__(self, bus: "InProcessBus", pattern: str, callback: Callback | None, maxsize: int):
+    def __init__(self, bus: "EventBus", pattern: str, callback: Callback | None, maxsize: int):
         self.bus = bus
         self.pattern = pattern
         self.callback = callback
@@ -66,7 +80,7 @@ class Subscription:
 
 
 class EventBus(Protocol):
-    """What the hub needs from a bus.  In-process today; RabbitMQ later."""
+    """What the hub needs from a bus: `InProcessBus` here, `amqp_bus.AmqpBus` on RabbitMQ."""
 
     def publish(self, topic: str, message: Message, station_id: str | None = None) -> None: ...
     def subscribe(self, pattern: str, callback: Callback | None = None) -> Subscription: ...
@@ -127,9 +141,12 @@ class InProcessBus:
 
     def publish(self, topic: str, message: Message, station_id: str | None = None) -> None:
         self.published += 1
-        if not self.subscriptions:
-            return
-        event = Event(topic, station_id, message)
+        if self.subscriptions:
+            self.deliver(Event(topic, station_id, message))
+
+    def deliver(self, event: Event) -> None:
+        """Hand an event to the matching subscribers of this process."""
+        topic = event.topic
         for sub in self.subscriptions:
             if not sub.matches(topic):
                 continue

@@ -89,6 +89,9 @@ class HubConfig:
     uploads_dir: str | None = None
     firmware_dir: str | None = None
     firmware: dict[str, bytes | str] = field(default_factory=dict)
+    # domain events (amqp_bus.py): on RabbitMQ with an amqp:// URL, in-process otherwise
+    amqp_url: str | None = None
+    amqp_exchange: str = "chargesim.events"
 
     @property
     def effective_idle_timeout(self) -> float | None:
@@ -125,12 +128,17 @@ class HubConfig:
             raise ValueError(f"rate_burst must be at least 1, got {self.rate_burst}")
         if self.fallback_version is not None and self.fallback_version not in SUPPORTED_VERSIONS:
             raise ValueError(f"fallback_version must be one of {', '.join(SUPPORTED_VERSIONS)}")
+        if self.amqp_url is not None and not self.amqp_url.startswith(("amqp://", "amqps://")):
+            raise ValueError(f"amqp_url must be an amqp:// or amqps:// URL, got {self.amqp_url!r}")
 
 
 class Hub:
     def __init__(self, config: HubConfig | None = None, *, events: EventBus | None = None):
         self.config = config or HubConfig()
         self.config.check()
+        if events is None and self.config.amqp_url:
+            from .amqp_bus import AmqpBus   # aio-pika is loaded only when a broker is used
+            events = AmqpBus(self.config.amqp_url, exchange=self.config.amqp_exchange)
         self.events: EventBus = events or InProcessBus()
         self.store: Store | None = None
         self.security = None   # security.HubSecurity
