@@ -158,14 +158,16 @@ class HubCollector:
                 (hub.store, "write_queue_depth", "hub_write_behind_queue_depth",
                  "Writes waiting for the write-behind store's next batch"),
                 (hub.events, "backlog", "hub_event_backlog",
-                 "Domain events not yet confirmed by the broker (outbox)")):
+                 "Domain events not yet confirmed by the broker (outbox)"),
+                (hub.events, "connected", "hub_event_broker_connected",
+                 "1 while the event bus holds a broker connection")):
             value = getattr(owner, attr, None)
             if callable(value):
                 value = value()
             if value is not None and name not in seen:   # the manager's, else the store's
                 seen.add(name)
                 gauge = GaugeMetricFamily(name, text)
-                gauge.add_metric([], value)
+                gauge.add_metric([], float(value))
                 yield gauge
 
 

@@ -213,6 +213,7 @@ async def test_hub_session_events_reach_the_exchange(tap):
                                                transaction_id=start.transaction_id))
         await wait_for(lambda: any(m.type == "station.disconnected" for m in tap.messages),
                        timeout=10)
+        assert "hub_event_broker_connected 1.0" in hub.metrics.render()
         started = await local.get(10)
         stopped = await local.get(10)
         assert (started.topic, stopped.topic) == ("transaction.started", "transaction.stopped")
