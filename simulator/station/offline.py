@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
 from ..protocol import OcppError
-from .auth import IdTagInfo
+from .auth import AuthorizationInfo
 from .clock import iso, parse_iso, utc_now
 from .errors import StationError
 from .intents import (MeterSample, TransactionEnded, TransactionIntent, TransactionStarted,
@@ -71,7 +71,7 @@ class Offline:
         return entry
 
     async def _send_now(self, intent: TransactionIntent, attempts: int
-                        ) -> tuple[int | None, IdTagInfo | None] | None:
+                        ) -> tuple[int | None, AuthorizationInfo | None] | None:
         """Send while nothing waits before it: the reply's (transactionId, idTagInfo), or
         None when the message has to wait (link down, CSMS silent, others queued first).
         Raises StationError once the CSMS has failed it `attempts` times."""
@@ -96,7 +96,7 @@ class Offline:
     def _attempts(self) -> int:
         return max(1, self.station.settings["tx_message_attempts"])
 
-    async def start(self, tx: Transaction) -> tuple[int, IdTagInfo | None]:
+    async def start(self, tx: Transaction) -> tuple[int, AuthorizationInfo | None]:
         """(transactionId, idTagInfo) from the CSMS, or (provisional id, None) when the
         StartTransaction waits in the queue.  Raises StationError if the CSMS fails it."""
         intent = TransactionStarted.of(tx)
@@ -207,7 +207,7 @@ class Offline:
                          transaction_id=getattr(intent, "transaction_id", None) or tx_id)
 
     def _delivered(self, entry: Entry, intent: TransactionIntent, tx_id: int | None,
-                   info: IdTagInfo | None) -> None:
+                   info: AuthorizationInfo | None) -> None:
         st = self.station
         id_tag = getattr(intent, "id_token", None)
         if id_tag and info is not None:

@@ -26,7 +26,7 @@ from typing import Awaitable, Callable
 from ..session import CallErrorReceived, CallTimeout, Frame, InvalidResponse, SessionClosed
 from ..protocol import OcppError
 from . import meter as m
-from .auth import ACCEPTED, AuthCache, Authorizer, IdTagInfo
+from .auth import ACCEPTED, AuthCache, Authorizer, AuthorizationInfo
 from .clock import utc_now
 from .config import ConfigStore
 from .connector import Connector, PendingStart, Status
@@ -645,7 +645,7 @@ class Station:
                 return "Stopped"
             # Another card stops it only if it belongs to the same group (parentIdTag).
             info = await self._authorize(id_tag)
-            if info.accepted and tx.parent_id_tag and info.parent_id_tag == tx.parent_id_tag:
+            if info.accepted and tx.group_id and info.group_id == tx.group_id:
                 await self._stop_transaction(c, StopReason.LOCAL, id_tag)
                 return "Stopped"
             self._emit("tag_refused", f"{id_tag} may not stop transaction "
@@ -663,10 +663,10 @@ class Station:
         if not info.accepted:
             self._emit("tag_rejected", f"{id_tag}: {info.status}", c.id, status=info.status)
             return "Rejected"
-        if not self.reservations.admits(c, id_tag, info.parent_id_tag):
+        if not self.reservations.admits(c, id_tag, info.group_id):
             self._emit("tag_refused", f"{id_tag}: connector reserved", c.id, id_tag=id_tag)
             return "Reserved"
-        rid = self.reservations.consume(c, id_tag, info.parent_id_tag)
+        rid = self.reservations.consume(c, id_tag, info.group_id)
         started = await self._begin_start(c, PendingStart(id_tag, info, reservation_id=rid))
         return "Started" if started else "Authorized"
 
@@ -746,7 +746,7 @@ class Station:
     # =====================================================================================
     # Authorization and transactions
     # =====================================================================================
-    async def _authorize(self, id_tag: str) -> IdTagInfo:
+    async def _authorize(self, id_tag: str) -> AuthorizationInfo:
         use_cache = self.settings["authorization_cache_enabled"]
         # Local list / cache / offline rules decide first (auth.Authorizer).
         local, source = self.authorizer.decide(id_tag, online=self._may_send())
@@ -763,7 +763,7 @@ class Station:
         self._emit("authorize", f"{id_tag} {info.status}", status=info.status, cached=False)
         return info
 
-    def _remember(self, id_tag: str, info: IdTagInfo | None) -> None:
+    def _remember(self, id_tag: str, info: AuthorizationInfo | None) -> None:
         if info is not None and self.settings["authorization_cache_enabled"]:
             self.auth_cache.store(id_tag, info)
 
@@ -809,7 +809,7 @@ class Station:
         c.finishing = False
         reading = c.meter.read()
         tx = Transaction(c.id, pending.id_tag, int(reading.energy_wh), utc_now(),
-                         parent_id_tag=pending.info.parent_id_tag, remote=pending.remote,
+                         group_id=pending.info.group_id, remote=pending.remote,
                          reservation_id=pending.reservation_id)
         self._snapshot_for_stop(tx, reading, "Transaction.Begin", "stop_sampled_measurands")
         c.transaction = tx
@@ -824,8 +824,8 @@ class Station:
             info = pending.info
         else:
             self._remember(tx.id_tag, info)
-        if info.parent_id_tag:
-            tx.parent_id_tag = info.parent_id_tag
+        if info.group_id:
+            tx.group_id = info.group_id
         self._emit("tx_started", f"transaction {tx_id} for {tx.id_tag} ({info.status})", c.id,
                    transaction_id=tx_id, id_tag=tx.id_tag, meter_start=tx.meter_start,
                    status=info.status)
@@ -1019,7 +1019,7 @@ class Station:
         if self.registration != Registration.ACCEPTED:
             return False
         parent = self.authorizer.known(id_tag)[0]   # a reservation may admit the parent
-        parent = parent.parent_id_tag if parent is not None else None
+        parent = parent.group_id if parent is not None else None
         if connector_id is not None:
             if not 1 <= connector_id < len(self.connectors):
                 return False
@@ -1033,7 +1033,7 @@ class Station:
                 return False
             c = next((x for x in free if x.plugged), free[0])
         # Claim the connector now, so that a second request cannot take it too.
-        pending = PendingStart(id_tag, IdTagInfo(ACCEPTED), remote=True,
+        pending = PendingStart(id_tag, AuthorizationInfo(ACCEPTED), remote=True,
                                reservation_id=self.reservations.consume(c, id_tag, parent))
         c.pending_start = pending
         self._emit("remote_start", f"remote start for {id_tag}", c.id, id_tag=id_tag)
@@ -1044,7 +1044,7 @@ class Station:
                     pending.info = await self._authorize(id_tag)
                 except StationError as e:
                     self._emit("error", str(e), c.id)
-                    pending.info = IdTagInfo("Invalid")
+                    pending.info = AuthorizationInfo("Invalid")
                 if not pending.info.accepted:
                     if c.pending_start is pending:
                         c.pending_start = None
