@@ -1,5 +1,5 @@
 """The narrow face of a station that its features (reservations, smart charging,
-diagnostics, firmware) work with, instead of the whole `Station`.
+diagnostics, firmware, security) work with, instead of the whole `Station`.
 
 A feature emits events, says intents, asks whether it may send, defers work until the CSMS
 has its reply, spawns and times work, reads settings and connectors, and asks the station
@@ -83,3 +83,27 @@ class FeatureContext(ABC):
 
     @abstractmethod
     async def until_accepted(self) -> None: ...
+
+    # -- the link and triggers (security: profile switches, ExtendedTriggerMessage) ----------
+    url: str                           # where the station connects
+
+    @abstractmethod
+    async def relink(self, closed: bool = False) -> None:
+        """Close the link on purpose (no reconnect loop; `closed`: it already is) and open
+        it again with the current settings.  Raises ConnectFailed."""
+
+    @abstractmethod
+    def link_lost(self) -> None:
+        """Give the link to the ordinary reconnect loop (backoff, then boot or resume)."""
+
+    @abstractmethod
+    async def relinked(self) -> None:
+        """The link is back after `relink`: resume as after a reconnect if registered."""
+
+    @abstractmethod
+    def trigger(self, message: str, connector_id: int | None) -> str:
+        """TriggerMessage's behaviour for a neutral message name (station.TRIGGERABLE)."""
+
+    @abstractmethod
+    async def send_current(self, message: str) -> None:
+        """Send the current "log_status" or "signed_firmware_status" (raises SEND_ERRORS)."""

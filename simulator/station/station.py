@@ -131,6 +131,34 @@ class StationContext(FeatureContext):
     async def until_accepted(self):
         await self._st.lifecycle.reached(State.ACCEPTED)
 
+    url = property(lambda self: self._st.url)
+
+    async def relink(self, closed=False):
+        st = self._st
+        if not closed:
+            await st.dialect.close()          # on purpose: no reconnect loop
+            st.online = False
+            st._stop_timers()
+        await st._connect()
+
+    def link_lost(self):
+        self._st._on_link_lost()
+
+    async def relinked(self):
+        if self._st.registration == Registration.ACCEPTED:
+            await self._st._on_accepted()
+
+    def trigger(self, message, connector_id):
+        return self._st.trigger(message, connector_id)
+
+    async def send_current(self, message):
+        if message == "log_status":
+            await self._st.diagnostics.send_log_status()
+        elif message == "signed_firmware_status":
+            await self._st.firmware.send_signed_status()
+        else:
+            raise ValueError(f"no current status to send for {message!r}")
+
 
 class Station:
     def __init__(self, station_id: str, csms_url: str, options: StationOptions | None = None,
@@ -163,9 +191,9 @@ class Station:
         self.vendors: dict[str, VendorHandler] = dict(canned_vendors(opts.vendor_responses))
         self.registration: Registration | None = None   # the last boot answer
         self.online = False
-        self.security = StationSecurity(self)   # profiles, certificates, security events
         # The features see the station through a narrow context (context.py).
         ctx = StationContext(self)
+        self.security = StationSecurity(ctx)    # profiles, certificates, security events
         self.reservations = Reservations(ctx)
         self.smart_charging = SmartCharging(ctx)  # charging profiles; limits the meters
         self.firmware = Firmware(ctx)           # UpdateFirmware / SignedUpdateFirmware
