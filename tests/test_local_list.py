@@ -240,12 +240,12 @@ async def test_offline_start_with_listed_and_unknown_tags(csms):
     StartTransaction waits), an unknown tag is refused."""
     async with running(csms, config=ENABLED) as st:
         assert await send(csms.peers["CP1"], 1, "Full", [entry("VALID")]) == "Accepted"
-        st.offline.go_offline()
+        st.go_offline()
         await st.plug_in(1)
         assert await st.present_tag(1, "UNKNOWN") == "Rejected"
         assert await st.present_tag(1, "VALID") == "Started"
         assert st.connectors[1].transaction.id_tag == "VALID"
         assert csms.calls("Authorize") == [] and csms.calls("StartTransaction") == []
-        st.offline.come_online()
+        st.come_online()
         [start] = await csms.wait_for("StartTransaction")
         assert start["idTag"] == "VALID"

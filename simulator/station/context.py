@@ -1,5 +1,5 @@
 """The narrow face of a station that its features (reservations, smart charging,
-diagnostics, firmware, security) work with, instead of the whole `Station`.
+diagnostics, firmware, security, the offline queue) work with, instead of the whole `Station`.
 
 A feature emits events, says intents, asks whether it may send, defers work until the CSMS
 has its reply, spawns and times work, reads settings and connectors, and asks the station
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from .config import ConfigStore
     from .connector import Connector
     from .events import Event, EventLog
-    from .intents import Intent
+    from .auth import AuthorizationInfo
+    from .intents import Intent, TransactionIntent
     from .options import StationOptions
     from .security import StationSecurity
     from .settings import Settings
@@ -103,6 +104,16 @@ class FeatureContext(ABC):
     @abstractmethod
     def trigger(self, message: str, connector_id: int | None) -> str:
         """TriggerMessage's behaviour for a neutral message name (station.TRIGGERABLE)."""
+
+    # -- transaction messages (the offline queue) --------------------------------------------
+    @abstractmethod
+    async def deliver(self, intent: TransactionIntent) -> tuple:
+        """Say a transaction intent now: (the CSMS's transaction id, its authorization
+        info), where it gives them.  Raises the session's errors."""
+
+    @abstractmethod
+    def remember(self, id_token: str, info: AuthorizationInfo | None) -> None:
+        """Keep what the CSMS said of an id token (the authorization cache, if enabled)."""
 
     @abstractmethod
     async def send_current(self, message: str) -> None:

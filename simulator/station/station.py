@@ -27,7 +27,7 @@ from ..session import CallErrorReceived, CallTimeout, Frame, InvalidResponse, Se
 from ..protocol import OcppError
 from . import meter as m
 from .auth import ACCEPTED, AuthCache, Authorizer, AuthorizationInfo
-from .clock import utc_now
+from .clock import iso, utc_now
 from .config import ConfigStore
 from .connector import Connector, PendingStart, Status
 from .errors import (BootRejected, ConnectFailed, NotRegistered, StationError, UnknownMessageId)
@@ -151,6 +151,12 @@ class StationContext(FeatureContext):
     def trigger(self, message, connector_id):
         return self._st.trigger(message, connector_id)
 
+    async def deliver(self, intent):
+        return await self._st.dialect.deliver(intent)
+
+    def remember(self, id_token, info):
+        self._st._remember(id_token, info)
+
     async def send_current(self, message):
         if message == "log_status":
             await self._st.diagnostics.send_log_status()
@@ -212,7 +218,7 @@ class Station:
         # Reconnect delays (link.py), jittered from the station's seed so runs reproduce,
         # and the persistent queue of transaction messages (offline.py).
         self.backoff = Backoff(self.rng, opts.reconnect_min, opts.reconnect_max)
-        self.offline = Offline(self)
+        self.offline = Offline(ctx)
         self.settings.subscribe(self._on_setting_change)
         self._scripted: dict[str, list] = {}  # answer_next(): one-shot replies (scenarios)
 
@@ -325,24 +331,66 @@ class Station:
         self._emit("lifecycle", f"{old} -> {new}" + (f" ({why})" if why else ""),
                    old=str(old), state=str(new), why=why)
 
-    # -- network and power (offline.py) ------------------------------------------------
+    # -- network and power (the offline queue keeps what waits: offline.py) --------------
+    def _serves_offline(self) -> bool:
+        """A started, powered charger serves its users with no CSMS (never while Pending
+        or Rejected: the CSMS is there and said no)."""
+        return (self.lifecycle.running and self.offline.powered and not self.online
+                and self.registration not in (Registration.PENDING, Registration.REJECTED))
+
     def go_offline(self) -> None:
         """The network goes down (no close frame): transactions go on, their messages are
         queued, reconnect attempts fail until come_online()."""
-        self.offline.go_offline()
+        self.offline.network_down = True
+        self.online = False
+        self._emit("network", "network down")
+        self.dialect.abort(notify=True)
 
     def come_online(self) -> None:
         """The network is back: reconnect at once; the queue goes out once registered."""
-        self.offline.come_online()
+        self.offline.network_down = False
+        self._emit("network", "network up")
+        if not self.offline.powered or not self.lifecycle.running:
+            return
+        if not self.online:
+            self._reconnect_now()   # do not sit out the backoff: try now
 
     async def power_loss(self) -> None:
-        """Power cut: the link drops without a close frame, volatile state is lost; the
-        persisted queue and the energy register stay."""
-        await self.offline.power_loss()
+        """Power cut: the link drops without a close frame, timers and everything volatile
+        are lost; the persisted queue and the energy register stay."""
+        off = self.offline
+        if not off.powered:
+            raise StationError(f"{self.id}: already without power")
+        off.powered, off.lost_power_at = False, utc_now()
+        self._emit("power_loss", "power lost", at=iso(off.lost_power_at))
+        self.dialect.abort(notify=False)
+        self.lifecycle.move(State.POWERED_OFF, "power lost")
+        if self._reset_task is not None and self._reset_task is not asyncio.current_task():
+            self._reset_task.cancel()
+        await self._cancel_tasks()
+        for c in self.connectors:
+            self._cancel_pending_start(c)
+            if c.meter is not None:
+                c.meter.set_drawing(False)
+                off.queue.record_energy(c.id, c.meter.energy_wh, iso(off.lost_power_at))
+        self.online, self.registration = False, None
 
     async def power_up(self) -> None:
-        """Power back: running transactions end with PowerLoss (queued), then boot."""
-        await self.offline.power_up()
+        """Power back: running transactions end with PowerLoss (their StopTransaction is
+        queued), then the station connects and boots; the queue goes out once accepted."""
+        off = self.offline
+        if off.powered:
+            raise StationError(f"{self.id}: has power")
+        off.powered = True
+        self._emit("power_up", "power restored")
+        for c in self.connectors[1:]:
+            if c.transaction is not None:
+                await self._stop_transaction(c, StopReason.POWER_LOSS)
+        off.lost_power_at = None
+        for c in self.connectors:
+            await self._refresh(c)
+        self.backoff.reset()
+        await self._power_on_link()
 
     async def _connect(self) -> None:
         if self.offline.network_down:
@@ -637,7 +685,7 @@ class Station:
         self._emit("plugged_in", "cable plugged in", c.id)
         if (c.transaction is None and c.pending_start is not None
                 and self._can_start(c, ignore_pending=True)
-                and (self._may_send() or self.offline.serves_offline())):
+                and (self._may_send() or self._serves_offline())):
             await self._start_transaction(c)
         else:
             await self._refresh(c)
@@ -663,7 +711,7 @@ class Station:
         "Reserved" (reserved for another idTag / parentIdTag).
         """
         c = self._connector(connector_id)
-        if not self.offline.serves_offline():   # offline, a booted charger still serves
+        if not self._serves_offline():   # offline, a booted charger still serves
             self._require_registered()
         self._emit("tag", f"tag {id_tag} presented", c.id, id_tag=id_tag)
         tx = c.transaction
