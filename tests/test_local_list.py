@@ -11,7 +11,7 @@ from ocpp.v16 import call
 
 from ocpp_lib_csms import csms, running  # noqa: F401  (fixture)
 from simulator.station import Station, StationOptions
-from simulator.station.auth import AuthCache, Authorizer, IdTagInfo
+from simulator.station.auth import AuthCache, Authorizer, AuthorizationInfo
 from simulator.dialects.ocpp16 import config_keys
 from simulator.station.settings import Settings
 from simulator.station.config import ConfigStore
@@ -171,14 +171,14 @@ def authorizer(**config) -> Authorizer:
 
 def test_local_list_takes_precedence_over_the_cache():
     a = authorizer(LocalPreAuthorize="true")
-    a.cache.store("T", IdTagInfo("Accepted"))
-    assert a.decide("T", online=True) == (IdTagInfo("Accepted"), "cache")
-    status, _ = a.local_list.apply("Full", 1, [ListEntry("T", IdTagInfo("Blocked"))], 10, 10)
+    a.cache.store("T", AuthorizationInfo("Accepted"))
+    assert a.decide("T", online=True) == (AuthorizationInfo("Accepted"), "cache")
+    status, _ = a.local_list.apply("Full", 1, [ListEntry("T", AuthorizationInfo("Blocked"))], 10, 10)
     assert status == "Accepted"
     assert a.decide("T", online=True) == (None, None)          # blocked locally: ask the CSMS
     assert a.decide("T", online=False)[0].status == "Blocked"  # offline: refused
     a.settings.set("local_list_enabled", False)                 # the list is ignored
-    assert a.decide("T", online=False) == (IdTagInfo("Accepted"), "cache")
+    assert a.decide("T", online=False) == (AuthorizationInfo("Accepted"), "cache")
     a.settings.set("authorization_cache_enabled", False)
     assert a.decide("T", online=False)[0].status == "Invalid"
 
@@ -204,7 +204,7 @@ async def test_hub_sends_local_list_from_its_tag_store():
                 assert status == 200 and out["response"] == {"status": "Accepted"}
                 assert out["listVersion"] == 1 and out["entries"] == 2
                 got = st.local_list.entries()
-                assert got["H-B"] == IdTagInfo("Blocked", None, "GROUP")
+                assert got["H-B"] == AuthorizationInfo("Blocked", None, "GROUP")
                 assert got["H-A"].status == "Accepted"
                 # Differential: a changed tag and one the hub no longer knows (deleted)
                 hub.put_tag("H-C", "Accepted")
@@ -240,12 +240,12 @@ async def test_offline_start_with_listed_and_unknown_tags(csms):
     StartTransaction waits), an unknown tag is refused."""
     async with running(csms, config=ENABLED) as st:
         assert await send(csms.peers["CP1"], 1, "Full", [entry("VALID")]) == "Accepted"
-        st.offline.go_offline()
+        st.go_offline()
         await st.plug_in(1)
         assert await st.present_tag(1, "UNKNOWN") == "Rejected"
         assert await st.present_tag(1, "VALID") == "Started"
         assert st.connectors[1].transaction.id_tag == "VALID"
         assert csms.calls("Authorize") == [] and csms.calls("StartTransaction") == []
-        st.offline.come_online()
+        st.come_online()
         [start] = await csms.wait_for("StartTransaction")
         assert start["idTag"] == "VALID"

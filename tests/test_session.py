@@ -834,22 +834,3 @@ async def test_concurrent_calls_go_out_of_turn_and_find_their_replies():
         assert await quirk == {"currentTime": "2024-05-02T00:00:00Z"}
     assert "concurrent call (out of turn)" in tap.notes()
 
-
-async def test_the_pending_table_kept_for_compatibility_gets_replies_and_the_close():
-    # Code that writes its own CALL frame and registers (action, future) in `_pending`
-    # (the dialects' concurrent-calls quirk, until it uses call(concurrent=True)).
-    session, peer = make_raw()
-    loop = asyncio.get_running_loop()
-    answered, orphaned = loop.create_future(), loop.create_future()
-    session._pending["own-1"] = ("Heartbeat", answered)
-    session._pending["own-2"] = ("Heartbeat", orphaned)
-    tap = Recorder()
-    session.taps.append(tap)
-    task = asyncio.create_task(session.run())
-    await peer.send([3, "own-1", {"currentTime": TS}])
-    assert (await asyncio.wait_for(answered, 2)).payload == {"currentTime": TS}
-    assert tap.notes() == []  # taken, not dropped as late
-    await peer.conn.close()
-    await asyncio.wait_for(task, 2)
-    with pytest.raises(SessionClosed):
-        await orphaned

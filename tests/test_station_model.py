@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from simulator.station import (AuthCache, ChangeResult, ConfigStore, Connector, IdTagInfo,
+from simulator.station import (AuthCache, ChangeResult, ConfigStore, Connector, AuthorizationInfo,
                                IllegalTransition, KeySpec, Meter, Station, Status)
 from simulator.dialects.ocpp16.config_keys import core_keys
 from simulator.station.clock import iso, parse_iso, utc_now
@@ -199,9 +199,9 @@ def test_initial_values_and_bad_initial_values():
 def test_cache_expiry_reads_as_expired():
     cache = AuthCache()
     now = utc_now()
-    cache.store("A", IdTagInfo("Accepted", expiry=now + timedelta(hours=1)))
-    cache.store("B", IdTagInfo("Accepted", expiry=now - timedelta(seconds=1)))
-    cache.store("C", IdTagInfo("Blocked"))
+    cache.store("A", AuthorizationInfo("Accepted", expiry=now + timedelta(hours=1)))
+    cache.store("B", AuthorizationInfo("Accepted", expiry=now - timedelta(seconds=1)))
+    cache.store("C", AuthorizationInfo("Blocked"))
     assert cache.lookup("A", now).accepted
     assert cache.lookup("B", now).status == "Expired"
     assert cache.lookup("C", now).status == "Blocked"
@@ -213,7 +213,7 @@ def test_cache_expiry_reads_as_expired():
 def test_cache_is_bounded_oldest_first():
     cache = AuthCache(capacity=2)
     for tag in "ABC":
-        cache.store(tag, IdTagInfo("Accepted"))
+        cache.store(tag, AuthorizationInfo("Accepted"))
     assert "A" not in cache and "B" in cache and "C" in cache
 
 

@@ -114,7 +114,7 @@ async def test_other_card_stops_only_with_the_same_parent(csms):
     async with running(csms) as st:
         await st.plug_in(1)
         await st.present_tag(1, "A")
-        assert st.connectors[1].transaction.parent_id_tag == "FLEET"
+        assert st.connectors[1].transaction.group_id == "FLEET"
         assert await st.present_tag(1, "C") == "NotAllowed"
         assert await st.present_tag(1, "D") == "NotAllowed"
         assert st.connectors[1].transaction is not None

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..station.connector import Transitions
     from ..station.lifecycle import Registration
     from ..session import Session
-    from ..station.auth import IdTagInfo
+    from ..station.auth import AuthorizationInfo
     from ..station.config import KeySpec
     from ..station.connector import Connector
     from ..station.options import StationOptions
@@ -78,10 +78,10 @@ class Dialect(ABC):
     async def status_notification(self, connector: Connector) -> None: ...
 
     @abstractmethod
-    async def authorize(self, id_tag: str) -> IdTagInfo: ...
+    async def authorize(self, id_tag: str) -> AuthorizationInfo: ...
 
     @abstractmethod
-    async def deliver(self, intent: TransactionIntent) -> tuple[int | None, IdTagInfo | None]:
+    async def deliver(self, intent: TransactionIntent) -> tuple[int | None, AuthorizationInfo | None]:
         """Send a transaction intent (TransactionStarted / MeterSample / TransactionEnded),
         built into the wire message only now: the offline queue holds intents.  Returns the
         CSMS's transaction id (a start) and its authorization answer, where it gives them."""

@@ -12,12 +12,10 @@ can be repaired (numbers, case, offsets) and says so.  docs/templates.md has the
 """
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from ..protocol import CallError, encode_call, new_unique_id
-from ..session import CallErrorReceived, CallTimeout, Session, SessionClosed
+from ..session import Session
 
 Transform = Callable[[str, dict], tuple[str, dict]]
 
@@ -178,9 +176,10 @@ class QuirkSet:
     async def call(self, session: Session, action: str, payload: dict) -> dict:
         """Send one charger-initiated message with the quirks applied; the reply as usual."""
         wire_action, wire_payload = self.outbound(action, payload)
-        if self.concurrent_calls:
-            return await call_concurrently(session, wire_action, wire_payload)
-        return await session.call(wire_action, wire_payload, validate_payload=False)
+        # Several CALLs in flight (the field quirk): the session sends out of turn and still
+        # matches each reply by unique id.
+        return await session.call(wire_action, wire_payload, validate_payload=False,
+                                  concurrent=self.concurrent_calls)
 
 
 def _deep_copy(value):
@@ -190,29 +189,3 @@ def _deep_copy(value):
         return [_deep_copy(v) for v in value]
     return value
 
-
-async def call_concurrently(session: Session, action: str, payload: dict,
-                            timeout: float | None = None) -> dict:
-    """A CALL that does not wait for the session's one-outstanding slot (a field quirk).
-
-    The reply is still matched by unique id through the session's table of pending calls,
-    so replies may come back in any order and each finds its caller.  It uses the session's
-    pending table directly on purpose: `Session.call` exists to prevent exactly this.
-    """
-    if session.closed:
-        raise SessionClosed(f"{session.name}: session is closed")
-    timeout = session.call_timeout if timeout is None else timeout
-    unique_id = new_unique_id()
-    future = asyncio.get_running_loop().create_future()
-    session._pending[unique_id] = (action, future)
-    try:
-        await session.send_raw(encode_call(unique_id, action, payload), note="quirk: concurrent call")
-        try:
-            reply = await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
-            raise CallTimeout(action, unique_id, timeout) from None
-    finally:
-        session._pending.pop(unique_id, None)
-    if isinstance(reply, CallError):
-        raise CallErrorReceived(action, reply)
-    return reply.payload

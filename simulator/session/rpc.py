@@ -74,7 +74,7 @@ async def _no_handler(action: str, payload: dict) -> dict:
 
 class Session:
     __slots__ = ("connection", "handler", "name", "call_timeout", "taps", "_core", "_loop",
-                 "_timer", "_server", "_after", "_background", "_foreign")
+                 "_timer", "_server", "_after", "_background")
 
     def __init__(self, connection: Connection, *, version: str, role: str,
                  handler: Handler = _no_handler, name: str = "", mode: str = STRICT,
@@ -90,7 +90,6 @@ class Session:
         self._server: asyncio.Task | None = None         # answers inbound CALLs while any wait
         self._after: list[Callable[[], object]] | None = None  # set while a handler runs
         self._background: set[asyncio.Task] | None = None  # CALLERRORs for rejected frames
-        self._foreign: dict | None = None                 # see `_pending`
 
     # The core's settings, read through (one copy of each).
     version = property(lambda self: self._core.version)
@@ -170,15 +169,6 @@ class Session:
         e = event.error  # InvalidResult
         raise InvalidResponse(e.code, e.description, e.details)
 
-    @property
-    def _pending(self) -> dict:
-        """Compatibility for code that sends its own CALL frame and registers
-        `(action, future)` under its unique id here: a reply to no call of the core is
-        given to that future.  New code: `call(..., concurrent=True)`."""
-        if self._foreign is None:
-            self._foreign = {}
-        return self._foreign
-
     def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
         """Keep one timer at the core's next deadline.  A timer that would fire earlier is
         left alone (it re-arms when it fires), so a round trip arms nothing new."""
@@ -245,9 +235,6 @@ class Session:
         for call in self._core.close():
             _resolve(call.context, exception=SessionClosed(
                 f"{self.name}: connection closed awaiting {call.action}"))
-        for action, future in (self._foreign or {}).values():
-            _resolve(future, exception=SessionClosed(
-                f"{self.name}: connection closed awaiting {action}"))
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -272,13 +259,6 @@ class Session:
                 if not task.done():  # an eager task factory may have run it to the end
                     self._server = task
         elif kind is UnmatchedReply:
-            message = event.message
-            entry = self._foreign.pop(message.unique_id, None) if self._foreign else None
-            if entry is not None and not entry[1].done():
-                if self.taps:
-                    self._tap("in", raw)
-                entry[1].set_result(message)
-                return
             if self.taps:
                 self._tap("in", raw, event.note)
             log.warning("%s: reply to no outstanding call dropped: %.200r", self.name, raw)

@@ -1,6 +1,6 @@
-"""Authorization: idTagInfo and the authorization cache.
+"""Authorization: the neutral authorization info (status, expiry, group id) and the cache.
 
-The cache keeps the idTagInfo of every answer that carries one (Authorize, StartTransaction,
+The cache keeps the authorization info of every answer that carries one (Authorize, StartTransaction,
 StopTransaction).  An entry whose expiryDate has passed reads as Expired; only an Accepted,
 unexpired entry lets the station skip the Authorize round trip (LocalPreAuthorize).
 """
@@ -17,16 +17,19 @@ ACCEPTED, BLOCKED, EXPIRED, INVALID, CONCURRENT_TX = (
 
 
 @dataclass(slots=True, frozen=True)
-class IdTagInfo:
+class AuthorizationInfo:
+    """What the CSMS (or local knowledge) says of an id token: its status, until when it
+    holds, and the group it belongs to (cards of one group may stop each other's
+    transactions and use each other's reservations; 1.6 calls it the parent id tag)."""
     status: str
     expiry: datetime | None = None
-    parent_id_tag: str | None = None
+    group_id: str | None = None
 
     @property
     def accepted(self) -> bool:
         return self.status == ACCEPTED
 
-    def as_of(self, now: datetime) -> IdTagInfo:
+    def as_of(self, now: datetime) -> AuthorizationInfo:
         """This info as it stands at `now`: Expired once its expiryDate has passed."""
         if self.expiry is not None and self.expiry <= now and self.status == ACCEPTED:
             return replace(self, status=EXPIRED)
@@ -38,7 +41,7 @@ class AuthCache:
 
     def __init__(self, capacity: int = 1024):
         self.capacity = capacity
-        self._entries: OrderedDict[str, IdTagInfo] = OrderedDict()
+        self._entries: OrderedDict[str, AuthorizationInfo] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -46,11 +49,11 @@ class AuthCache:
     def __contains__(self, id_tag: str) -> bool:
         return id_tag in self._entries
 
-    def lookup(self, id_tag: str, now: datetime | None = None) -> IdTagInfo | None:
+    def lookup(self, id_tag: str, now: datetime | None = None) -> AuthorizationInfo | None:
         info = self._entries.get(id_tag)
         return None if info is None else info.as_of(now or utc_now())
 
-    def store(self, id_tag: str, info: IdTagInfo) -> None:
+    def store(self, id_tag: str, info: AuthorizationInfo) -> None:
         self._entries.pop(id_tag, None)
         self._entries[id_tag] = info
         while len(self._entries) > self.capacity:
@@ -72,7 +75,7 @@ class Authorizer:
         self.local_list = local_list
 
     def known(self, id_tag: str, now: datetime | None = None
-              ) -> tuple[IdTagInfo | None, str | None]:
+              ) -> tuple[AuthorizationInfo | None, str | None]:
         """(info, "list" | "cache") from local knowledge, or (None, None)."""
         now = now or utc_now()
         if self.settings["local_list_enabled"]:
@@ -85,7 +88,7 @@ class Authorizer:
                 return info, "cache"
         return None, None
 
-    def decide(self, id_tag: str, online: bool) -> tuple[IdTagInfo | None, str | None]:
+    def decide(self, id_tag: str, online: bool) -> tuple[AuthorizationInfo | None, str | None]:
         """(info, source) when the station decides by itself, (None, None) to ask the CSMS.
 
         Online: only LocalPreAuthorize with a locally Accepted tag skips the Authorize.
@@ -101,7 +104,7 @@ class Authorizer:
         if info is not None:
             if self.settings["local_authorize_offline"]:
                 return info, source
-            return IdTagInfo(INVALID), "offline"
+            return AuthorizationInfo(INVALID), "offline"
         if self.settings["allow_offline_tx_for_unknown_id"]:
-            return IdTagInfo(ACCEPTED), "unknown-offline"
-        return IdTagInfo(INVALID), "offline"
+            return AuthorizationInfo(ACCEPTED), "unknown-offline"
+        return AuthorizationInfo(INVALID), "offline"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Mapping
 from .errors import IllegalTransition
 
 if TYPE_CHECKING:
-    from .auth import IdTagInfo
+    from .auth import AuthorizationInfo
     from .meter import Meter
     from .reservations import Reservation
     from .transaction import Transaction
@@ -63,7 +63,7 @@ def check_transition(connector_id: int, old: Status, new: Status,
 class PendingStart:
     """An authorised start waiting for the cable (identification first, or remote start)."""
     id_tag: str
-    info: IdTagInfo
+    info: AuthorizationInfo
     remote: bool = False
     timer: asyncio.TimerHandle | None = None
     reservation_id: int | None = None   # the reservation this start fulfils

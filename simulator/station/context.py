@@ -1,5 +1,5 @@
 """The narrow face of a station that its features (reservations, smart charging,
-diagnostics, firmware) work with, instead of the whole `Station`.
+diagnostics, firmware, security, the offline queue) work with, instead of the whole `Station`.
 
 A feature emits events, says intents, asks whether it may send, defers work until the CSMS
 has its reply, spawns and times work, reads settings and connectors, and asks the station
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from .config import ConfigStore
     from .connector import Connector
     from .events import Event, EventLog
-    from .intents import Intent
+    from .auth import AuthorizationInfo
+    from .intents import Intent, TransactionIntent
     from .options import StationOptions
     from .security import StationSecurity
     from .settings import Settings
@@ -83,3 +84,37 @@ class FeatureContext(ABC):
 
     @abstractmethod
     async def until_accepted(self) -> None: ...
+
+    # -- the link and triggers (security: profile switches, ExtendedTriggerMessage) ----------
+    url: str                           # where the station connects
+
+    @abstractmethod
+    async def relink(self, closed: bool = False) -> None:
+        """Close the link on purpose (no reconnect loop; `closed`: it already is) and open
+        it again with the current settings.  Raises ConnectFailed."""
+
+    @abstractmethod
+    def link_lost(self) -> None:
+        """Give the link to the ordinary reconnect loop (backoff, then boot or resume)."""
+
+    @abstractmethod
+    async def relinked(self) -> None:
+        """The link is back after `relink`: resume as after a reconnect if registered."""
+
+    @abstractmethod
+    def trigger(self, message: str, connector_id: int | None) -> str:
+        """TriggerMessage's behaviour for a neutral message name (station.TRIGGERABLE)."""
+
+    # -- transaction messages (the offline queue) --------------------------------------------
+    @abstractmethod
+    async def deliver(self, intent: TransactionIntent) -> tuple:
+        """Say a transaction intent now: (the CSMS's transaction id, its authorization
+        info), where it gives them.  Raises the session's errors."""
+
+    @abstractmethod
+    def remember(self, id_token: str, info: AuthorizationInfo | None) -> None:
+        """Keep what the CSMS said of an id token (the authorization cache, if enabled)."""
+
+    @abstractmethod
+    async def send_current(self, message: str) -> None:
+        """Send the current "log_status" or "signed_firmware_status" (raises SEND_ERRORS)."""

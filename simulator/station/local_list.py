@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from .auth import IdTagInfo
+from .auth import AuthorizationInfo
 from .clock import utc_now
 
 FULL, DIFFERENTIAL = "Full", "Differential"
@@ -23,13 +23,13 @@ ACCEPTED, FAILED, NOT_SUPPORTED, VERSION_MISMATCH = (
 @dataclass(slots=True, frozen=True)
 class ListEntry:
     id_tag: str
-    info: IdTagInfo | None   # None: delete (Differential only)
+    info: AuthorizationInfo | None   # None: delete (Differential only)
 
 
 class LocalAuthList:
     def __init__(self) -> None:
         self.version = 0          # 0 = empty / never sent (GetLocalListVersion)
-        self._entries: dict[str, IdTagInfo] = {}
+        self._entries: dict[str, AuthorizationInfo] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -37,10 +37,10 @@ class LocalAuthList:
     def __contains__(self, id_tag: str) -> bool:
         return id_tag in self._entries
 
-    def entries(self) -> dict[str, IdTagInfo]:
+    def entries(self) -> dict[str, AuthorizationInfo]:
         return dict(self._entries)
 
-    def lookup(self, id_tag: str, now: datetime | None = None) -> IdTagInfo | None:
+    def lookup(self, id_tag: str, now: datetime | None = None) -> AuthorizationInfo | None:
         info = self._entries.get(id_tag)
         return None if info is None else info.as_of(now or utc_now())
 

@@ -13,31 +13,31 @@ from typing import TYPE_CHECKING
 
 from ..session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
 from ..protocol import OcppError
-from .auth import IdTagInfo
+from .auth import AuthorizationInfo
 from .clock import iso, parse_iso, utc_now
 from .errors import StationError
 from .intents import (MeterSample, TransactionEnded, TransactionIntent, TransactionStarted,
                       from_record, record)
-from .lifecycle import Registration, State
 from .offline_queue import Entry, OfflineQueue
 from .transaction import StopReason, Transaction
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .context import FeatureContext
 
 # The CSMS got the message but failed it (or never answered): retry, then give up.
 FAILED = (CallTimeout, CallErrorReceived, InvalidResponse, OcppError)
 
 
 class Offline:
-    def __init__(self, station: Station):
-        self.station = station
-        self.queue = OfflineQueue.for_station(station.id, station.options.state_dir)
+    def __init__(self, ctx: FeatureContext):
+        self.ctx = ctx
+        self.queue = OfflineQueue.for_station(ctx.station_id, ctx.options.state_dir)
+        # The station's power and network (it switches them: station.py), read here.
         self.powered = True
         self.network_down = False
         self.lost_power_at = None   # a PowerLoss stop is stamped with the moment of the cut
         self._lock = asyncio.Lock()
-        for c in station.connectors[1:]:   # the register survives a restart: it only grows
+        for c in ctx.connectors[1:]:   # the register survives a restart: it only grows
             wh = self.queue.energy.get(c.id)
             if wh is not None and wh > c.meter.energy_wh:
                 c.meter.energy_wh = wh
@@ -47,7 +47,7 @@ class Offline:
     def _recover(self) -> None:
         """Transactions that were running when the process died ended with the power:
         queue their StopTransaction (PowerLoss) at the last persisted register."""
-        st = self.station
+        st = self.ctx
         for connector, rec in list(self.queue.open_tx.items()):
             meter_stop = int(self.queue.energy.get(connector, rec["meter_start"]))
             tx = Transaction(connector, rec["id_tag"], rec["meter_start"],
@@ -57,7 +57,7 @@ class Offline:
                              stop_reason=StopReason.POWER_LOSS, stop_id_tag=rec["id_tag"])
             self.queue.tx_closed(connector)
             self._put(TransactionEnded.of(tx))
-            st._emit("queued", f"end ({StopReason.POWER_LOSS}) of transaction "
+            st.emit("queued", f"end ({StopReason.POWER_LOSS}) of transaction "
                                f"{tx.transaction_id}, found after a restart", connector)
 
     # -- transaction messages -------------------------------------------------------------
@@ -66,26 +66,26 @@ class Offline:
 
     def _queued(self, intent: TransactionIntent, local: int | None = None) -> Entry:
         entry = self._put(intent, local)
-        self.station._emit("queued", f"{intent.kind} held until the CSMS is reachable",
+        self.ctx.emit("queued", f"{intent.kind} held until the CSMS is reachable",
                            intent.connector_id, action=intent.kind, queued=len(self.queue))
         return entry
 
     async def _send_now(self, intent: TransactionIntent, attempts: int
-                        ) -> tuple[int | None, IdTagInfo | None] | None:
+                        ) -> tuple[int | None, AuthorizationInfo | None] | None:
         """Send while nothing waits before it: the reply's (transactionId, idTagInfo), or
         None when the message has to wait (link down, CSMS silent, others queued first).
         Raises StationError once the CSMS has failed it `attempts` times."""
-        st = self.station
+        st = self.ctx
         async with self._lock:   # one sender at a time keeps the order
             for attempt in range(1, attempts + 1):
-                if self.queue or not st._may_send():
+                if self.queue or not st.may_send():
                     return None
                 try:
-                    return await st.dialect.deliver(intent)
+                    return await st.deliver(intent)
                 except (SessionClosed, CallTimeout):
                     return None
                 except FAILED as e:
-                    st._emit("error", f"{intent.kind} attempt {attempt}/{attempts} failed: "
+                    st.emit("error", f"{intent.kind} attempt {attempt}/{attempts} failed: "
                                       f"{e}", intent.connector_id)
                     if attempt == attempts:
                         raise StationError(f"{intent.kind} failed after {attempts} "
@@ -94,9 +94,9 @@ class Offline:
         return None
 
     def _attempts(self) -> int:
-        return max(1, self.station.settings["tx_message_attempts"])
+        return max(1, self.ctx.settings["tx_message_attempts"])
 
-    async def start(self, tx: Transaction) -> tuple[int, IdTagInfo | None]:
+    async def start(self, tx: Transaction) -> tuple[int, AuthorizationInfo | None]:
         """(transactionId, idTagInfo) from the CSMS, or (provisional id, None) when the
         StartTransaction waits in the queue.  Raises StationError if the CSMS fails it."""
         intent = TransactionStarted.of(tx)
@@ -118,7 +118,7 @@ class Offline:
 
     async def stop(self, tx: Transaction) -> None:
         """Send the StopTransaction now, or queue it; the CSMS failing it is reported."""
-        st = self.station
+        st = self.ctx
         if tx.stop_reason == StopReason.POWER_LOSS and self.lost_power_at is not None:
             tx.stop_time = self.lost_power_at
         # The stop reading is the register's last word: a restart must not start below it.
@@ -131,17 +131,17 @@ class Offline:
             try:
                 reply = await self._send_now(intent, self._attempts())
             except StationError as e:
-                st._emit("error", str(e), tx.connector_id)
+                st.emit("error", str(e), tx.connector_id)
                 return
             if reply is not None:
-                st._remember(tx.stop_id_tag, reply[1])
+                st.remember(tx.stop_id_tag, reply[1])
                 return
         self._queued(intent)
-        if st._may_send():
+        if st.may_send():
             await self.flush()
 
     async def meter_values(self, connector: int, tx: Transaction, snapshots) -> None:
-        st = self.station
+        st = self.ctx
         self.queue.record_energy(connector, st.connectors[connector].meter.energy_wh,
                                  iso(snapshots[-1].timestamp))
         intent = MeterSample.of(connector, tx.transaction_id, snapshots)
@@ -152,19 +152,19 @@ class Offline:
                 if await self._send_now(intent, 1) is not None:
                     return
             except StationError as e:   # the CSMS refused it: a real charger moves on
-                st._emit("error", str(e), connector)
+                st.emit("error", str(e), connector)
                 return
         self._queued(intent)
         self._kick()
 
     def _kick(self) -> None:
         """Queued while the link is up (the CSMS was silent): deliver (and retry) now."""
-        st = self.station
-        if st._may_send():
-            st._spawn(self.flush(), "flush")
+        st = self.ctx
+        if st.may_send():
+            st.spawn(self.flush(), "flush")
 
     def _retry_delay(self, attempt: int) -> float:
-        st = self.station
+        st = self.ctx
         return (st.settings["tx_message_retry_interval"] * attempt
                 * st.options.interval_scale)
 
@@ -173,45 +173,45 @@ class Offline:
         """Deliver the queue in order while the station may send.  A message the CSMS fails
         is retried TransactionMessageAttempts times, RetryInterval × attempt apart, then
         dropped; a lost link leaves it at the head for the next reconnect."""
-        st = self.station
+        st = self.ctx
         async with self._lock:
-            while self.queue and st._may_send():
+            while self.queue and st.may_send():
                 entry = self.queue.head()
                 data = self.queue.resolve(entry)
                 if data is None:
                     self.queue.done(entry)
-                    st._emit("dropped", f"{entry.action} dropped: its transaction's start "
+                    st.emit("dropped", f"{entry.action} dropped: its transaction's start "
                                         f"never got an id", action=entry.action)
                     continue
                 intent = from_record(entry.action, data)
                 try:
-                    tx_id, info = await st.dialect.deliver(intent)
+                    tx_id, info = await st.deliver(intent)
                 except SessionClosed:
                     return
                 except FAILED as e:
                     entry.attempts += 1
                     attempts = max(1, st.settings["tx_message_attempts"])
-                    st._emit("error", f"held {entry.action} attempt {entry.attempts}/{attempts} "
+                    st.emit("error", f"held {entry.action} attempt {entry.attempts}/{attempts} "
                                       f"failed: {e}")
                     if entry.attempts >= attempts:
                         self.queue.done(entry)
-                        st._emit("dropped", f"{entry.action} given up after {attempts} "
+                        st.emit("dropped", f"{entry.action} given up after {attempts} "
                                             f"attempt(s)", action=entry.action)
                     else:
                         await asyncio.sleep(self._retry_delay(entry.attempts))
                     continue
                 self._delivered(entry, intent, tx_id, info)   # the id mapping first, then
                 self.queue.done(entry)                        # "done": a crash keeps both
-                st._emit("sent_held", f"held {entry.action} sent", intent.connector_id,
+                st.emit("sent_held", f"held {entry.action} sent", intent.connector_id,
                          action=entry.action,
                          transaction_id=getattr(intent, "transaction_id", None) or tx_id)
 
     def _delivered(self, entry: Entry, intent: TransactionIntent, tx_id: int | None,
-                   info: IdTagInfo | None) -> None:
-        st = self.station
+                   info: AuthorizationInfo | None) -> None:
+        st = self.ctx
         id_tag = getattr(intent, "id_token", None)
         if id_tag and info is not None:
-            st._remember(id_tag, info)
+            st.remember(id_tag, info)
         if not isinstance(intent, TransactionStarted) or entry.local is None or tx_id is None:
             return
         self.queue.remap(entry.local, tx_id)
@@ -220,7 +220,7 @@ class Offline:
                 if tx is not None and tx.transaction_id == entry.local:
                     tx.transaction_id = tx_id
         c = st.connectors[intent.connector_id]
-        st._emit("tx_remapped", f"transaction {entry.local} is {tx_id} at the CSMS", c.id,
+        st.emit("tx_remapped", f"transaction {entry.local} is {tx_id} at the CSMS", c.id,
                  provisional=entry.local, transaction_id=tx_id,
                  status=info.status if info else None)
         tx = c.transaction
@@ -229,70 +229,7 @@ class Offline:
         # The CSMS refuses the tag the station let charge offline (1.6 §3.5.2).  Stopping
         # sends a StopTransaction: do it outside this delivery (it waits for the queue).
         if st.settings["stop_on_invalid_id"]:
-            st._spawn(st._stop_transaction(c, StopReason.DEAUTHORIZED), "deauthorize")
+            st.spawn(st.stop_transaction(c, StopReason.DEAUTHORIZED), "deauthorize")
         else:
             tx.deauthorized = True
-            st._spawn(st._refresh(c), "deauthorize")
-
-    # -- network and power ------------------------------------------------------------------
-    def serves_offline(self) -> bool:
-        """A started, powered charger serves its users with no CSMS (never while Pending
-        or Rejected: the CSMS is there and said no)."""
-        st = self.station
-        return (st.lifecycle.running and self.powered and not st.online
-                and st.registration not in (Registration.PENDING, Registration.REJECTED))
-
-    def go_offline(self) -> None:
-        """The network goes away (no close frame); transactions go on, their messages wait,
-        reconnect attempts fail until come_online()."""
-        st = self.station
-        self.network_down = True
-        st.online = False
-        st._emit("network", "network down")
-        st.dialect.abort(notify=True)
-
-    def come_online(self) -> None:
-        st = self.station
-        self.network_down = False
-        st._emit("network", "network up")
-        if not self.powered or not st.lifecycle.running:
-            return
-        if not st.online:
-            st._reconnect_now()   # do not sit out the backoff: try now
-
-    async def power_loss(self) -> None:
-        """Power gone: the link drops without a close frame, timers and everything
-        volatile are lost; the queue and the energy register stay."""
-        st = self.station
-        if not self.powered:
-            raise StationError(f"{st.id}: already without power")
-        self.powered, self.lost_power_at = False, utc_now()
-        st._emit("power_loss", "power lost", at=iso(self.lost_power_at))
-        st.dialect.abort(notify=False)
-        st.lifecycle.move(State.POWERED_OFF, "power lost")
-        if st._reset_task is not None and st._reset_task is not asyncio.current_task():
-            st._reset_task.cancel()
-        await st._cancel_tasks()
-        for c in st.connectors:
-            st._cancel_pending_start(c)
-            if c.meter is not None:
-                c.meter.set_drawing(False)
-                self.queue.record_energy(c.id, c.meter.energy_wh, iso(self.lost_power_at))
-        st.online, st.registration = False, None
-
-    async def power_up(self) -> None:
-        """Power back: running transactions end with PowerLoss (their StopTransaction is
-        queued), then the station connects and boots; the queue goes out once accepted."""
-        st = self.station
-        if self.powered:
-            raise StationError(f"{st.id}: has power")
-        self.powered = True
-        st._emit("power_up", "power restored")
-        for c in st.connectors[1:]:
-            if c.transaction is not None:
-                await st._stop_transaction(c, StopReason.POWER_LOSS)
-        self.lost_power_at = None
-        for c in st.connectors:
-            await st._refresh(c)
-        st.backoff.reset()
-        await st._power_on_link()
+            st.spawn(st.refresh(c), "deauthorize")

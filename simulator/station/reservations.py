@@ -35,12 +35,12 @@ class Reservation:
     connector_id: int            # 0: any connector of the station
     id_tag: str
     expiry: datetime
-    parent_id_tag: str | None = None
+    group_id: str | None = None
     timer: asyncio.TimerHandle | None = None
 
-    def admits(self, id_tag: str, parent_id_tag: str | None) -> bool:
+    def admits(self, id_tag: str, group_id: str | None) -> bool:
         return id_tag == self.id_tag or (
-            self.parent_id_tag is not None and parent_id_tag == self.parent_id_tag)
+            self.group_id is not None and group_id == self.group_id)
 
 
 class Reservations:
@@ -56,7 +56,7 @@ class Reservations:
 
     # -- CSMS requests ----------------------------------------------------------------
     def reserve(self, connector_id: int, id_tag: str, expiry: datetime | None,
-                reservation_id: int, parent_id_tag: str | None = None) -> str:
+                reservation_id: int, group_id: str | None = None) -> str:
         st = self.ctx
         if not 0 <= connector_id < len(st.connectors):
             return REJECTED
@@ -78,7 +78,7 @@ class Reservations:
             return OCCUPIED
         if old is not None:
             self._drop(old)
-        r = Reservation(reservation_id, connector_id, id_tag, expiry, parent_id_tag)
+        r = Reservation(reservation_id, connector_id, id_tag, expiry, group_id)
         delay = (expiry - utc_now()).total_seconds()
         r.timer = self.ctx.call_later(max(delay, 0), self._expire, r)
         self.by_id[reservation_id] = r
@@ -101,30 +101,30 @@ class Reservations:
         return True
 
     # -- used by the station when a tag wants to start ---------------------------------
-    def admits(self, c: Connector, id_tag: str, parent_id_tag: str | None) -> bool:
+    def admits(self, c: Connector, id_tag: str, group_id: str | None) -> bool:
         """May `id_tag` (with this parent) start on connector `c`?"""
         r = c.reservation
         if r is not None:
-            return r.admits(id_tag, parent_id_tag)
+            return r.admits(id_tag, group_id)
         # Connector-0 reservations of others: keep as many free connectors as they need.
         others = [r for r in self.by_id.values()
-                  if r.connector_id == 0 and not r.admits(id_tag, parent_id_tag)]
+                  if r.connector_id == 0 and not r.admits(id_tag, group_id)]
         if not others:
             return True
         free = [x for x in self.ctx.connectors[1:] if x is not c and self._free(x)]
         return len(free) >= len(others)
 
-    def holder(self, c: Connector, id_tag: str, parent_id_tag: str | None
+    def holder(self, c: Connector, id_tag: str, group_id: str | None
                ) -> Reservation | None:
         """The reservation a start by `id_tag` on `c` fulfils (its own, else connector 0)."""
         if c.reservation is not None:
-            return c.reservation if c.reservation.admits(id_tag, parent_id_tag) else None
+            return c.reservation if c.reservation.admits(id_tag, group_id) else None
         return next((r for r in self.by_id.values()
-                     if r.connector_id == 0 and r.admits(id_tag, parent_id_tag)), None)
+                     if r.connector_id == 0 and r.admits(id_tag, group_id)), None)
 
-    def consume(self, c: Connector, id_tag: str, parent_id_tag: str | None) -> int | None:
+    def consume(self, c: Connector, id_tag: str, group_id: str | None) -> int | None:
         """A transaction starts: end the reservation it fulfils; its id for StartTransaction."""
-        r = self.holder(c, id_tag, parent_id_tag)
+        r = self.holder(c, id_tag, group_id)
         if r is None:
             return None
         self._drop(r)

@@ -26,13 +26,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .lifecycle import Registration
 from ..transport import tls
 from .clock import now_iso
 from .intents import SecurityEvent, SignCertificateRequest
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .context import FeatureContext
 
 CSMS_ROOT, MANUFACTURER_ROOT = "CentralSystemRootCertificate", "ManufacturerRootCertificate"
 CERTIFICATE_TYPES = (CSMS_ROOT, MANUFACTURER_ROOT)
@@ -145,9 +144,9 @@ class Installed:
 
 # -- the station's security state ------------------------------------------------------------
 class StationSecurity:
-    def __init__(self, station: Station):
-        self.station = station
-        opts = station.options
+    def __init__(self, ctx: FeatureContext):
+        self.ctx = ctx
+        opts = ctx.options
         self.store: list[Installed] = []
         for ca in opts.ca_certs:
             for cert in load_certs(tls.read_pem(ca)):
@@ -160,7 +159,7 @@ class StationSecurity:
         self._in_use: int | None = None    # the profile of the current connection
         self._falling_back = False
         self._sending = False
-        settings = station.settings
+        settings = ctx.settings
         if opts.authorization_key is not None:
             settings.set("authorization_key", opts.authorization_key)
         if opts.cpo_name is not None:
@@ -169,21 +168,21 @@ class StationSecurity:
 
     @property
     def profile(self) -> int:
-        return self.station.settings["security_profile"]
+        return self.ctx.settings["security_profile"]
 
     def _on_setting_change(self, name: str, value) -> None:
-        settings = self.station.settings
+        settings = self.ctx.settings
         if name == "security_profile":   # never lower again
             settings.raise_minimum(name, value)
-            if self._in_use is not None and value != self._in_use and self.station.online:
+            if self._in_use is not None and value != self._in_use and self.ctx.connected():
                 old = self._in_use
-                self.station._after_reply(lambda: self._switch_profile(old), "security-profile")
+                self.ctx.after_reply(lambda: self._switch_profile(old), "security-profile")
         if name in ("security_profile", "authorization_key") and not self._falling_back:
             self.report("ReconfigurationOfSecurityParameters", f"{settings.key(name)} changed")
 
     def _set_profile(self, profile: int) -> None:
         """The station's own change (fallback): below the never-lower minimum."""
-        settings = self.station.settings
+        settings = self.ctx.settings
         settings.raise_minimum("security_profile", profile)
         settings.set("security_profile", profile)
 
@@ -191,15 +190,12 @@ class StationSecurity:
         """Whitepaper: after a SecurityProfile change the station reconnects with the new
         profile; if that fails it falls back to the previous one (and says so)."""
         from .errors import ConnectFailed
-        st = self.station
+        st = self.ctx
         new = self.profile
-        await st.dialect.close()          # on purpose: no reconnect loop
-        st.online = False
-        st._stop_timers()
         try:
-            await st._connect()
+            await st.relink()
         except ConnectFailed as e:
-            st._emit("security_profile", f"profile {new} failed, back to {old}: {e}")
+            st.emit("security_profile", f"profile {new} failed, back to {old}: {e}")
             self._in_use, self._falling_back = None, True   # the fallback is no new switch
             try:
                 self._set_profile(old)
@@ -209,19 +205,18 @@ class StationSecurity:
                         f"{st.settings.key('security_profile')} {new} failed to connect; "
                         f"back to {old}")
             try:
-                await st._connect()
+                await st.relink(closed=True)
             except ConnectFailed:
-                st._on_link_lost()        # the ordinary reconnect loop takes over
+                st.link_lost()        # the ordinary reconnect loop takes over
                 return
         else:
-            st._emit("security_profile", f"reconnected with security profile {new}")
-        if st.registration == Registration.ACCEPTED:
-            await st._on_accepted()
+            st.emit("security_profile", f"reconnected with security profile {new}")
+        await st.relinked()
 
     # -- connecting -----------------------------------------------------------------------
     def connect_args(self) -> dict:
         """websocket.connect() arguments for the current profile."""
-        st, profile = self.station, self.profile
+        st, profile = self.ctx, self.profile
         self._in_use = profile
         if profile == 0:
             return {"basic_auth": st.options.basic_auth, "ssl": None}
@@ -235,7 +230,7 @@ class StationSecurity:
             if not password:
                 raise ValueError(f"security profile {profile} needs an "
                                  f"{st.settings.key('authorization_key')}")
-            auth = (st.id, password)
+            auth = (st.station_id, password)
         context = None
         if profile >= 2:
             roots = [i.pem for i in self.store if i.type == CSMS_ROOT]
@@ -266,14 +261,14 @@ class StationSecurity:
         a station without security does not speak the extensions)."""
         if self.profile == 0:
             return
-        self.station._emit("security_event", kind, type=kind, tech_info=tech_info)
+        self.ctx.emit("security_event", kind, type=kind, tech_info=tech_info)
         if self.events and self.events[-1][0] == kind and self.events[-1][2] == tech_info:
             return   # a reconnect loop failing the same way is one event, not one per try
         if len(self.events) >= EVENT_QUEUE:
             self.events.pop(0)
         self.events.append((kind, now_iso(), tech_info))
-        if self.station._may_send():
-            self.station._spawn(self.flush(), "security-events")
+        if self.ctx.may_send():
+            self.ctx.spawn(self.flush(), "security-events")
 
     async def flush(self) -> None:
         """Send the queued events, oldest first (called when registered)."""
@@ -282,12 +277,12 @@ class StationSecurity:
         self._sending = True
         from .station import SEND_ERRORS
         try:
-            while self.events and self.station._may_send():
+            while self.events and self.ctx.may_send():
                 kind, ts, info = self.events[0]
                 try:
-                    await self.station.send(SecurityEvent(kind, ts, info))
+                    await self.ctx.send(SecurityEvent(kind, ts, info))
                 except SEND_ERRORS as e:
-                    self.station._emit("error", f"SecurityEventNotification failed: {e}")
+                    self.ctx.emit("error", f"SecurityEventNotification failed: {e}")
                     return
                 self.events.pop(0)
         finally:
@@ -310,10 +305,10 @@ class StationSecurity:
             return "Rejected"
         if any(i.cert == cert and i.type == kind for i in self.store):
             return "Accepted"    # already there
-        if len(self.store) >= self.station.settings["certificate_store_max_length"]:
+        if len(self.store) >= self.ctx.settings["certificate_store_max_length"]:
             return "Failed"
         self.store.append(Installed(kind, cert, pem))
-        self.station._emit("certificate_installed", kind, type=kind)
+        self.ctx.emit("certificate_installed", kind, type=kind)
         return "Accepted"
 
     def installed_ids(self, kind: str) -> list[CertificateHash]:
@@ -330,16 +325,16 @@ class StationSecurity:
                 if item.type == CSMS_ROOT and len(roots) == 1 and self.profile >= 2:
                     return "Failed"
                 self.store.remove(item)
-                self.station._emit("certificate_deleted", item.type, type=item.type)
+                self.ctx.emit("certificate_deleted", item.type, type=item.type)
                 return "Accepted"
         return "NotFound"
 
     # -- SignCertificate / CertificateSigned ----------------------------------------------
     async def sign_certificate(self) -> str:
         """Send a fresh CSR; the answer's status (Accepted / Rejected)."""
-        self._pending_key, csr = make_csr(self.station.id, self.station.settings["cpo_name"] or None)
-        status = await self.station.send(SignCertificateRequest(csr))
-        self.station._emit("sign_certificate", status, status=status)
+        self._pending_key, csr = make_csr(self.ctx.station_id, self.ctx.settings["cpo_name"] or None)
+        status = await self.ctx.send(SignCertificateRequest(csr))
+        self.ctx.emit("sign_certificate", status, status=status)
         return status
 
     def certificate_signed(self, chain_pem: str) -> str:
@@ -348,7 +343,7 @@ class StationSecurity:
         reason = self._check_chain(chain_pem)
         if reason is not None:
             self.report("InvalidChargePointCertificate", reason)
-            self.station._emit("certificate_rejected", reason)
+            self.ctx.emit("certificate_rejected", reason)
             return "Rejected"
         key = self._pending_key
         self.client_cert = chain_pem
@@ -356,12 +351,12 @@ class StationSecurity:
                                             serialization.PrivateFormat.PKCS8,
                                             serialization.NoEncryption()).decode()
         self._pending_key = None
-        self.station._emit("certificate_signed", "client certificate installed")
+        self.ctx.emit("certificate_signed", "client certificate installed")
         return "Accepted"
 
     def _check_chain(self, chain_pem: str) -> str | None:
-        if len(chain_pem) > self.station.settings["certificate_chain_max_size"]:
-            return f"chain longer than {self.station.settings.key('certificate_chain_max_size')}"
+        if len(chain_pem) > self.ctx.settings["certificate_chain_max_size"]:
+            return f"chain longer than {self.ctx.settings.key('certificate_chain_max_size')}"
         if self._pending_key is None:
             return "no certificate was requested (no SignCertificate pending)"
         try:
@@ -379,28 +374,26 @@ class StationSecurity:
 
     # -- ExtendedTriggerMessage -----------------------------------------------------------
     def extended_trigger(self, message: str, connector_id: int | None) -> str:
-        st = self.station
+        st = self.ctx
         if connector_id is not None and not 0 <= connector_id < len(st.connectors):
             return "Rejected"
         if message not in EXTENDED_TRIGGERS:
             return "NotImplemented"
         if message not in ("log_status", "sign_certificate", "signed_firmware_status"):
             return st.trigger(message, connector_id)   # same behaviour as TriggerMessage
-        st._emit("trigger", message, connector_id)
-        st._after_reply(lambda: self._send_triggered(message), f"trigger-{message}")
+        st.emit("trigger", message, connector_id)
+        st.after_reply(lambda: self._send_triggered(message), f"trigger-{message}")
         return "Accepted"
 
     async def _send_triggered(self, message: str) -> None:
         """The upload and signed-update statuses are the current ones (whitepaper: the
         firmware trigger asks for the signed-update status)."""
         from .station import SEND_ERRORS
-        st = self.station
+        st = self.ctx
         try:
             if message == "sign_certificate":
                 await self.sign_certificate()
-            elif message == "log_status":
-                await st.diagnostics.send_log_status()
             else:
-                await st.firmware.send_signed_status()
+                await st.send_current(message)
         except SEND_ERRORS as e:
-            st._emit("error", f"triggered {message} failed: {e}")
+            st.emit("error", f"triggered {message} failed: {e}")

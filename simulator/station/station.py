@@ -26,8 +26,8 @@ from typing import Awaitable, Callable
 from ..session import CallErrorReceived, CallTimeout, Frame, InvalidResponse, SessionClosed
 from ..protocol import OcppError
 from . import meter as m
-from .auth import ACCEPTED, AuthCache, Authorizer, IdTagInfo
-from .clock import utc_now
+from .auth import ACCEPTED, AuthCache, Authorizer, AuthorizationInfo
+from .clock import iso, utc_now
 from .config import ConfigStore
 from .connector import Connector, PendingStart, Status
 from .errors import (BootRejected, ConnectFailed, NotRegistered, StationError, UnknownMessageId)
@@ -131,6 +131,40 @@ class StationContext(FeatureContext):
     async def until_accepted(self):
         await self._st.lifecycle.reached(State.ACCEPTED)
 
+    url = property(lambda self: self._st.url)
+
+    async def relink(self, closed=False):
+        st = self._st
+        if not closed:
+            await st.dialect.close()          # on purpose: no reconnect loop
+            st.online = False
+            st._stop_timers()
+        await st._connect()
+
+    def link_lost(self):
+        self._st._on_link_lost()
+
+    async def relinked(self):
+        if self._st.registration == Registration.ACCEPTED:
+            await self._st._on_accepted()
+
+    def trigger(self, message, connector_id):
+        return self._st.trigger(message, connector_id)
+
+    async def deliver(self, intent):
+        return await self._st.dialect.deliver(intent)
+
+    def remember(self, id_token, info):
+        self._st._remember(id_token, info)
+
+    async def send_current(self, message):
+        if message == "log_status":
+            await self._st.diagnostics.send_log_status()
+        elif message == "signed_firmware_status":
+            await self._st.firmware.send_signed_status()
+        else:
+            raise ValueError(f"no current status to send for {message!r}")
+
 
 class Station:
     def __init__(self, station_id: str, csms_url: str, options: StationOptions | None = None,
@@ -163,9 +197,9 @@ class Station:
         self.vendors: dict[str, VendorHandler] = dict(canned_vendors(opts.vendor_responses))
         self.registration: Registration | None = None   # the last boot answer
         self.online = False
-        self.security = StationSecurity(self)   # profiles, certificates, security events
         # The features see the station through a narrow context (context.py).
         ctx = StationContext(self)
+        self.security = StationSecurity(ctx)    # profiles, certificates, security events
         self.reservations = Reservations(ctx)
         self.smart_charging = SmartCharging(ctx)  # charging profiles; limits the meters
         self.firmware = Firmware(ctx)           # UpdateFirmware / SignedUpdateFirmware
@@ -184,7 +218,7 @@ class Station:
         # Reconnect delays (link.py), jittered from the station's seed so runs reproduce,
         # and the persistent queue of transaction messages (offline.py).
         self.backoff = Backoff(self.rng, opts.reconnect_min, opts.reconnect_max)
-        self.offline = Offline(self)
+        self.offline = Offline(ctx)
         self.settings.subscribe(self._on_setting_change)
         self._scripted: dict[str, list] = {}  # answer_next(): one-shot replies (scenarios)
 
@@ -297,24 +331,66 @@ class Station:
         self._emit("lifecycle", f"{old} -> {new}" + (f" ({why})" if why else ""),
                    old=str(old), state=str(new), why=why)
 
-    # -- network and power (offline.py) ------------------------------------------------
+    # -- network and power (the offline queue keeps what waits: offline.py) --------------
+    def _serves_offline(self) -> bool:
+        """A started, powered charger serves its users with no CSMS (never while Pending
+        or Rejected: the CSMS is there and said no)."""
+        return (self.lifecycle.running and self.offline.powered and not self.online
+                and self.registration not in (Registration.PENDING, Registration.REJECTED))
+
     def go_offline(self) -> None:
         """The network goes down (no close frame): transactions go on, their messages are
         queued, reconnect attempts fail until come_online()."""
-        self.offline.go_offline()
+        self.offline.network_down = True
+        self.online = False
+        self._emit("network", "network down")
+        self.dialect.abort(notify=True)
 
     def come_online(self) -> None:
         """The network is back: reconnect at once; the queue goes out once registered."""
-        self.offline.come_online()
+        self.offline.network_down = False
+        self._emit("network", "network up")
+        if not self.offline.powered or not self.lifecycle.running:
+            return
+        if not self.online:
+            self._reconnect_now()   # do not sit out the backoff: try now
 
     async def power_loss(self) -> None:
-        """Power cut: the link drops without a close frame, volatile state is lost; the
-        persisted queue and the energy register stay."""
-        await self.offline.power_loss()
+        """Power cut: the link drops without a close frame, timers and everything volatile
+        are lost; the persisted queue and the energy register stay."""
+        off = self.offline
+        if not off.powered:
+            raise StationError(f"{self.id}: already without power")
+        off.powered, off.lost_power_at = False, utc_now()
+        self._emit("power_loss", "power lost", at=iso(off.lost_power_at))
+        self.dialect.abort(notify=False)
+        self.lifecycle.move(State.POWERED_OFF, "power lost")
+        if self._reset_task is not None and self._reset_task is not asyncio.current_task():
+            self._reset_task.cancel()
+        await self._cancel_tasks()
+        for c in self.connectors:
+            self._cancel_pending_start(c)
+            if c.meter is not None:
+                c.meter.set_drawing(False)
+                off.queue.record_energy(c.id, c.meter.energy_wh, iso(off.lost_power_at))
+        self.online, self.registration = False, None
 
     async def power_up(self) -> None:
-        """Power back: running transactions end with PowerLoss (queued), then boot."""
-        await self.offline.power_up()
+        """Power back: running transactions end with PowerLoss (their StopTransaction is
+        queued), then the station connects and boots; the queue goes out once accepted."""
+        off = self.offline
+        if off.powered:
+            raise StationError(f"{self.id}: has power")
+        off.powered = True
+        self._emit("power_up", "power restored")
+        for c in self.connectors[1:]:
+            if c.transaction is not None:
+                await self._stop_transaction(c, StopReason.POWER_LOSS)
+        off.lost_power_at = None
+        for c in self.connectors:
+            await self._refresh(c)
+        self.backoff.reset()
+        await self._power_on_link()
 
     async def _connect(self) -> None:
         if self.offline.network_down:
@@ -609,7 +685,7 @@ class Station:
         self._emit("plugged_in", "cable plugged in", c.id)
         if (c.transaction is None and c.pending_start is not None
                 and self._can_start(c, ignore_pending=True)
-                and (self._may_send() or self.offline.serves_offline())):
+                and (self._may_send() or self._serves_offline())):
             await self._start_transaction(c)
         else:
             await self._refresh(c)
@@ -635,7 +711,7 @@ class Station:
         "Reserved" (reserved for another idTag / parentIdTag).
         """
         c = self._connector(connector_id)
-        if not self.offline.serves_offline():   # offline, a booted charger still serves
+        if not self._serves_offline():   # offline, a booted charger still serves
             self._require_registered()
         self._emit("tag", f"tag {id_tag} presented", c.id, id_tag=id_tag)
         tx = c.transaction
@@ -645,7 +721,7 @@ class Station:
                 return "Stopped"
             # Another card stops it only if it belongs to the same group (parentIdTag).
             info = await self._authorize(id_tag)
-            if info.accepted and tx.parent_id_tag and info.parent_id_tag == tx.parent_id_tag:
+            if info.accepted and tx.group_id and info.group_id == tx.group_id:
                 await self._stop_transaction(c, StopReason.LOCAL, id_tag)
                 return "Stopped"
             self._emit("tag_refused", f"{id_tag} may not stop transaction "
@@ -663,10 +739,10 @@ class Station:
         if not info.accepted:
             self._emit("tag_rejected", f"{id_tag}: {info.status}", c.id, status=info.status)
             return "Rejected"
-        if not self.reservations.admits(c, id_tag, info.parent_id_tag):
+        if not self.reservations.admits(c, id_tag, info.group_id):
             self._emit("tag_refused", f"{id_tag}: connector reserved", c.id, id_tag=id_tag)
             return "Reserved"
-        rid = self.reservations.consume(c, id_tag, info.parent_id_tag)
+        rid = self.reservations.consume(c, id_tag, info.group_id)
         started = await self._begin_start(c, PendingStart(id_tag, info, reservation_id=rid))
         return "Started" if started else "Authorized"
 
@@ -746,7 +822,7 @@ class Station:
     # =====================================================================================
     # Authorization and transactions
     # =====================================================================================
-    async def _authorize(self, id_tag: str) -> IdTagInfo:
+    async def _authorize(self, id_tag: str) -> AuthorizationInfo:
         use_cache = self.settings["authorization_cache_enabled"]
         # Local list / cache / offline rules decide first (auth.Authorizer).
         local, source = self.authorizer.decide(id_tag, online=self._may_send())
@@ -763,7 +839,7 @@ class Station:
         self._emit("authorize", f"{id_tag} {info.status}", status=info.status, cached=False)
         return info
 
-    def _remember(self, id_tag: str, info: IdTagInfo | None) -> None:
+    def _remember(self, id_tag: str, info: AuthorizationInfo | None) -> None:
         if info is not None and self.settings["authorization_cache_enabled"]:
             self.auth_cache.store(id_tag, info)
 
@@ -809,7 +885,7 @@ class Station:
         c.finishing = False
         reading = c.meter.read()
         tx = Transaction(c.id, pending.id_tag, int(reading.energy_wh), utc_now(),
-                         parent_id_tag=pending.info.parent_id_tag, remote=pending.remote,
+                         group_id=pending.info.group_id, remote=pending.remote,
                          reservation_id=pending.reservation_id)
         self._snapshot_for_stop(tx, reading, "Transaction.Begin", "stop_sampled_measurands")
         c.transaction = tx
@@ -824,8 +900,8 @@ class Station:
             info = pending.info
         else:
             self._remember(tx.id_tag, info)
-        if info.parent_id_tag:
-            tx.parent_id_tag = info.parent_id_tag
+        if info.group_id:
+            tx.group_id = info.group_id
         self._emit("tx_started", f"transaction {tx_id} for {tx.id_tag} ({info.status})", c.id,
                    transaction_id=tx_id, id_tag=tx.id_tag, meter_start=tx.meter_start,
                    status=info.status)
@@ -1019,7 +1095,7 @@ class Station:
         if self.registration != Registration.ACCEPTED:
             return False
         parent = self.authorizer.known(id_tag)[0]   # a reservation may admit the parent
-        parent = parent.parent_id_tag if parent is not None else None
+        parent = parent.group_id if parent is not None else None
         if connector_id is not None:
             if not 1 <= connector_id < len(self.connectors):
                 return False
@@ -1033,7 +1109,7 @@ class Station:
                 return False
             c = next((x for x in free if x.plugged), free[0])
         # Claim the connector now, so that a second request cannot take it too.
-        pending = PendingStart(id_tag, IdTagInfo(ACCEPTED), remote=True,
+        pending = PendingStart(id_tag, AuthorizationInfo(ACCEPTED), remote=True,
                                reservation_id=self.reservations.consume(c, id_tag, parent))
         c.pending_start = pending
         self._emit("remote_start", f"remote start for {id_tag}", c.id, id_tag=id_tag)
@@ -1044,7 +1120,7 @@ class Station:
                     pending.info = await self._authorize(id_tag)
                 except StationError as e:
                     self._emit("error", str(e), c.id)
-                    pending.info = IdTagInfo("Invalid")
+                    pending.info = AuthorizationInfo("Invalid")
                 if not pending.info.accepted:
                     if c.pending_start is pending:
                         c.pending_start = None

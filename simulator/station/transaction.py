@@ -40,7 +40,7 @@ class Transaction:
     meter_start: int                     # Wh
     start_time: datetime
     transaction_id: int | None = None    # given by the CSMS in StartTransaction's reply
-    parent_id_tag: str | None = None
+    group_id: str | None = None
     remote: bool = False
     reservation_id: int | None = None
     deauthorized: bool = False           # the CSMS refused the tag; energy withheld

@@ -24,7 +24,7 @@ from .transactions import id_tag_info, transaction_message
 
 if TYPE_CHECKING:
     from ...session import Session
-    from ...station.auth import IdTagInfo
+    from ...station.auth import AuthorizationInfo
     from ...station.connector import Connector
     from ...station.transaction import MeterSnapshot
 
@@ -85,11 +85,11 @@ class Ocpp16Dialect(Dialect):
     async def status_notification(self, connector: Connector) -> None:
         await self.link.call("StatusNotification", core.status_payload(connector))
 
-    async def authorize(self, id_tag: str) -> IdTagInfo:
+    async def authorize(self, id_tag: str) -> AuthorizationInfo:
         reply = await self.link.call("Authorize", {"idTag": id_tag})
         return id_tag_info(reply["idTagInfo"])
 
-    async def deliver(self, intent) -> tuple[int | None, IdTagInfo | None]:
+    async def deliver(self, intent) -> tuple[int | None, AuthorizationInfo | None]:
         """Send a transaction intent (now, or from the offline queue): (transactionId,
         idTagInfo) of the reply."""
         action, payload = transaction_message(intent)

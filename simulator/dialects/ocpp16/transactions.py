@@ -6,17 +6,17 @@ as JSON records and `Ocpp16Dialect.deliver` builds the 1.6 message only when it 
 """
 from __future__ import annotations
 
-from ...station.auth import IdTagInfo
+from ...station.auth import AuthorizationInfo
 from ...station.clock import parse_iso
 from ...station.intents import TransactionEnded, TransactionIntent, TransactionStarted
 from ...station.transaction import StopReason
 from . import names
 
 
-def id_tag_info(payload: dict | None) -> IdTagInfo | None:
+def id_tag_info(payload: dict | None) -> AuthorizationInfo | None:
     if not payload:
         return None
-    return IdTagInfo(payload["status"], parse_iso(payload.get("expiryDate")),
+    return AuthorizationInfo(payload["status"], parse_iso(payload.get("expiryDate")),
                      payload.get("parentIdTag"))
 
 
