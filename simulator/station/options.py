@@ -9,7 +9,7 @@ from ..protocol import STRICT
 from .config import KeySpec
 
 
-@dataclass
+@dataclass(slots=True)   # one copy per station: no __dict__
 class StationOptions:
     connectors: int = 1
     version: str = "ocpp1.6"

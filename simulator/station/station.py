@@ -18,7 +18,6 @@ import asyncio
 import dataclasses
 import inspect
 import logging
-import random
 import ssl
 import zlib
 from typing import Awaitable, Callable
@@ -44,6 +43,7 @@ from .meter import Meter
 from .offline import Offline
 from .options import StationOptions
 from .reservations import Reservations
+from .rng import LazyRandom
 from .smart_charging import SmartCharging
 from .security import StationSecurity
 from .settings import Settings
@@ -167,6 +167,16 @@ class StationContext(FeatureContext):
 
 
 class Station:
+    # Slots: a process holds thousands of stations, and a __dict__ of this many attributes
+    # costs about 1.5 KiB each (docs/benchmarks.md, idle cost).
+    __slots__ = ('_aligned', '_boot_task', '_heartbeat', '_link_task', '_reset_task', '_samplers',
+                 '_scripted', '_start_waiter', '_tasks', 'auth_cache', 'authorizer',
+                 'backoff', 'config', 'connectors', 'csms_url', 'diagnostics',
+                 'dialect', 'events', 'firmware', 'id', 'lifecycle', 'local_list',
+                 'offline', 'online', 'options', 'registration', 'reservations', 'rng',
+                 'security', 'settings', 'smart_charging', 'taps', 'url', 'vendors',
+                 '_last_connect_error')
+
     def __init__(self, station_id: str, csms_url: str, options: StationOptions | None = None,
                  *, dialect: DialectFactory, **overrides):
         """`dialect`: what turns this station into one protocol; it also defines the
@@ -179,8 +189,8 @@ class Station:
         # As in every OCPP-J deployment, the station id is the last path segment.
         self.url = f"{csms_url.rstrip('/')}/{station_id}"
         self.options = opts
-        self.rng = random.Random(opts.seed if opts.seed is not None
-                                 else zlib.crc32(station_id.encode()))
+        self.rng = LazyRandom(opts.seed if opts.seed is not None
+                              else zlib.crc32(station_id.encode()))
         self.dialect = dialect(self)
         self.config = ConfigStore([*self.dialect.config_specs(opts), *opts.extra_keys],
                                   opts.config)

@@ -29,10 +29,15 @@ async def connect(url: str, *, version: str = "ocpp1.6", open_timeout: float = 1
         token = base64.b64encode(f"{basic_auth[0]}:{basic_auth[1]}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
     offered = [SUBPROTOCOL[version] if subprotocol == "default" else subprotocol] if subprotocol else None
-    return await websockets.connect(
+    conn = await websockets.connect(
         url, subprotocols=offered, compression=None, max_size=max_size, max_queue=MAX_QUEUE,
         ping_interval=None, open_timeout=open_timeout, additional_headers=headers or None,
         ssl=ssl, user_agent_header="chargesim")
+    # Our opening request stays on the connection for inspection: ~1.5 KiB of headers per
+    # station that nothing reads once the connection is open.  (The response cannot go:
+    # websockets' parser still holds it.)
+    conn.request = None
+    return conn
 
 
 class Keepalive:
