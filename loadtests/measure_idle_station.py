@@ -1,6 +1,6 @@
 """Memory and tasks per idle station, measured in-process (run as a script, not a test).
 
-    python tests/measure_idle_station.py [N]
+    python loadtests/measure_idle_station.py [N]
 
 N stations (default 2000) boot against a CSMS stub on the in-memory transport that answers
 synchronously (no task, almost no memory of its own), then sit idle; tracemalloc compares
