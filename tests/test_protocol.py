@@ -763,13 +763,13 @@ WITH_QUIRK = {
     "missing required field, plus a repairable quirk": (
         V16, "StatusNotification", "request", {"connectorId": "1", "errorCode": "NoError"},
         ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION, "payload"),
+    # (errorCode "Error" and an empty sampledValue list are repaired: test_faults_quirk_repairs)
     "enum outside the spec, plus a repairable quirk": (
-        V16, "StatusNotification", "request", {**STATUS, "status": "available", "errorCode": "Error"},
-        ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, "errorCode"),
-    "empty sampledValue list, plus a repairable quirk": (
-        V16, "MeterValues", "request",
-        {"connectorId": "1", "meterValue": [{"timestamp": TIMESTAMP, "sampledValue": []}]},
-        ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION, "meterValue[0].sampledValue"),
+        V16, "StatusNotification", "request", {**STATUS, "errorCode": "noerror", "status": "Broken"},
+        ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, "status"),
+    "empty meterValue list, plus a repairable quirk": (
+        V16, "MeterValues", "request", {"connectorId": "1", "meterValue": []},
+        ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION, "meterValue"),
     "long number for a string, plus a repairable quirk": (
         V16, "StartTransaction", "request",
         {"connectorId": "1", "idTag": 123456789012345678901234, "meterStart": 0,

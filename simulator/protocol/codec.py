@@ -3,6 +3,7 @@ CALLERROR [4, id, code, description, details].  Pure functions, no I/O."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from dataclasses import dataclass, field
 
@@ -74,12 +75,31 @@ _JSON_TYPE = {dict: "an object", str: "a string", int: "a number", float: "a num
               bool: "a boolean", type(None): "null"}
 
 
+def _readable_call_id(raw: str | bytes) -> str | None:
+    """The unique id of a frame orjson refused that is still recognisably a CALL: a number
+    out of the double range (`1e400`) or a NaN/Infinity literal.  The sender can then be
+    told with a CALLERROR instead of waiting for its timeout.  Only on the error path."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, (bytes, bytearray, memoryview)) else raw
+        if not isinstance(text, str):
+            return None
+        frame = json.loads(text)
+    except (ValueError, RecursionError, UnicodeError, TypeError):
+        return None
+    if (isinstance(frame, list) and len(frame) >= 2 and frame[0] == CALL
+            and type(frame[0]) is int and isinstance(frame[1], str)
+            and 0 < len(frame[1]) <= MAX_UNIQUE_ID_LENGTH):
+        return frame[1]
+    return None
+
+
 def decode(raw: str | bytes) -> Message:
     """Take one frame apart; raise ProtocolViolation naming what is wrong with it."""
     try:
         frame = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
-        raise ProtocolViolation(ErrorCode.FORMAT_VIOLATION, f"frame is not valid JSON: {e}") from None
+        raise ProtocolViolation(ErrorCode.FORMAT_VIOLATION, f"frame is not valid JSON: {e}",
+                                _readable_call_id(raw)) from None
     if not isinstance(frame, list):
         raise ProtocolViolation(ErrorCode.FORMAT_VIOLATION,
                                 f"frame must be a JSON array [type, uniqueId, ...], "

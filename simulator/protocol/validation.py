@@ -2,8 +2,9 @@
 
 Strict mode reports every schema violation as the OCPP error code the spec prescribes.
 Lenient mode first tries the payload as is; only if that fails does it repair the known
-field quirks (numbers for strings, surrounding whitespace, enum case, unknown fields,
-timestamps without a full offset), validates again, and reports each repair it made.
+field quirks (numbers for strings, booleans as strings, surrounding whitespace, enum case,
+an out-of-spec error code, unknown fields, timestamps without a full offset, an empty
+sampledValue list), validates again, and reports each repair it made.
 """
 from __future__ import annotations
 
@@ -38,6 +39,32 @@ def compiled(version: str, action: str, kind: str) -> Callable[[dict], dict]:
     return fastjsonschema.compile(schema, use_default=False)
 
 
+# The one occurrence rule lenient mode relaxes: a meter value with no samples (seen in the
+# field) is taken as a reading with nothing in it, and reported.
+_RELAXED_MIN_ITEMS = "sampledValue"
+
+
+def _relax(node):
+    if isinstance(node, dict):
+        out = {k: _relax(v) for k, v in node.items()}
+        props = out.get("properties")
+        if isinstance(props, dict) and isinstance(props.get(_RELAXED_MIN_ITEMS), dict):
+            props[_RELAXED_MIN_ITEMS] = {k: v for k, v in props[_RELAXED_MIN_ITEMS].items()
+                                         if k != "minItems"}
+        return out
+    if isinstance(node, list):
+        return [_relax(v) for v in node]
+    return node
+
+
+@functools.cache
+def compiled_lenient(version: str, action: str, kind: str) -> Callable[[dict], dict]:
+    """The validator lenient mode checks a repaired payload with (`_RELAXED_MIN_ITEMS`)."""
+    spec = catalog(version)[action]
+    schema = spec.request_schema if kind == "request" else spec.response_schema
+    return fastjsonschema.compile(_relax(schema), use_default=False)
+
+
 def error_for(exc: fastjsonschema.JsonSchemaValueException, action: str, kind: str) -> OcppError:
     rule = exc.rule or ""
     code = _RULE_TO_CODE.get(rule) or (
@@ -65,7 +92,7 @@ def validate(version: str, action: str, kind: str, payload: dict, mode: str = ST
     repairs: list[str] = []
     repaired = _repair(payload, schema, schema, "", repairs)
     try:
-        check(repaired)
+        compiled_lenient(version, action, kind)(repaired)
     except fastjsonschema.JsonSchemaValueException as e:
         raise error_for(e if repairs else first_error, action, kind) from None
     return repaired, repairs
@@ -73,6 +100,7 @@ def validate(version: str, action: str, kind: str, payload: dict, mode: str = ST
 
 # -- lenient repairs -----------------------------------------------------------------
 
+_OTHER_ERROR = "OtherError"   # 1.6 ChargePointErrorCode's catch-all
 _NO_OFFSET = re.compile(r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?$")
 _SHORT_OFFSET = re.compile(r"^(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d\d)(\d\d)?$")
 
@@ -95,7 +123,11 @@ def _repair(value, node: dict, root: dict, path: str, repairs: list[str]):
         props = node.get("properties", {})
         out = {}
         for key, item in value.items():
-            if key in props:
+            if key == _RELAXED_MIN_ITEMS and item == [] and key in props:
+                repairs.append(f"{path + '.' if path else ''}{key}: empty list accepted "
+                               f"(a meter value with no samples)")
+                out[key] = item
+            elif key in props:
                 out[key] = _repair(item, props[key], root, f"{path}.{key}" if path else key, repairs)
             elif node.get("additionalProperties") is False:
                 repairs.append(f"{path + '.' if path else ''}{key}: unknown field dropped")
@@ -113,6 +145,12 @@ def _repair(value, node: dict, root: dict, path: str, repairs: list[str]):
             # reported is the one for the sender's value (e.g. a number, not a long string)
             del repairs[mark:]
             return sent
+        return value
+    if kind == "boolean" and isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "false"):
+            repairs.append(f"{here}: boolean string {value!r} read as {text}")
+            return text == "true"
         return value
     if kind in ("integer", "number") and isinstance(value, str):
         text = value.strip()
@@ -137,6 +175,7 @@ def _fits(value, node: dict) -> bool:
 
 
 def _repair_string(value, node: dict, here: str, repairs: list[str]):
+    sent_text = isinstance(value, str)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         repairs.append(f"{here}: number {value!r} given where a string is due")
         value = str(value)
@@ -151,6 +190,12 @@ def _repair_string(value, node: dict, here: str, repairs: list[str]):
         if match:
             repairs.append(f"{here}: enum value {value!r} read as {match!r}")
             value = match
+        elif sent_text and _OTHER_ERROR in enum:
+            # an error code outside the spec's list ("Error" for any fault): the spec's own
+            # catch-all code carries it; the repair note keeps what was sent
+            repairs.append(f"{here}: error code {value!r} is not in the spec, read as "
+                           f"{_OTHER_ERROR!r}")
+            value = _OTHER_ERROR
     if node.get("format") == "date-time":
         if _NO_OFFSET.match(value):
             repairs.append(f"{here}: timestamp {value!r} has no offset, read as UTC")
