@@ -61,8 +61,18 @@ class Recorder:
 
 def read(path) -> tuple[dict, list[dict]]:
     """The header and the frames of a recording (raises ValueError on a foreign file)."""
+    lines = []
     with Path(path).open(encoding="utf-8") as f:
-        lines = [json.loads(line) for line in f if line.strip()]
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError as e:
+                raise ValueError(f"{path}:{number}: not a JSON line: {e}") from None
+            if not isinstance(item, dict):
+                raise ValueError(f"{path}:{number}: each line must be a JSON object")
+            lines.append(item)
     if not lines or lines[0].get("format") != FORMAT:
         raise ValueError(f"{path}: not a chargesim recording (no header line)")
     if lines[0].get("version") != VERSION:

@@ -101,7 +101,10 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 
 
 def _load_yaml(text: str, name: str) -> Node:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)   # the reader refuses control characters up front
+    except yaml.YAMLError as e:
+        raise StationTemplateError(name, None, f"broken YAML: {e}") from None
     loader.name = name  # marks carry the file name
     try:
         data = loader.get_single_data()
@@ -377,7 +380,7 @@ def _quirks(node: Node, kwargs: dict) -> None:
     if not isinstance(quirks, Items):
         _fail(node, "quirks", "quirks: expected a list of quirk names")
     for i, q in enumerate(quirks):
-        if q not in QUIRKS:
+        if not isinstance(q, str) or q not in QUIRKS:
             _fail(quirks, i, f"unknown quirk {q!r}; known: {', '.join(QUIRKS)}")
     kwargs["quirks"] = list(dict.fromkeys(quirks))
 
