@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..protocol import CHARGE_POINT
 from ..session import Handler, Session, SessionClosed
-from ..transport import websocket
+from ..transport import faults, websocket
 from .quirks import QuirkSet
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ class OcppJLink:
         conn = await websocket.connect(st.url, version=self.version,
                                        **st.security.connect_args(),  # Basic auth / TLS
                                        subprotocol=None if self.quirks.no_subprotocol else "default")
+        conn = faults.wrap(conn, st.options.faults, st.id)   # injected faults, if any
         session = Session(conn, version=self.version, role=CHARGE_POINT, handler=self.handler,
                           name=st.id, mode=st.options.mode, call_timeout=st.options.call_timeout)
         # The station's tap list itself, not a copy: taps added via station.session or

@@ -78,3 +78,5 @@ class StationOptions:
     # canned DataTransfer answers: {vendorId: {messageId or "*": [status, data or None]}}
     # (simulator/station/vendors.py; templates declare them under data_transfer:)
     vendor_responses: dict[str, dict[str, list]] = field(default_factory=dict)
+    # faults injected at the transport (simulator/transport/faults.py; a template's faults:)
+    faults: dict | None = None

@@ -176,13 +176,13 @@ def _read(name_or_path: str | Path, relative_to: Path | None = None) -> tuple[st
 _IDENTITY = {"vendor": "vendor", "model": "model", "firmware_version": "firmware_version",
              "serial_number": "serial_number", "protocol": "version"}
 _SECTIONS = ("description", "connectors", "config", "vendor_keys", "meter", "ev", "quirks",
-             "data_transfer", "connector_lock", "options")
+             "data_transfer", "connector_lock", "options", "faults")
 TEMPLATE_FIELDS = (*_IDENTITY, *_SECTIONS)
 _CONNECTOR_FIELDS = ("type", "power_kw", "power_w", "phases", "voltage_v")
 _METER_PLAIN = ("voltage_v", "power_factor")     # meter: fields without a meter_ prefix
 _DT_FIELDS = ("vendor_id", "message_id", "status", "data")
 # Set through their own sections, never through options:
-_NOT_IN_OPTIONS = {"connectors", "config", "extra_keys", "quirks", "vendor_responses", "vendor",
+_NOT_IN_OPTIONS = {"connectors", "config", "extra_keys", "quirks", "vendor_responses", "faults", "vendor",
                    "model", "firmware_version", "serial_number", "version", "max_power_w",
                    "phases", "current_type", "meter_clock"}
 
@@ -385,6 +385,26 @@ def _quirks(node: Node, kwargs: dict) -> None:
     kwargs["quirks"] = list(dict.fromkeys(quirks))
 
 
+def _faults(node: Node, kwargs: dict) -> None:
+    from ..transport.faults import FaultPlan
+    faults = node["faults"]
+    data = _plain(faults)
+    try:
+        FaultPlan.from_config(data)
+    except ValueError as e:
+        _fail(node, "faults", str(e))
+    kwargs["faults"] = data
+
+
+def _plain(value):
+    """A template node as plain dicts and lists (the fault plan is kept as its config)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _data_transfer(node: Node, kwargs: dict) -> None:
     from ..station.vendors import ANY, STATUSES
     entries = node["data_transfer"]
@@ -462,7 +482,7 @@ def _to_options(node: Node, *, n: int = 1, station_id: str = "", check: bool = T
         kwargs["connector_lock"] = _expect(node, "connector_lock", node["connector_lock"], bool,
                                            "a boolean")
     for section, fn in (("config", _config), ("vendor_keys", _vendor_keys), ("quirks", _quirks),
-                        ("data_transfer", _data_transfer)):
+                        ("data_transfer", _data_transfer), ("faults", _faults)):
         if section in node:
             fn(node, kwargs)
     for section, prefix in (("meter", "meter_"), ("ev", "ev_")):
