@@ -76,7 +76,7 @@ class HubConfig:
     allow_concurrent_tags: bool = False  # one tag may charge at several connectors (load tests)
     accept_unknown_tags: bool = False  # tags the hub does not know are Accepted (load tests)
     # security profiles (security.py) and certificate authority (pki.py); PEM text or paths
-    station_passwords: dict[str, str] = field(default_factory=dict)  # Basic auth, seed
+    station_passwords: dict[str, str] = field(default_factory=dict, repr=False)  # Basic auth, seed
     require_auth: bool = False         # refuse stations that have no password (401)
     tls_cert: str | None = None        # serve wss:// (profile 2)
     tls_key: str | None = None

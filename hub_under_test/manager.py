@@ -74,9 +74,10 @@ from .store.files import FileStore
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_STATION_POLICIES = ("accept", "pending", "reject")
+# refuse: no auto-registration, an unknown station is refused at the handshake (security.py)
+UNKNOWN_STATION_POLICIES = ("accept", "pending", "reject", "refuse")
 _POLICY_STATUS = {"accept": RegistrationStatus.ACCEPTED, "pending": RegistrationStatus.PENDING,
-                  "reject": RegistrationStatus.REJECTED}
+                  "reject": RegistrationStatus.REJECTED, "refuse": RegistrationStatus.REJECTED}
 
 STALE_NEW_START = "StaleNewTransaction"   # the connector started another transaction
 STALE_REBOOT = "StaleReboot"              # the station booted again

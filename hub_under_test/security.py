@@ -9,6 +9,16 @@
 - TLS (profile 2): `HubConfig.tls_cert` / `tls_key`.  Mutual TLS (profile 3):
   `HubConfig.tls_client_ca`; a client certificate is then required and its CN must be the
   station id (403 otherwise); Basic auth is not used with a client certificate.
+- Unknown stations: with `HubConfig.unknown_stations="refuse"` (no auto-registration) a
+  station the operator has not registered (`known_stations`, the registration API, a
+  password) and that was never accepted is refused at the handshake with 404, as OCPP-J
+  1.6 asks for an unknown identity — after the credentials are checked, so a 404 does not
+  tell a stranger which ids exist.
+- A failed TLS handshake (e.g. a client certificate from an unknown CA) is logged with the
+  peer's address and the reason; asyncio itself says nothing about it outside debug mode.
+- No secret is logged: the websockets debug log of handshake headers shows
+  `Authorization: Basic <redacted>` (simulator.transport.websocket), and the frame log
+  served by the API and the debug page hides AuthorizationKey values.
 - SecurityEventNotifications are recorded by the manager (`store.security_events`).
 Passwords live in the store (`store.passwords`); this module keeps a cache of them.
 """
@@ -21,6 +31,8 @@ import hmac
 import http
 import logging
 import os
+import ssl
+import sys
 from typing import TYPE_CHECKING
 
 from simulator.transport import tls
@@ -94,28 +106,46 @@ class HubSecurity:
             if cn != station_id:
                 return self._refuse(connection, station_id, http.HTTPStatus.FORBIDDEN,
                                     f"client certificate CN {cn!r} is not the station id")
-            return None   # profile 3: the certificate authenticates the station
+            return self._check_known(connection, station_id)   # profile 3: the certificate
         if not (self.has_password(station_id) or cfg.require_auth):
-            return None
+            return self._check_known(connection, station_id)
         credentials = _basic_credentials(request.headers.get("Authorization"))
         if credentials is None:
             return self._unauthorized(connection, station_id, "Basic authentication required")
         user, password = credentials
-        if user != station_id or not self.check_password(station_id, password):
+        if not hmac.compare_digest(user.encode(), station_id.encode()) \
+                or not self.check_password(station_id, password):
             return self._unauthorized(connection, station_id, "wrong station id or password")
-        return None
+        return self._check_known(connection, station_id)
+
+    def is_known(self, station_id: str) -> bool:
+        """Registered by the operator, accepted before, or given a password."""
+        manager = self.hub.manager
+        st = manager.stations.get(station_id) if manager is not None else None
+        if st is not None and "Accepted" in (st.operator, st.registration):
+            return True
+        return self.has_password(station_id)
+
+    def _check_known(self, connection, station_id: str):
+        if self.hub.config.unknown_stations != "refuse" or self.is_known(station_id):
+            return None
+        return self._refuse(connection, station_id, http.HTTPStatus.NOT_FOUND,
+                            f"unknown station {station_id!r} (auto-registration is off: "
+                            f"register it first)", metric="unknown")
 
     def _unauthorized(self, connection, station_id: str, reason: str):
         response = self._refuse(connection, station_id, http.HTTPStatus.UNAUTHORIZED, reason)
         response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
         return response
 
-    def _refuse(self, connection, station_id: str, status: http.HTTPStatus, reason: str):
-        self.hub.metrics.refused.inc(reason="auth")
+    def _refuse(self, connection, station_id: str, status: http.HTTPStatus, reason: str,
+                *, metric: str = "auth"):
+        self.hub.metrics.refused.inc(reason=metric)
         server = self.hub.server
         if server is not None:
             server.frames.note(station_id, "in", "-", f"refused {status.value}: {reason}")
-        log.warning("%s: refused %d: %s", station_id, status.value, reason)
+        log.warning("%s: refused %d from %s: %s", station_id, status.value,
+                    _peer(connection), reason)
         return connection.respond(status, reason + "\n")
 
     def security_events(self, station_id: str) -> list[dict]:
@@ -134,11 +164,83 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
+SECRET_KEYS = ("AuthorizationKey",)   # configuration keys whose value is a credential
+REDACTED = "<redacted>"
+
+
+def redact_frame(raw: str | bytes) -> str | bytes:
+    """A frame with the values of secret configuration keys hidden (ChangeConfiguration of
+    AuthorizationKey, a GetConfiguration answer that lists it), for the frame log's readers:
+    the API and the debug page.  Frames without such a key come back as they are."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if not any(key in text for key in SECRET_KEYS):
+        return raw
+    try:
+        import orjson
+        frame = orjson.loads(text)
+    except ValueError:
+        return raw
+    changed = False
+
+    def hide(entry) -> None:
+        nonlocal changed
+        if isinstance(entry, dict) and entry.get("key") in SECRET_KEYS and "value" in entry:
+            entry["value"] = REDACTED
+            changed = True
+
+    if isinstance(frame, list) and len(frame) >= 3:
+        payload = frame[3] if frame[0] == 2 and len(frame) > 3 else frame[2]
+        if isinstance(payload, dict):
+            hide(payload)
+            for entry in payload.get("configurationKey") or ():
+                hide(entry)
+    return orjson.dumps(frame).decode() if changed else raw
+
+
+def _peer(connection) -> str:
+    address = getattr(connection, "remote_address", None)
+    return f"{address[0]}:{address[1]}" if address else "an unknown peer"
+
+
 def server_ssl(cfg):
     """The TLS context of the OCPP endpoint, or None for ws://."""
     if not cfg.tls_cert:
         return None
-    return tls.server_context(cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca)
+    ctx = tls.server_context(cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca)
+    ctx.sslobject_class = _LoggedHandshake
+    return ctx
+
+
+class _LoggedHandshake(ssl.SSLObject):
+    """The server side of one TLS connection, logging a failed handshake with its reason.
+
+    asyncio drops a failed TLS handshake silently (it logs OSErrors only in debug mode) and
+    websockets never sees the connection, so this is the one place that knows.  The peer's
+    address is read from asyncio's SSL protocol that drives the handshake, when it is the
+    caller (not under uvloop, whose protocol is compiled: the address is then unknown)."""
+
+    def do_handshake(self):
+        try:
+            return super().do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise
+        except ssl.SSLError as e:
+            reason = getattr(e, "verify_message", None) or e.reason or str(e)
+            hint = ""
+            if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE" in str(e).upper():
+                hint = " (the client's certificate is not signed by the hub's --tls-client-ca)"
+            log.warning("TLS handshake from %s failed: %s%s", _handshake_peer(), reason, hint)
+            raise
+
+
+def _handshake_peer() -> str:
+    try:
+        protocol = sys._getframe(2).f_locals.get("self")
+        transport = getattr(protocol, "_transport", None)
+        address = transport.get_extra_info("peername") if transport is not None else None
+    except Exception:   # a best effort: never let the log line break the handshake
+        address = None
+    return f"{address[0]}:{address[1]}" if address else "an unknown peer"
 
 
 # -- command line (python -m hub_under_test / chargesim hub) ---------------------------------

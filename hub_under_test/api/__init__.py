@@ -40,6 +40,7 @@ from aiohttp import web
 
 from ..frame_audit import RepairedFrame
 from ..metrics import CONTENT_TYPE
+from ..security import redact_frame
 from . import debug_page, features, files
 from .common import (_body, _error, _json, command_response, format_time_epoch, json_errors,
                      query_bool, query_float, query_int, query_params)
@@ -199,7 +200,7 @@ def frame_json(frame) -> dict:
     from_station = frame.direction == "in"
     out = {"ts": format_time_epoch(frame.ts), "direction": "out" if from_station else "in",
            "sender": "station" if from_station else "hub", "version": frame.version,
-           "raw": frame.raw, "note": frame.note}
+           "raw": redact_frame(frame.raw), "note": frame.note}   # no secret in the log
     if isinstance(frame, RepairedFrame):   # lenient mode changed it before handling
         out["repairs"] = list(frame.repairs)
     return out

@@ -239,7 +239,7 @@ SCHEMA: dict = {
                                 "anyOf": [{"enum": ["Accepted", "Blocked", "Expired", "Invalid"]},
                                           {"type": "object"}]}},
                             "heartbeat_interval": {"type": "integer"},
-                            "unknown_stations": {"enum": ["accept", "pending", "reject"]},
+                            "unknown_stations": {"enum": ["accept", "pending", "reject", "refuse"]},
                             "known_stations": {"type": "array", "items": _STR},
                             "firmware": _HUB_FIRMWARE}},
                 "trigger": _TRIGGER,

@@ -34,6 +34,7 @@ def client_context(ca: list[str], cert: str | None = None, key: str | None = Non
     ctx.load_verify_locations(cadata="\n".join(read_pem(c) for c in ca))
     if cert is not None:
         load_chain(ctx, cert, key)
+    ctx.chargesim_client_cert = cert is not None   # for the TLS error message (websocket.py)
     return ctx
 
 

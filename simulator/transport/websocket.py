@@ -9,14 +9,45 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import ssl as ssl_module
 
 import websockets
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidMessage
 
 MAX_FRAME = 64 * 1024
 MAX_QUEUE = 16
 SUBPROTOCOL = {"ocpp1.6": "ocpp1.6", "ocpp2.0.1": "ocpp2.0.1"}
+
+
+class TlsError(Exception):
+    """The TLS connection failed in a way the HTTP layer would misname (the peer closed it
+    right after the handshake: how a TLS 1.3 server refuses a client certificate)."""
+
+
+class _RedactAuthorization(logging.Filter):
+    """websockets logs every handshake header at DEBUG: never the credentials."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str)
+                and args[0].lower() in ("authorization", "proxy-authorization")):
+            scheme = str(args[1]).split(" ", 1)[0]
+            record.args = (args[0], f"{scheme} <redacted>")
+        return True
+
+
+for _name in ("websockets.client", "websockets.server"):
+    logging.getLogger(_name).addFilter(_RedactAuthorization())
+
+
+def _closed_before_http(error: BaseException) -> bool:
+    seen = error
+    while seen is not None:
+        if isinstance(seen, EOFError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def connect(url: str, *, version: str = "ocpp1.6", open_timeout: float = 10, basic_auth: tuple[str, str] | None = None,
@@ -29,15 +60,30 @@ async def connect(url: str, *, version: str = "ocpp1.6", open_timeout: float = 1
         token = base64.b64encode(f"{basic_auth[0]}:{basic_auth[1]}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
     offered = [SUBPROTOCOL[version] if subprotocol == "default" else subprotocol] if subprotocol else None
-    conn = await websockets.connect(
-        url, subprotocols=offered, compression=None, max_size=max_size, max_queue=MAX_QUEUE,
-        ping_interval=None, open_timeout=open_timeout, additional_headers=headers or None,
-        ssl=ssl, user_agent_header="chargesim")
+    try:
+        conn = await websockets.connect(
+            url, subprotocols=offered, compression=None, max_size=max_size, max_queue=MAX_QUEUE,
+            ping_interval=None, open_timeout=open_timeout, additional_headers=headers or None,
+            ssl=ssl, user_agent_header="chargesim")
+    except InvalidMessage as e:
+        if ssl is None or not _closed_before_http(e):
+            raise
+        cert = _has_client_cert(ssl)
+        raise TlsError(
+            "TLS error: the CSMS closed the TLS connection right after the handshake, before "
+            "any HTTP response" + (": it refused our client certificate (not signed by a CA "
+                                   "it trusts, expired, or revoked)" if cert else
+                                   " (it may require a client certificate)")) from e
     # Our opening request stays on the connection for inspection: ~1.5 KiB of headers per
     # station that nothing reads once the connection is open.  (The response cannot go:
     # websockets' parser still holds it.)
     conn.request = None
     return conn
+
+
+def _has_client_cert(ctx: ssl_module.SSLContext) -> bool:
+    """Whether the context presents a certificate (set by tls.load_chain)."""
+    return bool(getattr(ctx, "chargesim_client_cert", False))
 
 
 class Keepalive:
