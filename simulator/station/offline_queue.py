@@ -8,7 +8,10 @@ never sent) and the queue REMAPS it in the later MeterValues / StopTransaction o
 transaction once the StartTransaction has been answered.
 
 Journal format (state_dir/<station id>.offline.jsonl, one JSON object a line, appended and
-flushed at every change, so a crash loses at most the line being written):
+flushed at every change, so a crash loses at most the line being written; the lines a
+power cut must not lose — put, done, map, open, close — are fsynced too, and so is a
+compacted journal before it replaces the old one; the frequent energy lines are only
+flushed, the next one carries the register again):
 
     {"op": "put",  "seq": 7, "action": "meter_sample", "payload": {...}, "local": -1}
     {"op": "done", "seq": 7}                 delivered, or given up after the attempts
@@ -135,13 +138,18 @@ class OfflineQueue:
                                     "at": self.energy_at.get(connector)}) + "\n")
             for e in self.entries:
                 f.write(json.dumps(e.record()) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, self.path)
+        _fsync_dir(self.path.parent)
         self._file = self.path.open("a", encoding="utf-8")
 
-    def _append(self, record: dict) -> None:
+    def _append(self, record: dict, durable: bool = True) -> None:
         if self._file is not None:
             self._file.write(json.dumps(record) + "\n")
             self._file.flush()
+            if durable:   # on the disk, not only in the OS cache: survives a power cut
+                os.fsync(self._file.fileno())
 
     def close(self) -> None:
         if self._file is not None:
@@ -205,4 +213,20 @@ class OfflineQueue:
     def record_energy(self, connector: int, wh: float, at: str | None = None) -> None:
         if self._file is not None:   # in memory the meter itself is the register
             self.energy[connector], self.energy_at[connector] = wh, at
-            self._append({"op": "energy", "connector": connector, "wh": round(wh, 3), "at": at})
+            self._append({"op": "energy", "connector": connector, "wh": round(wh, 3), "at": at},
+                         durable=False)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in `path` durable (POSIX); a best effort where directories cannot be
+    opened (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
