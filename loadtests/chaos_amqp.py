@@ -136,23 +136,54 @@ class Broker:
 
 
 class Consumer:
-    """Reads every event from a durable queue (persistent messages survive the restart)."""
+    """Reads every event from a durable queue (persistent messages survive the restart),
+    reconnecting on its own while the broker is away."""
+
+    QUEUE = "chargesim.chaos.consumer"
 
     def __init__(self, url: str):
         self.url = url
         self.ids: set[str] = set()
         self.received = 0
         self.redelivered = 0
-        self.conn = None
+        self.reconnects = -1
+        self._task: asyncio.Task | None = None
+        self._ready = asyncio.Event()
 
     async def start(self) -> None:
-        self.conn = await aio_pika.connect_robust(self.url, reconnect_interval=0.5)
-        channel = await self.conn.channel()
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self._ready.wait(), 30)
+
+    async def _declare(self, channel):
         exchange = await channel.declare_exchange(DEFAULT_EXCHANGE, aio_pika.ExchangeType.TOPIC,
                                                   durable=True)
-        queue = await channel.declare_queue("chargesim.chaos.consumer", durable=True)
+        queue = await channel.declare_queue(self.QUEUE, durable=True)
         await queue.bind(exchange, "#")
-        await queue.consume(self._on_message)
+        return queue
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                conn = await aio_pika.connect(self.url, timeout=5)
+            except Exception:
+                await asyncio.sleep(0.5)
+                continue
+            closed = asyncio.Event()
+            conn.close_callbacks.add(lambda *_: closed.set())
+            try:
+                channel = await conn.channel()
+                await channel.set_qos(prefetch_count=500)
+                queue = await self._declare(channel)
+                await queue.consume(self._on_message)
+                self.reconnects += 1
+                self._ready.set()
+                await closed.wait()
+            except asyncio.CancelledError:
+                await conn.close()
+                raise
+            except Exception:
+                pass
+            await asyncio.sleep(0.5)
 
     async def _on_message(self, message) -> None:
         async with message.process():
@@ -162,9 +193,20 @@ class Consumer:
                 self.redelivered += 1
             self.ids.add(event_id)
 
+    async def left_in_queue(self) -> int:
+        """Messages the broker still holds for the consumer (not lost: not yet read)."""
+        conn = await aio_pika.connect(self.url, timeout=5)
+        try:
+            channel = await conn.channel()
+            queue = await channel.declare_queue(self.QUEUE, durable=True, passive=True)
+            return queue.declaration_result.message_count
+        finally:
+            await conn.close()
+
     async def close(self) -> None:
-        if self.conn is not None:
-            await self.conn.close()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 async def station(hub_url: str, n: int, transactions: int, pace: float, stats: dict) -> None:
@@ -238,13 +280,14 @@ async def run(a) -> int:
         await asyncio.sleep(1)   # a last redelivery, if any
         sent, acked = bus.published, bus.confirmed
         unique = len(consumer.ids)
-        lost = sent - unique
+        unread = await consumer.left_in_queue()
+        lost = sent - unique - unread
         print(f"sent {sent}, acked {acked}, received {unique} "
               f"({consumer.received} deliveries, {consumer.redelivered} redelivered and "
               f"de-duplicated by event id), lost {lost}, duplicated 0, dropped by the outbox "
-              f"{bus.dropped}, CALLERRORs {stats['callerrors']}, broker reconnects "
-              f"{bus.connects - 1}")
-        return 0 if lost == 0 and bus.dropped == 0 and stats["callerrors"] == 0 else 1
+              f"{bus.dropped}, CALLERRORs {stats['callerrors']}, still in the queue (unread) "
+              f"{unread}, reconnects: hub {bus.connects - 1}, consumer {consumer.reconnects}")
+        return 0 if lost == 0 == unread and bus.dropped == 0 and stats["callerrors"] == 0 else 1
     finally:
         if hub is not None:
             await hub.stop()
