@@ -58,6 +58,9 @@ def main(argv=None) -> int:
         "chargesim-long", max_examples=a.examples, deadline=None, database=None,
         suppress_health_check=list(HealthCheck), print_blob=True)
     settings.load_profile("chargesim-long")
+    import logging
+    for noisy in ("hub_under_test", "simulator"):   # the hub warns about every bad frame
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     found, support, modules = properties()
     words = [w for w in a.only.split(",") if w] or [""]
     chosen = [(n, f) for n, f in found if any(w in n for w in words)]

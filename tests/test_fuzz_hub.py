@@ -11,7 +11,6 @@ second station on the same hub is unaffected (its messages answered, its state u
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import orjson
 import pytest
@@ -60,8 +59,6 @@ class _HubHarness:
     """One hub per mode on a loop of its own, and a bystander station connected to it."""
 
     def __init__(self, mode: str):
-        logging.getLogger("hub_under_test").setLevel(logging.CRITICAL)
-        logging.getLogger("simulator").setLevel(logging.CRITICAL)
         self.loop = asyncio.new_event_loop()
         self.n = 0
         self.hub = Hub(HubConfig(port=0, api_port=None, ping_interval=None, mode=mode,
