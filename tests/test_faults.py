@@ -225,6 +225,8 @@ async def reconnect_with(hub, station, faults: dict | None) -> None:
     station.options.faults = faults
     station.dialect.abort(notify=True)
     await wait_for(lambda: hub.server.connections.get(station.id) not in (None, old), 10)
+    await wait_for(lambda: station.online and station.session is not None
+                   and not station.session.closed, 10)   # the station's side too
 
 
 async def test_corrupt_frames_get_the_hubs_callerror_and_the_station_goes_on():
