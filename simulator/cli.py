@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common_station_args(station)
     station.add_argument("--id", action="append", dest="ids", metavar="ID",
                          help="station id (repeatable); default SIM-00001")
+    from .cli_replay import add_replay_parser  # chargesim replay (docs/replay.md)
+    add_replay_parser(sub)
     return parser
 
 
@@ -102,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_scenarios(args))
         if args.command == "run":
             return asyncio.run(_run(args))
+        if args.command == "replay":
+            from .cli_replay import run_replay
+            return asyncio.run(run_replay(args))
         return asyncio.run(_station(args))
     except KeyboardInterrupt:
         return 130

@@ -1,0 +1,98 @@
+"""Replaying recordings against the bundled hub: zero divergence on a round trip, a changed
+answer caught and reported, ids the CSMS assigns learnt and mapped, bad input exit 2."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from hub_under_test.hub import Hub
+from simulator.cli import main
+from simulator.cli_replay import hub_config
+from simulator.replay import read_log
+from simulator.replay.mapping import StationIds
+from simulator.replay.replayer import DIVERGED, SAME, ReplayOptions, replay
+from simulator.replay.script import build
+
+RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
+
+
+def scripts_of(*names):
+    return build([read_log(RECORDINGS / n) for n in names])
+
+
+async def replay_on(hub_cfg_or_hub, scripts, **options):
+    opts = ReplayOptions(request_wait=0.2, **options)
+    if isinstance(hub_cfg_or_hub, Hub):
+        return await replay(scripts, hub_cfg_or_hub.url, opts)
+    async with Hub(hub_cfg_or_hub) as hub:
+        return await replay(scripts, hub.url, opts)
+
+
+def test_normal_session_replays_with_zero_divergence():
+    scripts = scripts_of("normal-session.jsonl")
+    [result] = asyncio.run(replay_on(hub_config(scripts, {}), scripts))
+    assert result.error is None
+    assert [e.status for e in result.exchanges] == [SAME] * len(result.exchanges)
+    assert {e.action for e in result.exchanges} >= {"BootNotification", "StartTransaction",
+                                                    "MeterValues", "StopTransaction"}
+
+
+def test_transaction_ids_are_learnt_from_the_new_answers():
+    """Replayed twice on one hub, the second run gets another transaction id: later frames
+    carry it, and the StopTransaction is still answered as recorded."""
+    scripts = scripts_of("normal-session.jsonl")
+
+    async def twice():
+        async with Hub(hub_config(scripts, {})) as hub:
+            first = await replay_on(hub, scripts)
+            second = await replay_on(hub, scripts)
+            return first, second, hub.manager
+    (first,), (second,), _ = asyncio.run(twice())
+    assert not first.diverged and not second.diverged
+    start = next(e for e in second.exchanges if e.action == "StartTransaction")
+    assert start.now.payload["transactionId"] != start.recorded.payload["transactionId"]
+
+
+def test_a_blocked_tag_is_reported_as_divergence():
+    scripts = scripts_of("normal-session.jsonl")
+    config = hub_config(scripts, {})
+    config.tags = {tag: "Blocked" for tag in config.tags}
+    assert config.tags, "the recording's tag seeds the hub"
+    [result] = asyncio.run(replay_on(config, scripts))
+    diverged = result.diverged
+    assert diverged and diverged[0].action in ("Authorize", "StartTransaction")
+    assert any("idTagInfo.status: recorded 'Accepted', now 'Blocked'" in d
+               for d in diverged[0].differences)
+
+
+def test_station_ids_are_mapped(capsys):
+    scripts = scripts_of("multi-station.jsonl")
+    results = asyncio.run(replay_on(hub_config(scripts, {}), scripts,
+                                    ids=StationIds({"EX-SOLO": "ALONE"}, "NEW-")))
+    assert {r.replayed_as for r in results} == {"NEW-EX-FLEET-1", "NEW-EX-FLEET-2",
+                                                "NEW-EX-FLEET-3", "ALONE"}
+    assert all(r.passed for r in results)
+
+
+def test_cli_exit_codes_and_reports(tmp_path, capsys):
+    junit, report = tmp_path / "r.xml", tmp_path / "r.json"
+    code = main(["replay", str(RECORDINGS / "reboot-mid-transaction.jsonl"), "--fast",
+                 "--junit", str(junit), "--json", str(report)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "0 diverged" in out
+    data = json.loads(report.read_text())
+    assert data["summary"]["diverged"] == 0 and data["summary"]["exchanges"] > 10
+    assert 'failures="0"' in junit.read_text()
+    assert main(["replay", str(tmp_path / "nothing.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_cli_malformed_log_is_bad_input_naming_the_line(capsys):
+    code = main(["replay", str(RECORDINGS / "malformed-truncated.log"), "--fast"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "malformed-truncated.log:" in err and "truncated" in err
