@@ -152,6 +152,7 @@ class OcppServer:
         self.connections: dict[str, StationConnection] = {}
         self.frames = FrameLog(hub.config.frames_kept, hub.config.frames_total)
         self._server = None
+        self.recorder = None   # session.recording.Recorder, with config.record_path
         self._sweeper: asyncio.Task | None = None
         self._closing: set[asyncio.Task] = set()
         self._per_source: collections.Counter[str] = collections.Counter()  # remote IP → open
@@ -166,6 +167,10 @@ class OcppServer:
 
     async def start(self) -> None:
         cfg = self.config
+        if cfg.record_path:
+            from simulator.session.recording import Recorder
+            self.recorder = Recorder(cfg.record_path, side="csms", max_bytes=cfg.record_max_bytes,
+                                     keep=cfg.record_keep)
         self._server = await websockets.serve(
             self._serve_connection, cfg.host, cfg.port,
             process_request=self._process_request, select_subprotocol=self._select_subprotocol,
@@ -191,6 +196,8 @@ class OcppServer:
         for task in list(self._closing):
             task.cancel()
         self._server = None
+        if self.recorder is not None:
+            self.recorder.close()
 
     async def _close_idle(self, idle: float) -> None:
         """Close stations that sent nothing for `idle` seconds.  One sweep now and then over
@@ -309,6 +316,8 @@ class OcppServer:
         if cfg.frames_kept:
             session.taps.append(self._record_marked if cfg.mode == LENIENT else self.frames.record)
         session.taps.append(metrics.on_frame)
+        if self.recorder is not None:
+            session.taps.append(self.recorder.tap)
         session.taps.append(CallErrorLog(station_id, metrics.call_error_sent))
         conn = StationConnection(station_id, version, ws, paced, session, adapter, _remote(ws))
 

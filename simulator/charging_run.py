@@ -83,8 +83,8 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
 
 async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, seconds: float,
               sample_interval: int, options: StationOptions, verbose: bool,
-              print_=print, fleet: list[tuple[str, StationOptions]] | None = None
-              ) -> list[Outcome]:
+              print_=print, fleet: list[tuple[str, StationOptions]] | None = None,
+              taps=()) -> list[Outcome]:
     """`fleet` (from a template or fleet file) replaces stations / id_pattern / options."""
     def show(event: Event) -> None:
         if verbose or event.kind in _HEADLINE:
@@ -104,6 +104,7 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
                                                   connect_attempts=RUN_CONNECT_ATTEMPTS)
         station = make_station(station_id, csms_url, station_options)
         station.on_event = show
+        station.taps.extend(taps)   # e.g. a frame recorder
         outcome = Outcome(station.id)
         outcomes.append(outcome)
         tasks.append(charge_once(station, outcome, tag=tag.format(n=n), seconds=seconds))

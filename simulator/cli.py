@@ -73,12 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     # With paths, `run` runs YAML scenarios (simulator/scenario) instead of the quick run.
     from .scenario.cli_args import add_scenario_args
     add_scenario_args(run)
+    from .record_cli import add_record_args  # --record-max-bytes / --record-keep
+    add_record_args(run, with_path=False)
 
     sub.add_parser("templates", help="list the bundled station templates")
     station = sub.add_parser("station", help="keep stations online, answering the CSMS, until Ctrl-C")
     _common_station_args(station)
     station.add_argument("--id", action="append", dest="ids", metavar="ID",
                          help="station id (repeatable); default SIM-00001")
+    add_record_args(station)
     from .cli_replay import add_replay_parser  # chargesim replay (docs/replay.md)
     add_replay_parser(sub)
     return parser
@@ -135,12 +138,20 @@ async def _run(args) -> int:
                                       for n in range(1, args.stations + 1)])
     count = len(fleet) if fleet is not None else args.stations
     tags = {args.tag.format(n=n): "Accepted" for n in range(1, count + 1)}
+    from .record_cli import recorder_from_args
+    recorder = recorder_from_args(args)
     async with _csms(args, tags) as url:
         print(f"{count} station(s) → {url}")
-        outcomes = await run(url, stations=args.stations, id_pattern=args.id_pattern,
-                             tag=args.tag, seconds=args.seconds,
-                             sample_interval=args.sample_interval, options=_options(args),
-                             verbose=args.verbose, fleet=fleet)
+        try:
+            outcomes = await run(url, stations=args.stations, id_pattern=args.id_pattern,
+                                 tag=args.tag, seconds=args.seconds,
+                                 sample_interval=args.sample_interval, options=_options(args),
+                                 verbose=args.verbose, fleet=fleet,
+                                 taps=[recorder.tap] if recorder else [])
+        finally:
+            if recorder is not None:
+                recorder.close()
+                print(f"recorded {recorder.frames} frames to {args.record}")
     print()
     for outcome in outcomes:
         print(outcome.line())
@@ -159,7 +170,9 @@ async def _station(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with _csms(args, {}) as url:
+    from .record_cli import recorder_from_args
+    recorder = recorder_from_args(args)
+    async with _csms(args, {}) as url, _closing(recorder):
         stations = []
         for station_id, options in fleet or [(i, None) for i in ids]:
             if options is None:
@@ -168,6 +181,8 @@ async def _station(args) -> int:
                     options.basic_auth = (station_id, args.password)
             station = make_station(station_id, url, options)
             station.on_event = lambda e: print(f"{e}", flush=True)
+            if recorder is not None:
+                station.taps.append(recorder.tap)
             stations.append(station)
         # A real charger never gives up: each station connects whenever its CSMS is there
         # (and boots again while Pending); Ctrl-C stops it in any state.
@@ -193,6 +208,15 @@ async def _station(args) -> int:
         finally:
             await asyncio.gather(*(s.stop() for s in stations), return_exceptions=True)
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _closing(recorder):
+    try:
+        yield recorder
+    finally:
+        if recorder is not None:
+            recorder.close()
 
 
 if __name__ == "__main__":

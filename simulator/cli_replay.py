@@ -50,11 +50,8 @@ def add_replay_parser(sub) -> argparse.ArgumentParser:
                    help="replay what could be read even when lines of a log could not")
     p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     p.add_argument("--json", metavar="FILE", help="write a JSON report")
-    p.add_argument("--record", metavar="FILE.jsonl", help="record the replay's frames")
-    p.add_argument("--record-max-bytes", type=int, default=None, metavar="N",
-                   help="rotate the recording at N bytes")
-    p.add_argument("--record-keep", type=int, default=5, metavar="K",
-                   help="rotated recording files kept (default 5)")
+    from .record_cli import add_record_args   # --record FILE of the replay's own frames
+    add_record_args(p)
     p.add_argument("--to-scenario", metavar="OUT.yaml",
                    help="write a YAML scenario reproducing the station's side instead of replaying")
     p.add_argument("--anonymize", metavar="OUT",
@@ -167,10 +164,8 @@ async def run_replay(args) -> int:
         return EXIT_OK
     if not args.verbose:
         logging.getLogger("hub_under_test").setLevel(logging.ERROR)
-    recorder = None
-    if args.record:
-        from .session.recording import Recorder
-        recorder = Recorder(args.record, max_bytes=args.record_max_bytes, keep=args.record_keep)
+    from .record_cli import recorder_from_args
+    recorder = recorder_from_args(args)
     options = ReplayOptions(speed=None if args.fast else args.speed, raw=args.raw,
                             ids=StationIds(id_map, args.id_prefix), tags=tags,
                             shift_times=not args.no_time_shift, call_timeout=args.call_timeout,

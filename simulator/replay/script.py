@@ -77,8 +77,13 @@ def build(reads: list[LogRead], *, station: str | None = None,
     station of frames whose log does not (a charger's own log); `protocol` the version of
     frames whose log does not say."""
     scripts: dict[str, StationScript] = {}
+    # Files of one recording (rotated: FILE.2 FILE.1 FILE) are taken oldest first, whatever
+    # order they were given in, and a reply may be in the file after its CALL.
+    firsts = [next((f.ts for f in r.frames if f.ts is not None), None) for r in reads]
+    if None not in firsts:
+        reads = [r for _, r in sorted(zip(firsts, reads), key=lambda p: p[0])]
+    pending: dict[tuple[str, str], Exchange] = {}
     for read in reads:
-        pending: dict[tuple[str, str], Exchange] = {}
         for frame in read.frames:
             if isinstance(frame.message, SoapMessage) or (frame.protocol or "").startswith("ocpp1.5"):
                 raise ScriptError(f"{read.source}:{frame.line}: a SOAP (OCPP 1.5) frame: replay "

@@ -32,6 +32,8 @@ async def run_scenarios(args) -> int:
                                exclude=args.exclude,
                                fail_fast=args.fail_fast, junit=args.junit, json=args.json,
                                record=args.record, verbose=args.verbose,
+                               record_max_bytes=getattr(args, "record_max_bytes", None),
+                               record_keep=getattr(args, "record_keep", 5),
                                trigger=_trigger(args)))
 
 
