@@ -96,3 +96,25 @@ def test_cli_malformed_log_is_bad_input_naming_the_line(capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert "malformed-truncated.log:" in err and "truncated" in err
+
+
+def test_the_current_hub_export_is_read_with_station_directions_and_replays(tmp_path):
+    """The hub's API writes directions seen from the station plus `sender`; the reader
+    takes the sender, and the export of a replayed session replays again cleanly."""
+    from hub_under_test.api import frame_json
+    scripts = scripts_of("normal-session.jsonl")
+
+    async def go():
+        async with Hub(hub_config(scripts, {})) as hub:
+            await replay_on(hub, scripts)
+            return [frame_json(f) for f in hub.server.frames.get("EX-CHARGE-1")]
+    export = asyncio.run(go())
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export))
+    read = read_log(path, station="EX-CHARGE-1")
+    assert read.layout == "hub-export" and read.problems == []
+    boot = next(f for f in read.frames if f.action == "BootNotification")
+    assert boot.direction == "out" and export[1]["sender"] == "station"
+    again = build([read])
+    [result] = asyncio.run(replay_on(hub_config(again, {}), again))
+    assert result.passed and len(result.exchanges) == len(scripts[0].exchanges)
