@@ -94,31 +94,11 @@ def hub_config(scripts, tags: dict[str, str]):
     """A bundled hub that answers as the recorded CSMS did where that is configuration:
     the recorded heartbeat interval and the id tags with their recorded status."""
     from hub_under_test.hub import HubConfig
-    from .replay.script import STATION
-    from .replay.replayer import recorded_answer
-    seeded: dict[str, str] = {}
-    interval = None
-    for script in scripts:
-        for e in script.exchanges:
-            if e.initiator != STATION or not e.decodes:
-                continue
-            answer = recorded_answer(e)
-            payload = e.request.message.payload
-            if answer.kind != "result" or not isinstance(answer.payload, dict):
-                continue
-            if e.action.lower() == "bootnotification" and isinstance(answer.payload.get("interval"), int):
-                interval = interval or answer.payload["interval"]
-            info = answer.payload.get("idTagInfo")
-            tag = payload.get("idTag") if isinstance(payload, dict) else None
-            if isinstance(info, dict) and isinstance(tag, str):
-                status = info.get("status")
-                if status in ("Accepted", "Blocked", "Expired") and tag not in seeded:
-                    seeded[tags.get(tag, tag)] = status
-                elif status == "ConcurrentTx" and tag not in seeded:
-                    seeded[tags.get(tag, tag)] = "Accepted"
-    config = HubConfig(port=0, api_port=None, tags=seeded, rate_limit=0)
-    if interval is not None:
-        config.heartbeat_interval = interval
+    from .replay.seed import recorded_csms
+    seen = recorded_csms(scripts, tags)
+    config = HubConfig(port=0, api_port=None, tags=seen.tags, rate_limit=0)
+    if seen.heartbeat_interval is not None:
+        config.heartbeat_interval = seen.heartbeat_interval
     return config
 
 

@@ -131,8 +131,8 @@ def scenario_of(scripts: list[StationScript], *, source: str, tags: dict[str, st
 
 
 def write_scenario(scripts: list[StationScript], out, *, source: str) -> Path:
-    from ..cli_replay import hub_config
-    tags = hub_config(scripts, {}).tags
+    from .seed import recorded_csms
+    tags = recorded_csms(scripts).tags
     data = scenario_of(scripts, source=source, tags=tags)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
