@@ -120,7 +120,8 @@ class _Quiet(logging.Filter):
         self.names = names
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.msg.startswith("%s: reply to no outstanding call")
+        return not (isinstance(record.msg, str)
+                    and record.msg.startswith("%s: reply to no outstanding call")
                     and record.args and record.args[0] in self.names)
 
 
@@ -266,8 +267,8 @@ class StationReplay:
         except InvalidResponse as e:
             now = Answer("invalid", description=str(e))
         except OcppError as e:   # our own payload breaks the schema: say so, go on
-            self._add(exchange, SKIPPED, note=f"not sent: the recorded payload is invalid "
-                                              f"({e}); --raw sends it as is")
+            self._add(exchange, SKIPPED, note=f"not sent, it does not validate: {e}; "
+                                              f"--raw sends it as is")
             return
         now.latency = time.perf_counter() - started
         self._judge(exchange, now)
