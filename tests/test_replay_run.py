@@ -6,14 +6,12 @@ import asyncio
 import json
 from pathlib import Path
 
-import pytest
-
 from hub_under_test.hub import Hub
 from simulator.cli import main
 from simulator.cli_replay import hub_config
 from simulator.replay import read_log
 from simulator.replay.mapping import StationIds
-from simulator.replay.replayer import DIVERGED, SAME, ReplayOptions, replay
+from simulator.replay.replayer import SAME, ReplayOptions, replay
 from simulator.replay.script import build
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"

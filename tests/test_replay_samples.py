@@ -62,7 +62,7 @@ def test_truncated_and_mixed_recordings_name_the_line(tmp_path, capsys):
     cut.write_text("\n".join(lines[:6]) + "\n" + lines[6][:40])
     assert main(["replay", str(cut), "--fast"]) == 2
     err = capsys.readouterr().err
-    assert f"cut.jsonl:7: truncated line" in err
+    assert "cut.jsonl:7: truncated line" in err
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text("\n".join(lines[:4] + ['[2,"x","Heartbeat",{}]'] + lines[4:]) + "\n")
     assert main(["replay", str(mixed), "--fast"]) == 2

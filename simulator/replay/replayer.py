@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from ..protocol import (CHARGE_POINT, LENIENT, STRICT, Call, CallError, CallResult,
                         ErrorCode, OcppError, ProtocolViolation, decode, parse_error_code)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..protocol import V16, Call, CallError, CallResult
-from .records import IN, OUT, LoggedFrame, LogRead, SoapMessage
+from .records import OUT, LoggedFrame, LogRead, SoapMessage
 
 STATION, CSMS = "station", "csms"
 

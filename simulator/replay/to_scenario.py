@@ -24,7 +24,7 @@ import yaml
 from ..protocol import OcppError, catalog, validate
 from .mapping import ASSIGNED, is_time
 from .replayer import recorded_answer
-from .script import CSMS, STATION, StationScript
+from .script import CSMS, StationScript
 
 _TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
 
