@@ -116,3 +116,21 @@ def test_the_current_hub_export_is_read_with_station_directions_and_replays(tmp_
     again = build([read])
     [result] = asyncio.run(replay_on(hub_config(again, {}), again))
     assert result.passed and len(result.exchanges) == len(scripts[0].exchanges)
+
+
+def test_cli_bad_options_are_bad_input(capsys):
+    path = str(RECORDINGS / "normal-session.jsonl")
+    assert main(["replay", path, "--id-map", "NOEQUALS"]) == 2
+    assert "--id-map: expected OLD=NEW, got 'NOEQUALS'" in capsys.readouterr().err
+    assert main(["replay", path, "--speed", "0"]) == 2
+    assert "--speed must be above 0" in capsys.readouterr().err
+
+
+def test_a_replay_records_itself_and_that_recording_replays(tmp_path, capsys):
+    again = tmp_path / "again.jsonl"
+    assert main(["replay", str(RECORDINGS / "multi-station.jsonl"), "--fast", "--id-prefix",
+                 "R-", "--record", str(again)]) == 0
+    read = read_log(again)
+    assert read.problems == [] and {f.station for f in read.frames} == {
+        "R-EX-FLEET-1", "R-EX-FLEET-2", "R-EX-FLEET-3", "R-EX-SOLO"}
+    assert main(["replay", str(again), "--fast"]) == 0
