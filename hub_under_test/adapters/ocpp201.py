@@ -9,7 +9,7 @@ Mapping onto the version-neutral hub: the abstract `connector_id` is the 2.0.1 E
 (0: the station); an IdToken is its value (with its type on Authorize); a groupIdToken is the
 parent tag.  Provisioning follows the same policy as 1.6 (BootNotification Accepted /
 Pending / Rejected); until a station is Accepted, anything but BootNotification is answered
-CALLERROR SecurityError (B02.FR.09 / B03.FR.07).
+CALLERROR SecurityError (use cases B02 / B03 of the spec).
 
 Transactions: the station names them (`transactionId`, a string).  Started becomes the
 hub's TransactionStart (the core `transactions` row, with the hub's integer id), Updated
@@ -78,15 +78,16 @@ def samples(meter_values: list[dict], where: str) -> list[MeterSample]:
 
 
 def energy_wh(items: list[MeterSample], context: str | None = None) -> int | None:
-    """The station's energy register in Wh (the last reading; of `context` if it has one)."""
-    found = None
+    """The station's energy register in Wh: the last reading of `context` if there is one,
+    else the last reading (None: no energy register reading at all)."""
+    last = last_of_context = None
     for s in items:
         if s.measurand == ENERGY and s.phase is None and s.location in (None, "Outlet") \
                 and s.unit in ("Wh", "kWh") and s.value is not None:
-            if context is not None and found is not None and s.context != context:
-                continue
-            found = int(round(s.value * 1000 if s.unit == "kWh" else s.value))
-    return found
+            last = int(round(s.value * 1000 if s.unit == "kWh" else s.value))
+            if context is not None and s.context == context:
+                last_of_context = last
+    return last_of_context if last_of_context is not None else last
 
 
 def _component_rows(component: dict, variable: dict, attributes: list[dict]) -> list[tuple]:
@@ -242,6 +243,7 @@ class Ocpp201Adapter:
                                     "TransactionEvent Started without evse: the first event "
                                     "of a transaction names its EVSE")
                 flags.append("Started without evse")
+            # the first reading the hub sees (an unknown transaction: from this event on)
             meter_start = energy_wh(readings, "Transaction.Begin") or 0
             started = await self.manager.start_transaction(TransactionStart(
                 self.station_id, evse_id or 0, tok or "", meter_start, ts,
