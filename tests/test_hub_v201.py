@@ -157,6 +157,7 @@ async def test_a_full_transaction_is_stored_with_its_201_id_events_and_meter_val
             ("Ended", 2, "EVCommunicationLost")]
         assert all(e["transaction_id"] == row["id"] and e["flags"] is None for e in events)
         assert hub.store.v201.remote_id(row["id"]) == ("CS-TX", "tx-abc")
+        assert row["remote_id"] == "tx-abc"   # also in GET /transactions and station detail
         values = [v["value"] for v in hub.store.meter_values(transaction_id=row["id"])]
         assert values == [1000, 4500, 7000]
         assert seen["started"][0].transaction_id == row["id"]
@@ -270,6 +271,7 @@ async def test_a_mixed_fleet_of_16_and_201_stations_on_one_hub():
         assert rows["OLD-16"]["meter_stop"] == 500 and rows["NEW-201"]["meter_stop"] == 800
         assert hub.store.v201.remote_id(rows["NEW-201"]["id"]) == ("NEW-201", "mix-1")
         assert hub.store.v201.remote_id(rows["OLD-16"]["id"]) is None
+        assert (rows["OLD-16"]["remote_id"], rows["NEW-201"]["remote_id"]) == (None, "mix-1")
 
 
 async def test_a_station_offering_both_gets_its_preferred_version():

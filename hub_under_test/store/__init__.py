@@ -407,7 +407,9 @@ class Store:
             args.append(station_id)
         if active is not None:
             where.append("stop_time IS NULL" if active else "stop_time IS NOT NULL")
-        sql = "SELECT * FROM transactions"
+        # remote_id: the station's own transaction id (2.0.1), NULL for 1.6 transactions
+        sql = """SELECT t.*, (SELECT x.remote_id FROM tx_ids x WHERE x.transaction_id = t.id)
+                 AS remote_id FROM transactions t"""
         if where:
             sql += " WHERE " + " AND ".join(where)
         return self._rows(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
