@@ -59,6 +59,17 @@ class Charger201(ChargePoint):
                             "component": item["component"], "variable": item["variable"]})
         return call_result.SetVariables(set_variable_result=results)
 
+    @on("ReserveNow")
+    async def on_reserve(self, id, expiry_date_time, id_token, **kwargs):
+        self.received.append(("ReserveNow", {"id": id, "id_token": id_token, **kwargs}))
+        return call_result.ReserveNow(status="Accepted")
+
+    @on("SendLocalList")
+    async def on_local_list(self, version_number, update_type, **kwargs):
+        self.received.append(("SendLocalList", {"version_number": version_number,
+                                                "update_type": update_type, **kwargs}))
+        return call_result.SendLocalList(status="Accepted")
+
     @on("Reset")
     async def on_reset(self, type, **kwargs):
         self.received.append(("Reset", {"type": type, **kwargs}))
@@ -279,3 +290,29 @@ async def test_a_station_offering_both_gets_its_preferred_version():
         async with station201(hub, "BOTH", subprotocols=("ocpp2.0.1", "ocpp1.6")):
             await wait_for(lambda: "BOTH" in hub.connections)
             assert hub.connections["BOTH"].version == "ocpp2.0.1"
+
+
+async def test_the_hubs_features_drive_a_201_station_in_201_words():
+    async with running_hub(tags={"CARD-1": "Accepted", "CARD-2": "Blocked"}) as hub, \
+            Api(hub) as api:
+        async with station201(hub, "CS-F") as cp:
+            status, body = await api.post("/stations/CS-F/reservations", {
+                "connectorId": 1, "idTag": "CARD-1", "expiryDate": "2030-01-01T00:00:00Z"})
+            assert status == 200 and body["reservation"]["status"] == "Accepted"
+            rid = body["reservation"]["id"]
+            name, sent = cp.received[-1]
+            assert name == "ReserveNow" and sent["id"] == rid and sent["evse_id"] == 1
+            assert sent["id_token"] == {"id_token": "CARD-1", "type": "Central"}
+            # the station gives the reservation up: the hub's row says so
+            await cp.call(call.ReservationStatusUpdate(reservation_id=rid,
+                                                       reservation_update_status="Removed"))
+            status, rows = await api.get("/stations/CS-F/reservations")
+            assert rows[0]["status"] == "Removed"
+
+            status, body = await api.post("/stations/CS-F/local-list", {"updateType": "Full"})
+            assert status == 200 and body["response"] == {"status": "Accepted"}
+            name, sent = cp.received[-1]
+            assert name == "SendLocalList" and sent["update_type"] == "Full"
+            entries = {e["id_token"]["id_token"]: e["id_token_info"]["status"]
+                       for e in sent["local_authorization_list"]}
+            assert entries == {"CARD-1": "Accepted", "CARD-2": "Blocked"}

@@ -375,6 +375,14 @@ class Ocpp201Adapter:
         return self._report("NotifyDisplayMessages", p, len(p.get("messageInfo", [])))
 
     async def reservation_status_update(self, p: dict) -> dict:
+        """The station ended a reservation (Expired / Removed): the hub's row says so."""
+        repo = self.manager.store.reservations
+        row = repo.get(p["reservationId"])
+        if row is not None and row["station_id"] == self.station_id:
+            repo.set_status(p["reservationId"], p["reservationUpdateStatus"])
+        else:
+            log.warning("%s: ReservationStatusUpdate for reservation %s the hub did not make",
+                        self.station_id, p["reservationId"])
         return self._report("ReservationStatusUpdate", p, 1)
 
     async def publish_firmware_status_notification(self, p: dict) -> dict:
