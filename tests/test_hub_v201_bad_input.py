@@ -50,6 +50,8 @@ async def test_a_seq_no_gap_is_accepted_flagged_and_published():
             "seqNo 3 repeated or out of order (last was 3)"]
         (row,) = hub.manager.list_transactions("GAP")
         assert "seqNo gap: 1..2 missing before 3" in row["flags"]
+        # the repeated seqNo 3 (a retry) is recorded as an event, its readings not again
+        assert [v["value"] for v in hub.store.meter_values(transaction_id=row["id"])] == [100, 200]
         assert updates[0].flags == ["seqNo gap: 1..2 missing before 3"]
 
 

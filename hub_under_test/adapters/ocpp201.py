@@ -225,12 +225,14 @@ class Ocpp201Adapter:
         flags: list[str] = []
         info: IdTokenInfo | None = None
         tx_id = None
+        repeat = False   # a seqNo seen before: a retry (its reply was lost), nothing re-applied
         if link is not None:
             tx_id, last = link["transaction_id"], link["last_seq_no"]
             if last is not None and seq > last + 1:
                 missing = f"{last + 1}" if seq == last + 2 else f"{last + 1}..{seq - 1}"
                 flags.append(f"seqNo gap: {missing} missing before {seq}")
             elif last is not None and seq <= last:
+                repeat = True
                 flags.append(f"seqNo {seq} repeated or out of order (last was {last})")
             if kind == "Started":
                 flags.append(f"Started again for transaction {remote}")
@@ -270,7 +272,7 @@ class Ocpp201Adapter:
                               else active.meter_start if active else 0)
             stopped = await self.manager.stop_transaction(TransactionStop(
                 self.station_id, tx_id, meter_stop, ts, tx_info.get("stoppedReason", "Local"),
-                tok, readings))
+                tok, [] if repeat else readings))
             if tok:
                 info = stopped.id_token_info
         else:
@@ -278,7 +280,7 @@ class Ocpp201Adapter:
                 info = await self._authorize(token)
                 if tx_id is not None:
                     v201.set_transaction_tag(tx_id, tok, info.status.value)
-            if readings:
+            if readings and not repeat:
                 await self.manager.meter_reading(MeterReading(self.station_id, connector or 0,
                                                               tx_id, readings))
 
