@@ -70,6 +70,12 @@ class Charger201(ChargePoint):
                                                 "update_type": update_type, **kwargs}))
         return call_result.SendLocalList(status="Accepted")
 
+    @on("CertificateSigned")
+    async def on_certificate_signed(self, certificate_chain, **kwargs):
+        self.received.append(("CertificateSigned", {"certificate_chain": certificate_chain,
+                                                    **kwargs}))
+        return call_result.CertificateSigned(status="Accepted")
+
     @on("Reset")
     async def on_reset(self, type, **kwargs):
         self.received.append(("Reset", {"type": type, **kwargs}))
@@ -316,3 +322,28 @@ async def test_the_hubs_features_drive_a_201_station_in_201_words():
             entries = {e["id_token"]["id_token"]: e["id_token_info"]["status"]
                        for e in sent["local_authorization_list"]}
             assert entries == {"CARD-1": "Accepted", "CARD-2": "Blocked"}
+
+
+def csr_for(common_name: str) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    request = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, common_name)])).sign(key, hashes.SHA256())
+    return request.public_bytes(serialization.Encoding.PEM).decode()
+
+
+async def test_sign_certificate_is_answered_and_the_chain_delivered_in_201():
+    async with running_hub(auto_ca=True) as hub:
+        async with station201(hub, "CS-PKI") as cp:
+            wrong = await cp.call(call.SignCertificate(csr=csr_for("SOMEONE-ELSE")))
+            assert wrong.status == "Rejected"
+            ok = await cp.call(call.SignCertificate(csr=csr_for("CS-PKI"),
+                                                    certificate_type="ChargingStationCertificate"))
+            assert ok.status == "Accepted"
+            await wait_for(lambda: any(n == "CertificateSigned" for n, _ in cp.received), 5)
+            (_, sent), = [r for r in cp.received if r[0] == "CertificateSigned"]
+            assert sent["certificate_chain"].count("BEGIN CERTIFICATE") == 2   # leaf and CA
+            await wait_for(lambda: hub.pki.issued("CS-PKI")[0]["status"] == "Accepted", 5)
