@@ -342,8 +342,9 @@ class Ocpp201Adapter:
                                                    else {"data": result.data})}
 
     async def notify_event(self, p: dict) -> dict:
-        rows = [(*_component_rows(e["component"], e["variable"],
-                                  [{"type": "Actual", "value": e["actualValue"]}])[0],)
+        # each event carries its variable's actual value: the reported device model follows
+        rows = [_component_rows(e["component"], e["variable"],
+                                [{"type": "Actual", "value": e["actualValue"]}])[0]
                 for e in p["eventData"]]
         self._v201.put_variables(self.station_id, rows, format_time(utcnow()))
         return self._report("NotifyEvent", p, len(p["eventData"]))
