@@ -198,3 +198,44 @@ async def test_the_offline_flag_and_trigger_reason_are_kept():
             (1, "MeterValuePeriodic"), (1, "MeterValuePeriodic")]
         (row,) = hub.manager.list_transactions("OFF")
         assert row["stop_reason"] == "PowerLoss" and row["stop_time"] is not None
+
+
+async def test_a_201_message_on_a_16_connection_is_not_implemented():
+    async with running_hub() as hub:
+        async with raw_station(hub, "OLD") as ws:   # ocpp1.6
+            reply = await exchange(ws, tx_event("1", "Started", 0))
+            assert reply[:3] == [4, "1", "NotImplemented"]
+            assert "TransactionEvent" in reply[3]
+
+
+async def test_lenient_mode_repairs_201_quirks_and_flags_what_it_cannot_refuse():
+    async with running_hub(mode="lenient") as hub:
+        ctx, ws = await booted(hub, "LAX")
+        try:
+            frame = tx_event("1", "Started", "0", evse=None, wh=" 10")   # strings for numbers
+            reply = await exchange(ws, frame)
+            assert reply == [3, "1", {}]
+        finally:
+            await ctx.__aexit__(None, None, None)
+        (row,) = hub.manager.list_transactions("LAX")
+        assert "Started without evse" in row["flags"]
+        assert row["meter_start"] == 10
+        (event,) = hub.store.v201.events("LAX")
+        assert event["seq_no"] == 0
+
+
+async def test_authorize_publishes_the_token_with_its_201_type():
+    async with running_hub(tags={"K": "Accepted"}) as hub:
+        seen = []
+        hub.events.subscribe("token.authorized", lambda e: seen.append(e.message))
+        ctx, ws = await booted(hub, "AUTH")
+        try:
+            reply = await exchange(ws, [2, "1", "Authorize", {
+                "idToken": {"idToken": "K", "type": "KeyCode"}}])
+            assert reply[2] == {"idTokenInfo": {"status": "Accepted"}}
+            reply = await exchange(ws, [2, "2", "Authorize", {
+                "idToken": {"idToken": "", "type": "NoAuthorization"}}])
+            assert reply[2] == {"idTokenInfo": {"status": "Accepted"}}
+        finally:
+            await ctx.__aexit__(None, None, None)
+        assert [(m.id_token, m.token_type) for m in seen] == [("K", "KeyCode")]
