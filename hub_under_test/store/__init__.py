@@ -260,7 +260,7 @@ class Store:
         self.passwords = Passwords(self.db)
         self.security_events = SecurityEvents(self.db)
         self.certificates = Certificates(self.db)
-        self.v201 = V201(self.db)   # OCPP 2.0.1: transaction ids and events, device model
+        self.v201 = V201(self.db, self.write_behind)   # OCPP 2.0.1: transaction ids and events, device model
 
     def flush(self) -> None:
         """Write everything queued behind (see WriteBehind)."""

@@ -3,7 +3,7 @@
 - `tx_ids`: a 2.0.1 transaction is named by the station (`transactionId`, a string); the
   core `transactions` row keeps the hub's integer id.  This table maps one to the other
   per station and keeps the last `seqNo` seen, for the gap check.
-- `tx_events`: every TransactionEvent as received (Started / Updated / Ended, seqNo,
+- `tx_events` (written behind, as meter values are): every TransactionEvent as received (Started / Updated / Ended, seqNo,
   triggerReason, the offline flag, chargingState, stoppedReason, the id token), with what
   was wrong with it (`flags`: a seqNo gap, an unknown transaction id, ...).
 - `device_variables`: the device model as the station reported it (NotifyReport and the
@@ -77,9 +77,15 @@ _PUT_VARIABLE = """INSERT INTO device_variables (station_id, component, componen
                   updated=excluded.updated"""
 
 
+_INSERT_EVENT = """INSERT INTO tx_events (station_id, remote_id, transaction_id, event_type, seq_no,
+    trigger_reason, timestamp, offline, charging_state, stopped_reason, id_token, evse_id, flags)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+
+
 class V201:
-    def __init__(self, db):
+    def __init__(self, db, write_behind=None):
         self.db = db
+        self.write_behind = write_behind   # the store's WriteBehind: events are written behind
         db.executescript(SCHEMA)
 
     def _rows(self, sql: str, args=()) -> list[dict]:
@@ -112,16 +118,18 @@ class V201:
                   event_type: str, seq_no: int, trigger_reason: str, timestamp: str,
                   offline: bool, charging_state: str | None, stopped_reason: str | None,
                   id_token: str | None, evse_id: int | None, flags: str | None) -> None:
-        self.db.execute(
-            """INSERT INTO tx_events (station_id, remote_id, transaction_id, event_type, seq_no,
-                 trigger_reason, timestamp, offline, charging_state, stopped_reason, id_token,
-                 evse_id, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-            (station_id, remote_id, transaction_id, event_type, seq_no, trigger_reason,
-             timestamp, int(bool(offline)), charging_state, stopped_reason, id_token, evse_id,
-             flags))
+        row = (station_id, remote_id, transaction_id, event_type, seq_no, trigger_reason,
+               timestamp, int(bool(offline)), charging_state, stopped_reason, id_token, evse_id,
+               flags)
+        if self.write_behind is None:
+            self.db.execute(_INSERT_EVENT, row)
+        else:   # like meter values: one COMMIT for many events, read back after a flush
+            self.write_behind.add(_INSERT_EVENT, [row])
 
     def events(self, station_id: str, remote_id: str | None = None) -> list[dict]:
         """A station's TransactionEvents (of one transaction), in the order received."""
+        if self.write_behind is not None:
+            self.write_behind.flush()
         if remote_id is None:
             return self._rows("SELECT * FROM tx_events WHERE station_id = ? ORDER BY id",
                               (station_id,))
