@@ -8,8 +8,8 @@ OccurrenceConstraintViolation, PropertyConstraintViolation or TypeConstraintViol
 Mapping onto the version-neutral hub: the abstract `connector_id` is the 2.0.1 EVSE id
 (0: the station); an IdToken is its value (with its type on Authorize); a groupIdToken is the
 parent tag.  Provisioning follows the same policy as 1.6 (BootNotification Accepted /
-Pending / Rejected); until a station is Accepted, anything but BootNotification is answered
-CALLERROR SecurityError (use cases B02 / B03 of the spec).
+Pending / Rejected); while a station's last answer is Pending or Rejected, anything but
+BootNotification is answered CALLERROR SecurityError (use cases B02 / B03 of the spec).
 
 Transactions: the station names them (`transactionId`, a string).  Started becomes the
 hub's TransactionStart (the core `transactions` row, with the hub's integer id), Updated
@@ -123,7 +123,8 @@ class Ocpp201Adapter:
             if st is not None and st.registration in _NOT_YET:
                 raise OcppError(ErrorCode.SECURITY_ERROR,
                                 f"{action} refused: the station's registration is "
-                                f"{st.registration}; only BootNotification until it is Accepted")
+                                f"{st.registration}; only BootNotification until it is "
+                                "Accepted")
         try:
             return await handler(self, payload)
         except Implausible as e:

@@ -3,9 +3,10 @@
 - `tx_ids`: a 2.0.1 transaction is named by the station (`transactionId`, a string); the
   core `transactions` row keeps the hub's integer id.  This table maps one to the other
   per station and keeps the last `seqNo` seen, for the gap check.
-- `tx_events` (written behind, as meter values are): every TransactionEvent as received (Started / Updated / Ended, seqNo,
-  triggerReason, the offline flag, chargingState, stoppedReason, the id token), with what
-  was wrong with it (`flags`: a seqNo gap, an unknown transaction id, ...).
+- `tx_events` (written behind, as meter values are): every TransactionEvent as received
+  (Started / Updated / Ended, seqNo, triggerReason, the offline flag, chargingState,
+  stoppedReason, the id token), with what was wrong with it (`flags`: a seqNo gap, an unknown
+  transaction id, ...).
 - `device_variables`: the device model as the station reported it (NotifyReport and the
   answers to GetVariables): one row per component / variable / attribute type.
 - `notices`: the other station-initiated reports (NotifyEvent, ReportChargingProfiles,
