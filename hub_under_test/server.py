@@ -3,7 +3,9 @@
 Opening handshake (answered before any WebSocket frames, with a plain-text reason):
 - a path other than /ocpp/{station_id}                       → 404
 - no subprotocol offered and no `fallback_version` configured → 400 "no OCPP subprotocol
-  offered; supported: ocpp1.6" (with a fallback: accepted, spoken in that version)
+  offered; supported: ocpp1.6, ocpp2.0.1" (with a fallback: accepted, spoken in that version)
+- several offered (e.g. "ocpp2.0.1, ocpp1.6"): the first one the hub has an adapter for, in
+  the station's order of preference; 1.6 and 2.0.1 stations share the endpoint
 - only subprotocols the hub has no adapter for                → 400 naming both lists
 - a station id that is already connected, duplicate_policy=reject → 409
 
@@ -240,7 +242,8 @@ class OcppServer:
             metrics.refused.inc(reason="subprotocol")
             return _refuse(connection, http.HTTPStatus.BAD_REQUEST, f"bad Sec-WebSocket-Protocol: {e}")
         supported = ", ".join(SUPPORTED_VERSIONS)
-        version = next((v for v in SUPPORTED_VERSIONS if v in offered), None)
+        # the station lists its subprotocols most preferred first: the first one we speak
+        version = next((p for p in offered if p in ADAPTERS), None)
         if version is None:
             if offered:
                 metrics.refused.inc(reason="subprotocol")
