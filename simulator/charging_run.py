@@ -55,7 +55,11 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
         await station.plug_in(connector)
         step(f"present tag {tag}")
         started = station.expect("tx_started", connector)
+        refused = station.expect("tag_rejected", connector)
         result = await station.present_tag(connector, tag)
+        if result == "Rejected" and refused.done():   # the CSMS's own idTagInfo status
+            result = f"the CSMS answered {refused.result().data.get('status')}"
+        refused.cancel()
         if result != "Started":
             raise StationError(f"tag {tag} not accepted to start charging ({result})")
         event = await asyncio.wait_for(started, 30)

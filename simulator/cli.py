@@ -35,6 +35,9 @@ def _common_station_args(p: argparse.ArgumentParser) -> None:
                    help="repair known field quirks in CSMS messages instead of rejecting them")
     p.add_argument("--call-timeout", type=float, default=30.0, metavar="S")
     p.add_argument("-v", "--verbose", action="store_true", help="print every station event")
+    p.add_argument("--state-dir", metavar="DIR",
+                   help="keep each station's state in DIR across runs: the offline message "
+                        "queue (<id>.offline.jsonl); default: memory only")
     from .template_cli import add_template_args  # --template / --fleet (docs/templates.md)
     add_template_args(p)
 
@@ -45,11 +48,13 @@ def _options(a):
                           max_power_w=a.max_power, mode="lenient" if a.lenient else "strict",
                           call_timeout=a.call_timeout, security_profile=a.security_profile,
                           authorization_key=a.password if a.security_profile in (1, 2) else None,
-                          ca_certs=a.ca, client_cert=a.client_cert, client_key=a.client_key)
+                          ca_certs=a.ca, client_cert=a.client_cert, client_key=a.client_key,
+                          state_dir=a.state_dir)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chargesim",
+    from .cli_checks import OneLineParser
+    parser = OneLineParser(prog="chargesim",
                                      description="Virtual OCPP charging stations and a bundled CSMS.")
     parser.add_argument("--version", action="version", version=f"chargesim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -89,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
         hub_main(argv[1:], prog="chargesim hub")
         return 0
     args = build_parser().parse_args(argv)
+    from .cli_checks import UsageError, check_station_args, report
+    prog = f"chargesim {args.command}"
+    try:
+        if args.command in ("run", "station"):
+            check_station_args(args, args.command)
+    except UsageError as e:
+        return report(prog, e)
     if args.command == "templates":
         from .template_cli import print_templates
         return print_templates()
@@ -103,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return asyncio.run(_run(args))
         return asyncio.run(_station(args))
+    except UsageError as e:
+        return report(prog, e)
     except KeyboardInterrupt:
         return 130
 
@@ -129,6 +143,9 @@ async def _run(args) -> int:
     fleet = stations_from_yaml(args, [args.id_pattern.format(n=n)
                                       for n in range(1, args.stations + 1)])
     count = len(fleet) if fleet is not None else args.stations
+    from .cli_checks import probe_options
+    sid, first = fleet[0] if fleet else (args.id_pattern.format(n=1), _options(args))
+    probe_options(first, args.csms or "ws://127.0.0.1/ocpp", sid)
     tags = {args.tag.format(n=n): "Accepted" for n in range(1, count + 1)}
     async with _csms(args, tags) as url:
         print(f"{count} station(s) → {url}")
@@ -149,6 +166,9 @@ async def _station(args) -> int:
     ids = args.ids or ["SIM-00001"]
     from .template_cli import stations_from_yaml
     fleet = stations_from_yaml(args, ids)
+    from .cli_checks import probe_options
+    sid, first = fleet[0] if fleet else (ids[0], _options(args))
+    probe_options(first, args.csms or "ws://127.0.0.1/ocpp", sid)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
