@@ -87,9 +87,10 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
 
 async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, seconds: float,
               sample_interval: int, options: StationOptions, verbose: bool,
-              print_=print, fleet: list[tuple[str, StationOptions]] | None = None
-              ) -> list[Outcome]:
-    """`fleet` (from a template or fleet file) replaces stations / id_pattern / options."""
+              print_=print, fleet: list[tuple[str, StationOptions]] | None = None,
+              observe=None) -> list[Outcome]:
+    """`fleet` (from a template or fleet file) replaces stations / id_pattern / options.
+    `observe(station)` is called for each station before it starts (run_summary.RunStats)."""
     def show(event: Event) -> None:
         if verbose or event.kind in _HEADLINE:
             print_(f"  {time.strftime('%H:%M:%S')} {event}")
@@ -108,6 +109,8 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
                                                   connect_attempts=RUN_CONNECT_ATTEMPTS)
         station = make_station(station_id, csms_url, station_options)
         station.on_event = show
+        if observe is not None:
+            observe(station)
         outcome = Outcome(station.id)
         outcomes.append(outcome)
         tasks.append(charge_once(station, outcome, tag=tag.format(n=n), seconds=seconds))

@@ -17,9 +17,11 @@ def _common_station_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csms", metavar="URL",
                    help="CSMS endpoint; each station appends its id as the last path segment "
                         "(default: start the bundled hub in-process)")
-    p.add_argument("--connectors", type=int, default=1, help="connectors per station")
-    p.add_argument("--vendor", default="chargesim")
-    p.add_argument("--model", default="VirtualAC")
+    p.add_argument("--connectors", type=int, default=1, help="connectors per station (default 1)")
+    p.add_argument("--vendor", default="chargesim",
+                   help="chargePointVendor sent in BootNotification (default %(default)s)")
+    p.add_argument("--model", default="VirtualAC",
+                   help="chargePointModel sent in BootNotification (default %(default)s)")
     p.add_argument("--max-power", type=float, default=11_000, metavar="W",
                    help="power per connector in W (default 11000)")
     p.add_argument("--password", help="HTTP Basic password (security profile 1); "
@@ -33,13 +35,16 @@ def _common_station_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--client-key", metavar="PEM", help="its private key")
     p.add_argument("--lenient", action="store_true",
                    help="repair known field quirks in CSMS messages instead of rejecting them")
-    p.add_argument("--call-timeout", type=float, default=30.0, metavar="S")
+    p.add_argument("--call-timeout", type=float, default=30.0, metavar="S",
+                   help="seconds to wait for the CSMS's reply to a call (default 30)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every station event")
     p.add_argument("--state-dir", metavar="DIR",
                    help="keep each station's state in DIR across runs: the offline message "
                         "queue (<id>.offline.jsonl); default: memory only")
     from .template_cli import add_template_args  # --template / --fleet (docs/templates.md)
     add_template_args(p)
+    from .run_options import add_watch_args  # --hub-log
+    add_watch_args(p)
 
 
 def _options(a):
@@ -63,21 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
                          add_help=False)
     hub.add_argument("hub_args", nargs=argparse.REMAINDER)
 
-    run = sub.add_parser("run", help="boot stations, run one charging session on each, report")
+    from .run_options import RUN_DESCRIPTION, RUN_EPILOG, add_run_watch_args
+    run = sub.add_parser("run", help="boot stations, run one charging session on each, report",
+                         description=RUN_DESCRIPTION, epilog=RUN_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_station_args(run)
-    run.add_argument("--stations", type=int, default=1, metavar="N")
+    run.add_argument("--stations", type=int, default=1, metavar="N",
+                     help="how many stations (default 1)")
     run.add_argument("--id-pattern", default="SIM-{n:05d}",
                      help="station ids, with {n} the station number (default SIM-{n:05d})")
     run.add_argument("--tag", default=DEFAULT_TAG,
                      help="id tag each station charges with, {n} the station number (default "
                           "%(default)s; one tag per station, as a tag may be in one transaction "
                           "at a time). Seeded into the bundled hub; must be known to any other CSMS")
-    run.add_argument("--seconds", type=float, default=5.0, help="how long each session charges")
+    run.add_argument("--seconds", type=float, default=5.0, metavar="S",
+                     help="how long each session charges (default 5 s)")
     run.add_argument("--sample-interval", type=int, default=1, metavar="S",
                      help="MeterValueSampleInterval during the run (default 1 s)")
     # With paths, `run` runs YAML scenarios (simulator/scenario) instead of the quick run.
     from .scenario.cli_args import add_scenario_args
     add_scenario_args(run)
+    add_run_watch_args(run)  # --progress
 
     sub.add_parser("templates", help="list the bundled station templates")
     station = sub.add_parser("station", help="keep stations online, answering the CSMS, until Ctrl-C")
@@ -106,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         return print_templates()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .run_options import configure_hub_log
+    try:
+        configure_hub_log(args)   # the bundled hub's log apart from the stations' output
+    except UsageError as e:
+        return report(prog, e)
     from .transport.websocket import use_uvloop
     use_uvloop()
     try:
@@ -147,17 +163,28 @@ async def _run(args) -> int:
     sid, first = fleet[0] if fleet else (args.id_pattern.format(n=1), _options(args))
     probe_options(first, args.csms or "ws://127.0.0.1/ocpp", sid)
     tags = {args.tag.format(n=n): "Accepted" for n in range(1, count + 1)}
+    from .run_progress import Progress
+    from .run_summary import RunStats
+    stats = RunStats(expected=count)
+    progress = Progress(stats, interval=args.progress)
     async with _csms(args, tags) as url:
         print(f"{count} station(s) → {url}")
-        outcomes = await run(url, stations=args.stations, id_pattern=args.id_pattern,
-                             tag=args.tag, seconds=args.seconds,
-                             sample_interval=args.sample_interval, options=_options(args),
-                             verbose=args.verbose, fleet=fleet)
+        progress.start()
+        try:
+            outcomes = await run(url, stations=args.stations, id_pattern=args.id_pattern,
+                                 tag=args.tag, seconds=args.seconds,
+                                 sample_interval=args.sample_interval, options=_options(args),
+                                 verbose=args.verbose, fleet=fleet, print_=progress.print,
+                                 observe=stats.watch)
+        finally:
+            await progress.stop()
     print()
     for outcome in outcomes:
         print(outcome.line())
     failed = sum(not o.ok for o in outcomes)
     print(f"\n{len(outcomes) - failed} passed, {failed} failed")
+    from .run_summary import print_summary
+    print_summary(outcomes, stats, failed=failed, json_path=args.json)
     return 1 if failed else 0
 
 

@@ -101,6 +101,17 @@ def check_station_args(a, command: str) -> None:
     state_dir = getattr(a, "state_dir", None)
     if state_dir is not None and os.path.exists(state_dir) and not os.path.isdir(state_dir):
         _fail("--state-dir", state_dir, "exists and is not a folder")
+    for option in ("--hub-log", "--json", "--junit", "--record"):
+        path = getattr(a, option[2:].replace("-", "_"), None)
+        if path:
+            parent = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(parent):
+                _fail(option, path, f"no folder {parent} to write it in")
+            if os.path.isdir(path):
+                _fail(option, path, "is a folder; give a file name")
+    progress = getattr(a, "progress", None)
+    if progress is not None and not progress >= 0:
+        _fail("--progress", progress, "seconds between updates, >= 0 (0: none)")
     if command == "run":
         _check_run(a)
     elif command == "station":
