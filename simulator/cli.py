@@ -40,7 +40,8 @@ def _common_station_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="print every station event")
     p.add_argument("--state-dir", metavar="DIR",
                    help="keep each station's state in DIR across runs: the offline message "
-                        "queue (<id>.offline.jsonl); default: memory only")
+                        "queue (<id>.offline.jsonl) and a client certificate the CSMS signed "
+                        "(<id>.client-cert.pem, <id>.client-key.pem); default: memory only")
     from .template_cli import add_template_args  # --template / --fleet (docs/templates.md)
     add_template_args(p)
     from .run_options import add_watch_args  # --hub-log
@@ -158,6 +159,12 @@ async def _run(args) -> int:
     from .template_cli import stations_from_yaml
     fleet = stations_from_yaml(args, [args.id_pattern.format(n=n)
                                       for n in range(1, args.stations + 1)])
+    from .state_files import keep_signed_certificates, with_saved_certificate
+    if fleet is None and args.state_dir:   # per station: each may have a saved certificate
+        fleet = [(args.id_pattern.format(n=n), _options(args))
+                 for n in range(1, args.stations + 1)]
+    if fleet is not None:
+        fleet = [(sid, with_saved_certificate(o, sid)) for sid, o in fleet]
     count = len(fleet) if fleet is not None else args.stations
     from .cli_checks import probe_options
     sid, first = fleet[0] if fleet else (args.id_pattern.format(n=1), _options(args))
@@ -175,7 +182,8 @@ async def _run(args) -> int:
                                  tag=args.tag, seconds=args.seconds,
                                  sample_interval=args.sample_interval, options=_options(args),
                                  verbose=args.verbose, fleet=fleet, print_=progress.print,
-                                 observe=stats.watch)
+                                 observe=lambda st: (stats.watch(st), keep_signed_certificates(
+                                     st, st.options.state_dir)))
         finally:
             await progress.stop()
     print()
@@ -193,6 +201,7 @@ async def _station(args) -> int:
     ids = args.ids or ["SIM-00001"]
     from .template_cli import stations_from_yaml
     fleet = stations_from_yaml(args, ids)
+    from .state_files import keep_signed_certificates, with_saved_certificate
     from .cli_checks import probe_options
     sid, first = fleet[0] if fleet else (ids[0], _options(args))
     probe_options(first, args.csms or "ws://127.0.0.1/ocpp", sid)
@@ -208,7 +217,9 @@ async def _station(args) -> int:
                 options = _options(args)
                 if args.password:
                     options.basic_auth = (station_id, args.password)
+            options = with_saved_certificate(options, station_id)   # from --state-dir
             station = make_station(station_id, url, options)
+            keep_signed_certificates(station, options.state_dir)
             station.on_event = lambda e: print(f"{e}", flush=True)
             stations.append(station)
         # A real charger never gives up: each station connects whenever its CSMS is there
