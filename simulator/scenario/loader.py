@@ -288,6 +288,9 @@ class _Checker:
             if missing:
                 raise self._fail(step, f"${{{sorted(missing)[0]}}} is not defined here (define it "
                                        f"in `variables`, or `save`/`set` it in an earlier step)")
+            problem = templating.expression_problem(own)
+            if problem:
+                raise self._fail(step, problem)
         station = self._station_arg(step)
         if station is not None and "${" not in station and station not in self.ids:
             hint = difflib.get_close_matches(station, self.ids, 1)
