@@ -64,6 +64,9 @@ def check_station_args(a, command: str) -> None:
             _fail("--max-power", a.max_power, "the power per connector must be > 0 W")
     if not a.call_timeout > 0:
         _fail("--call-timeout", a.call_timeout, "must be > 0 seconds")
+    if not a.call_timeout < float("inf") or not a.max_power < float("inf"):
+        _fail("--call-timeout" if a.call_timeout == float("inf") else "--max-power", "inf",
+              "give a finite number")
     profile = a.security_profile
     url = a.csms
     if url is not None and not url.startswith(("ws://", "wss://")):
@@ -118,8 +121,8 @@ def check_station_args(a, command: str) -> None:
         ids = a.ids or []
         seen = set()
         for i in ids:
-            if not i or "/" in i:
-                _fail("--id", repr(i), "a station id is a non-empty path segment (no '/')")
+            if _bad_id(i):
+                _fail("--id", repr(i), _ID_RULE)
             if i in seen:
                 _fail("--id", i, "given twice; each station needs its own id")
             seen.add(i)
@@ -130,7 +133,7 @@ def _check_run(a) -> None:
         return
     if a.stations < 1:
         _fail("--stations", a.stations, "run at least 1 station")
-    if not a.seconds > 0:
+    if not 0 < a.seconds < float("inf"):
         _fail("--seconds", a.seconds, "each session charges for > 0 seconds")
     if a.sample_interval < 1:
         _fail("--sample-interval", a.sample_interval, "the meter sample interval is >= 1 s")
@@ -142,10 +145,16 @@ def _check_run(a) -> None:
                   f"gives two of the {len(ids)} stations the same id {_first_duplicate(ids)!r};"
                   f" ids must be unique: include {{n}}, e.g. SIM-{{n:05d}}")
         for i in ids:
-            if not i or "/" in i:
-                _fail("--id-pattern", repr(a.id_pattern),
-                      f"gives the id {i!r}; a station id is a non-empty path segment (no '/')")
+            if _bad_id(i):
+                _fail("--id-pattern", repr(a.id_pattern), f"gives the id {i!r}; {_ID_RULE}")
     _pattern("--tag", a.tag, max(a.stations, 1))
+
+
+_ID_RULE = "a station id is the last segment of its URL: not empty, no '/', '?', '#', '%' or spaces"
+
+
+def _bad_id(station_id: str) -> bool:
+    return not station_id or any(ch in "/?#%" or ch.isspace() for ch in station_id)
 
 
 def _first_duplicate(ids: list[str]) -> str:

@@ -21,7 +21,7 @@ def files(tmp_path):
     pem = tmp_path / "ok.pem"
     pem.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
     return {"missing": str(tmp_path / "missing.pem"), "not_pem": str(not_pem), "pem": str(pem),
-            "file": str(pem)}
+            "file": str(pem), "dir": str(tmp_path)}
 
 
 # (argv, the option the error must name); {missing} etc. are filled from the fixture
@@ -40,6 +40,21 @@ BAD = [
     (["run", "--stations", "2", "--id-pattern", "SAME"], "--id-pattern"),
     (["run", "--id-pattern", "{x}"], "--id-pattern"),
     (["run", "--id-pattern", "a/{n}"], "--id-pattern"),
+    (["run", "--id-pattern", "a {n}"], "--id-pattern"),
+    (["run", "--id-pattern", "a{n}?"], "--id-pattern"),
+    (["station", "--id", ""], "--id"),
+    (["station", "--id", "A#1"], "--id"),
+    (["run", "--seconds", "inf"], "--seconds"),
+    (["run", "--seconds", "nan"], "--seconds"),
+    (["run", "--max-power", "inf"], "--max-power"),
+    (["run", "--call-timeout", "-1"], "--call-timeout"),
+    (["run", "--progress", "-1"], "--progress"),
+    (["run", "--sample-interval", "x"], "--sample-interval"),
+    (["run", "--json", "{missing}/r.json"], "--json"),
+    (["run", "--junit", "{missing}/r.xml", "scenarios"], "--junit"),
+    (["run", "--record", "{missing}/r.jsonl"], "--record"),
+    (["run", "--hub-log", "{missing}/h.log"], "--hub-log"),
+    (["run", "--json", "{dir}"], "--json"),
     (["run", "--tag", "{x}"], "--tag"),
     (["run", "--tag", "{n:q}"], "--tag"),
     (["run", "--tag", "{"], "--tag"),
@@ -76,8 +91,8 @@ BAD = [
 
 @pytest.mark.parametrize("argv,option", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_a_bad_value_is_one_line_and_exit_2(argv, option, files, capsys):
-    argv = [a.format(**files) if a.startswith("{") and a.strip("{}") in files else a
-            for a in argv]
+    for key, value in files.items():
+        argv = [a.replace("{" + key + "}", value) for a in argv]
     try:
         code = main(argv)
     except SystemExit as e:   # argparse's own errors
