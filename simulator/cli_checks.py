@@ -62,6 +62,11 @@ def check_station_args(a, command: str) -> None:
             _fail("--connectors", a.connectors, "a station has at least 1 connector")
         if not a.max_power > 0:
             _fail("--max-power", a.max_power, "the power per connector must be > 0 W")
+        # BootNotification's chargePointVendor / chargePointModel are CiString20 in OCPP 1.6
+        for option, value in (("--vendor", a.vendor), ("--model", a.model)):
+            if not 1 <= len(value) <= 20:
+                _fail(option, repr(value), f"1 to 20 characters (BootNotification), not "
+                                           f"{len(value)}")
     if not a.call_timeout > 0:
         _fail("--call-timeout", a.call_timeout, "must be > 0 seconds")
     if not a.call_timeout < float("inf") or not a.max_power < float("inf"):

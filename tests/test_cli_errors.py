@@ -30,6 +30,8 @@ BAD = [
     (["run", "--connectors", "two"], "--connectors"),
     (["station", "--connectors", "-1"], "--connectors"),
     (["run", "--max-power", "0"], "--max-power"),
+    (["run", "--vendor", "V" * 21], "--vendor"),
+    (["station", "--model", ""], "--model"),
     (["run", "--call-timeout", "0"], "--call-timeout"),
     (["run", "--stations", "0"], "--stations"),
     (["run", "--stations", "-2"], "--stations"),
