@@ -173,7 +173,8 @@ async def _run(args) -> int:
     from .run_progress import Progress
     from .run_summary import RunStats
     stats = RunStats(expected=count)
-    progress = Progress(stats, interval=args.progress)
+    # with -v, log lines go to the terminal too: plain progress lines, no line redrawn over them
+    progress = Progress(stats, interval=args.progress, live=False if args.verbose else None)
     async with _csms(args, tags) as url:
         print(f"{count} station(s) → {url}")
         progress.start()
