@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
+# [type, "unique id", "Action", ...: the head of an OCPP-J frame
+_HEAD = re.compile(r'\s*\[\s*([234])\s*,\s*"((?:[^"\\]|\\.)*)"\s*(?:,\s*"([A-Za-z0-9]+)")?')
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -71,15 +74,15 @@ class RunStats:
             self.offline_dropped += 1
 
     def on_frame(self, frame) -> None:
-        try:
-            msg = json.loads(frame.raw)
-            kind, unique_id = msg[0], str(msg[1])
-        except (ValueError, TypeError, IndexError, KeyError):
+        # only the head of the frame (type, id, action): the payload is never decoded
+        m = _HEAD.match(frame.raw)
+        if m is None:
             return
+        kind, unique_id = int(m.group(1)), m.group(2)
         out = frame.direction == "out"
         key = (frame.station, unique_id)
         if kind == CALL:
-            action = msg[2] if len(msg) > 2 and isinstance(msg[2], str) else "?"
+            action = m.group(3) or "?"
             if out:
                 self.sent[action] += 1
                 self._pending[key] = frame.ts
