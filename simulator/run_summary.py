@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import re
 from collections import Counter
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
+LATENCY_SAMPLES = 100_000
 # [type, "unique id", "Action", ...: the head of an OCPP-J frame
 _HEAD = re.compile(r'\s*\[\s*([234])\s*,\s*"((?:[^"\\]|\\.)*)"\s*(?:,\s*"([A-Za-z0-9]+)")?')
 
@@ -42,7 +44,11 @@ class RunStats:
         self.offline_queued = 0
         self.offline_delivered = 0
         self.offline_dropped = 0
-        self.latencies: list[float] = []           # s, CALL sent → its reply received
+        # s, CALL sent → its reply received: every one up to LATENCY_SAMPLES, then a uniform
+        # sample of them (reservoir), so a long load run keeps bounded memory
+        self.latencies: list[float] = []
+        self.replies = 0
+        self._rng = random.Random(0)
         self._pending: dict[tuple[str, str], float] = {}
 
     # -- feeding ----------------------------------------------------------------------------
@@ -97,7 +103,16 @@ class RunStats:
             if not out:
                 started = self._pending.pop(key, None)
                 if started is not None:
-                    self.latencies.append(frame.ts - started)
+                    self._latency(frame.ts - started)
+
+    def _latency(self, seconds: float) -> None:
+        self.replies += 1
+        if len(self.latencies) < LATENCY_SAMPLES:
+            self.latencies.append(seconds)
+        else:
+            i = self._rng.randrange(self.replies)
+            if i < LATENCY_SAMPLES:
+                self.latencies[i] = seconds
 
     # -- reading ----------------------------------------------------------------------------
     @property
@@ -128,7 +143,7 @@ class RunStats:
             "reconnects": self.reconnects,
             "offline": {"queued": self.offline_queued, "delivered": self.offline_delivered,
                         "dropped": self.offline_dropped},
-            "latency_ms": {"count": len(self.latencies),
+            "latency_ms": {"count": self.replies,
                            "p50": None if p50 is None else round(p50 * 1000, 2),
                            "p99": None if p99 is None else round(p99 * 1000, 2)},
         }

@@ -36,6 +36,18 @@ def test_percentile_is_nearest_rank():
     assert percentile([5.0], 99) == 5.0
 
 
+def test_latency_memory_is_bounded_and_the_sample_stays_representative(monkeypatch):
+    import simulator.run_summary as rs
+    monkeypatch.setattr(rs, "LATENCY_SAMPLES", 1000)
+    s = RunStats()
+    for i in range(20_000):               # latencies 0..19999 s in order
+        s.on_frame(frame(0.0, "out", f'[2,"{i}","Heartbeat",{{}}]'))
+        s.on_frame(frame(float(i), "in", f'[3,"{i}",{{}}]'))
+    assert s.replies == 20_000 and len(s.latencies) == 1000
+    assert 8_000 < percentile(s.latencies, 50) < 12_000   # the median of the whole run
+    assert s.totals()["latency_ms"]["count"] == 20_000
+
+
 def test_stats_count_frames_and_events():
     s = RunStats(expected=2)
     s.on_frame(frame(1.0, "out", '[2,"1","BootNotification",{}]'))
