@@ -91,6 +91,8 @@ class RunStats:
             action = m.group(3) or "?"
             if out:
                 self.sent[action] += 1
+                if len(self._pending) >= 4 * LATENCY_SAMPLES:   # calls never answered
+                    self._pending.clear()
                 self._pending[key] = frame.ts
             else:
                 self.received[action] += 1
