@@ -14,7 +14,8 @@ def add_scenario_args(run: argparse.ArgumentParser) -> None:
                    help="leave out scenarios whose name or path contains TEXT, or tagged TEXT "
                         "(repeatable; e.g. --exclude bundled-hub against another CSMS)")
     g.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
-    g.add_argument("--json", metavar="FILE", help="write a JSON report")
+    g.add_argument("--json", metavar="FILE",
+                   help="write a JSON report (the quick run too: each station and the totals)")
     g.add_argument("--record", metavar="FILE.jsonl",
                    help="record every frame (docs/recording-format.md)")
     g.add_argument("--fail-fast", action="store_true", help="stop at the first failing scenario")
