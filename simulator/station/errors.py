@@ -34,3 +34,8 @@ class NotRegistered(StationError):
 
 class UnknownMessageId(Exception):
     """Raised by a DataTransfer vendor handler for a messageId it does not know."""
+
+
+class Undeliverable(StationError):
+    """A dialect cannot put a held transaction intent into words (e.g. 1.6: the start of its
+    transaction never got the CSMS's id); the offline queue drops it, saying why."""

@@ -51,7 +51,10 @@ from .timers import Periodic
 from .aligned import AlignedTimer
 from .vendors import canned_vendors
 from .view import StationView
-from .transaction import MeterSnapshot, StopReason, Transaction
+from .id_token import IdToken
+from .intents import MeterSample, TransactionUpdated
+from .transaction import (MeterSnapshot, StartState, StopReason, Transaction, Trigger,
+                          end_trigger)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,8 @@ TRIGGERABLE = ("boot", "diagnostics_status", "firmware_status", "heartbeat", "me
 # What a failed charger-initiated call raises; the station reports these, it does not crash.
 SEND_ERRORS = (CallTimeout, CallErrorReceived, InvalidResponse, SessionClosed, OcppError)
 
+# The trigger of a transaction's meter values, from the reading's context.
+_UPDATE_TRIGGER = {"Sample.Periodic": Trigger.METER_PERIODIC, "Sample.Clock": Trigger.METER_CLOCK}
 _METER_TEXT = Text("{energy_wh:.1f} Wh, {power_w:.0f} W")   # formatted only when read
 VendorHandler = Callable[[str | None, str | None], object]
 
@@ -154,6 +159,12 @@ class StationContext(FeatureContext):
     async def deliver(self, intent):
         return await self._st.dialect.deliver(intent)
 
+    def held(self, intent):
+        self._st.dialect.held(intent)
+
+    def transaction_name(self, transaction):
+        return self._st.dialect.transaction_name(transaction)
+
     def remember(self, id_token, info):
         self._st._remember(id_token, info)
 
@@ -229,6 +240,7 @@ class Station:
         # and the persistent queue of transaction messages (offline.py).
         self.backoff = Backoff(self.rng, opts.reconnect_min, opts.reconnect_max)
         self.offline = Offline(ctx)
+        self.offline.recover()   # what a restart finds in the journal
         self.settings.subscribe(self._on_setting_change)
         self._scripted: dict[str, list] = {}  # answer_next(): one-shot replies (scenarios)
 
@@ -240,6 +252,11 @@ class Station:
         """The current RPC session (None before start).  It is replaced on reconnect; its
         `taps` list is `station.taps`, so taps added through it stay."""
         return self.dialect.session
+
+    @property
+    def transaction_refs(self):
+        """The dialect's persisted notes on transactions (offline_queue.TransactionRefs)."""
+        return self.offline.refs
 
     @property
     def diagnostics_status(self) -> str:
@@ -696,7 +713,7 @@ class Station:
         if (c.transaction is None and c.pending_start is not None
                 and self._can_start(c, ignore_pending=True)
                 and (self._may_send() or self._serves_offline())):
-            await self._start_transaction(c)
+            await self._start_transaction(c, Trigger.CABLE_PLUGGED_IN)
         else:
             await self._refresh(c)
 
@@ -712,7 +729,7 @@ class Station:
         else:  # without the key the transaction stays, suspended, until the EV is back
             await self._refresh(c)
 
-    async def present_tag(self, connector_id: int, id_tag: str) -> str:
+    async def present_tag(self, connector_id: int, id_tag: IdToken | str) -> str:
         """An RFID card at the connector's reader.
 
         Returns what it did: "Started", "Authorized" (waiting for the cable), "Stopped",
@@ -721,12 +738,14 @@ class Station:
         "Reserved" (reserved for another idTag / parentIdTag).
         """
         c = self._connector(connector_id)
+        id_tag = IdToken.of(id_tag)
         if not self._serves_offline():   # offline, a booted charger still serves
             self._require_registered()
-        self._emit("tag", f"tag {id_tag} presented", c.id, id_tag=id_tag)
+        self._emit("tag", f"tag {id_tag} presented", c.id, id_tag=id_tag.value,
+                   token_type=id_tag.type)
         tx = c.transaction
         if tx is not None:
-            if id_tag == tx.id_tag:
+            if id_tag == tx.id_token:
                 await self._stop_transaction(c, StopReason.LOCAL, id_tag)
                 return "Stopped"
             # Another card stops it only if it belongs to the same group (parentIdTag).
@@ -735,10 +754,10 @@ class Station:
                 await self._stop_transaction(c, StopReason.LOCAL, id_tag)
                 return "Stopped"
             self._emit("tag_refused", f"{id_tag} may not stop transaction "
-                                      f"{tx.transaction_id}", c.id, id_tag=id_tag)
+                                      f"{tx.transaction_id}", c.id, id_tag=id_tag.value)
             return "NotAllowed"
         pending = c.pending_start
-        if pending is not None and pending.id_tag == id_tag and not pending.remote:
+        if pending is not None and pending.id_token == id_tag and not pending.remote:
             self._cancel_pending_start(c)
             self._emit("start_cancelled", f"{id_tag} presented again", c.id)
             await self._refresh(c)
@@ -750,7 +769,7 @@ class Station:
             self._emit("tag_rejected", f"{id_tag}: {info.status}", c.id, status=info.status)
             return "Rejected"
         if not self.reservations.admits(c, id_tag, info.group_id):
-            self._emit("tag_refused", f"{id_tag}: connector reserved", c.id, id_tag=id_tag)
+            self._emit("tag_refused", f"{id_tag}: connector reserved", c.id, id_tag=id_tag.value)
             return "Reserved"
         rid = self.reservations.consume(c, id_tag, info.group_id)
         started = await self._begin_start(c, PendingStart(id_tag, info, reservation_id=rid))
@@ -832,7 +851,7 @@ class Station:
     # =====================================================================================
     # Authorization and transactions
     # =====================================================================================
-    async def _authorize(self, id_tag: str) -> AuthorizationInfo:
+    async def _authorize(self, id_tag: IdToken) -> AuthorizationInfo:
         use_cache = self.settings["authorization_cache_enabled"]
         # Local list / cache / offline rules decide first (auth.Authorizer).
         local, source = self.authorizer.decide(id_tag, online=self._may_send())
@@ -849,8 +868,8 @@ class Station:
         self._emit("authorize", f"{id_tag} {info.status}", status=info.status, cached=False)
         return info
 
-    def _remember(self, id_tag: str, info: AuthorizationInfo | None) -> None:
-        if info is not None and self.settings["authorization_cache_enabled"]:
+    def _remember(self, id_tag: IdToken | None, info: AuthorizationInfo | None) -> None:
+        if id_tag is not None and info is not None and self.settings["authorization_cache_enabled"]:
             self.auth_cache.store(id_tag, info)
 
     def _can_start(self, c: Connector, ignore_pending: bool = False) -> bool:
@@ -878,7 +897,7 @@ class Station:
         timeout = self.settings["connection_timeout"] * self.options.interval_scale
         pending.timer = asyncio.get_running_loop().call_later(
             timeout, self._connection_timeout, c, pending)
-        self._emit("waiting_for_cable", f"{pending.id_tag} authorised; plug in within "
+        self._emit("waiting_for_cable", f"{pending.id_token} authorised; plug in within "
                                         f"{timeout:g}s", c.id)
         return False
 
@@ -886,35 +905,40 @@ class Station:
         if c.pending_start is pending:
             c.pending_start = None
             self._emit("start_timeout", f"no cable within "
-                       f"{self.settings.key('connection_timeout')} for {pending.id_tag}", c.id)
+                       f"{self.settings.key('connection_timeout')} for {pending.id_token}", c.id)
             self._spawn(self._refresh(c), "connection-timeout")
 
-    async def _start_transaction(self, c: Connector) -> Transaction:
+    async def _start_transaction(self, c: Connector, trigger: Trigger | None = None
+                                 ) -> Transaction:
         pending = c.pending_start
+        if trigger is None:
+            trigger = Trigger.REMOTE_START if pending.remote else Trigger.AUTHORIZED
         self._cancel_pending_start(c)
         c.finishing = False
         reading = c.meter.read()
-        tx = Transaction(c.id, pending.id_tag, int(reading.energy_wh), utc_now(),
+        tx = Transaction(c.id, pending.id_token, int(reading.energy_wh), utc_now(),
                          group_id=pending.info.group_id, remote=pending.remote,
-                         reservation_id=pending.reservation_id)
+                         reservation_id=pending.reservation_id,
+                         trigger=trigger, name_of=self.dialect.transaction_name)
         self._snapshot_for_stop(tx, reading, "Transaction.Begin", "stop_sampled_measurands")
         c.transaction = tx
         try:
-            tx_id, info = await self.offline.start(tx)   # info None: queued, runs offline
+            info = await self.offline.start(tx)   # None: queued, runs offline
         except StationError:
             c.transaction = None
             await self._refresh(c)
             raise
-        tx.transaction_id = tx_id
         if info is None:  # the local decision stands until the CSMS answers (offline.py)
             info = pending.info
         else:
-            self._remember(tx.id_tag, info)
+            self._remember(tx.id_token, info)
         if info.group_id:
             tx.group_id = info.group_id
+        tx_id = tx.transaction_id
         self._emit("tx_started", f"transaction {tx_id} for {tx.id_tag} ({info.status})", c.id,
-                   transaction_id=tx_id, id_tag=tx.id_tag, meter_start=tx.meter_start,
-                   status=info.status)
+                   transaction_id=tx_id, transaction=tx.id, id_tag=tx.id_tag,
+                   token_type=tx.id_token.type, meter_start=tx.meter_start,
+                   status=info.status, trigger=str(trigger))
         if not info.accepted:
             if self.settings["stop_on_invalid_id"]:
                 await self._stop_transaction(c, StopReason.DEAUTHORIZED)
@@ -927,12 +951,12 @@ class Station:
         self._restart_sampler(c)
         return tx
 
-    async def _stop_transaction(self, c: Connector, reason: str, id_tag: str | None = None
+    async def _stop_transaction(self, c: Connector, reason: str, id_tag: IdToken | None = None
                                 ) -> None:
         tx = c.transaction
         if tx is None or tx.stopping:
             return
-        if tx.transaction_id is None:
+        if tx.start_state == StartState.SENDING:
             tx.stop_requested = (reason, id_tag)
             return
         tx.stopping = True
@@ -940,13 +964,14 @@ class Station:
         c.meter.set_drawing(False)  # the contactor opens now, not when the CSMS answers
         reading = c.meter.read()
         tx.meter_stop = max(int(reading.energy_wh), tx.meter_start)
-        tx.stop_time, tx.stop_reason, tx.stop_id_tag = utc_now(), reason, id_tag or tx.id_tag
+        tx.stop_time, tx.stop_reason, tx.stop_id_token = utc_now(), reason, id_tag or tx.id_token
         self._snapshot_for_stop(tx, reading, "Transaction.End", "stop_sampled_measurands")
         c.transaction, c.last_transaction = None, tx
         c.finishing, c.evse_suspended = c.plugged, False
         self._emit("tx_stopped", f"transaction {tx.transaction_id} stopped ({reason}), "
                                  f"{tx.energy_wh} Wh", c.id, transaction_id=tx.transaction_id,
-                   reason=reason, meter_stop=tx.meter_stop)
+                   transaction=tx.id, reason=reason, meter_stop=tx.meter_stop,
+                   trigger=str(end_trigger(reason)))
         await self.offline.stop(tx)   # now, or queued until the CSMS is back
         await self._refresh(c)
 
@@ -989,17 +1014,22 @@ class Station:
         self._emit("meter", _METER_TEXT, c.id,
                    energy_wh=reading.energy_wh, power_w=reading.power_w, context=context)
         samples = reading.samples(measurands)
-        if samples and tx is not None and tx.transaction_id is not None and not force:
+        trigger = _UPDATE_TRIGGER.get(context, Trigger.TRIGGER)
+        if (samples and tx is not None and tx.start_state != StartState.SENDING
+                and not force):
             # transaction data waits out an outage, in order (offline.py)
-            await self.offline.meter_values(c.id, tx,
-                                            [MeterSnapshot(at or utc_now(), context, samples)])
+            await self.offline.meter_values(
+                c.id, tx, [MeterSnapshot(at or utc_now(), context, samples)], trigger)
             return
         if not samples or not (force or self._may_send()):
             return
-        tx_id = tx.transaction_id if tx is not None else None
+        snapshots = [MeterSnapshot(at or utc_now(), context, samples)]
+        # a held start's transaction has no name the CSMS knows yet: values without one
+        intent = (TransactionUpdated.of(tx, snapshots, trigger)
+                  if tx is not None and tx.start_state == StartState.CONFIRMED
+                  else MeterSample.of(c.id, snapshots, c.id))
         try:
-            await self.dialect.meter_values(c.id, tx_id,
-                                            [MeterSnapshot(at or utc_now(), context, samples)])
+            await self.dialect.deliver(intent)
         except SEND_ERRORS as e:
             self._emit("error", f"MeterValues failed: {e}", c.id)
 
@@ -1101,9 +1131,10 @@ class Station:
         self._after_reply(apply, "change-availability")
         return result
 
-    def remote_start(self, id_tag: str, connector_id: int | None = None) -> bool:
+    def remote_start(self, id_tag: IdToken | str, connector_id: int | None = None) -> bool:
         if self.registration != Registration.ACCEPTED:
             return False
+        id_tag = IdToken.of(id_tag)
         parent = self.authorizer.known(id_tag)[0]   # a reservation may admit the parent
         parent = parent.group_id if parent is not None else None
         if connector_id is not None:
@@ -1122,7 +1153,7 @@ class Station:
         pending = PendingStart(id_tag, AuthorizationInfo(ACCEPTED), remote=True,
                                reservation_id=self.reservations.consume(c, id_tag, parent))
         c.pending_start = pending
-        self._emit("remote_start", f"remote start for {id_tag}", c.id, id_tag=id_tag)
+        self._emit("remote_start", f"remote start for {id_tag}", c.id, id_tag=id_tag.value)
 
         async def follow_up():
             if self.settings["authorize_remote_start"]:
@@ -1145,11 +1176,26 @@ class Station:
         self._after_reply(follow_up, "remote-start")
         return True
 
-    def remote_stop(self, transaction_id: int) -> bool:
+    def transaction(self, transaction: str) -> Transaction | None:
+        """The running transaction with the station's id `transaction`."""
+        for c in self.connectors[1:]:
+            if c.transaction is not None and c.transaction.id == transaction:
+                return c.transaction
+        return None
+
+    @property
+    def transactions(self) -> list[Transaction]:
+        """The running transactions."""
+        return [c.transaction for c in self.connectors[1:] if c.transaction is not None]
+
+    def remote_stop(self, transaction: str) -> bool:
+        """Stop the running transaction with the station's id `transaction` (the dialect
+        maps the CSMS's name of it)."""
         for c in self.connectors[1:]:
             tx = c.transaction
-            if tx is not None and tx.transaction_id == transaction_id and not tx.stopping:
-                self._emit("remote_stop", f"remote stop of {transaction_id}", c.id)
+            if tx is not None and tx.id == transaction and not tx.stopping:
+                self._emit("remote_stop", f"remote stop of {tx.transaction_id}", c.id,
+                           transaction=tx.id)
                 self._after_reply(lambda: self._stop_transaction(c, StopReason.REMOTE), "remote-stop")
                 return True
         return False

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import now_iso
 from . import names
+from .transactions import id_token
 
 if TYPE_CHECKING:
     from ...station.connector import Connector
@@ -86,14 +87,16 @@ async def remote_start(st: Station, p: dict) -> dict:
         parsed = remote_start_profile(st, profile)
         if parsed is None:
             return {"status": "Rejected"}
-    ok = st.remote_start(p["idTag"], p.get("connectorId"))
+    token = id_token(p["idTag"])
+    ok = st.remote_start(token, p.get("connectorId"))
     if ok and parsed is not None:
-        st.smart_charging.bind_remote_start(p["idTag"], parsed)
+        st.smart_charging.bind_remote_start(token, parsed)
     return {"status": "Accepted" if ok else "Rejected"}
 
 
 async def remote_stop(st: Station, p: dict) -> dict:
-    return {"status": "Accepted" if st.remote_stop(p["transactionId"]) else "Rejected"}
+    tx = st.dialect.csms_transaction(p["transactionId"])   # the CSMS's id -> the station's
+    return {"status": "Accepted" if tx is not None and st.remote_stop(tx) else "Rejected"}
 
 
 async def reset(st: Station, p: dict) -> dict:

@@ -23,8 +23,14 @@ def purpose_of(name: str | None) -> str | None:
     return None if name is None else PURPOSE.get(name, name)
 
 
-def parse_profile(connector_id: int, p: dict, now: datetime | None = None) -> Profile:
-    """A Profile from a 1.6 csChargingProfiles dict (already schema-valid)."""
+def parse_profile(connector_id: int, p: dict, now: datetime | None = None,
+                  transaction_of=None) -> Profile:
+    """A Profile from a 1.6 csChargingProfiles dict (already schema-valid);
+    `transaction_of` maps its transactionId to the station's transaction id."""
+    csms_tx = p.get("transactionId")
+    tx = None
+    if csms_tx is not None:   # one the station does not run matches no transaction
+        tx = (transaction_of(csms_tx) if transaction_of else None) or f"csms:{csms_tx}"
     s = p["chargingSchedule"]
     periods = tuple(Period(int(x["startPeriod"]), float(x["limit"]), x.get("numberPhases"))
                     for x in s["chargingSchedulePeriod"])
@@ -36,7 +42,7 @@ def parse_profile(connector_id: int, p: dict, now: datetime | None = None) -> Pr
         recurrency=p.get("recurrencyKind"),
         valid_from=_time(p.get("validFrom"), "validFrom"),
         valid_to=_time(p.get("validTo"), "validTo"), min_rate=s.get("minChargingRate"),
-        transaction_id=p.get("transactionId"), installed_at=now)
+        transaction=tx, transaction_name=csms_tx, installed_at=now)
 
 
 def _time(text: str | None, name: str) -> datetime | None:
@@ -62,7 +68,7 @@ def _read(st: Station, connector_id: int, p: dict, now: datetime | None) -> Prof
     """The profile, or the station's answer to one it cannot read (lenient mode lets a
     malformed one through the schema check)."""
     try:
-        return parse_profile(connector_id, p, now)
+        return parse_profile(connector_id, p, now, st.dialect.csms_transaction)
     except ProfileError as e:
         return st.smart_charging.refuse(str(e), connector_id, p.get("chargingProfileId"))
     except (KeyError, TypeError, ValueError) as e:
