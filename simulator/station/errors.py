@@ -1,5 +1,11 @@
-"""Errors the station raises to its drivers."""
+"""Errors the station raises to its drivers, and those a charger-initiated call raises."""
 from __future__ import annotations
+
+from ..protocol import OcppError
+from ..session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
+
+# What a failed charger-initiated call raises; the station reports these, it does not crash.
+SEND_ERRORS = (CallTimeout, CallErrorReceived, InvalidResponse, SessionClosed, OcppError)
 
 
 class StationError(Exception):
