@@ -68,3 +68,22 @@ async def test_transactions_have_station_ids_and_neutral_triggers(csms):
         assert tx.transaction_id == 100                       # an ended one keeps its name
         reply = await peer.call(call.RemoteStopTransaction(transaction_id=100))
         assert reply.status == "Rejected"                     # no longer running
+
+
+async def test_evses_own_connectors_and_1_6_names_each_by_its_evse(csms):
+    async with running(csms, connectors=2) as st:
+        assert [e.id for e in st.evses] == [0, 1, 2]
+        assert st.evse(2).connector(1) is st.connectors[2] and st.connectors[2].evse_id == 2
+        assert st.view.evses == ((0, (0,)), (1, (1,)), (2, (2,)))
+        with pytest.raises(ValueError, match="no connector 2"):
+            st.evse(1).connector(2)
+        await st.plug_in(2)
+        assert await st.present_tag(2, "E2") == "Started"
+        tx = st.evse(2).transaction
+        assert tx is st.connectors[2].transaction and tx.evse_id == 2
+        [start] = csms.calls("StartTransaction")
+        assert start["connectorId"] == 2
+        peer = csms.peers["CP1"]
+        assert (await peer.call(call.UnlockConnector(connector_id=2))).status == "Unlocked"
+        [stop] = csms.calls("StopTransaction")
+        assert stop["reason"] == "UnlockCommand" and st.evse(2).transaction is None

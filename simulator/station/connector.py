@@ -80,7 +80,7 @@ class PendingStart:
 
 @dataclass(eq=False)
 class Connector:
-    id: int
+    id: int                             # the station's numbering, 0..n (0: the station)
     meter: Meter | None = None          # None for connector 0
     status: Status = Status.AVAILABLE
     error_code: str = NO_ERROR
@@ -100,6 +100,8 @@ class Connector:
     reservation: Reservation | None = None  # held for a ReserveNow (reservations.py)
     last_transaction: Transaction | None = field(default=None, repr=False)
     transitions: Transitions | None = field(default=None, repr=False)  # the dialect's
+    evse_id: int | None = None          # the EVSE it belongs to (evse.py sets it)
+    number: int = 1                     # its number on that EVSE, from 1
 
     def desired_status(self) -> Status:
         """The status the physical facts imply (before the state machine has its say)."""

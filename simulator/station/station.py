@@ -31,6 +31,7 @@ from .csms_requests import TRIGGERABLE, CsmsRequests
 from .diagnostics import Diagnostics
 from .errors import SEND_ERRORS, StationError
 from .events import Event, EventLog
+from .evse import Evse, build as build_evses
 from .firmware import Firmware
 from .id_token import IdToken
 from .intents import Intent
@@ -155,7 +156,7 @@ class Station:
     # Slots: a process holds thousands of stations, and a __dict__ of this many attributes
     # costs about 1.5 KiB each (docs/benchmarks.md, idle cost).
     __slots__ = ('auth_cache', 'authorizer', 'backoff', 'booting', 'charging', 'config',
-                 'connectors', 'csms_url', 'diagnostics', 'dialect', 'events', 'firmware',
+                 'connectors', 'csms_url', 'diagnostics', 'dialect', 'events', 'evses', 'firmware',
                  'id', 'lifecycle', 'local_list', 'offline', 'online', 'options',
                  'registration', 'requests', 'reservations', 'rng', 'security', 'settings',
                  'smart_charging', 'status', 'taps', 'tasks', 'url', 'vendors')
@@ -185,6 +186,7 @@ class Station:
         self.connectors: list[Connector] = [Connector(0, transitions=moves)] + [
             Connector(i, meter=Meter.from_options(self.rng, opts), transitions=moves)
             for i in range(1, opts.connectors + 1)]
+        self.evses: list[Evse] = build_evses(self.connectors)   # Station -> EVSE -> Connector
         self.events = EventLog(station_id, opts.event_log_size)
         self.taps: list[Callable[[Frame], None]] = []
         self.vendors: dict[str, VendorHandler] = dict(canned_vendors(opts.vendor_responses))
@@ -253,6 +255,12 @@ class Station:
     def expect(self, kind: str, connector: int | None = None, where=None) -> asyncio.Future:
         """A future for the next event of `kind`; ask before causing it."""
         return self.events.expect(kind, connector, where)
+
+    def evse(self, evse_id: int) -> Evse:
+        """EVSE `evse_id` (1..n; 0 is the station itself)."""
+        if not isinstance(evse_id, int) or not 0 <= evse_id < len(self.evses):
+            raise StationError(f"{self.id}: no EVSE {evse_id!r} (1..{len(self.evses) - 1})")
+        return self.evses[evse_id]
 
     def connector(self, connector_id: int) -> Connector:
         """Connector `connector_id` (1..n); StationError names the range otherwise."""

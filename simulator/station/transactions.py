@@ -226,7 +226,7 @@ class Charging:
         reading = c.meter.read()
         tx = Transaction(c.id, pending.id_token, int(reading.energy_wh), utc_now(),
                          group_id=pending.info.group_id, remote=pending.remote,
-                         reservation_id=pending.reservation_id,
+                         reservation_id=pending.reservation_id, evse_id=c.evse_id,
                          trigger=trigger, name_of=self.st.dialect.transaction_name)
         self._snapshot_for_stop(tx, reading, "Transaction.Begin", "stop_sampled_measurands")
         c.transaction = tx
@@ -331,7 +331,7 @@ class Charging:
         # a held start's transaction has no name the CSMS knows yet: values without one
         intent = (TransactionUpdated.of(tx, snapshots, trigger)
                   if tx is not None and tx.start_state == StartState.CONFIRMED
-                  else MeterSample.of(c.id, snapshots, c.id))
+                  else MeterSample.of(c.id, snapshots, c.evse_id))
         try:
             await self.st.dialect.deliver(intent)
         except SEND_ERRORS as e:

@@ -8,6 +8,7 @@ from ...station.clock import iso, parse_iso, utc_now
 from ...station.smart_charging import (MAX_PROFILE, TX, TX_DEFAULT, Period, Profile,
                                        ProfileError, Schedule)
 
+from .connectors import station_connector
 
 if TYPE_CHECKING:
     from ...station.station import Station
@@ -85,7 +86,7 @@ def remote_start_profile(st: Station, p: dict) -> Profile | None:
 
 
 async def handle_set_charging_profile(st: Station, p: dict) -> dict:
-    profile = _read(st, p["connectorId"], p["csChargingProfiles"], utc_now())
+    profile = _read(st, station_connector(st, p["connectorId"]), p["csChargingProfiles"], utc_now())
     if isinstance(profile, str):
         return {"status": profile}
     return {"status": st.smart_charging.set_profile(profile)}
@@ -93,13 +94,13 @@ async def handle_set_charging_profile(st: Station, p: dict) -> dict:
 
 async def handle_clear_charging_profile(st: Station, p: dict) -> dict:
     return {"status": st.smart_charging.clear(
-        p.get("id"), p.get("connectorId"), purpose_of(p.get("chargingProfilePurpose")),
+        p.get("id"), station_connector(st, p.get("connectorId")), purpose_of(p.get("chargingProfilePurpose")),
         p.get("stackLevel"))}
 
 
 async def handle_get_composite_schedule(st: Station, p: dict) -> dict:
     cid = p["connectorId"]
-    schedule = st.smart_charging.composite(cid, p["duration"], p.get("chargingRateUnit"))
+    schedule = st.smart_charging.composite(station_connector(st, cid), p["duration"], p.get("chargingRateUnit"))
     if schedule is None:
         return {"status": "Rejected"}
     payload = schedule_payload(schedule)
