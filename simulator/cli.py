@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common_station_args(station)
     station.add_argument("--id", action="append", dest="ids", metavar="ID",
                          help="station id (repeatable); default SIM-00001")
+    from .control.run import add_control_args  # --control-port, --auto-plug (docs/tui.md)
+    add_control_args(station)
     return parser
 
 
@@ -164,6 +166,8 @@ async def _station(args) -> int:
             station = make_station(station_id, url, options)
             station.on_event = lambda e: print(f"{e}", flush=True)
             stations.append(station)
+        from .control.run import control_for
+        control = await control_for(stations, args)   # --control-port / --auto-plug
         # A real charger never gives up: each station connects whenever its CSMS is there
         # (and boots again while Pending); Ctrl-C stops it in any state.
         starting = asyncio.gather(*(s.start(timeout=None) for s in stations),
@@ -171,6 +175,7 @@ async def _station(args) -> int:
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
+            await control.close()
             await asyncio.gather(*(s.stop() for s in stations), return_exceptions=True)
             await starting
             print("stopped", flush=True)
@@ -181,11 +186,13 @@ async def _station(args) -> int:
         for s, r in failed:
             print(f"{s.id}: could not come online: {r}", file=sys.stderr)
         if len(failed) == len(stations):
+            await control.close()
             return 1
         print(f"{len(stations) - len(failed)} station(s) online at {url}; Ctrl-C to stop", flush=True)
         try:
             await stop.wait()
         finally:
+            await control.close()
             await asyncio.gather(*(s.stop() for s in stations), return_exceptions=True)
     return 0
 
