@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="station id (repeatable); default SIM-00001")
     from .control.run import add_control_args  # --control-port, --auto-plug (docs/tui.md)
     add_control_args(station)
+    tui = sub.add_parser("tui", help="a terminal UI: be the charger and the driver, watch "
+                                     "every frame (docs/tui.md)")
+    _common_station_args(tui)
+    from .tui.cli import add_tui_args
+    add_tui_args(tui)
     return parser
 
 
@@ -96,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         return print_templates()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "tui":  # Textual runs its own event loop
+        from .tui.cli import run_tui
+        return run_tui(args, _options)
     from .transport.websocket import use_uvloop
     use_uvloop()
     try:

@@ -14,13 +14,17 @@ HISTORY = 60   # power samples kept per connector
 
 
 class Watch:
-    __slots__ = ("power_w", "energy_wh", "history", "soc", "_unsubscribe", "listeners")
+    __slots__ = ("power_w", "energy_wh", "history", "soc", "reservations", "profiles",
+                 "limit_w", "_unsubscribe", "listeners")
 
     def __init__(self, station: Station):
         self.power_w: dict[int, float] = {}
         self.energy_wh: dict[int, float] = {}
         self.soc: dict[int, float] = {}
         self.history: dict[int, deque[float]] = {}
+        self.reservations: dict[int, str] = {}         # reservation id -> "for TAG at #c"
+        self.profiles: dict[int, str] = {}             # profile id -> "purpose id stack n at #c"
+        self.limit_w: dict[int, float] = {}            # the charging profiles' limit
         self.listeners: list[Callable[[Event], None]] = []
         self._unsubscribe = station.view.subscribe(self._on_event)
 
@@ -38,6 +42,16 @@ class Watch:
                 self.power_w[k] = 0.0
         elif e.kind == "ev_soc" and c is not None:
             self.soc[c] = float(e.data["soc"])
+        elif e.kind == "reserved":
+            self.reservations[e.data["reservation_id"]] = f"for {e.data['id_tag']} at #{c}"
+        elif e.kind in ("reservation_cancelled", "reservation_used", "reservation_expired"):
+            self.reservations.pop(e.data.get("reservation_id"), None)
+        elif e.kind == "profile_set":
+            self.profiles[e.data["profile_id"]] = f"{e.text} at #{c}"
+        elif e.kind == "profile_cleared":
+            self.profiles.pop(e.data.get("profile_id"), None)
+        elif e.kind == "power_limit" and c is not None:
+            self.limit_w[c] = float(e.data["limit_w"])
         for listener in self.listeners:
             listener(e)
 
