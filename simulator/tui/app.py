@@ -52,7 +52,8 @@ class ChargesimTui(App):
     #stations-table { height: 1fr; }
     #station-title { height: 1; padding: 0 1; text-style: bold; }
     #connectors { height: auto; max-height: 12; }
-    #power { height: 3; margin: 0 1; }
+    #power { height: 2; margin: 0 1; }
+    #power-label { height: 1; padding: 0 1; color: $text-muted; }
     #station-lower { height: 1fr; }
     #config { width: 1fr; }
     #station-state { width: 1fr; padding: 0 1; }
@@ -121,6 +122,7 @@ class ChargesimTui(App):
             with TabPane("Station", id="station"):
                 yield Static("", id="station-title")
                 yield DataTable(id="connectors", cursor_type="row")
+                yield Static("", id="power-label")
                 yield Sparkline([], id="power", summary_function=max)
                 with Horizontal(id="station-lower"):
                     yield DataTable(id="config", cursor_type="row")
@@ -247,7 +249,10 @@ class ChargesimTui(App):
                 table.move_cursor(row=cursor)
             self._shown_connector_rows = rows
         history = list(watch.history.get(self.connector, ()))
-        self.query_one("#power", Sparkline).data = history or [0.0]
+        self.query_one("#power", Sparkline).data = history if any(history) else []
+        self.query_one("#power-label", Static).update(
+            f"power at #{self.connector}: now {_kw(watch.power_w.get(self.connector, 0.0))}, "
+            f"peak {_kw(max(history, default=0.0))} over the last {len(history)} samples")
         config = view["config"]
         if config != self._config_shown:
             ct = self.query_one("#config", DataTable)
