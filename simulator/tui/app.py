@@ -78,6 +78,7 @@ class ChargesimTui(App):
         Binding("delete", "remove_station", "Remove", show=False),
         Binding("space", "pause", "Pause log", show=False),
         Binding("E", "errors_only", "Errors only", show=False),
+        Binding("v", "pretty", "Pretty/compact payloads", show=False),
         Binding("ctrl+s", "export", "Export log", show=False),
         Binding("1", "tab('stations')", "Stations", show=False),
         Binding("2", "tab('station')", "Station", show=False),
@@ -177,7 +178,10 @@ class ChargesimTui(App):
 
     # -- views ----------------------------------------------------------------------------
     def station_row(self, station) -> tuple:
-        view = station_json(station, self.engine.fleet.watch(station.id))
+        return self._row(station_json(station, self.engine.fleet.watch(station.id)))
+
+    @staticmethod
+    def _row(view: dict) -> tuple:
         conns = view["connectors"][1:]
         txs = [c["transaction_id"] for c in conns if c["transaction_id"] is not None]
         state = view["state"] if view["online"] or view["state"] != "accepted" else "offline"
@@ -194,7 +198,8 @@ class ChargesimTui(App):
 
     def _refresh_stations(self) -> None:
         table = self.query_one("#stations-table", DataTable)
-        rows = {s.id: self.station_row(s) for s in self.engine.fleet}
+        views = [station_json(s, self.engine.fleet.watch(s.id)) for s in self.engine.fleet]
+        rows = {v["id"]: self._row(v) for v in views}
         words = self.filter.lower().split()
         shown = {k: r for k, r in rows.items()
                  if all(any(w in str(cell).lower() for cell in r) for w in words)}
@@ -212,10 +217,11 @@ class ChargesimTui(App):
             self._rows[key] = row
         states = [r[1] for r in rows.values()]
         charging = sum("charging" in r[3] for r in rows.values())
-        power = sum(c.get("power_w", 0.0) for s in self.engine.fleet
-                    for c in station_json(s, self.engine.fleet.watch(s.id))["connectors"][1:])
+        power = sum(c.get("power_w", 0.0) for v in views for c in v["connectors"][1:])
         where = self.engine.url or "…"
         csms = "bundled hub" if self.engine.hub is not None else where
+        if self.engine.control is not None:
+            csms += f"  ·  control API {self.engine.control.url}"
         self.query_one("#counters", Static).update(
             f"{len(rows)} stations  {states.count('accepted')} online  "
             f"{len(rows) - states.count('accepted')} not online  {charging} charging  "
@@ -334,6 +340,10 @@ class ChargesimTui(App):
         if not self.paused:
             self._rewrite_log()
         self.say("log paused" if self.paused else "log running")
+
+    def action_pretty(self) -> None:
+        self.pretty = not self.pretty
+        self._rewrite_log()
 
     def action_errors_only(self) -> None:
         self.errors_only = not self.errors_only

@@ -7,8 +7,10 @@ import argparse
 def add_tui_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--id", action="append", dest="ids", metavar="ID",
                    help="station id (repeatable); default SIM-00001")
-    p.add_argument("--tui-tag", action="append", default=[], metavar="TAG",
+    p.add_argument("--tag", action="append", default=[], dest="tags", metavar="TAG",
                    help="a tag the bundled hub accepts (repeatable; default CARD-1)")
+    p.add_argument("--control-port", type=int, metavar="PORT",
+                   help="also serve the control API on 127.0.0.1:PORT (docs/tui.md)")
 
 
 def run_tui(args, options_for) -> int:
@@ -31,6 +33,6 @@ def run_tui(args, options_for) -> int:
                 import dataclasses
                 options = dataclasses.replace(base, basic_auth=(station_id, args.password))
         stations.append((station_id, options))
-    tags = {t: "Accepted" for t in (args.tui_tag or [DEFAULT_TAG])}
-    ChargesimTui(Engine(args.csms, tags), stations, options=base).run()
+    tags = {t: "Accepted" for t in (args.tags or [DEFAULT_TAG])}
+    ChargesimTui(Engine(args.csms, tags, args.control_port), stations, options=base).run()
     return 0

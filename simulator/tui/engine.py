@@ -153,7 +153,8 @@ def _hinted(value, prop: dict):
 class Engine:
     """The stations of one TUI session and their CSMS."""
 
-    def __init__(self, csms: str | None = None, tags: dict[str, str] | None = None):
+    def __init__(self, csms: str | None = None, tags: dict[str, str] | None = None,
+                 control_port: int | None = None):
         self.csms = csms
         self.tags = tags if tags is not None else {DEFAULT_TAG: "Accepted"}
         self.url: str | None = csms
@@ -161,8 +162,14 @@ class Engine:
         self.fleet = Fleet()
         self.log = FrameLog()
         self._starts: dict[str, asyncio.Task] = {}
+        self.control_port = control_port
+        self.control = None        # the control API over the same stations (--control-port)
 
     async def start(self) -> None:
+        if self.control_port is not None:
+            from ..control import ControlServer
+            self.control = ControlServer(self.fleet, self.control_port)
+            await self.control.start()
         if self.csms is None:   # the bundled hub, in-process
             from hub_under_test.hub import Hub, HubConfig
             self.hub = Hub(HubConfig(port=0, api_port=0, tags=dict(self.tags)))
@@ -170,6 +177,9 @@ class Engine:
             self.url = self.hub.url
 
     async def stop(self) -> None:
+        if self.control is not None:
+            await self.control.stop()
+            self.control = None
         await asyncio.gather(*(self._stop_one(s) for s in self.fleet), return_exceptions=True)
         if self.hub is not None:
             await self.hub.stop()
