@@ -131,3 +131,24 @@ async def test_tui_adds_and_removes_stations_and_exports_the_log(tmp_path):
         header, frames = read(path)
         assert {f["station"] for f in frames} >= {"TUI-A", "TUI-B"}
         assert any('"BootNotification"' in f["raw"] for f in frames)
+
+
+async def test_tui_runs_a_scenario_and_shows_its_frames():
+    app = ChargesimTui(Engine(), [], clock=False)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await until(pilot, lambda: app.ready)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        app.screen.query_one("#value").value = "scenarios/examples/charging_session.yaml"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.last_result is not None, timeout=30)
+        assert app.last_result.passed, app.last_result.failure
+        assert "PASSED" in str(app.query_one("#status", Static).render())
+        assert entries(app, "CALL", "StartTransaction", "out")   # its frames, in our log
+        assert len(app.engine.fleet) == 0                          # its stations left with it
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        app.screen.query_one("#value").value = "no/such.yaml"
+        await pilot.press("enter")
+        await until(pilot, lambda: "no/such.yaml" in str(app.query_one("#status", Static).render())
+                    and "cannot read" in str(app.query_one("#status", Static).render()))

@@ -75,6 +75,7 @@ class ChargesimTui(App):
         Binding("x", "raw_frame", "Raw frame"),
         Binding("m", "manual_answer", "Answer next", show=False),
         Binding("a", "add_station", "Add"),
+        Binding("ctrl+r", "scenario", "Run scenario", show=False),
         Binding("delete", "remove_station", "Remove", show=False),
         Binding("space", "pause", "Pause log", show=False),
         Binding("E", "errors_only", "Errors only", show=False),
@@ -544,6 +545,27 @@ class ChargesimTui(App):
             self.say(f"added {sid}")
             self.refresh_views()
         self.push_screen(AddStation(f"SIM-{n:05d}"), done)
+
+    def action_scenario(self) -> None:
+        self._ask(Prompt("Run a scenario file (its frames go to the log):",
+                         "scenarios/examples/charging_session.yaml"), self.run_scenario)
+
+    @work(group="scenarios")
+    async def run_scenario(self, path: str) -> None:
+        def progress(kind, data):
+            if kind == "step_end":
+                step = data["step"]
+                self.say(f"scenario: {step.label}: {step.status}")
+        self.say(f"scenario {path}: starting")
+        try:
+            result = await self.engine.run_scenario(path, progress)
+        except Exception as e:   # a bad file: its file:line message
+            self.say(f"scenario: {e}")
+            return
+        self.last_result = result
+        verdict = "PASSED" if result.passed else f"FAILED at {result.where}: {result.failure}"
+        self.say(f"scenario {result.name}: {verdict} ({result.duration:.1f}s)")
+        self.refresh_views()
 
     def action_remove_station(self) -> None:
         if self.selected is None:

@@ -217,6 +217,45 @@ class Engine:
         station = self.fleet.remove(station_id)
         await self._stop_one(station)
 
+    # -- scenarios -----------------------------------------------------------------------
+    async def run_scenario(self, path, progress=None):
+        """Run a YAML scenario (simulator.scenario) and watch it: its frames go to the log
+        and its stations join the fleet while it runs.  Against the TUI's --csms if one was
+        given, else the scenario brings its own bundled hub (as `chargesim run PATH`).
+        Raises the loader's file:line error for a bad file; returns the ScenarioResult."""
+        from ..scenario.loader import load
+        from ..scenario.runner import ScenarioRun
+        scenario = load(path)
+        joined: list[str] = []
+
+        def join_stations():
+            for sid, station in run.stations.items():
+                if sid not in joined and sid not in self.fleet:
+                    self.fleet.add(station)
+                    joined.append(sid)
+
+        def on_progress(kind, data):
+            join_stations()
+            if progress is not None:
+                progress(kind, data)
+
+        run = ScenarioRun(scenario, csms_url=self.csms, taps=[self.log.tap],
+                          progress=on_progress)
+
+        async def watch():
+            while True:
+                join_stations()
+                await asyncio.sleep(0.05)
+
+        watcher = asyncio.get_running_loop().create_task(watch(), name="tui-scenario-watch")
+        try:
+            return await run.run()
+        finally:
+            watcher.cancel()
+            for sid in joined:   # the run stopped them itself
+                if sid in self.fleet:
+                    self.fleet.remove(sid)
+
     # -- actions -------------------------------------------------------------------------
     async def act(self, station_id: str, verb: str, body: dict | None = None):
         station = self.fleet.get(station_id)
