@@ -120,11 +120,12 @@ async def test_tui_adds_and_removes_stations_and_exports_the_log(tmp_path):
                     and s.view.state == "accepted")
         assert app.engine.hub.connections.keys() >= {"TUI-A", "TUI-B"}
         app.action_tab("stations")
-        await until(pilot, lambda: "TUI-B" in app._rows)   # the table shows it
+        table = app.query_one("#stations-table")
+        await until(pilot, lambda: "TUI-B" in {k.value for k in table.rows})   # shown
         app.selected = "TUI-B"
         await pilot.press("delete")
         await until(pilot, lambda: "TUI-B" not in app.engine.fleet)
-        await until(pilot, lambda: "TUI-B" not in app._rows)
+        await until(pilot, lambda: "TUI-B" not in {k.value for k in table.rows})
         path = tmp_path / "log.jsonl"
         app.engine.log.export(path)
         from simulator.scenario.recording import read
@@ -152,3 +153,43 @@ async def test_tui_runs_a_scenario_and_shows_its_frames():
         await pilot.press("enter")
         await until(pilot, lambda: "no/such.yaml" in str(app.query_one("#status", Static).render())
                     and "cannot read" in str(app.query_one("#status", Static).render()))
+
+
+async def test_tui_with_auto_plug_charges_when_the_csms_starts_remotely():
+    app = ChargesimTui(Engine(auto_plug=0.05), [("TUI-R", fast())], clock=False)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await until(pilot, lambda: (s := app.engine.fleet.get("TUI-R")) is not None
+                    and s.view.state == "accepted")
+        st = app.engine.fleet.get("TUI-R")
+        reply = await app.engine.hub.send("TUI-R", "RemoteStartTransaction",
+                                          {"idTag": "CARD-1", "connectorId": 1})
+        assert reply["status"] == "Accepted"
+        await until(pilot, lambda: entries(app, "CALL", "MeterValues", "out"))
+        assert st.view.connector(1).status == "charging"
+        assert app.station_row(st)[3] == "1:charging"
+
+
+async def test_tui_answers_the_next_csms_request_as_written():
+    app = ChargesimTui(Engine(), [("TUI-M", fast())], clock=False)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await until(pilot, lambda: (s := app.engine.fleet.get("TUI-M")) is not None
+                    and s.view.state == "accepted")
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MessageForm))
+        form = app.screen
+        assert form.query_one("#action", Select).value == "RemoteStartTransaction"
+        form.query_one("#action", Select).value = "Reset"
+        await pilot.pause()
+        area = form.query_one("#payload", TextArea)
+        assert json.loads(area.text) == {"status": "Accepted"}   # the schema's first choice
+        area.text = json.dumps({"status": "Maybe"})            # not in the enum: refused
+        await pilot.pause(0.3)
+        await pilot.click("#ok")
+        await until(pilot, lambda: "schema" in str(form.query_one("#problem", Static).render()))
+        area.text = json.dumps({"status": "Rejected"})
+        await pilot.pause(0.3)
+        await pilot.click("#ok")
+        await until(pilot, lambda: not isinstance(app.screen, MessageForm))
+        reply = await app.engine.hub.send("TUI-M", "Reset", {"type": "Soft"})
+        assert reply == {"status": "Rejected"}                  # ours, not the model's
+        assert app.engine.fleet.get("TUI-M").view.state == "accepted"   # and no reboot

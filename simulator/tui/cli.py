@@ -11,6 +11,9 @@ def add_tui_args(p: argparse.ArgumentParser) -> None:
                    help="a tag the bundled hub accepts (repeatable; default CARD-1)")
     p.add_argument("--control-port", type=int, metavar="PORT",
                    help="also serve the control API on 127.0.0.1:PORT (docs/tui.md)")
+    p.add_argument("--auto-plug", action="store_true",
+                   help="an EV plugs in a moment after an accepted RemoteStartTransaction "
+                        "and leaves after a RemoteStopTransaction")
 
 
 def run_tui(args, options_for) -> int:
@@ -34,5 +37,6 @@ def run_tui(args, options_for) -> int:
                 options = dataclasses.replace(base, basic_auth=(station_id, args.password))
         stations.append((station_id, options))
     tags = {t: "Accepted" for t in (args.tags or [DEFAULT_TAG])}
-    ChargesimTui(Engine(args.csms, tags, args.control_port), stations, options=base).run()
+    ChargesimTui(Engine(args.csms, tags, args.control_port,
+                         1.0 if args.auto_plug else None), stations, options=base).run()
     return 0

@@ -154,7 +154,7 @@ class Engine:
     """The stations of one TUI session and their CSMS."""
 
     def __init__(self, csms: str | None = None, tags: dict[str, str] | None = None,
-                 control_port: int | None = None):
+                 control_port: int | None = None, auto_plug: float | None = None):
         self.csms = csms
         self.tags = tags if tags is not None else {DEFAULT_TAG: "Accepted"}
         self.url: str | None = csms
@@ -164,6 +164,8 @@ class Engine:
         self._starts: dict[str, asyncio.Task] = {}
         self.control_port = control_port
         self.control = None        # the control API over the same stations (--control-port)
+        self.auto_plug = auto_plug  # seconds: an EV follows RemoteStart / RemoteStop
+        self._plugs: dict[str, object] = {}
 
     async def start(self) -> None:
         if self.control_port is not None:
@@ -194,6 +196,9 @@ class Engine:
         station = make_station(station_id, self.url, options or StationOptions())
         station.taps.append(self.log.tap)
         self.fleet.add(station)
+        if self.auto_plug is not None:
+            from ..control import AutoPlug
+            self._plugs[station_id] = AutoPlug(station, self.auto_plug)
         task = asyncio.get_running_loop().create_task(self._start_one(station),
                                                       name=f"tui-start-{station_id}")
         self._starts[station_id] = task
@@ -208,6 +213,9 @@ class Engine:
             self._starts.pop(station.id, None)
 
     async def _stop_one(self, station: Station) -> None:
+        plug = self._plugs.pop(station.id, None)
+        if plug is not None:
+            plug.close()
         task = self._starts.pop(station.id, None)
         await station.stop()
         if task is not None:
