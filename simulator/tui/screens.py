@@ -25,10 +25,13 @@ Dialog { align: center middle; }
 
 class Dialog(ModalScreen):
     AUTO_FOCUS = "Input, TextArea"
-    BINDINGS = [("escape", "cancel", "Cancel")]
+    BINDINGS = [("escape", "cancel", "Cancel"), ("ctrl+s", "submit", "OK")]
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_submit(self) -> None:
+        self.submit()
 
     def buttons(self, ok: str) -> Horizontal:
         return Horizontal(Button(ok, id="ok", variant="primary"), Button("Cancel", id="cancel"))
@@ -82,10 +85,10 @@ class MessageForm(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.title_text)
+            yield Label(f"{self.title_text}  (ctrl+s: {self.ok.lower()}, esc: cancel)")
             yield Select([(a, a) for a in self.actions], value=self.initial, allow_blank=False,
                          id="action")
-            yield TextArea(self._text(self.initial), id="payload")
+            yield TextArea(self._text(self.initial), id="payload", tab_behavior="focus")
             yield Static("", id="problem", classes="error")
             yield self.buttons(self.ok)
 
@@ -120,8 +123,9 @@ class RawFrame(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(f"Raw frame from {self.station_id} (sent as is, not validated)")
-            yield TextArea(self.text, id="raw")
+            yield Label(f"Raw frame from {self.station_id}, sent as is, not validated  "
+                        f"(ctrl+s: inject, esc: cancel)")
+            yield TextArea(self.text, id="raw", tab_behavior="focus")
             yield Static("", id="problem", classes="error")
             yield self.buttons("Inject")
 
