@@ -193,3 +193,24 @@ async def test_tui_answers_the_next_csms_request_as_written():
         reply = await app.engine.hub.send("TUI-M", "Reset", {"type": "Soft"})
         assert reply == {"status": "Rejected"}                  # ours, not the model's
         assert app.engine.fleet.get("TUI-M").view.state == "accepted"   # and no reboot
+
+
+async def test_tui_edits_the_configuration_in_the_station_view():
+    app = ChargesimTui(Engine(), [("TUI-C", fast())], clock=False)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await until(pilot, lambda: (s := app.engine.fleet.get("TUI-C")) is not None
+                    and s.view.state == "accepted")
+        st = app.engine.fleet.get("TUI-C")
+        await pilot.press("2")
+        table = app.query_one("#config")
+        await until(pilot, lambda: table.row_count > 0)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("HeartbeatInterval"))
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.query("#value"))
+        app.screen.query_one("#value").value = "120"
+        await pilot.press("enter")
+        await until(pilot, lambda: st.view.config["HeartbeatInterval"] == "120")
+        await until(pilot, lambda: table.get_cell("HeartbeatInterval", "value") == "120")
+        status = str(app.query_one("#status", Static).render())
+        assert "TUI-C HeartbeatInterval='120'" in status and "accepted" in status.lower()
