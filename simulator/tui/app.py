@@ -47,6 +47,9 @@ class ChargesimTui(App):
     TITLE = "chargesim"
     AUTO_FOCUS = "#stations-table"   # the keys act at once, not in the filter box
     CSS = DIALOG_CSS + """
+    #tabs { height: 1fr; }
+    #tabs > ContentSwitcher { height: 1fr; }
+    TabPane { height: 1fr; padding: 0; }
     #counters { height: 1; padding: 0 1; background: $boost; }
     #status { height: 1; padding: 0 1; background: $panel; }
     #stations-table { height: 1fr; }
