@@ -101,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_record_args(station)
     from .cli_replay import add_replay_parser  # chargesim replay (docs/replay.md)
     add_replay_parser(sub)
+    from .control.run import add_control_args  # --control-port, --auto-plug (docs/tui.md)
+    add_control_args(station)
+    tui = sub.add_parser("tui", help="a terminal UI: be the charger and the driver, watch "
+                                     "every frame (docs/tui.md)")
+    _common_station_args(tui)
+    from .tui.cli import add_tui_args
+    add_tui_args(tui)
     return parser
 
 
@@ -128,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         configure_hub_log(args)   # the bundled hub's log apart from the stations' output
     except UsageError as e:
         return report(prog, e)
+    if args.command == "tui":  # Textual runs its own event loop
+        from .tui.cli import run_tui
+        return run_tui(args, _options)
     from .transport.websocket import use_uvloop
     use_uvloop()
     try:
@@ -241,6 +251,8 @@ async def _station(args) -> int:
             if recorder is not None:
                 station.taps.append(recorder.tap)
             stations.append(station)
+        from .control.run import control_for
+        control = await control_for(stations, args)   # --control-port / --auto-plug
         # A real charger never gives up: each station connects whenever its CSMS is there
         # (and boots again while Pending); Ctrl-C stops it in any state.
         starting = asyncio.gather(*(s.start(timeout=None) for s in stations),
@@ -248,6 +260,7 @@ async def _station(args) -> int:
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
+            await control.close()
             await asyncio.gather(*(s.stop() for s in stations), return_exceptions=True)
             await starting
             print("stopped", flush=True)
@@ -258,11 +271,13 @@ async def _station(args) -> int:
         for s, r in failed:
             print(f"{s.id}: could not come online: {r}", file=sys.stderr)
         if len(failed) == len(stations):
+            await control.close()
             return 1
         print(f"{len(stations) - len(failed)} station(s) online at {url}; Ctrl-C to stop", flush=True)
         try:
             await stop.wait()
         finally:
+            await control.close()
             await asyncio.gather(*(s.stop() for s in stations), return_exceptions=True)
     return 0
 
