@@ -9,6 +9,13 @@ from .hub import DUPLICATE_POLICIES, HubConfig, serve_forever
 from .manager import UNKNOWN_STATION_POLICIES
 
 
+def _record_bytes(text: str) -> int:
+    value = int(text) if text.isdigit() else -1
+    if value < 1024:
+        raise argparse.ArgumentTypeError(f"expected a number of bytes of at least 1024, got {text!r}")
+    return value
+
+
 def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, tuple[str, str]]:
     """The hub's configuration and the logging options (level, format)."""
     d = HubConfig()
@@ -53,6 +60,12 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, t
                         "(default: in-process only)")
     p.add_argument("--amqp-exchange", default=d.amqp_exchange, metavar="NAME",
                    help="the durable topic exchange events go to (default %(default)s)")
+    p.add_argument("--record", metavar="FILE.jsonl", default=None,
+                   help="record every station's frames (docs/recording-format.md)")
+    p.add_argument("--record-max-bytes", type=_record_bytes, default=None, metavar="N",
+                   help="rotate the recording when it would pass N bytes (FILE.1, FILE.2 ...)")
+    p.add_argument("--record-keep", type=int, default=d.record_keep, metavar="K",
+                   help="rotated recording files kept (default %(default)s)")
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--log-format", choices=logs.LOG_FORMATS, default="text",
                    help="json: one object per line, CALLERRORs with station, action, code, why")
@@ -72,6 +85,8 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, t
                        handshake_timeout=a.handshake_timeout, idle_timeout=a.idle_timeout,
                        max_connections_per_source=a.max_connections_per_source,
                        amqp_url=a.amqp, amqp_exchange=a.amqp_exchange,
+                       record_path=a.record, record_max_bytes=a.record_max_bytes,
+                       record_keep=a.record_keep,
                        **security.config_from_args(a))
     return config, (a.log_level, a.log_format)
 

@@ -92,6 +92,12 @@ class HubConfig:
     # domain events (amqp_bus.py): on RabbitMQ with an amqp:// URL, in-process otherwise
     amqp_url: str | None = None
     amqp_exchange: str = "chargesim.events"
+    # frame recording (simulator/session/recording.py, docs/recording-format.md): every
+    # station's frames to this JSONL file, directions seen from the station; rotated at
+    # record_max_bytes (None: never), record_keep old files kept
+    record_path: str | None = None
+    record_max_bytes: int | None = None
+    record_keep: int = 5
 
     @property
     def effective_idle_timeout(self) -> float | None:
