@@ -52,7 +52,7 @@ async def cycle_one(hub, sid: str, state_dir: str, samples: int, report: dict) -
     for _ in range(samples):
         await asyncio.wait_for(first.expect("meter", 1), 30)
     queue = first.offline.queue
-    queued = [e for e in queue.entries if e.action == "meter_sample"]
+    queued = [e for e in queue.entries if e.action == "transaction_updated"]
     stamps = [_ts(s["timestamp"]) for e in queued for s in e.payload["snapshots"]
               if any(x.get("measurand", ENERGY) == ENERGY for x in s["samples"])]
     report["sent"] += len(queue.entries) + 1          # + the Stop(PowerLoss) a restart queues

@@ -10,7 +10,7 @@ integer id, or the provisional negative one of a start that has not been answere
 
 Journal format (state_dir/<station id>.offline.jsonl, one JSON object a line, appended and
 flushed at every change, so a crash loses at most the line being written; the lines a
-power cut must not lose — put, done, map, open, close — are fsynced too, and so is a
+power cut must not lose — put, done, ref, unref, open, close — are fsynced too, and so is a
 compacted journal before it replaces the old one; the frequent energy lines are only
 flushed, the next one carries the register again):
 
