@@ -31,6 +31,7 @@ from tests.fuzz_strategies import count, mutated, raw_bytes, valid_payload
 CP_ACTIONS = sorted(a for a, spec in catalog(V16).actions.items() if CHARGE_POINT in spec.initiators)
 CODES_16 = {spell_error_code(c, V16) for c in ErrorCode}
 IDS = ["a", "b", "c", "d"]
+RECYCLE = 2000   # runs per hub
 NOW = "2026-01-01T00:00:00.000Z"
 
 
@@ -61,7 +62,11 @@ class _HubHarness:
     def __init__(self, mode: str):
         self.loop = asyncio.new_event_loop()
         self.n = 0
-        self.hub = Hub(HubConfig(port=0, api_port=None, ping_interval=None, mode=mode,
+        self.mode, self.runs = mode, 0
+        self._start_hub()
+
+    def _start_hub(self) -> None:
+        self.hub = Hub(HubConfig(port=0, api_port=None, ping_interval=None, mode=self.mode,
                                  frames_kept=0))
         self.loop.run_until_complete(self.hub.start())
         self.calm = self.loop.run_until_complete(self._connect("CALM"))
@@ -103,12 +108,20 @@ class _HubHarness:
         return [a for a in answers if a[1] != sentinel]
 
     def run(self, raws: list[bytes]) -> list[list]:
+        self.runs += 1
+        if self.runs % RECYCLE == 0:   # a long run: a fresh hub, so its store does not grow
+            self.recycle()
         station = self.loop.run_until_complete(self._connect("FUZZ"))
         try:
             return self.loop.run_until_complete(self._exchange(station, raws))
         finally:
             self.loop.run_until_complete(station[0].close())
             self.loop.run_until_complete(station[1])
+
+    def recycle(self) -> None:
+        self.loop.run_until_complete(self.calm[0].close())
+        self.loop.run_until_complete(self.hub.stop())
+        self._start_hub()
 
     def bystander_ok(self) -> None:
         answers = self.loop.run_until_complete(self._exchange(self.calm, [
