@@ -164,13 +164,14 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-SECRET_KEYS = ("AuthorizationKey",)   # configuration keys whose value is a credential
+SECRET_KEYS = ("AuthorizationKey", "BasicAuthPassword")   # 1.6 key, 2.0.1 variable: credentials
 REDACTED = "<redacted>"
 
 
 def redact_frame(raw: str | bytes) -> str | bytes:
     """A frame with the values of secret configuration keys hidden (ChangeConfiguration of
-    AuthorizationKey, a GetConfiguration answer that lists it), for the frame log's readers:
+    AuthorizationKey, a GetConfiguration answer that lists it, 2.0.1 SetVariables of
+    BasicAuthPassword), for the frame log's readers:
     the API and the debug page.  Frames without such a key come back as they are."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     if not any(key in text for key in SECRET_KEYS):
@@ -194,6 +195,12 @@ def redact_frame(raw: str | bytes) -> str | bytes:
             hide(payload)
             for entry in payload.get("configurationKey") or ():
                 hide(entry)
+            for entry in payload.get("setVariableData") or ():   # 2.0.1 SetVariables
+                if (isinstance(entry, dict) and isinstance(entry.get("variable"), dict)
+                        and entry["variable"].get("name") in SECRET_KEYS
+                        and "attributeValue" in entry):
+                    entry["attributeValue"] = REDACTED
+                    changed = True
     return orjson.dumps(frame).decode() if changed else raw
 
 

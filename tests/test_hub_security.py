@@ -152,6 +152,9 @@ def test_redact_frame_leaves_other_frames_alone():
     listed = '[3,"1",{"configurationKey":[{"key":"AuthorizationKey","readonly":false,"value":"k"}]}]'
     assert '"value":"<redacted>"' in hub_security.redact_frame(listed)
     assert hub_security.redact_frame('[2,"1","X",{"AuthorizationKey":') == '[2,"1","X",{"AuthorizationKey":'
+    set_password = ('[2,"1","SetVariables",{"setVariableData":[{"attributeValue":"pw-123456789012345",'
+                    '"component":{"name":"SecurityCtrlr"},"variable":{"name":"BasicAuthPassword"}}]}]')
+    assert "pw-123456789012345" not in hub_security.redact_frame(set_password)
 
 
 # -- TLS errors named on both sides ----------------------------------------------------------
