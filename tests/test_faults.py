@@ -25,6 +25,13 @@ STATUS = [2, "s1", "StatusNotification", {"connectorId": 1, "errorCode": "NoErro
                                            "timestamp": "2026-01-02T03:04:05.000Z"}]
 
 
+@pytest.fixture(autouse=True)
+def _hub_logs_reach_caplog(monkeypatch):
+    """The hub's log reaches caplog even after a driver test routed it elsewhere
+    (simulator.run_options.configure_hub_log turns its propagation off for the process)."""
+    monkeypatch.setattr(logging.getLogger("hub_under_test"), "propagate", True)
+
+
 class Clock:
     def __init__(self):
         self.now = 0.0

@@ -24,6 +24,13 @@ FAULTED = {"connectorId": 1, "errorCode": "Error", "status": "Faulted", "timesta
 EMPTY_SAMPLES = {"connectorId": 1, "meterValue": [{"timestamp": now(), "sampledValue": []}]}
 
 
+@pytest.fixture(autouse=True)
+def _hub_logs_reach_caplog(monkeypatch):
+    """The hub's log reaches caplog even after a driver test routed it elsewhere
+    (simulator.run_options.configure_hub_log turns its propagation off for the process)."""
+    monkeypatch.setattr(logging.getLogger("hub_under_test"), "propagate", True)
+
+
 # -- the validator itself ----------------------------------------------------------------------
 
 def test_boolean_strings_are_read_as_booleans_in_lenient_mode():

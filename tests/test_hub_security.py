@@ -23,6 +23,13 @@ KEY = "s3cret-station-key-0123"
 OPTS = dict(interval_scale=0.05, reconnect_min=0.05)
 
 
+@pytest.fixture(autouse=True)
+def _hub_logs_reach_caplog(monkeypatch):
+    """The hub's log reaches caplog even after a driver test routed it elsewhere
+    (simulator.run_options.configure_hub_log turns its propagation off for the process)."""
+    monkeypatch.setattr(logging.getLogger("hub_under_test"), "propagate", True)
+
+
 def basic(user: str, password: str) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
