@@ -53,6 +53,10 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, t
                         "(default: in-process only)")
     p.add_argument("--amqp-exchange", default=d.amqp_exchange, metavar="NAME",
                    help="the durable topic exchange events go to (default %(default)s)")
+    p.add_argument("--workers", type=int, default=d.workers, metavar="N",
+                   help="run N OCPP worker processes sharing the port (SO_REUSEPORT) behind "
+                        "one API, commands routed over RabbitMQ (--amqp, default the local "
+                        "broker); needs a shared --db (a file or postgresql://)")
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--log-format", choices=logs.LOG_FORMATS, default="text",
                    help="json: one object per line, CALLERRORs with station, action, code, why")
@@ -71,7 +75,7 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, t
                        rate_limit=a.rate_limit, rate_burst=a.rate_burst, max_frame=a.max_frame,
                        handshake_timeout=a.handshake_timeout, idle_timeout=a.idle_timeout,
                        max_connections_per_source=a.max_connections_per_source,
-                       amqp_url=a.amqp, amqp_exchange=a.amqp_exchange,
+                       amqp_url=a.amqp, amqp_exchange=a.amqp_exchange, workers=a.workers,
                        **security.config_from_args(a))
     return config, (a.log_level, a.log_format)
 
@@ -84,8 +88,13 @@ def main(argv=None, prog="python -m hub_under_test") -> None:
         run = uvloop.run
     except ImportError:
         run = asyncio.run
+    if config.workers > 1:
+        from .workers import serve_workers
+        serving = serve_workers(config, config.workers, level, log_format)
+    else:
+        serving = serve_forever(config)
     try:
-        run(serve_forever(config))
+        run(serving)
     except KeyboardInterrupt:
         pass
 

@@ -410,8 +410,16 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         return self._rows(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
 
-    def open_transactions(self) -> list[dict]:
+    def open_transactions(self, station_id: str | None = None) -> list[dict]:
+        if station_id is not None:
+            return self._rows("SELECT * FROM transactions WHERE stop_time IS NULL AND "
+                              "station_id = ? ORDER BY id", (station_id,))
         return self._rows("SELECT * FROM transactions WHERE stop_time IS NULL ORDER BY id")
+
+    def open_transaction_of_tag(self, id_tag: str, status: str) -> dict | None:
+        """A running transaction started with this tag and answered `status` (the newest)."""
+        return self._row("SELECT * FROM transactions WHERE stop_time IS NULL AND id_tag = ? "
+                         "AND id_tag_status = ? ORDER BY id DESC LIMIT 1", (id_tag, status))
 
     # -- meter values -----------------------------------------------------------------
     def add_meter_values(self, rows: list[tuple]) -> None:
