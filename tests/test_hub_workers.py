@@ -71,6 +71,43 @@ def test_workers_need_a_shared_store():
         check_workers(HubConfig(db_path="h.db"), 0)
 
 
+async def test_managers_sharing_a_store_hand_stations_over(tmp_path):
+    """Two workers' managers over one SQLite file: a station that moves adopts its running
+    transaction (hygiene and stop work there), and a tag charging at a station of the
+    other worker is ConcurrentTx."""
+    from hub_under_test.events import InProcessBus
+    from hub_under_test.manager import Manager
+    from hub_under_test.messages import TransactionStart, TransactionStop, utcnow
+    from hub_under_test.store import Store
+    stores = [Store(str(tmp_path / "h.db")) for _ in range(2)]
+    a, b = (Manager(s, InProcessBus(), shared_store=True, flush_interval=0) for s in stores)
+    try:
+        for m in (a, b):
+            await m.start()
+            m.put_tag("TAG", "Accepted")
+        a.connected("CS-1", "ocpp1.6")
+        started = await a.start_transaction(TransactionStart("CS-1", 1, "TAG", 100, utcnow()))
+        assert started.id_token_info.status.value == "Accepted"
+        b.connected("CS-2", "ocpp1.6")   # the same tag at another worker's station
+        other = await b.start_transaction(TransactionStart("CS-2", 1, "TAG", 0, utcnow()))
+        assert other.id_token_info.status.value == "ConcurrentTx"
+        await b.stop_transaction(TransactionStop("CS-2", other.transaction_id, 0, utcnow()))
+
+        a.disconnected("CS-1", 1006, "worker died")   # CS-1 moves to b
+        assert started.transaction_id not in a.active
+        b.connected("CS-1", "ocpp1.6")
+        assert started.transaction_id in b.active
+        stopped = await b.stop_transaction(TransactionStop(
+            "CS-1", started.transaction_id, 300, utcnow()))
+        assert stopped.known and stopped.energy_wh == 200
+        row = stores[0].get_transaction(started.transaction_id)
+        assert row["meter_stop"] == 300 and row["stop_time"] is not None
+    finally:
+        for m, s in zip((a, b), stores):
+            await m.stop()
+            s.close()
+
+
 # -- two workers ------------------------------------------------------------------------------
 
 class Station:
