@@ -40,6 +40,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import socket
@@ -504,7 +505,12 @@ class FrontHub(Hub):
                 self.manager.put_tag(id_tag, spec.get("status", "Accepted"),
                                      spec.get("expiryDate"), spec.get("parentIdTag"))
             self.router = CommandRouter(cfg.amqp_url, cfg.amqp_exchange, self._presence)
-            await self.router.start()
+            try:
+                await self.router.start()
+            except Exception as e:
+                where = re.sub(r"//[^@/]*@", "//", cfg.amqp_url)   # no credentials
+                raise RuntimeError(f"--amqp {where}: cannot reach the broker the workers "
+                                   f"need ({e or type(e).__name__})") from None
             await self.router.broadcast({"op": "stations"})
             if cfg.api_port is not None:
                 from .api import HubApi
