@@ -60,8 +60,8 @@ from simulator.session import CallErrorReceived, CallTimeout, InvalidResponse, S
 from .commands import Command, RawCommand, RawResult, Result
 from .errors import HubError, StationNotConnected, UnknownAction
 from .hub import Hub, HubConfig
-from .manager import Manager
-from .messages import MESSAGES, from_dict, to_dict
+from .manager import ConnectorState, Manager
+from .messages import MESSAGES, from_dict, parse_time, to_dict
 from .store import Store
 
 if TYPE_CHECKING:
@@ -407,7 +407,34 @@ class FrontManager(Manager):
     """The operator's manager at the front: tag and registration changes also tell the
     workers (their caches drop the old value)."""
 
-    notify = None   # set by FrontHub: (op, key) → None
+    notify = None     # set by FrontHub: a broadcast to the workers
+    directory: dict = {}   # FrontHub's: station id → RemoteConnection
+
+    def require_connected(self, station_id: str) -> None:
+        if station_id not in self.directory:
+            raise StationNotConnected(f"station {station_id!r} is not connected")
+
+    def station_detail(self, station_id: str) -> dict | None:
+        """Read from the store each time (the workers write it; connector statuses and
+        last-seen times up to `flush_interval` behind), connected from the directory."""
+        self.stations.pop(station_id, None)
+        row = self.store.get_station(station_id)
+        if row is not None:
+            st = self._station(station_id)
+            st.registration, st.operator = row["status"], row.get("registration")
+            st.firmware_status = row["firmware_status"]
+            st.diagnostics_status = row["diagnostics_status"]
+            if row["last_seen"]:
+                st.last_seen = parse_time(row["last_seen"])
+            for c in self.store.get_connectors(station_id):
+                st.connectors[c["connector_id"]] = ConnectorState(
+                    c["status"], c["error_code"], c["info"], c["vendor_error_code"],
+                    parse_time(c["updated"]))
+        conn = self.directory.get(station_id)
+        if conn is not None:
+            st = self._station(station_id)
+            st.connected, st.protocol, st.remote = True, conn.version, conn.remote
+        return super().station_detail(station_id)
 
     def put_tag(self, id_tag, status="Accepted", expiry_date=None, parent_id_tag=None):
         row = super().put_tag(id_tag, status, expiry_date, parent_id_tag)
@@ -494,6 +521,7 @@ class FrontHub(Hub):
                                     unknown_stations=cfg.unknown_stations, flush_interval=0,
                                     files=self.files, shared_store=True)
         self.manager.notify = self._notify
+        self.manager.directory = self.directory
         self.manager.commander = self.execute
         try:
             for station_id in cfg.known_stations:

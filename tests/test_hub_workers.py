@@ -236,6 +236,17 @@ async def test_two_workers_route_commands_and_survive_a_killed_worker(tmp_path):
                 assert r.status == 200, body
                 assert body["response"]["configurationKey"][0]["key"] == "HeartbeatInterval"
                 assert ("GetConfiguration", {"key": ["HeartbeatInterval"]}) in st.cp.received
+            # an abstract command (the reservations route) crosses too, and so does the
+            # station's CALLERROR (the ocpp-library charger has no ReserveNow handler)
+            st = stations[-1]
+            async with http.post(f"{api}/stations/{st.id}/reservations", json={
+                    "connectorId": 1, "idTag": "R1", "expiryDate": "2030-01-01T00:00:00Z"}) as r:
+                body = await r.json()
+            assert r.status == 502 and body["status"] == "callerror", body
+            status, detail = await _get(http, f"{api}/stations/{st.id}")
+            assert status == 200 and detail["connected"] is True
+            assert detail["connection"]["worker"] == held[st.id]
+            assert detail["registration"] == "Accepted"
             async with http.post(f"{api}/stations/NOBODY/commands/Reset",
                                  json={"type": "Soft"}) as r:
                 assert r.status == 404
