@@ -322,7 +322,7 @@ class CommandRouter:
         self.exchange_name = command_exchange(exchange)
         self.queue_name = f"{self.exchange_name}.front-{uuid.uuid4().hex[:8]}"
         self.on_presence = on_presence
-        self._pending: dict[str, asyncio.Future] = {}
+        self._pending: dict[str, asyncio.Queue] = {}   # correlation id → answers
         self._conn = self._channel = self._exchange = None
         self.connected = False
 
@@ -341,8 +341,6 @@ class CommandRouter:
 
     async def close(self) -> None:
         self.connected = False
-        for future in self._pending.values():
-            future.cancel()
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._conn.close(), 2)
@@ -354,11 +352,9 @@ class CommandRouter:
         except orjson.JSONDecodeError:
             return
         if message.correlation_id:
-            future = self._pending.get(message.correlation_id)
-            if future is not None and not future.done():
-                future.set_result(body)
-            elif future is not None and body.get("status") != "not_here":
-                future.extra = body   # type: ignore[attr-defined]  (after a not_here)
+            answers = self._pending.get(message.correlation_id)
+            if answers is not None:
+                answers.put_nowait(body)
             return
         try:
             self.on_presence(body)
@@ -379,7 +375,7 @@ class CommandRouter:
         from aio_pika.exceptions import DeliveryError
         loop = asyncio.get_running_loop()
         correlation_id = uuid.uuid4().hex
-        future = self._pending[correlation_id] = loop.create_future()
+        answers = self._pending[correlation_id] = asyncio.Queue()
         try:
             try:
                 await self._exchange.publish(
@@ -388,19 +384,23 @@ class CommandRouter:
                     station_key(station_id), mandatory=True)
             except DeliveryError:
                 raise StationNotConnected(f"station {station_id!r} is not connected") from None
-            # a worker that no longer holds the station says so; another may still answer
             deadline = loop.time() + timeout
-            answer = await asyncio.wait_for(future, timeout)
+            answer = await asyncio.wait_for(answers.get(), timeout)
+            # a worker whose binding was a moment stale says so; the holder still answers
             while answer.get("status") == "not_here":
-                retry = self._pending[correlation_id] = loop.create_future()
                 try:
-                    answer = await asyncio.wait_for(retry, min(1.0, deadline - loop.time()))
+                    answer = await asyncio.wait_for(answers.get(),
+                                                    max(0.0, min(1.0, deadline - loop.time())))
                 except asyncio.TimeoutError:
                     raise StationNotConnected(f"station {station_id!r} is not connected") \
                         from None
             return answer
         finally:
             self._pending.pop(correlation_id, None)
+
+
+class BrokerUnavailable(HubError):
+    status = 503
 
 
 class FrontManager(Manager):
@@ -615,8 +615,17 @@ class FrontHub(Hub):
         if self.router is None:
             raise StationNotConnected(f"station {station_id!r} is not connected")
         timeout = self.config.call_timeout if timeout is None else timeout
-        # the worker waits `timeout` for the station; the answer needs a moment more
-        answer = await self.router.request(station_id, {**body, "timeout": timeout}, timeout + 5)
+        from aiormq.exceptions import AMQPError
+        try:
+            # the worker waits `timeout` for the station; its answer needs a moment more
+            answer = await self.router.request(station_id, {**body, "timeout": timeout},
+                                               timeout + 5)
+        except (AMQPError, ConnectionError) as e:
+            raise BrokerUnavailable(f"the broker that reaches the workers is unavailable: "
+                                    f"{e or type(e).__name__}") from None
+        except asyncio.TimeoutError:
+            raise CallTimeout(body.get("action") or body.get("type") or body["op"], "",
+                              timeout) from None
         if answer.get("status") == "error":
             raise decode_error(answer)
         return answer
