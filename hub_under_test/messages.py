@@ -443,5 +443,6 @@ def json_schema(message: type[Message] | None = None) -> dict:
 
 if __name__ == "__main__":
     # Run as a script this file is `__main__`; the registry lives in the package's module.
-    from hub_under_test import commands, messages  # noqa: F401  (commands register themselves)
+    # the hub's modules register their messages (commands, the features' events) on import
+    from hub_under_test import hub, messages  # noqa: F401
     print(json.dumps(messages.json_schema(), indent=2))
