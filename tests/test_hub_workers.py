@@ -21,6 +21,7 @@ import websockets
 from ocpp.v16 import call
 
 from hub_helpers import Charger, now
+from test_hub_store_backends import target  # noqa: F401  (fixture: SQLite file, PostgreSQL)
 from hub_under_test.hub import HubConfig
 from hub_under_test.workers import (WorkerUsageError, check_workers, decode_error,
                                     encode_error, station_key)
@@ -71,15 +72,15 @@ def test_workers_need_a_shared_store():
         check_workers(HubConfig(db_path="h.db"), 0)
 
 
-async def test_managers_sharing_a_store_hand_stations_over(tmp_path):
-    """Two workers' managers over one SQLite file: a station that moves adopts its running
+async def test_managers_sharing_a_store_hand_stations_over(target):
+    """Two workers' managers over one store (a SQLite file, PostgreSQL): a station that moves adopts its running
     transaction (hygiene and stop work there), and a tag charging at a station of the
     other worker is ConcurrentTx."""
     from hub_under_test.events import InProcessBus
     from hub_under_test.manager import Manager
     from hub_under_test.messages import TransactionStart, TransactionStop, utcnow
     from hub_under_test.store import Store
-    stores = [Store(str(tmp_path / "h.db")) for _ in range(2)]
+    stores = [Store(target) for _ in range(2)]
     a, b = (Manager(s, InProcessBus(), shared_store=True, flush_interval=0) for s in stores)
     try:
         for m in (a, b):
