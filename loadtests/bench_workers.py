@@ -56,8 +56,37 @@ async def _charging_stations(url: str, stations: int, seconds: float) -> int:
     return await _stations(url, stations, seconds, _charging_station)
 
 
-def run(stations: int, seconds: float, workers: int, amqp: str) -> tuple[float, int, dict]:
-    """(calls/s, meter rows stored, stations per worker)."""
+async def _command_latency(api: str, url: str, n: int) -> list[float]:
+    """Seconds for each of `n` GetConfiguration requests sent one after the other through
+    the HTTP command API to one idle station (routed to its worker with --workers)."""
+    import aiohttp
+    from simulator.dialects import make_station
+    from simulator.station import StationOptions
+    station = make_station("CMD00001", url, StationOptions(call_timeout=60))
+    await station.start()
+    times = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):   # until the hub lists it (workers: its worker announced it)
+                async with http.get(f"{api}/stations") as r:
+                    if any(s["id"] == "CMD00001" for s in await r.json()):
+                        break
+                await asyncio.sleep(0.05)
+            for _ in range(n):
+                started = time.perf_counter()
+                async with http.post(f"{api}/stations/CMD00001/commands/GetConfiguration",
+                                     json={"key": ["HeartbeatInterval"]}) as r:
+                    await r.read()
+                    assert r.status == 200, r.status
+                times.append(time.perf_counter() - started)
+    finally:
+        await station.stop()
+    return times
+
+
+def run(stations: int, seconds: float, workers: int, amqp: str, commands: int = 0
+        ) -> tuple[float, int, dict, list[float]]:
+    """(calls/s, meter rows stored, stations per worker, command latencies)."""
     from simulator.transport.websocket import use_uvloop
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "hub.db")
@@ -80,12 +109,17 @@ def run(stations: int, seconds: float, workers: int, amqp: str) -> tuple[float, 
             async def drive() -> int:
                 task = asyncio.create_task(_charging_stations(f"ws://127.0.0.1:{port}/ocpp",
                                                               stations, seconds))
-                await asyncio.sleep(min(seconds / 2, 1.0 + stations * 0.002 + 1.0))
+                await asyncio.sleep(1.0 + stations * 0.002 + seconds / 2)   # mid-run
                 if workers > 1:
                     with urllib.request.urlopen(f"{api}/stations") as r:
                         spread.update(Counter(s["worker"] for s in json.load(r)))
-                return await task
+                calls = await task
+                if commands:
+                    latencies.extend(await _command_latency(
+                        api, f"ws://127.0.0.1:{port}/ocpp", commands))
+                return calls
 
+            latencies: list[float] = []
             calls = asyncio.run(drive())
         finally:
             hub.terminate()
@@ -93,7 +127,7 @@ def run(stations: int, seconds: float, workers: int, amqp: str) -> tuple[float, 
             asyncio.set_event_loop_policy(None)
         with sqlite3.connect(db) as con:
             rows = con.execute("SELECT count(*) FROM meter_values").fetchone()[0]
-    return calls / seconds, rows, spread
+    return calls / seconds, rows, spread, latencies
 
 
 def main() -> None:
@@ -104,13 +138,21 @@ def main() -> None:
                    help="worker counts to measure besides one process (repeatable; default 2)")
     p.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672/",
                    help="RabbitMQ for the workers (default the local broker)")
+    p.add_argument("--commands", type=int, default=200,
+                   help="afterwards, GetConfiguration requests through the HTTP API to one "
+                        "idle station, one at a time, for their latency (default 200; 0: none)")
     a = p.parse_args()
     for workers in [1, *(a.workers or [2])]:
-        rate, rows, spread = run(a.stations, a.seconds, workers, a.amqp)
+        rate, rows, spread, latencies = run(a.stations, a.seconds, workers, a.amqp, a.commands)
         label = "one process" if workers == 1 else f"--workers {workers}"
         where = f"  stations per worker {dict(sorted(spread.items()))}" if spread else ""
         print(f"{label:>12}: {rate:8.0f} round trips/s, {rows} meter rows stored{where}",
               flush=True)
+        if latencies:
+            ms = sorted(t * 1000 for t in latencies)
+            print(f"{'':>12}  command via the API: median {ms[len(ms) // 2]:.1f} ms, "
+                  f"p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.1f} ms, "
+                  f"max {ms[-1]:.1f} ms ({len(ms)} commands)", flush=True)
 
 
 if __name__ == "__main__":
