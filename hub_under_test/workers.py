@@ -414,6 +414,25 @@ class FrontManager(Manager):
         if station_id not in self.directory:
             raise StationNotConnected(f"station {station_id!r} is not connected")
 
+    def refresh(self) -> None:
+        """The stations' registration and connector statuses as the workers stored them
+        (two queries; GET /stations and the debug page read them)."""
+        for row in self.store.list_stations():
+            st = self._station(row["id"])
+            st.registration, st.operator = row["status"], row.get("registration")
+            st.vendor, st.model = row["vendor"], row["model"]
+            if row["last_seen"]:
+                st.last_seen = parse_time(row["last_seen"])
+        for c in self.store.all_connectors():
+            self._station(c["station_id"]).connectors[c["connector_id"]] = ConnectorState(
+                c["status"], c["error_code"], c["info"], c["vendor_error_code"],
+                parse_time(c["updated"]))
+        for station_id, st in self.stations.items():
+            conn = self.directory.get(station_id)
+            st.connected = conn is not None
+            if conn is not None:
+                st.protocol, st.remote = conn.version, conn.remote
+
     def station_detail(self, station_id: str) -> dict | None:
         """Read from the store each time (the workers write it; connector statuses and
         last-seen times up to `flush_interval` behind), connected from the directory."""
@@ -509,6 +528,7 @@ class FrontHub(Hub):
         self.ready: set[str] = set()   # workers serving the port
         self.router: CommandRouter | None = None
         self.metrics = FrontMetrics(self, metrics_dir)
+        self._refresher: asyncio.Task | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -540,6 +560,7 @@ class FrontHub(Hub):
                 raise RuntimeError(f"--amqp {where}: cannot reach the broker the workers "
                                    f"need ({e or type(e).__name__})") from None
             await self.router.broadcast({"op": "stations"})
+            self._refresher = asyncio.create_task(self._refresh_views(), name="front-views")
             if cfg.api_port is not None:
                 from .api import HubApi
                 self.api = HubApi(self)
@@ -549,9 +570,22 @@ class FrontHub(Hub):
             raise
         self.started_at = time.time()
 
+    async def _refresh_views(self) -> None:
+        period = 2.0
+        while True:
+            try:
+                self.manager.refresh()
+            except Exception:
+                log.exception("reading the stations' state from the store failed")
+            await asyncio.sleep(period)
+
     async def stop(self) -> None:
         if self.store is None:
             return
+        if self._refresher is not None:
+            self._refresher.cancel()
+            await asyncio.gather(self._refresher, return_exceptions=True)
+            self._refresher = None
         if self.api is not None:
             await self.api.stop()
             self.api = None

@@ -228,6 +228,11 @@ async def test_two_workers_route_commands_and_survive_a_killed_worker(tmp_path):
                 st.transaction_id = started.transaction_id
             assert len({st.transaction_id for st in stations}) == len(stations)  # one store
 
+            async def listed_as_booted():   # the front reads what the workers stored
+                _, listed = await _get(http, f"{api}/stations")
+                return all(s.get("registration") == "Accepted" and s.get("connected") for s in listed)
+            await _wait(listed_as_booted)
+
             # the HTTP API is the front's: every command travels to the station's worker
             for worker in ("worker-1", "worker-2"):
                 st = next(s for s in stations if held[s.id] == worker)

@@ -337,6 +337,11 @@ class Store:
         return self._rows("SELECT * FROM connectors WHERE station_id = ? ORDER BY connector_id",
                           (station_id,))
 
+    def all_connectors(self) -> list[dict]:
+        """Every station's connectors (one query: views of a store others write)."""
+        self.flush()
+        return self._rows("SELECT * FROM connectors ORDER BY station_id, connector_id")
+
     # -- id tags ----------------------------------------------------------------------
     def put_tag(self, id_tag: str, status: str = "Accepted", expiry_date: datetime | str | None = None,
                 parent_id_tag: str | None = None) -> dict:
