@@ -146,7 +146,7 @@ class WorkerLink:
         self.queue_name = f"{self.exchange_name}.{instance}"
         self.wanted: set[str] = set()      # station ids connected here
         self.bound: set[str] = set()       # their keys bound on the queue
-        self._presence: list[dict] = []    # announcements for the front, in order
+        self._presence: list[tuple[str, dict]] = []   # (key, announcement), in order
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._conn = self._channel = self._exchange = self._queue = None
@@ -189,14 +189,18 @@ class WorkerLink:
         self._announce({"op": "connected", "station": conn.station_id,
                         "protocol": conn.version, "remote": conn.remote,
                         "connected_at": conn.connected_at})
+        # across workers too the new connection wins: one whose old socket another worker
+        # has not seen die yet (its network blipped) is closed there
+        self._announce({"op": "evict", "station": conn.station_id,
+                        "connected_at": conn.connected_at}, BROADCAST)
 
     def detached(self, station_id: str) -> None:
         self.wanted.discard(station_id)
         self._announce({"op": "disconnected", "station": station_id})
 
-    def _announce(self, message: dict) -> None:
+    def _announce(self, message: dict, key: str = FRONT) -> None:
         message.update(worker=self.instance, pid=os.getpid())
-        self._presence.append(message)
+        self._presence.append((key, message))
         self._wake.set()
 
     async def _run(self) -> None:
@@ -212,8 +216,8 @@ class WorkerLink:
                     await self._queue.unbind(self._exchange, station_key(station_id))
                     self.bound.discard(station_id)
                 while self._presence:
-                    await self._exchange.publish(
-                        aio_pika.Message(orjson.dumps(self._presence[0])), FRONT)
+                    key, message = self._presence[0]
+                    await self._exchange.publish(aio_pika.Message(orjson.dumps(message)), key)
                     self._presence.pop(0)
             except asyncio.CancelledError:
                 raise
@@ -261,6 +265,16 @@ class WorkerLink:
             elif op == "stations":   # the front (re)builds its directory
                 for conn in list(hub.connections.values()):
                     self.attached(conn)
+                answer = None
+            elif op == "evict":   # the station connected to another worker
+                conn = hub.connections.get(station_id)
+                if conn is not None and body.get("worker") != self.instance \
+                        and conn.connected_at <= body.get("connected_at", 0):
+                    from .server import REPLACED_REASON
+                    log.warning("%s: connected to %s now; closing the connection here",
+                                station_id, body.get("worker"))
+                    hub.metrics.replaced.inc()
+                    await conn.session.close(1000, REPLACED_REASON)
                 answer = None
             elif op == "forget_tag":
                 hub.manager.forget_tag(body["tag"])

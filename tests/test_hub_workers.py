@@ -259,6 +259,25 @@ async def test_two_workers_route_commands_and_survive_a_killed_worker(tmp_path):
             status, frames = await _get(http, f"{api}/stations/{stations[0].id}/frames")
             assert status == 200 and any("StartTransaction" in f["raw"] for f in frames)
 
+            # the same station id connecting to the other worker wins there, as on one hub
+            first = await websockets.connect(f"{url}/CS-DUP", subprotocols=["ocpp1.6"])
+            await _wait(lambda: _has(placement, "CS-DUP"))
+            was = (await placement())["CS-DUP"]
+            for _ in range(40):
+                second = await websockets.connect(f"{url}/CS-DUP", subprotocols=["ocpp1.6"])
+                await _wait(lambda: _has(placement, "CS-DUP"))
+                await asyncio.sleep(0.1)
+                if (await placement())["CS-DUP"] != was:
+                    break
+                await first.close()   # the same worker replaced it; try again
+                first, was = second, (await placement())["CS-DUP"]
+            else:
+                pytest.fail("40 connections all reached one worker")
+            await asyncio.wait_for(first.wait_closed(), 10)
+            assert first.close_code == 1000 and "replaced" in first.close_reason
+            assert second.close_code is None
+            await second.close()
+
             # kill the first station's worker: its stations come back on the other
             status, health = await _get(http, f"{api}/health")
             victim = held[stations[0].id]
