@@ -259,6 +259,20 @@ async def test_two_workers_route_commands_and_survive_a_killed_worker(tmp_path):
             status, frames = await _get(http, f"{api}/stations/{stations[0].id}/frames")
             assert status == 200 and any("StartTransaction" in f["raw"] for f in frames)
 
+            # a tag changed through the front reaches the workers' caches
+            st = stations[0]
+            async with http.put(f"{api}/tags/CARD-W", json={"status": "Accepted"}) as r:
+                assert r.status == 200
+            auth = await st.cp.call(call.Authorize(id_tag="CARD-W"))
+            assert auth.id_tag_info["status"] == "Accepted"   # now in the worker's cache
+            async with http.put(f"{api}/tags/CARD-W", json={"status": "Blocked"}) as r:
+                assert r.status == 200
+
+            async def blocked():
+                auth = await st.cp.call(call.Authorize(id_tag="CARD-W"))
+                return auth.id_tag_info["status"] == "Blocked"
+            await _wait(blocked)
+
             # the same station id connecting to the other worker wins there, as on one hub
             first = await websockets.connect(f"{url}/CS-DUP", subprotocols=["ocpp1.6"])
             await _wait(lambda: _has(placement, "CS-DUP"))
