@@ -49,6 +49,13 @@ def _number(kind, low=None, high=None, *, low_open=False, none_below=None):
 _PORT = _number(int, 0, 65535)
 
 
+def _record_bytes(text: str) -> int:
+    value = int(text) if text.isdigit() else -1
+    if value < 1024:
+        raise argparse.ArgumentTypeError(f"expected a number of bytes of at least 1024, got {text!r}")
+    return value
+
+
 def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, tuple[str, str]]:
     """The hub's configuration and the logging options (level, format)."""
     p = build_parser(prog)
@@ -127,6 +134,12 @@ def build_parser(prog: str = "python -m hub_under_test") -> argparse.ArgumentPar
                         "(default: in-process only; with --workers: the local broker)")
     p.add_argument("--amqp-exchange", default=d.amqp_exchange, metavar="NAME",
                    help="the durable topic exchange events go to (default %(default)s)")
+    p.add_argument("--record", metavar="FILE.jsonl", default=None,
+                   help="record every station's frames (docs/recording-format.md)")
+    p.add_argument("--record-max-bytes", type=_record_bytes, default=None, metavar="N",
+                   help="rotate the recording when it would pass N bytes (FILE.1, FILE.2 ...)")
+    p.add_argument("--record-keep", type=_number(int, 0), default=d.record_keep, metavar="K",
+                   help="rotated recording files kept (default %(default)s)")
     p.add_argument("--workers", type=_number(int, 1, 256), default=d.workers, metavar="N",
                    help="run N OCPP worker processes sharing the port (SO_REUSEPORT) behind "
                         "one API, commands routed over RabbitMQ (--amqp, default the local "
@@ -184,6 +197,8 @@ def config_from_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> HubCo
                        handshake_timeout=a.handshake_timeout, idle_timeout=a.idle_timeout,
                        max_connections_per_source=a.max_connections_per_source,
                        amqp_url=a.amqp, amqp_exchange=a.amqp_exchange, workers=a.workers,
+                       record_path=a.record, record_max_bytes=a.record_max_bytes,
+                       record_keep=a.record_keep,
                        **secure)
     try:
         config.check()

@@ -96,6 +96,12 @@ class HubConfig:
     workers: int = 1                   # `serve_workers`: this many OCPP processes (main())
     reuse_port: bool = False
     shared_store: bool = False         # other processes write the store too (workers)
+    # frame recording (simulator/session/recording.py, docs/recording-format.md): every
+    # station's frames to this JSONL file, directions seen from the station; rotated at
+    # record_max_bytes (None: never), record_keep old files kept
+    record_path: str | None = None
+    record_max_bytes: int | None = None
+    record_keep: int = 5
 
     @property
     def effective_idle_timeout(self) -> float | None:

@@ -282,6 +282,9 @@ class WorkerLink:
             elif op == "forget_station":
                 hub.manager.forget_station(station_id)
                 answer = None
+            elif op == "forget_password":
+                hub.security.forget(station_id)
+                answer = None
             else:
                 log.warning("worker %s: unknown operation %r", self.instance, op)
                 answer = None
@@ -558,6 +561,14 @@ class FrontHub(Hub):
         self.manager.directory = self.directory
         self.manager.commander = self.execute
         try:
+            from .security import HubSecurity
+            self.security = HubSecurity(self)   # passwords through the API
+            set_password = self.security.set_password
+
+            def set_and_tell(station_id: str, password: str | None) -> None:
+                set_password(station_id, password)
+                self._notify({"op": "forget_password", "station": station_id})
+            self.security.set_password = set_and_tell
             for station_id in cfg.known_stations:
                 self.store.set_operator_registration(station_id, "Accepted")
             await self.events.start()
@@ -713,6 +724,14 @@ def check_workers(config: HubConfig, workers: int) -> None:
                                "--db postgresql://…, not an in-memory database")
 
 
+def worker_file(path: str, instance: str) -> str:
+    """`hub.jsonl` → `hub.worker-1.jsonl`: each worker records its own stations' frames."""
+    stem, dot, ext = path.rpartition(".")
+    if not dot or "/" in ext:
+        return f"{path}.{instance}"
+    return f"{stem}.{instance}.{ext}"
+
+
 def reserve_port(host: str, port: int) -> socket.socket:
     """A socket bound (not listening) to the OCPP port with SO_REUSEPORT: it fixes the port
     (0: a free one) for the workers and keeps it ours while they bind it too."""
@@ -811,7 +830,8 @@ async def serve_workers(config: HubConfig, workers: int, log_level: str = "INFO"
     port = reserved.getsockname()[1]
     front = FrontHub(dataclasses.replace(config, port=port), metrics_dir)
     worker_config = dataclasses.replace(config, port=port, api_port=None, reuse_port=True,
-                                        tags={}, known_stations=(), firmware={})
+                                        tags={}, known_stations=(), firmware={},
+                                        station_passwords={})   # the front seeds them
     procs: dict[str, multiprocessing.Process] = {}
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -821,9 +841,13 @@ async def serve_workers(config: HubConfig, workers: int, log_level: str = "INFO"
         ctx = multiprocessing.get_context("spawn")
         for n in range(1, workers + 1):
             instance = f"worker-{n}"
+            own = worker_config
+            if config.record_path:   # one recording per worker process
+                own = dataclasses.replace(worker_config, record_path=worker_file(
+                    config.record_path, instance))
             proc = ctx.Process(target=_worker_main, name=f"chargesim-hub-{instance}",
-                               args=(worker_config, instance, os.getpid(), log_level,
-                                     log_format), daemon=True)
+                               args=(own, instance, os.getpid(), log_level, log_format),
+                               daemon=True)
             proc.start()
             procs[instance] = proc
             front.workers[instance] = WorkerInfo(instance, proc.pid)

@@ -55,7 +55,11 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
         await station.plug_in(connector)
         step(f"present tag {tag}")
         started = station.expect("tx_started", connector)
+        refused = station.expect("tag_rejected", connector)
         result = await station.present_tag(connector, tag)
+        if result == "Rejected" and refused.done():   # the CSMS's own idTagInfo status
+            result = f"the CSMS answered {refused.result().data.get('status')}"
+        refused.cancel()
         if result != "Started":
             raise StationError(f"tag {tag} not accepted to start charging ({result})")
         event = await asyncio.wait_for(started, 30)
@@ -83,9 +87,11 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
 
 async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, seconds: float,
               sample_interval: int, options: StationOptions, verbose: bool,
-              print_=print, fleet: list[tuple[str, StationOptions]] | None = None
-              ) -> list[Outcome]:
-    """`fleet` (from a template or fleet file) replaces stations / id_pattern / options."""
+              print_=print, fleet: list[tuple[str, StationOptions]] | None = None,
+              taps=(), observe=None) -> list[Outcome]:
+    """`fleet` (from a template or fleet file) replaces stations / id_pattern / options.
+    `taps` are frame taps (e.g. a recorder); `observe(station)` is called for each station
+    before it starts (run_summary.RunStats)."""
     def show(event: Event) -> None:
         if verbose or event.kind in _HEADLINE:
             print_(f"  {time.strftime('%H:%M:%S')} {event}")
@@ -104,6 +110,9 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
                                                   connect_attempts=RUN_CONNECT_ATTEMPTS)
         station = make_station(station_id, csms_url, station_options)
         station.on_event = show
+        station.taps.extend(taps)   # e.g. a frame recorder
+        if observe is not None:
+            observe(station)
         outcome = Outcome(station.id)
         outcomes.append(outcome)
         tasks.append(charge_once(station, outcome, tag=tag.format(n=n), seconds=seconds))

@@ -54,6 +54,12 @@ def test_station_keys_cannot_collide_with_the_broadcast_key():
     assert len(station_key("x" * 255).encode()) <= 255
 
 
+def test_each_worker_records_to_its_own_file():
+    from hub_under_test.workers import worker_file
+    assert worker_file("hub.jsonl", "worker-1") == "hub.worker-1.jsonl"
+    assert worker_file("runs.d/hub", "worker-2") == "runs.d/hub.worker-2"
+
+
 def test_errors_cross_the_wire_as_the_same_exceptions():
     e = decode_error(encode_error(CallErrorReceived("Reset", CallError(
         "u1", ErrorCode.NOT_SUPPORTED, "NotSupported", "no", {"a": 1}))))

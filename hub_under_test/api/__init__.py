@@ -45,13 +45,13 @@ from .common import (_body, _error, _json, command_response, format_time_epoch, 
                      query_bool, query_float, query_int, query_params)
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from .hub_face import HubFace
 
 log = logging.getLogger(__name__)
 
 
 class HubApi:
-    def __init__(self, hub: "Hub"):
+    def __init__(self, hub: "HubFace"):
         self.hub = hub
         self.app = web.Application(middlewares=[json_errors])
         self.app.add_routes([

@@ -4,7 +4,7 @@ for a postgresql:// URL (`db.py`: one SQL for both).
 Tables here: stations, connectors, id_tags, transactions, meter_values.  Each feature's
 state has its own repository module on the same connection (`store.reservations`,
 `store.local_lists`, `store.charging_profiles`, `store.passwords`, `store.security_events`,
-`store.certificates`); nothing outside this package writes SQL.  Writes run on the event
+`store.certificates`, `store.v201`); nothing outside this package writes SQL.  Writes run on the event
 loop's thread; the manager keeps the hot path (heartbeats, status notifications,
 authorisations of known tags) in memory and writes it behind in batches.
 
@@ -33,6 +33,7 @@ from .db import add_columns, connect, is_postgres
 from .local_lists import LocalLists
 from .reservations import Reservations
 from .security import Certificates, Passwords, SecurityEvents
+from .v201 import V201
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stations (
@@ -259,6 +260,7 @@ class Store:
         self.passwords = Passwords(self.db)
         self.security_events = SecurityEvents(self.db)
         self.certificates = Certificates(self.db)
+        self.v201 = V201(self.db, self.write_behind)   # OCPP 2.0.1: transaction ids and events, device model
 
     def flush(self) -> None:
         """Write everything queued behind (see WriteBehind)."""
@@ -410,7 +412,9 @@ class Store:
             args.append(station_id)
         if active is not None:
             where.append("stop_time IS NULL" if active else "stop_time IS NOT NULL")
-        sql = "SELECT * FROM transactions"
+        # remote_id: the station's own transaction id (2.0.1), NULL for 1.6 transactions
+        sql = """SELECT t.*, (SELECT x.remote_id FROM tx_ids x WHERE x.transaction_id = t.id)
+                 AS remote_id FROM transactions t"""
         if where:
             sql += " WHERE " + " AND ".join(where)
         return self._rows(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
