@@ -226,6 +226,11 @@ def preflight(config: HubConfig) -> None:
                        else e.strerror or str(e))
                 raise UsageError(f"{option} {port}: cannot listen on {config.host}:{port} "
                                  f"({why}); choose another port (0: any free one)") from None
+    if config.record_path:
+        folder = os.path.dirname(os.path.abspath(config.record_path))
+        if not os.path.isdir(folder):
+            raise UsageError(f"--record {config.record_path}: the directory {folder} does not "
+                             "exist")
     db = config.db_path
     if db != ":memory:" and not is_postgres(db):
         folder = os.path.dirname(os.path.abspath(db))

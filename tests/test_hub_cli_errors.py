@@ -45,6 +45,8 @@ BAD_VALUES = [
     (["--log-level", "loud"], "--log-level", "LOUD"),
     (["--log-format", "xml"], "--log-format", "xml"),
     (["--station-password", "nopassword"], "--station-password", "nopassword"),
+    (["--record-keep", "-1"], "--record-keep", "-1"),
+    (["--record-max-bytes", "10"], "--record-max-bytes", "10"),
     (["--no-such-option"], "--no-such-option", "unrecognized"),
 ]
 
@@ -83,6 +85,8 @@ def test_preflight_names_a_port_in_use_and_a_bad_store(tmp_path):
             preflight(HubConfig(port=0, api_port=port))
     with pytest.raises(UsageError, match="--db /nonexistent/dir/h.db: the directory"):
         preflight(HubConfig(port=0, api_port=0, db_path="/nonexistent/dir/h.db"))
+    with pytest.raises(UsageError, match="--record /nonexistent/dir/r.jsonl: the directory"):
+        preflight(HubConfig(port=0, api_port=0, record_path="/nonexistent/dir/r.jsonl"))
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)
     with pytest.raises(UsageError, match="cannot open it as a SQLite database"):
