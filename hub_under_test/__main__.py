@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _number(kind, low=None, high=None, *, low_open=False, none_below=None):
+def _number(kind, low=None, high=None, *, low_open=False):
     """An argparse type: `kind` within [low, high] (low excluded with low_open)."""
     def parse(text: str):
         try:
@@ -264,16 +264,18 @@ def main(argv=None, prog="python -m hub_under_test") -> None:
         run = uvloop.run
     except ImportError:
         run = asyncio.run
+    refusals: tuple[type[Exception], ...] = (UsageError,)
     if config.workers > 1:
-        from .workers import serve_workers
+        from .workers import WorkerUsageError, serve_workers
         serving = serve_workers(config, config.workers, level, log_format)
+        refusals += (WorkerUsageError,)
     else:
         serving = serve_forever(config)
     try:
         run(serving)
     except KeyboardInterrupt:
         pass
-    except UsageError as e:
+    except refusals as e:
         _fail(prog, str(e))
     except (OSError, ConnectionError, sqlite3.Error, RuntimeError) as e:
         # the start failed on something the checks could not see first (a port taken in
