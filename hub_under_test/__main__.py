@@ -24,6 +24,8 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, t
     p.add_argument("--host", default=d.host)
     p.add_argument("--port", type=int, default=d.port, help="OCPP WebSocket port (0: any free)")
     p.add_argument("--api-port", type=int, default=d.api_port, help="HTTP API port (0: any free)")
+    p.add_argument("--soap-port", type=int, default=d.soap_port,
+                   help="OCPP 1.5 SOAP port, serving /ocpp15/CentralSystemService (0: any free; default: off)")
     p.add_argument("--db", default=d.db_path, help="SQLite file, or a postgresql:// URL (default: SQLite in memory)")
     p.add_argument("--heartbeat-interval", type=int, default=d.heartbeat_interval)
     p.add_argument("--unknown-stations", choices=UNKNOWN_STATION_POLICIES, default=d.unknown_stations)
@@ -75,7 +77,7 @@ def parse_args(argv=None, prog="python -m hub_under_test") -> tuple[HubConfig, t
     for item in a.tag:
         id_tag, _, status = item.partition(":")
         tags[id_tag] = status or "Accepted"
-    config = HubConfig(host=a.host, port=a.port, api_port=a.api_port, db_path=a.db,
+    config = HubConfig(host=a.host, port=a.port, api_port=a.api_port, soap_port=a.soap_port, db_path=a.db,
                        heartbeat_interval=a.heartbeat_interval, unknown_stations=a.unknown_stations,
                        duplicate_policy=a.duplicate_policy, fallback_version=a.fallback_version,
                        mode=a.mode, call_timeout=a.call_timeout, tags=tags,
