@@ -7,6 +7,7 @@ The test charge point is built from the project's codec (SoapRpcCore) and HTTP l
 reference WSDLs are beside the repository, validated against their schemas."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from lxml import etree
 
 from hub_helpers import Api, charger, now, running_hub, wait_for
 from simulator.protocol import CHARGE_POINT
-from simulator.protocol.rpc import CallReceived, ResultReceived
+from simulator.protocol.rpc import CallReceived, ErrorReceived, ResultReceived
 from simulator.protocol.soap.envelope import SOAP_ENV, build_request, parse
 from simulator.protocol.soap.rpc import SoapRpcCore, new_message_id
 from simulator.protocol.soap.schema import CENTRAL_SYSTEM_SERVICE, CHARGE_POINT_SERVICE
@@ -370,3 +371,51 @@ async def test_a_station_answering_with_a_fault_gives_a_callerror():
         cp.endpoint._handler = refuse
         status, body = await api.post("/stations/SOAP-1/commands/Reset", {"type": "Soft"})
         assert status == 502 and body["status"] == "callerror" and body["description"] == "no resets here"
+
+
+async def test_a_station_that_does_not_answer_in_time_gives_a_timeout():
+    async with soap_hub() as hub, SoapChargePoint(hub.soap_url, "SOAP-1") as cp, Api(hub) as api:
+        await cp.ok("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "S15"})
+        never = asyncio.Event()
+
+        async def stuck(body: bytes):
+            await never.wait()
+            return 500, b""
+        cp.endpoint._handler = stuck
+        status, body = await api.post("/stations/SOAP-1/commands/Reset?timeout=0.2", {"type": "Soft"})
+        assert status == 504 and body["status"] == "timeout"
+        never.set()                            # let the stuck handler end
+        cp.endpoint._handler = cp._serve       # and the next command goes through
+        status, body = await api.post("/stations/SOAP-1/commands/ClearCache", {})
+        assert status == 200 and body["response"] == {"status": "Accepted"}
+
+
+async def test_an_id_connected_over_websocket_is_refused_over_soap():
+    async with soap_hub() as hub, charger(hub, "TWIN") as _, SoapChargePoint(hub.soap_url, "TWIN") as cp:
+        result = await cp.call("Heartbeat", {})
+        assert isinstance(result, ErrorReceived) and "connected over WebSocket" in result.error.description
+        assert hub.connections["TWIN"].version == "ocpp1.6"
+
+
+async def test_zeep_built_requests_from_the_reference_wsdl_are_served(reference_schemas):
+    """An independent peer: zeep builds the envelopes from the reference WSDL (no From, as
+    zeep sends none); the hub answers them, and its answers validate against the reference."""
+    zeep = pytest.importorskip("zeep")
+    client = zeep.Client(str(REF_DIR / REF_FILES[CENTRAL_SYSTEM_SERVICE]))
+    service = client.bind("CentralSystemService", "CentralSystemServiceSoap12")
+    async with soap_hub() as hub, Api(hub) as api:
+        http = SoapHttpClient(timeout=5)
+        try:
+            for op, kw in (("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "Z"}),
+                           ("Heartbeat", {}), ("Authorize", {"idTag": "TAG1"})):
+                envelope = client.create_message(service, op, _soapheaders={"ChargeBoxIdentity": "ZEEP-1"},
+                                                 **kw)
+                status, body = await http.post(hub.soap_url, etree.tostring(envelope))
+                assert status == 200, body
+                assert check_against_reference([body], reference_schemas) == 1
+                reply = parse(body)
+                assert reply.operation.name == op and reply.headers.relates_to
+        finally:
+            await http.close()
+        status, detail = await api.get("/stations/ZEEP-1")
+        assert detail["registration"] == "Accepted" and detail["connection"]["callback"] is None

@@ -297,6 +297,11 @@ class SoapCentralSystem:
             return self._refuse(None, body, FaultCode.INVALID_HEADER,
                                 f"chargeBoxIdentity is {len(identity)} characters long (at most "
                                 f"{MAX_STATION_ID})", headers.message_id)
+        ws = self.hub.server.connections.get(identity) if self.hub.server else None
+        if ws is not None:
+            return self._refuse(identity, body, FaultCode.INVALID_HEADER,
+                                f"station {identity!r} is connected over WebSocket ({ws.version}); "
+                                "one station id speaks one protocol at a time", headers.message_id)
         station = self.stations.get(identity) or self._register(identity, headers.from_)
         station.last_request = time.monotonic()
         self._learn_callback(station, headers.from_)
