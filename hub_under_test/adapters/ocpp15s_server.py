@@ -223,7 +223,7 @@ class SoapCentralSystem:
         idle = self.config.effective_idle_timeout
         if idle:
             self._sweeper = asyncio.create_task(self._close_idle(idle), name="hub-soap-idle")
-        log.info("OCPP 1.5 SOAP endpoint on port %s%s", self.port, SOAP_PATH)
+        log.info("OCPP 1.5 SOAP endpoint %s", self.hub.soap_url)
 
     async def stop(self) -> None:
         if self._sweeper is not None:
