@@ -419,3 +419,28 @@ async def test_zeep_built_requests_from_the_reference_wsdl_are_served(reference_
             await http.close()
         status, detail = await api.get("/stations/ZEEP-1")
         assert detail["registration"] == "Accepted" and detail["connection"]["callback"] is None
+
+
+async def test_a_silent_soap_station_is_dropped_and_comes_back_with_its_next_request():
+    async with soap_hub(idle_timeout=0.2) as hub, SoapChargePoint(hub.soap_url, "SOAP-1") as cp:
+        gone = []
+        hub.events.subscribe("station.disconnected", lambda e: gone.append(e.station_id))
+        await cp.ok("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "S15"})
+        assert "SOAP-1" in hub.connections
+        await wait_for(lambda: "SOAP-1" not in hub.connections, timeout=5)
+        assert gone == ["SOAP-1"] and not hub.manager.stations["SOAP-1"].connected
+        await cp.ok("Heartbeat", {})
+        assert hub.connections["SOAP-1"].version == "ocpp1.5"
+        assert hub.manager.stations["SOAP-1"].connected
+
+
+async def test_a_pending_station_is_answered_rejected_as_15_has_no_pending():
+    async with soap_hub(unknown_stations="pending") as hub, SoapChargePoint(hub.soap_url, "NEW") as cp:
+        boot = await cp.ok("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "S15"})
+        assert boot["status"] == "Rejected" and boot["heartbeatInterval"] > 0
+
+
+async def test_debug_page_lists_the_15_commands():
+    async with soap_hub() as hub, Api(hub) as api:
+        status, names = await api.get("/debug/commands?protocol=ocpp1.5")
+        assert status == 200 and sorted(names) == sorted(REQUESTS)

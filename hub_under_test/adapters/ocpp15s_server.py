@@ -184,9 +184,7 @@ def _fault_status(kind: FaultCode | None) -> int:
 
 
 def _reply_status(reply: str) -> int:
-    """200 for a response, 400 / 500 for a Sender / Receiver fault (SOAP 1.2 HTTP binding)."""
-    if "Fault" not in reply:
-        return 200
+    """400 / 500 for a Sender / Receiver fault (SOAP 1.2 HTTP binding), 200 otherwise."""
     try:
         msg = parse(reply)
     except SoapFault:
