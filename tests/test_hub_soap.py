@@ -372,6 +372,13 @@ async def test_a_station_answering_with_a_fault_gives_a_callerror():
         status, body = await api.post("/stations/SOAP-1/commands/Reset", {"type": "Soft"})
         assert status == 502 and body["status"] == "callerror" and body["description"] == "no resets here"
 
+        async def not_soap(body: bytes):
+            return 404, b"<html><body>no such service</body></html>"
+        cp.endpoint._handler = not_soap
+        status, body = await api.post("/stations/SOAP-1/commands/Reset", {"type": "Soft"})
+        assert status == 502 and body["status"] == "invalid_response", body
+        assert "not a SOAP 1.2 Envelope" in body["description"]
+
 
 async def test_a_station_that_does_not_answer_in_time_gives_a_timeout():
     async with soap_hub() as hub, SoapChargePoint(hub.soap_url, "SOAP-1") as cp, Api(hub) as api:

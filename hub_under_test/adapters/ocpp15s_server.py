@@ -209,7 +209,9 @@ class SoapCentralSystem:
         self.hub = hub
         self.config = hub.config
         self.stations: dict[str, SoapStation] = {}
-        self._client = SoapHttpClient(timeout=self.config.call_timeout)
+        # each call's own timeout (asyncio.wait_for) governs; the client's is only a backstop
+        # above the longest one the command API accepts
+        self._client = SoapHttpClient(timeout=max(self.config.call_timeout, 3600.0) + 60.0)
         self._endpoint = SoapEndpoint(self._handle, self._internal_fault, host=self.config.host,
                                       port=port, path=SOAP_PATH)
         self._sweeper: asyncio.Task | None = None
@@ -255,7 +257,8 @@ class SoapCentralSystem:
     def _frame(self, station_id: str | None, direction: str, raw: str, note: str | None) -> None:
         frame = Frame(time.time(), station_id or "?", direction, V15, raw, note)
         server = self.hub.server
-        if station_id and server is not None and self.config.frames_kept:
+        if (station_id and len(station_id) <= MAX_STATION_ID and server is not None
+                and self.config.frames_kept):
             server.frames.record(frame)
         self.hub.metrics.on_frame(frame)
 
@@ -295,6 +298,11 @@ class SoapCentralSystem:
             return self._refuse(None, body, FaultCode.INVALID_HEADER,
                                 f"chargeBoxIdentity is {len(identity)} characters long (at most "
                                 f"{MAX_STATION_ID})", headers.message_id)
+        if msg.operation.service != CENTRAL_SYSTEM_SERVICE:
+            return self._refuse(identity, body, FaultCode.UNKNOWN_OPERATION,
+                                f"{msg.operation.name} is an operation of the "
+                                f"{msg.operation.service}; this endpoint serves the "
+                                f"{CENTRAL_SYSTEM_SERVICE}", headers.message_id)
         ws = self.hub.server.connections.get(identity) if self.hub.server else None
         if ws is not None:
             return self._refuse(identity, body, FaultCode.INVALID_HEADER,
@@ -305,10 +313,11 @@ class SoapCentralSystem:
         self._learn_callback(station, headers.from_)
         core = station.session.core
         event = core.receive_request(msg)
-        if isinstance(event, FrameRejected):
-            return self._refuse(identity, body, FaultCode.UNKNOWN_OPERATION
-                                if "serves the" in event.note else FaultCode.INVALID_HEADER,
-                                event.note.removeprefix("rejected: "), headers.message_id)
+        if isinstance(event, FrameRejected):      # the core's own checks; its fault as built
+            log.warning("SOAP request from %r refused: %s", identity, event.note)
+            self._frame(identity, "in", body.decode("utf-8", "replace"), event.note)
+            self._frame(identity, "out", event.reply, None)
+            return _reply_status(event.reply), event.reply.encode("utf-8")
         assert isinstance(event, CallReceived)
         call = event.call
         note = "; ".join(msg.repairs + msg.notes) or None
