@@ -169,6 +169,9 @@ async def test_full_charging_session_over_soap_reaches_store_and_events():
         assert status == 200 and len(txs) == 1
         row = txs[0]
         assert (row["id"], row["meter_start"], row["meter_stop"]) == (tx, 1000, 2500)
+        samples = hub.store.meter_values(transaction_id=tx)
+        assert [(m["value"], m["unit"], m["measurand"]) for m in samples] == [
+            (1500, "Wh", "Energy.Active.Import.Register"), (2500, "Wh", "Energy.Active.Import.Register")]
         status, detail = await api.get("/stations/SOAP-1")
         assert detail["protocol"] == "ocpp1.5" and detail["vendor"] == "Acme"
         assert detail["firmware_status"] == "Installed" and detail["diagnostics_status"] == "Uploaded"
@@ -322,6 +325,14 @@ async def test_lenient_hub_takes_a_missing_identity_as_a_fault_and_repairs_quirk
         status, body = await cp.post(raw)
         assert status == 200 and parse(body).kind == "response"
         assert hub.manager.stations["LEN"].connectors[1].status == "Available"
+        # <values> for <value>, and its unit as a sibling element: repaired, then stored
+        raw = request("MeterValues", {"connectorId": 1, "values": [
+            {"timestamp": now(), "value": [{"value": "1.5", "unit": "kWh"}]}]}, identity="LEN")
+        assert b'<o:value unit="kWh">1.5</o:value>' in raw
+        raw = raw.replace(b'<o:value unit="kWh">1.5</o:value>', b"<o:values>1.5</o:values><o:unit>kWh</o:unit>")
+        status, body = await cp.post(raw)
+        assert status == 200, body
+        assert [(m["value"], m["unit"]) for m in hub.store.meter_values(station_id="LEN")] == [(1.5, "kWh")]
 
 
 async def test_namespaces_not_prefixes_whitespace_qualified_action_identity_in_cp_namespace():
