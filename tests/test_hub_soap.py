@@ -8,6 +8,7 @@ reference WSDLs are beside the repository, validated against their schemas."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 from pathlib import Path
 
@@ -462,3 +463,31 @@ async def test_debug_page_lists_the_15_commands():
     async with soap_hub() as hub, Api(hub) as api:
         status, names = await api.get("/debug/commands?protocol=ocpp1.5")
         assert status == 200 and sorted(names) == sorted(REQUESTS)
+
+
+def basic(user: str, password: str) -> dict:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+async def test_basic_auth_as_for_websocket_stations():
+    import aiohttp
+    boot = request("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "S15"},
+                   identity="SEC")
+    ctype = {"Content-Type": "application/soap+xml; charset=utf-8"}
+    async with soap_hub(station_passwords={"SEC": "s3cret"}) as hub, aiohttp.ClientSession() as http:
+        for auth, expected in (({}, 401), (basic("SEC", "wrong"), 401), (basic("OTHER", "s3cret"), 401),
+                               (basic("SEC", "s3cret"), 200)):
+            async with http.post(hub.soap_url, data=boot, headers={**ctype, **auth}) as resp:
+                assert resp.status == expected, (auth, await resp.text())
+                if expected == 401:
+                    assert resp.headers["WWW-Authenticate"].startswith("Basic")
+        # a station without a password is served, unless the hub requires auth
+        async with http.post(hub.soap_url, data=request("Heartbeat", {}, identity="OPEN"),
+                             headers=ctype) as resp:
+            assert resp.status == 200
+    async with soap_hub(require_auth=True) as hub, aiohttp.ClientSession() as http:
+        async with http.post(hub.soap_url, data=request("Heartbeat", {}, identity="OPEN"),
+                             headers={**ctype, **basic("OPEN", "x")}) as resp:
+            assert resp.status == 401 and "no password" in await resp.text()
+        assert "OPEN" not in hub.connections

@@ -1,7 +1,7 @@
 """The hub's OCPP 1.5 SOAP endpoint: http://HOST:SOAP_PORT/ocpp15/CentralSystemService.
 
-One SOAP 1.2 endpoint (`simulator.transport.soap_http.SoapEndpoint`) serves the
-CentralSystemService to every 1.5 charge point.  Each request is parsed once
+One SOAP 1.2 endpoint (an aiohttp app, on its own port) serves the CentralSystemService to
+every 1.5 charge point.  Each request is parsed once
 (`simulator.protocol.soap.envelope.parse`, in the hub's strict or lenient mode), routed on
 its `chargeBoxIdentity` header (in either OCPP namespace) to that station's
 `SoapRpcCore` and answered by the station's `Ocpp15SoapAdapter`, which feeds the same
@@ -17,6 +17,10 @@ warning naming the station, and commands to a station whose callback address the
 learnt fail with `NoCallbackAddress` (HTTP 409 from the command API).  Commands are POSTed
 with the envelope codec; the answer is matched by `RelatesTo` (or the HTTP exchange).
 
+Basic auth (security profile 1) as for WebSocket stations: a station with a password (or
+any station, with `require_auth`) must send `Authorization: Basic` with its identity as the
+user, else 401.  TLS is not served here.
+
 Refused with a SOAP fault, never a crash, other stations unaffected: XML that is not
 well-formed, any DOCTYPE (XXE, entity expansion), a SOAP 1.1 envelope, a body in an unknown
 namespace or not a CentralSystemService request, a payload breaking the 1.5 schema, a request
@@ -26,6 +30,7 @@ Sender fault, 500 for a Receiver fault.
 from __future__ import annotations
 
 import asyncio
+import http
 import logging
 import time
 from dataclasses import dataclass, field
@@ -41,9 +46,12 @@ from simulator.protocol.soap.schema import (CENTRAL_SYSTEM_SERVICE, CHARGE_POINT
                                             SERVICES, Operation)
 from simulator.session import Frame
 from simulator.session.rpc import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
-from simulator.transport.soap_http import SoapEndpoint, SoapHttpClient, SoapHttpError
+from simulator.transport.soap_http import CONTENT_TYPE, MAX_BODY, SoapHttpClient, SoapHttpError
+
+from aiohttp import web
 
 from ..errors import HubError
+from ..security import _basic_credentials
 from .ocpp15s import V15, Ocpp15SoapAdapter
 
 if TYPE_CHECKING:
@@ -212,14 +220,20 @@ class SoapCentralSystem:
         # each call's own timeout (asyncio.wait_for) governs; the client's is only a backstop
         # above the longest one the command API accepts
         self._client = SoapHttpClient(timeout=max(self.config.call_timeout, 3600.0) + 60.0)
-        self._endpoint = SoapEndpoint(self._handle, self._internal_fault, host=self.config.host,
-                                      port=port, path=SOAP_PATH)
+        self._port = port
+        self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task | None = None
         self.port: int | None = None
 
     async def start(self) -> None:
-        url = await self._endpoint.start()
-        self.port = urlsplit(url).port
+        # an aiohttp app of its own (not transport's SoapEndpoint): Basic auth needs the
+        # request's Authorization header, which SoapEndpoint does not hand on
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_post(SOAP_PATH, self._serve)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.config.host, self._port).start()
+        self.port = self._runner.addresses[0][1]
         idle = self.config.effective_idle_timeout
         if idle:
             self._sweeper = asyncio.create_task(self._close_idle(idle), name="hub-soap-idle")
@@ -229,7 +243,9 @@ class SoapCentralSystem:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
-        await self._endpoint.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
         for station_id in list(self.stations):
             self._drop(station_id, 1001, "hub shutting down")
         await self._client.close()
@@ -279,7 +295,42 @@ class SoapCentralSystem:
         self._frame(station_id, "out", fault.decode(), None)
         return _fault_status(kind), fault
 
-    async def _handle(self, body: bytes) -> tuple[int, bytes]:
+    async def _serve(self, request: web.Request) -> web.Response:
+        headers = {"Content-Type": f"{CONTENT_TYPE}; charset=utf-8"}
+        try:
+            body = await request.read()
+            status, reply = await self._handle(body, request.headers.get("Authorization"))
+        except web.HTTPException:
+            raise                      # 413: the body was over MAX_BODY
+        except Exception as e:        # noqa: BLE001 - a bug must not take the endpoint down
+            log.exception("SOAP request handling failed")
+            status, reply = 500, self._internal_fault(e)
+        if status == 401:
+            headers = {"WWW-Authenticate": 'Basic realm="OCPP"', "Content-Type": "text/plain"}
+        return web.Response(status=status, body=reply, headers=headers)
+
+    def _unauthorized(self, identity: str, authorization: str | None) -> tuple[int, bytes] | None:
+        """Basic auth (security profile 1) as for WebSocket stations: required when the
+        station has a password, or with require_auth; the user name is the identity."""
+        security = self.hub.security
+        if security is None or not (self.config.require_auth or security.has_password(identity)):
+            return None
+        creds = _basic_credentials(authorization)
+        if creds is None:
+            reason = "no Basic auth credentials"
+        elif creds[0] != identity:
+            reason = f"Basic auth user {creds[0]!r} is not the chargeBoxIdentity"
+        elif not security.has_password(identity):
+            reason = "no password is set for this station (require_auth)"
+        elif not security.check_password(identity, creds[1]):
+            reason = "wrong password"
+        else:
+            return None
+        log.warning("SOAP request from %r refused: 401 %s", identity, reason)
+        self._frame(identity, "in", "", f"refused: 401 {reason}")
+        return http.HTTPStatus.UNAUTHORIZED.value, f"unauthorized: {reason}\n".encode()
+
+    async def _handle(self, body: bytes, authorization: str | None = None) -> tuple[int, bytes]:
         try:
             msg = parse(body, mode=self.config.mode)
         except SoapFault as e:
@@ -303,6 +354,9 @@ class SoapCentralSystem:
                                 f"{msg.operation.name} is an operation of the "
                                 f"{msg.operation.service}; this endpoint serves the "
                                 f"{CENTRAL_SYSTEM_SERVICE}", headers.message_id)
+        refused = self._unauthorized(identity, authorization)
+        if refused is not None:
+            return refused
         ws = self.hub.server.connections.get(identity) if self.hub.server else None
         if ws is not None:
             return self._refuse(identity, body, FaultCode.INVALID_HEADER,
