@@ -491,3 +491,14 @@ async def test_basic_auth_as_for_websocket_stations():
                              headers={**ctype, **basic("OPEN", "x")}) as resp:
             assert resp.status == 401 and "no password" in await resp.text()
         assert "OPEN" not in hub.connections
+
+
+async def test_a_flooding_soap_station_is_paced_and_still_answered():
+    async with soap_hub(rate_limit=5, rate_burst=1) as hub, SoapChargePoint(hub.soap_url, "FLOOD") as cp:
+        answers = await asyncio.gather(*(cp.ok("Heartbeat", {}) for _ in range(3)))
+        assert all("currentTime" in a for a in answers)
+        assert hub.metrics.throttled.value() > 0
+    async with soap_hub(rate_limit=0) as hub, SoapChargePoint(hub.soap_url, "FREE") as cp:
+        for _ in range(3):
+            await cp.ok("Heartbeat", {})
+        assert hub.metrics.throttled.value() == 0

@@ -19,7 +19,8 @@ with the envelope codec; the answer is matched by `RelatesTo` (or the HTTP excha
 
 Basic auth (security profile 1) as for WebSocket stations: a station with a password (or
 any station, with `require_auth`) must send `Authorization: Basic` with its identity as the
-user, else 401.  TLS is not served here.
+user, else 401.  The message-rate limit paces a station's answers (rate_limit.py).  TLS is not
+served here.
 
 Refused with a SOAP fault, never a crash, other stations unaffected: XML that is not
 well-formed, any DOCTYPE (XXE, entity expansion), a SOAP 1.1 envelope, a body in an unknown
@@ -51,6 +52,7 @@ from simulator.transport.soap_http import CONTENT_TYPE, MAX_BODY, SoapHttpClient
 from aiohttp import web
 
 from ..errors import HubError
+from ..rate_limit import TokenBucket
 from ..security import _basic_credentials
 from .ocpp15s import V15, Ocpp15SoapAdapter
 
@@ -175,6 +177,8 @@ class SoapStation:
     connected_at: float = field(default_factory=time.time)
     last_request: float = field(default_factory=time.monotonic)
     warned_no_from: bool = False
+    bucket: TokenBucket | None = None     # the message-rate limit (rate_limit.py)
+    throttled: bool = False               # over it already (logged once)
 
     @property
     def remote(self) -> str | None:
@@ -364,6 +368,16 @@ class SoapCentralSystem:
                                 "one station id speaks one protocol at a time", headers.message_id)
         station = self.stations.get(identity) or self._register(identity, headers.from_)
         station.last_request = time.monotonic()
+        if station.bucket is not None:
+            wait = station.bucket.take(station.last_request)
+            if wait:     # over the rate limit: the answer is paced, as a socket's reads are
+                self.hub.metrics.throttled.inc()
+                if not station.throttled:
+                    station.throttled = True
+                    log.warning("%s: over the message-rate limit (%g/s, burst %d): pacing its "
+                                "SOAP requests", identity, self.config.rate_limit,
+                                self.config.rate_burst)
+                await asyncio.sleep(wait)
         self._learn_callback(station, headers.from_)
         core = station.session.core
         event = core.receive_request(msg)
@@ -401,6 +415,8 @@ class SoapCentralSystem:
         adapter = Ocpp15SoapAdapter(station_id, self.hub.manager)
         adapter.attach(session)
         station = SoapStation(station_id, session, adapter)
+        if cfg.rate_limit:
+            station.bucket = TokenBucket(cfg.rate_limit, cfg.rate_burst, time.monotonic())
         self.stations[station_id] = station
         log.info("%s: first SOAP request (%s)", station_id, V15)
         self._frame(station_id, "in", "", f"first SOAP request ({V15})")
