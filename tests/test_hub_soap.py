@@ -356,18 +356,22 @@ async def test_namespaces_not_prefixes_whitespace_qualified_action_identity_in_c
         assert status == 200 and cp.received == [("ClearCache", {})]
 
 
-async def test_mixed_fleet_json_16_and_soap_15_on_one_hub():
+async def test_mixed_fleet_soap_15_json_16_and_201_on_one_hub():
+    from test_hub_v201 import station201
     async with soap_hub() as hub, SoapChargePoint(hub.soap_url, "SOAP-1") as soap, \
-            charger(hub, "JSON-1") as json_cp, Api(hub) as api:
+            charger(hub, "JSON-1") as json_cp, station201(hub, "V201-1") as v201, Api(hub) as api:
         await soap.ok("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "S15"})
         status, stations = await api.get("/stations")
-        assert {(s["id"], s["protocol"]) for s in stations} == {("SOAP-1", "ocpp1.5"), ("JSON-1", "ocpp1.6")}
-        for station, received in (("SOAP-1", soap.received), ("JSON-1", json_cp.received)):
-            status, body = await api.post(f"/stations/{station}/commands/Reset", {"type": "Hard"})
+        assert {(s["id"], s["protocol"]) for s in stations} == {
+            ("SOAP-1", "ocpp1.5"), ("JSON-1", "ocpp1.6"), ("V201-1", "ocpp2.0.1")}
+        for station, received, kind in (("SOAP-1", soap.received, "Hard"),
+                                        ("JSON-1", json_cp.received, "Hard"),
+                                        ("V201-1", v201.received, "Immediate")):
+            status, body = await api.post(f"/stations/{station}/commands/Reset", {"type": kind})
             assert status == 200 and body["response"] == {"status": "Accepted"}, (station, body)
             assert received[-1][0] == "Reset"
         status, health = await api.get("/health")
-        assert health["stations"] == 2
+        assert health["stations"] == 3
         status, text = await api.get("/metrics", raw=True)
         assert 'protocol="ocpp1.5"' in text
 
