@@ -506,3 +506,14 @@ async def test_a_flooding_soap_station_is_paced_and_still_answered():
         for _ in range(3):
             await cp.ok("Heartbeat", {})
         assert hub.metrics.throttled.value() == 0
+
+
+async def test_record_writes_the_soap_envelopes(tmp_path):
+    import json
+    path = tmp_path / "hub.jsonl"
+    async with soap_hub(record_path=str(path)) as hub, SoapChargePoint(hub.soap_url, "REC") as cp:
+        await cp.ok("Heartbeat", {})
+    records = [r for r in map(json.loads, path.read_text().splitlines()) if "station" in r]
+    assert [(r["station"], r["protocol"], r["direction"]) for r in records] == [
+        ("REC", "ocpp1.5", "out"), ("REC", "ocpp1.5", "in")]   # the station's directions
+    assert "heartbeatRequest" in records[0]["raw"] and "heartbeatResponse" in records[1]["raw"]

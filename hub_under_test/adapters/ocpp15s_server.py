@@ -20,7 +20,8 @@ with the envelope codec; the answer is matched by `RelatesTo` (or the HTTP excha
 Basic auth (security profile 1) as for WebSocket stations: a station with a password (or
 any station, with `require_auth`) must send `Authorization: Basic` with its identity as the
 user, else 401.  The message-rate limit paces a station's answers (rate_limit.py).  TLS is not
-served here.
+served here.  With `record_path`, the envelopes go into the hub's recording (protocol
+"ocpp1.5", the XML as the frame's text).
 
 Refused with a SOAP fault, never a crash, other stations unaffected: XML that is not
 well-formed, any DOCTYPE (XXE, entity expansion), a SOAP 1.1 envelope, a body in an unknown
@@ -280,6 +281,8 @@ class SoapCentralSystem:
         if (station_id and len(station_id) <= MAX_STATION_ID and server is not None
                 and self.config.frames_kept):
             server.frames.record(frame)
+        if station_id and server is not None and server.recorder is not None:
+            server.recorder.tap(frame)           # --record: the envelopes, as XML text
         self.hub.metrics.on_frame(frame)
 
     def _tap_for(self, station_id: str):
