@@ -72,6 +72,9 @@ def build_parser(prog: str = "python -m hub_under_test") -> argparse.ArgumentPar
                    help="OCPP WebSocket port (default %(default)s; 0: any free)")
     p.add_argument("--api-port", type=_PORT, default=d.api_port,
                    help="HTTP API port (default %(default)s; 0: any free)")
+    p.add_argument("--soap-port", type=_PORT, default=d.soap_port,
+                   help="OCPP 1.5 SOAP port, serving /ocpp15/CentralSystemService "
+                        "(0: any free; default: off)")
     p.add_argument("--db", default=d.db_path, metavar="FILE|URL",
                    help="SQLite file, or a postgresql:// URL (default: SQLite in memory)")
     p.add_argument("--heartbeat-interval", type=_number(int, 1), default=d.heartbeat_interval,
@@ -185,7 +188,8 @@ def config_from_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> HubCo
         if isinstance(e.code, str):
             p.error(e.code)
         raise
-    config = HubConfig(host=a.host, port=a.port, api_port=a.api_port, db_path=a.db,
+    config = HubConfig(host=a.host, port=a.port, api_port=a.api_port, soap_port=a.soap_port,
+                       db_path=a.db,
                        heartbeat_interval=a.heartbeat_interval, unknown_stations=a.unknown_stations,
                        duplicate_policy=a.duplicate_policy, fallback_version=a.fallback_version,
                        mode=a.mode, call_timeout=a.call_timeout, tags=tags,

@@ -43,6 +43,8 @@ class HubConfig:
     host: str = "127.0.0.1"
     port: int = 9000                   # 0: pick a free port
     api_port: int | None = 9001        # 0: pick a free port; None: no HTTP API
+    soap_port: int | None = None       # OCPP 1.5 SOAP CentralSystemService (adapters/
+    #                                    ocpp15s_server.py); 0: a free port; None: off
     db_path: str = ":memory:"          # or a SQLite file path, or a postgresql:// URL
     heartbeat_interval: int = 300      # seconds, sent in BootNotification replies
     unknown_stations: str = "accept"   # accept | pending | reject (BootNotification answer)
@@ -161,6 +163,7 @@ class Hub:
         self.metrics = HubMetrics(self)
         self.api = None
         self.link = None       # workers.WorkerLink when this hub is one of several workers
+        self.soap = None       # adapters.ocpp15s_server.SoapCentralSystem, with soap_port
         self.started_at: float | None = None
 
     # -- lifecycle --------------------------------------------------------------------
@@ -193,6 +196,10 @@ class Hub:
             self.security = HubSecurity(self)
             self.server = OcppServer(self)
             await self.server.start()
+            if cfg.soap_port is not None:
+                from .adapters.ocpp15s_server import SoapCentralSystem
+                self.soap = SoapCentralSystem(self, cfg.soap_port)
+                await self.soap.start()
             if cfg.api_port is not None:
                 from .api import HubApi
                 self.api = HubApi(self)
@@ -210,6 +217,9 @@ class Hub:
             return
         if self.server is not None:
             await self.server.stop()
+        if self.soap is not None:
+            await self.soap.stop()
+            self.soap = None
         if self.api is not None:
             await self.api.stop()
             self.api = None
@@ -242,6 +252,14 @@ class Hub:
         return f"{scheme}://{_host(self.config.host)}:{self.port}/ocpp"
 
     @property
+    def soap_url(self) -> str | None:
+        """The OCPP 1.5 SOAP CentralSystemService URL (None without soap_port)."""
+        if self.soap is None:
+            return None
+        from .adapters.ocpp15s_server import SOAP_PATH
+        return f"http://{_host(self.config.host)}:{self.soap.port}{SOAP_PATH}"
+
+    @property
     def api_url(self) -> str | None:
         if self.api is None:
             return None
@@ -250,6 +268,8 @@ class Hub:
     # -- stations ---------------------------------------------------------------------
     @property
     def connections(self) -> dict[str, StationConnection]:
+        if self.soap is not None and self.soap.stations:   # 1.5 SOAP stations beside them
+            return {**(self.server.connections if self.server else {}), **self.soap.stations}
         return self.server.connections if self.server else {}
 
     def connection(self, station_id: str) -> StationConnection:
@@ -320,6 +340,8 @@ async def serve_forever(config: HubConfig | None = None) -> None:
         except (NotImplementedError, RuntimeError):
             pass
     print(f"chargesim hub: OCPP {hub.url}/{{station_id}}  API {hub.api_url}", flush=True)
+    if hub.soap_url:
+        print(f"chargesim hub: OCPP 1.5 SOAP {hub.soap_url}", flush=True)
     try:
         await stop.wait()
     finally:

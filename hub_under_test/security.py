@@ -102,7 +102,7 @@ class HubSecurity:
             return None   # profile 3: the certificate authenticates the station
         if not (self.has_password(station_id) or cfg.require_auth):
             return None
-        credentials = _basic_credentials(request.headers.get("Authorization"))
+        credentials = basic_credentials(request.headers.get("Authorization"))
         if credentials is None:
             return self._unauthorized(connection, station_id, "Basic authentication required")
         user, password = credentials
@@ -128,7 +128,7 @@ class HubSecurity:
         return self.hub.store.security_events.list(station_id)
 
 
-def _basic_credentials(header: str | None) -> tuple[str, str] | None:
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
     if not header or not header[:6].lower() == "basic ":
         return None
     try:

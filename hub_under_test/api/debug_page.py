@@ -21,6 +21,9 @@ async def page(request: web.Request) -> web.Response:
 async def commands(request: web.Request) -> web.Response:
     query_params(request, "protocol")
     protocol = request.query.get("protocol", "ocpp1.6")
+    if protocol == "ocpp1.5":   # SOAP: the ChargePointService's operations
+        from simulator.protocol.soap.schema import CHARGE_POINT_SERVICE, SERVICES
+        return _json(sorted(SERVICES[CHARGE_POINT_SERVICE].operations))
     if protocol not in VERSIONS:
         raise BadParameter("protocol", f"protocol must be one of {', '.join(VERSIONS)}, "
                                        f"got {protocol!r}")
