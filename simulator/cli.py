@@ -132,9 +132,17 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .run_options import configure_hub_log
     try:
-        configure_hub_log(args)   # the bundled hub's log apart from the stations' output
+        restore_hub_log = configure_hub_log(args)   # the hub's log apart from the stations'
     except UsageError as e:
         return report(prog, e)
+    try:
+        return _dispatch(args, prog)
+    finally:
+        restore_hub_log()
+
+
+def _dispatch(args, prog: str) -> int:
+    from .cli_checks import UsageError, report
     if args.command == "tui":  # Textual runs its own event loop
         from .tui.cli import run_tui
         return run_tui(args, _options)
