@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seconds", type=float, default=5.0, help="how long each session charges")
     run.add_argument("--sample-interval", type=int, default=1, metavar="S",
                      help="MeterValueSampleInterval during the run (default 1 s)")
+    run.add_argument("--spawn-rate", type=float, default=200.0, metavar="R",
+                     help="stations started per second (default 200; 0: all at once); a "
+                          "station that cannot connect is retried with jittered backoff")
     # With paths, `run` runs YAML scenarios (simulator/scenario) instead of the quick run.
     from .scenario.cli_args import add_scenario_args
     add_scenario_args(run)
@@ -135,7 +138,8 @@ async def _run(args) -> int:
         outcomes = await run(url, stations=args.stations, id_pattern=args.id_pattern,
                              tag=args.tag, seconds=args.seconds,
                              sample_interval=args.sample_interval, options=_options(args),
-                             verbose=args.verbose, fleet=fleet)
+                             verbose=args.verbose, fleet=fleet,
+                             spawn_rate=args.spawn_rate)
     print()
     for outcome in outcomes:
         print(outcome.line())
