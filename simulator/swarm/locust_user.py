@@ -1,0 +1,108 @@
+"""`StationUser`: a Locust user that is one station of our engine.
+
+Each Locust process runs one engine (an asyncio loop in a real OS thread,
+simulator/swarm/engine.py); every user of that process is a `SwarmStation` on it.  The
+user's greenlet starts the station, then waits while the station lives its profile on the
+engine; every OCPP round trip, connect and boot reaches Locust's statistics as a request
+event through the gevent bridge.
+
+    from locust import constant
+    from simulator.swarm.locust_user import StationUser
+    from simulator.swarm.profiles import PROFILES
+
+    class Fleet(StationUser):
+        profile = PROFILES["steady"]
+
+`--host` is the CSMS URL (each station appends its id).  Subclasses may set `profile`,
+`id_prefix`, `start_timeout`, or add their own `@task`s that drive the station with
+`self.on_station(lambda station: station.plug_in(1))`.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+
+import gevent
+from locust import User, events, task
+
+from ..ramp import CouldNotConnect
+from .fleet import Fleet, SwarmStation
+from .gevent_bridge import EngineClient
+from .profiles import PROFILES, Profile
+from .stats import Record
+
+_numbers = itertools.count(1)
+
+
+def _fire(environment, record: Record) -> None:
+    environment.events.request.fire(
+        request_type=record.request_type, name=record.name,
+        response_time=record.response_time, response_length=record.response_length,
+        exception=record.exception, context={})
+
+
+class StationUser(User):
+    abstract = True
+    profile: Profile = PROFILES["steady"]
+    id_prefix: str = "SWARM-"
+    start_timeout: float = 60.0   # s per start attempt; a station then tries again
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        if not self.host:
+            raise ValueError("StationUser needs --host: the CSMS URL, e.g. ws://127.0.0.1:9000/ocpp")
+        self.client = EngineClient.shared()
+        self.number = next(_numbers)
+        runner = environment.runner
+        worker = getattr(runner, "worker_index", None) if runner is not None else None
+        self.station_id = (f"{self.id_prefix}{worker if worker is not None else os.getpid()}"
+                           f"-{self.number:05d}")
+        self.swarm: SwarmStation | None = None
+
+    def on_station(self, job, timeout: float | None = 60.0):
+        """Run `job(station)` (a coroutine function) on the engine; block this user only."""
+        station = self.swarm.station
+        return self.client.run(lambda: job(station), timeout=timeout)
+
+    def on_start(self) -> None:
+        env, mailbox = self.environment, self.client.mailbox
+
+        def sink(record: Record) -> None:   # engine thread
+            mailbox.post(_fire, env, record)
+
+        async def make() -> SwarmStation:
+            return SwarmStation(self.number, self.station_id, self.host, self.profile, sink)
+        self.swarm = self.client.run(make, timeout=30)
+
+    @task
+    def live(self) -> None:
+        """Start (until the CSMS accepts the boot), then live the profile."""
+        swarm = self.swarm
+        try:
+            self.client.run(lambda: swarm.start(timeout=self.start_timeout))
+        except CouldNotConnect:
+            gevent.sleep(1.0)   # reported as a failed "connect"; the next task tries again
+            return
+        except Exception:
+            gevent.sleep(1.0)   # BootRejected and the like: the probe reported the calls
+            return
+        self.client.run(swarm.live)
+
+    def on_stop(self) -> None:
+        swarm, self.swarm = self.swarm, None
+        if swarm is not None:
+            try:
+                self.client.run(swarm.stop, timeout=10)
+            except Exception:
+                pass
+
+
+@events.quitting.add_listener
+def _stop_engine(environment, **_kw) -> None:
+    client = EngineClient._shared
+    if client is not None:
+        try:
+            client.run(Fleet.stop_all, timeout=15)
+        except Exception:
+            pass
+        client.engine.stop()
