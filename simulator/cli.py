@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_scenario_args(run)
 
     sub.add_parser("templates", help="list the bundled station templates")
+    from .cli_swarm import add_parser as add_swarm_parser  # chargesim swarm (docs/swarm.md)
+    add_swarm_parser(sub)
     station = sub.add_parser("station", help="keep stations online, answering the CSMS, until Ctrl-C")
     _common_station_args(station)
     station.add_argument("--id", action="append", dest="ids", metavar="ID",
@@ -95,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "templates":
         from .template_cli import print_templates
         return print_templates()
+    if args.command == "swarm":  # Locust in its own process (gevent), the hub in another
+        from .cli_swarm import run as run_swarm
+        return run_swarm(args)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .transport.websocket import use_uvloop

@@ -71,3 +71,17 @@ def profile(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown profile {name!r} (known: {', '.join(PROFILES)})") from None
+
+
+def profile_from_env(default: str = "steady") -> Profile:
+    """The profile named by CHARGESIM_PROFILE, with CHARGESIM_TIME_SCALE applied (how
+    `chargesim swarm` hands its --profile and --time-scale to the Locust processes)."""
+    import os
+    chosen = profile(os.environ.get("CHARGESIM_PROFILE") or default)
+    scale = os.environ.get("CHARGESIM_TIME_SCALE")
+    if scale:
+        try:
+            chosen = chosen.replace(time_scale=float(scale))
+        except ValueError as e:
+            raise ValueError(f"CHARGESIM_TIME_SCALE={scale!r}: {e}") from None
+    return chosen
