@@ -78,9 +78,10 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> 
     raise RuntimeError(f"the bundled hub did not listen on port {port} within {timeout:g}s")
 
 
-def start_hub(heartbeat_interval: int, extra: list[str]) -> tuple[subprocess.Popen, str, str]:
+def start_hub(heartbeat_interval: int, extra: list[str] = (), *, port: int | None = None,
+              api_port: int | None = None) -> tuple[subprocess.Popen, str, str]:
     """The bundled hub in a subprocess, set for a load test; returns (process, url, api)."""
-    port, api_port = _free_port(), _free_port()
+    port, api_port = port or _free_port(), api_port or _free_port()
     cmd = [sys.executable, "-m", "hub_under_test", "--port", str(port),
            "--api-port", str(api_port), "--heartbeat-interval", str(heartbeat_interval),
            "--accept-unknown-tags", "--allow-concurrent-tags", "--rate-limit", "0",

@@ -50,6 +50,7 @@ class SwarmStation:
         self.tag = profile.tag.format(n=n, id=station_id)
         self.sessions = self.reboots = self.drops = 0
         self._live: asyncio.Task | None = None
+        self._stopping: asyncio.Future | None = None
         Fleet.add(self)
 
     @property
@@ -73,8 +74,8 @@ class SwarmStation:
         self._live = asyncio.current_task()
         p, scale = self.profile, self.profile.time_scale
         rates = [(0.0 if self.idle else p.sessions_per_hour, self._session),
-                 (p.reboots_per_hour, self._reboot),
-                 (p.offline_per_hour, self._drop)]
+                 (p.reboots_per_hour, self.reboot),
+                 (p.offline_per_hour, self.drop)]
         rates = [(r / 3600 / scale, job) for r, job in rates if r > 0]
         total = sum(r for r, _ in rates)
         try:
@@ -110,22 +111,32 @@ class SwarmStation:
             if st.view.connector(1).plugged:
                 await st.unplug(1)
 
-    async def _reboot(self) -> None:
+    async def reboot(self) -> None:
+        """Stop (transactions end with reason Reboot), stay down a moment, start again."""
         self.reboots += 1
         await self.station.stop(reason=StopReason.REBOOT)
         await asyncio.sleep(self.station.options.reboot_delay * self.profile.time_scale)
         await self.start(timeout=None)
 
-    async def _drop(self) -> None:
+    async def drop(self, seconds: float | None = None) -> None:
+        """The network goes down for `seconds` (default: the profile's), then comes back."""
         self.drops += 1
         self.station.go_offline()
+        if seconds is None:
+            seconds = self.profile.offline_seconds * self.profile.time_scale
         try:
-            await asyncio.sleep(self.profile.offline_seconds * self.profile.time_scale)
+            await asyncio.sleep(seconds)
         finally:
             self.station.come_online()
 
-    async def stop(self, drain: float = 2.0) -> None:
-        """Let replies in flight arrive (up to `drain` s), then switch off."""
+    async def stop(self, drain: float = 5.0) -> None:
+        """Let replies in flight arrive (up to `drain` s), then switch off.  A second call
+        (the user's on_stop and the process quitting) waits for the first."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop(drain))
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self, drain: float) -> None:
         deadline = time.monotonic() + drain
         live = self._live
         if live is not None:
@@ -164,6 +175,25 @@ class Fleet:
                 s.probe.sweep(now)
 
     @classmethod
-    async def stop_all(cls, drain: float = 2.0) -> None:
+    async def stop_all(cls, drain: float = 5.0) -> None:
         await asyncio.gather(*(s.stop(drain) for s in list(cls.stations)),
                              return_exceptions=True)
+
+    @classmethod
+    async def outage(cls, seconds: float) -> int:
+        """Every station of this process loses the network at once for `seconds`, then all
+        come back together: the reconnect storm after a CSMS or network outage."""
+        stations = [s for s in cls.stations if s.station.view.online]
+        await asyncio.gather(*(s.drop(seconds) for s in stations), return_exceptions=True)
+        return len(stations)
+
+    @classmethod
+    async def rolling_reboot(cls, spacing: float) -> int:
+        """Reboot the stations one after another, `spacing` seconds apart."""
+        rebooting = []
+        for s in sorted(cls.stations, key=lambda s: s.id):
+            if s.station.view.online:
+                rebooting.append(asyncio.ensure_future(s.reboot()))
+                await asyncio.sleep(spacing)
+        await asyncio.gather(*rebooting, return_exceptions=True)
+        return len(rebooting)

@@ -106,3 +106,25 @@ def _stop_engine(environment, **_kw) -> None:
         except Exception:
             pass
         client.engine.stop()
+
+
+def at_test_time(after: float, job, *, label: str = "fleet action") -> None:
+    """Run the engine coroutine `job()` `after` seconds into the test, on every process that
+    holds stations (the workers in a distributed run, the only process otherwise).  For
+    fleet-wide events a user cannot cause alone: an outage (`Fleet.outage`), a rolling
+    reboot (`Fleet.rolling_reboot`)."""
+    import logging
+
+    from locust.runners import MasterRunner
+
+    @events.test_start.add_listener
+    def _schedule(environment, **_kw) -> None:
+        if isinstance(environment.runner, MasterRunner):
+            return
+
+        def go() -> None:
+            gevent.sleep(after)
+            client = EngineClient.shared()
+            result = client.run(job)
+            logging.getLogger(__name__).info("%s at %gs: %s stations", label, after, result)
+        gevent.spawn(go)
