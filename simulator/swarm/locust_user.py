@@ -128,3 +128,13 @@ def at_test_time(after: float, job, *, label: str = "fleet action") -> None:
             result = client.run(job)
             logging.getLogger(__name__).info("%s at %gs: %s stations", label, after, result)
         gevent.spawn(go)
+
+
+@events.init.add_listener
+def _only_the_master_writes_json(environment, **_kw) -> None:
+    """With --processes, every forked worker would write its own (empty: its stats go to
+    the master) --json-file over the master's report at exit."""
+    from locust.runners import WorkerRunner
+    options = environment.parsed_options
+    if isinstance(environment.runner, WorkerRunner) and options is not None:
+        options.json_file = None
