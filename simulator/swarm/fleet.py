@@ -159,8 +159,10 @@ class Fleet:
     @classmethod
     def add(cls, s: SwarmStation) -> None:
         cls.stations.add(s)
-        if cls._sweeper is None or cls._sweeper.done():
-            cls._sweeper = asyncio.get_running_loop().create_task(cls._sweep())
+        loop = asyncio.get_running_loop()
+        sweeper = cls._sweeper
+        if sweeper is None or sweeper.done() or sweeper.get_loop() is not loop:
+            cls._sweeper = loop.create_task(cls._sweep())
 
     @classmethod
     def remove(cls, s: SwarmStation) -> None:

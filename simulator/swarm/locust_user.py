@@ -92,8 +92,8 @@ class StationUser(User):
         swarm, self.swarm = self.swarm, None
         if swarm is not None:
             try:
-                self.client.run(swarm.stop, timeout=10)
-            except Exception:
+                self.client.run(swarm.stop, timeout=60)
+            except (Exception, gevent.Timeout):   # gevent.Timeout is no Exception
                 pass
 
 
@@ -102,8 +102,8 @@ def _stop_engine(environment, **_kw) -> None:
     client = EngineClient._shared
     if client is not None:
         try:
-            client.run(Fleet.stop_all, timeout=15)
-        except Exception:
+            client.run(Fleet.stop_all, timeout=60)
+        except (Exception, gevent.Timeout):
             pass
         client.engine.stop()
 
