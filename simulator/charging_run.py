@@ -16,7 +16,7 @@ from .session import CallErrorReceived, CallTimeout, SessionClosed
 from .dialects import make_station
 
 # Events worth a line when the run is not verbose.
-RUN_CONNECT_ATTEMPTS = 6   # ≈ 30 s of jittered backoff (simulator/ramp.py)
+RUN_CONNECT_ATTEMPTS = 4   # ≈ 4-7 s of jittered backoff before "could not connect" (ramp.py)
 _HEADLINE = {"boot", "tx_started", "tx_stopped", "tag_rejected", "error", "disconnected"}
 
 

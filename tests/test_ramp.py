@@ -107,3 +107,13 @@ async def test_a_run_without_a_hub_says_could_not_connect_not_a_protocol_failure
     for o in outcomes:
         assert o.error.startswith("could not connect: cannot connect to ws://127.0.0.1:"), o.error
         assert "FAILED at boot: could not connect" in o.line()
+
+
+def test_chargesim_run_300_stations_against_the_in_process_hub():
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "run", "--stations", "300",
+                           "--seconds", "0.5", "--spawn-rate", "300"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "300 passed, 0 failed" in proc.stdout

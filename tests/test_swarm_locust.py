@@ -69,7 +69,7 @@ def test_the_bridge_survives_a_hub_restart(tmp_path):
     env = dict(os.environ, CHARGESIM_PROFILE="smoke", CHARGESIM_TIME_SCALE="0.5")
     locust = subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", url, "--headless",
-         "-u", "20", "-r", "20", "-t", "11s", "--only-summary", "--exit-code-on-error", "0",
+         "-u", "20", "-r", "20", "-t", "14s", "--only-summary", "--exit-code-on-error", "0",
          "--json-file", str(tmp_path / "run"), "--loglevel", "WARNING"], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     second = None

@@ -29,11 +29,14 @@ class Mailbox:
         self._queue.append((fn, args))
         self._watcher.send()
 
+    BATCH = 200   # callbacks run before letting other greenlets in (Locust's heartbeats)
+
     def _drain(self) -> None:
-        queue = self._queue
+        queue, batch = self._queue, self.BATCH
         while True:
             self._wake.wait()
             self._wake.clear()
+            done = 0
             while queue:
                 fn, args = queue.popleft()
                 try:
@@ -41,6 +44,11 @@ class Mailbox:
                 except Exception:  # an observer's bug must not stop the others
                     import logging
                     logging.getLogger(__name__).exception("bridge callback failed")
+                done += 1
+                if done % batch == 0:
+                    # a busy engine can post faster than this drains: never hold the hub,
+                    # or a distributed worker misses its heartbeats to the master
+                    gevent.sleep(0)
 
 
 class EngineClient:
