@@ -34,11 +34,35 @@ from .stats import Record
 _numbers = itertools.count(1)
 
 
-def _fire(environment, record: Record) -> None:
-    environment.events.request.fire(
-        request_type=record.request_type, name=record.name,
-        response_time=record.response_time, response_length=record.response_length,
-        exception=record.exception, context={})
+def _fire(environment, records: list[Record]) -> None:
+    fire = environment.events.request.fire
+    for record in records:
+        fire(request_type=record.request_type, name=record.name,
+             response_time=record.response_time, response_length=record.response_length,
+             exception=record.exception, context={})
+
+
+class _Batcher:
+    """Engine side: records of one loop iteration go to gevent as one batch (one wake-up of
+    the gevent thread per iteration, not one per round trip)."""
+
+    def __init__(self, environment, mailbox):
+        self.environment, self.mailbox = environment, mailbox
+        self.records: list[Record] = []
+
+    def add(self, record: Record) -> None:   # engine thread
+        if not self.records:
+            import asyncio
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.records.append(record)
+
+    def flush(self) -> None:
+        records, self.records = self.records, []
+        if records:
+            self.mailbox.post(_fire, self.environment, records)
+
+
+_batchers: dict[int, _Batcher] = {}
 
 
 class StationUser(User):
@@ -65,10 +89,11 @@ class StationUser(User):
         return self.client.run(lambda: job(station), timeout=timeout)
 
     def on_start(self) -> None:
-        env, mailbox = self.environment, self.client.mailbox
-
-        def sink(record: Record) -> None:   # engine thread
-            mailbox.post(_fire, env, record)
+        env = self.environment
+        batcher = _batchers.get(id(env))
+        if batcher is None:
+            batcher = _batchers[id(env)] = _Batcher(env, self.client.mailbox)
+        sink = batcher.add
 
         async def make() -> SwarmStation:
             return SwarmStation(self.number, self.station_id, self.host, self.profile, sink)
