@@ -59,6 +59,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def steady_cpu(history: Path, track: list[tuple[float, float]], started: float, *,
+               ramp_end: float, end: float) -> float | None:
+    """CPU µs per message once the fleet is up: Locust's cumulative request count (the
+    history CSV, Aggregated rows) against the sampled CPU, from the end of the ramp to
+    just before the end of the run."""
+    import csv
+    rows = []
+    if not history.exists():
+        return None
+    with history.open() as f:
+        for row in csv.DictReader(f):
+            if row["Name"] == "Aggregated":
+                rows.append((float(row["Timestamp"]), int(row["Total Request Count"])))
+    window = [(t, n) for t, n in rows if ramp_end <= t <= end]
+    if len(window) < 2 or len(track) < 2:
+        return None
+    (t1, n1), (t2, n2) = window[0], window[-1]
+
+    def cpu_at(t):
+        return min(track, key=lambda x: abs(x[0] - t))[1]
+    messages = 2 * (n2 - n1)
+    return round((cpu_at(t2) - cpu_at(t1)) / messages * 1e6, 1) if messages > 0 else None
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--stations", type=int, default=2000)
@@ -82,7 +106,8 @@ def main() -> int:
     cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "simulator/swarm/locustfile.py"),
            "--host", url, "--headless", "-u", str(a.stations), "-r", str(a.spawn_rate),
            "-t", a.run_time, "--only-summary", "--json-file", str(report / "swarm"),
-           "--exit-code-on-error", "0", "--loglevel", "WARNING"]
+           "--exit-code-on-error", "0", "--loglevel", "WARNING",
+           "--csv", str(report / "swarm"), "--csv-full-history"]
     if a.processes:
         cmd += ["--processes", str(a.processes)]
     env = dict(os.environ, CHARGESIM_PROFILE=chosen.name)
@@ -90,6 +115,7 @@ def main() -> int:
     locust = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
     sample: dict = {}
     cpu_seen: dict[int, float] = {}   # last CPU time seen per Locust process (workers too)
+    cpu_track: list[tuple[float, float]] = []   # (time, CPU of all Locust processes)
 
     def take_samples():
         sample_at = started + seconds * a.sample_at
@@ -99,6 +125,7 @@ def main() -> int:
                     cpu_seen[pid] = cpu_seconds(pid)
                 except (OSError, IndexError, ValueError):
                     pass
+            cpu_track.append((time.time(), sum(cpu_seen.values())))
             if "locust_rss" not in sample and time.time() >= sample_at:
                 sample["locust_rss"] = rss(descendants(locust.pid))
                 sample["hub_rss"] = rss([hub.pid])
@@ -112,6 +139,9 @@ def main() -> int:
     hub.send_signal(signal.SIGINT)
     hub.wait(30)
     stats = json.loads((report / "swarm.json").read_text())
+    steady = steady_cpu(report / "swarm_stats_history.csv", cpu_track, started,
+                        ramp_end=started + a.stations / a.spawn_rate + 5,
+                        end=started + seconds - 2)
     s = summarize(stats)
     held = next((e["num_requests"] - e["num_failures"] for e in stats if e["name"] == "boot"), 0)
     # Locust master + forked workers (sampled up to 0.2 s before each ended)
@@ -123,6 +153,7 @@ def main() -> int:
         "round_trips_per_s": round(s["round_trips_per_s"]),
         "p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"],
         "sim_cpu_us_per_message": round(sim_cpu / messages * 1e6, 1) if messages else None,
+        "steady_cpu_us_per_message": steady,
         "hub_cpu_s": round(hub_cpu, 1),
         "locust_kib_per_station": round(sample.get("locust_rss", 0) / max(held, 1) / 1024, 1),
         "hub_kib_per_connection": round((sample.get("hub_rss", 0) - hub_rss0)
@@ -134,7 +165,7 @@ def main() -> int:
     print(json.dumps(result, indent=2))
     print(f"| {time.strftime('%Y-%m-%d')} | {a.stations} ({held} held) | {a.processes or 1} | "
           f"{a.profile} | {result['round_trips_per_s']} | {s['p50_ms']:g} / {s['p99_ms']:g} | "
-          f"{s['failures']} | {result['sim_cpu_us_per_message']} | "
+          f"{s['failures']} | {result['sim_cpu_us_per_message']} ({steady} steady) | "
           f"{result['locust_kib_per_station']} | {result['hub_kib_per_connection']} |")
     return 0 if locust.returncode == 0 else locust.returncode
 
