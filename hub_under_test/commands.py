@@ -40,6 +40,8 @@ class CommandStatus(str, enum.Enum):
     ACCEPTED_CANCELED = "AcceptedCanceled"
     INVALID_CERTIFICATE = "InvalidCertificate"
     REVOKED_CERTIFICATE = "RevokedCertificate"
+    ONGOING_AUTHORIZED_TRANSACTION = "OngoingAuthorizedTransaction"   # 2.0.1 UnlockConnector
+    UNKNOWN_CONNECTOR = "UnknownConnector"                            # 2.0.1 UnlockConnector
 
 
 class ResetKind(str, enum.Enum):
@@ -150,6 +152,33 @@ class InstalledCertificates(Result):
 
 
 @dataclass(slots=True)
+class VariableRef(Message):
+    """A device-model variable (OCPP 2.0.1): component and variable, with their instances,
+    the EVSE / connector the component belongs to, and the attribute (None: Actual)."""
+    component: str
+    variable: str
+    component_instance: str | None = None
+    variable_instance: str | None = None
+    evse_id: int | None = None
+    connector_id: int | None = None
+    attribute_type: str | None = None
+
+
+@dataclass(slots=True)
+class VariableResult(Message):
+    variable: VariableRef
+    status: str             # Accepted | Rejected | UnknownComponent | UnknownVariable | ...
+    value: str | None = None
+    reason: str | None = None   # statusInfo.reasonCode
+
+
+@dataclass(slots=True)
+class VariableReport(Result):
+    """GetVariables / SetVariables: one result per variable asked for."""
+    results: list[VariableResult] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class RawResult(Result):
     payload: Any = None
 
@@ -193,6 +222,8 @@ class RemoteStart(Command):
     id_token: str
     connector_id: int | None = None
     charging_profile: ChargingProfile | None = None
+    remote_start_id: int | None = None   # 2.0.1 remoteStartId (the adapter picks one if None)
+    token_type: str | None = None        # 2.0.1 IdTokenType (None: Central)
 
 
 @dataclass(slots=True)
@@ -345,6 +376,24 @@ class DeleteCertificate(Command):
 class GetInstalledCertificates(Command):
     RESULT: ClassVar[type] = InstalledCertificates
     kind: str
+
+
+@dataclass(slots=True)
+class GetVariables(Command):
+    RESULT: ClassVar[type] = VariableReport
+    variables: list[VariableRef]
+
+
+@dataclass(slots=True)
+class VariableSetting(Message):
+    variable: VariableRef
+    value: str
+
+
+@dataclass(slots=True)
+class SetVariables(Command):
+    RESULT: ClassVar[type] = VariableReport
+    settings: list[VariableSetting]
 
 
 @dataclass(slots=True)

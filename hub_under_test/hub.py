@@ -92,6 +92,16 @@ class HubConfig:
     # domain events (amqp_bus.py): on RabbitMQ with an amqp:// URL, in-process otherwise
     amqp_url: str | None = None
     amqp_exchange: str = "chargesim.events"
+    # workers.py: several processes share the OCPP port (SO_REUSEPORT) and the store
+    workers: int = 1                   # `serve_workers`: this many OCPP processes (main())
+    reuse_port: bool = False
+    shared_store: bool = False         # other processes write the store too (workers)
+    # frame recording (simulator/session/recording.py, docs/recording-format.md): every
+    # station's frames to this JSONL file, directions seen from the station; rotated at
+    # record_max_bytes (None: never), record_keep old files kept
+    record_path: str | None = None
+    record_max_bytes: int | None = None
+    record_keep: int = 5
 
     @property
     def effective_idle_timeout(self) -> float | None:
@@ -128,6 +138,8 @@ class HubConfig:
             raise ValueError(f"rate_burst must be at least 1, got {self.rate_burst}")
         if self.fallback_version is not None and self.fallback_version not in SUPPORTED_VERSIONS:
             raise ValueError(f"fallback_version must be one of {', '.join(SUPPORTED_VERSIONS)}")
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.amqp_url is not None and not self.amqp_url.startswith(("amqp://", "amqps://")):
             raise ValueError(f"amqp_url must be an amqp:// or amqps:// URL, got {self.amqp_url!r}")
 
@@ -148,6 +160,7 @@ class Hub:
         self.server: OcppServer | None = None
         self.metrics = HubMetrics(self)
         self.api = None
+        self.link = None       # workers.WorkerLink when this hub is one of several workers
         self.started_at: float | None = None
 
     # -- lifecycle --------------------------------------------------------------------
@@ -164,7 +177,8 @@ class Hub:
                                flush_interval=cfg.flush_interval, ca=ca, files=self.files,
                                lenient=cfg.mode == LENIENT,
                                allow_concurrent_tags=cfg.allow_concurrent_tags,
-                               accept_unknown_tags=cfg.accept_unknown_tags)
+                               accept_unknown_tags=cfg.accept_unknown_tags,
+                               shared_store=cfg.shared_store)
         self.manager.commander = self.execute
         self.pki = self.manager.certificates if ca is not None else None
         try:

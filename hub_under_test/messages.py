@@ -1,9 +1,9 @@
 """The abstract hub protocol: version-neutral, typed messages between adapters and the manager.
 
-Adapters (one per wire protocol: OCPP-J 1.6 today, 2.0.1 and SOAP 1.5 later) translate wire
+Adapters (one per wire protocol: OCPP-J 1.6 and 2.0.1 today, SOAP 1.5 later) translate wire
 payloads into these dataclasses and back; the manager, the store and the event bus only ever
 see these.  They are the one source of truth for the hub's internal protocol: `json_schema()`
-derives JSON Schema from the same definitions (`python -m hub_under_test.messages` prints it),
+derives JSON Schema from the same definitions (`python -m hub_under_test.schema` prints it),
 and `to_dict` / `from_dict` give the JSON form that travels on the event bus.
 
 Versioned: `PROTOCOL_VERSION` is bumped on any incompatible change; adding an optional field
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import sys
 import types
 import typing
@@ -220,6 +219,39 @@ class TransactionStopped(Message):
     reason: str | None = None
     id_token_info: IdTokenInfo | None = None
     closed_by: str = "station"  # "hub": a stale transaction the hub ended (reason says why)
+
+
+@dataclass(slots=True)
+class TransactionUpdated(Message):
+    """A 2.0.1 TransactionEvent Updated (TransactionStarted / TransactionStopped stand for
+    Started and Ended): the hub's transaction id, the station's own id, and what was wrong
+    with the event (`flags`: a seqNo gap, an unknown transaction, ...; accepted anyway)."""
+    TOPIC: ClassVar[str] = "transaction.updated"
+    station_id: str
+    transaction_id: int
+    remote_id: str
+    seq_no: int
+    trigger_reason: str
+    timestamp: datetime
+    offline: bool = False
+    charging_state: str | None = None
+    id_token: str | None = None
+    samples: list[MeterSample] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StationReport(Message):
+    """A report a 2.0.1 station sends on its own or on request (NotifyReport, NotifyEvent,
+    ReportChargingProfiles, NotifyChargingLimit, ...): the action, its requestId and seqNo
+    when it has them, whether more parts follow (`tbc`) and the number of items in it."""
+    TOPIC: ClassVar[str] = "station.report"
+    station_id: str
+    action: str
+    request_id: int | None = None
+    seq_no: int | None = None
+    tbc: bool = False
+    items: int = 0
 
 
 @dataclass(slots=True)
@@ -442,6 +474,7 @@ def json_schema(message: type[Message] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    # Run as a script this file is `__main__`; the registry lives in the package's module.
-    from hub_under_test import commands, messages  # noqa: F401  (commands register themselves)
-    print(json.dumps(messages.json_schema(), indent=2))
+    # The schema printer is hub_under_test/schema.py (it loads the commands too); this name
+    # is kept as a way to run it, by module name, so this module never imports commands.
+    import runpy
+    runpy.run_module("hub_under_test.schema", run_name="__main__")

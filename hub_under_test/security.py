@@ -59,6 +59,11 @@ class HubSecurity:
         self.passwords.set(station_id, salt, digest)
         self._cache[station_id] = (salt, digest)
 
+    def forget(self, station_id: str) -> None:
+        """Another process changed the station's password in the store: read it again."""
+        self._cache.pop(station_id, None)
+        self._verified.pop(station_id, None)
+
     def _stored(self, station_id: str) -> tuple[bytes, bytes] | None:
         if station_id not in self._cache:
             self._cache[station_id] = self.passwords.get(station_id)

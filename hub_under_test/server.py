@@ -3,7 +3,9 @@
 Opening handshake (answered before any WebSocket frames, with a plain-text reason):
 - a path other than /ocpp/{station_id}                       → 404
 - no subprotocol offered and no `fallback_version` configured → 400 "no OCPP subprotocol
-  offered; supported: ocpp1.6" (with a fallback: accepted, spoken in that version)
+  offered; supported: ocpp1.6, ocpp2.0.1" (with a fallback: accepted, spoken in that version)
+- several offered (e.g. "ocpp2.0.1, ocpp1.6"): the first one the hub has an adapter for, in
+  the station's order of preference; 1.6 and 2.0.1 stations share the endpoint
 - only subprotocols the hub has no adapter for                → 400 naming both lists
 - a station id that is already connected, duplicate_policy=reject → 409
 
@@ -152,6 +154,7 @@ class OcppServer:
         self.connections: dict[str, StationConnection] = {}
         self.frames = FrameLog(hub.config.frames_kept, hub.config.frames_total)
         self._server = None
+        self.recorder = None   # session.recording.Recorder, with config.record_path
         self._sweeper: asyncio.Task | None = None
         self._closing: set[asyncio.Task] = set()
         self._per_source: collections.Counter[str] = collections.Counter()  # remote IP → open
@@ -166,6 +169,10 @@ class OcppServer:
 
     async def start(self) -> None:
         cfg = self.config
+        if cfg.record_path:
+            from simulator.session.recording import Recorder
+            self.recorder = Recorder(cfg.record_path, side="csms", max_bytes=cfg.record_max_bytes,
+                                     keep=cfg.record_keep)
         self._server = await websockets.serve(
             self._serve_connection, cfg.host, cfg.port,
             process_request=self._process_request, select_subprotocol=self._select_subprotocol,
@@ -173,7 +180,7 @@ class OcppServer:
             open_timeout=cfg.handshake_timeout,
             ping_interval=cfg.ping_interval, ping_timeout=cfg.ping_interval,
             close_timeout=cfg.close_timeout, server_header="chargesim-hub",
-            ssl=server_ssl(cfg))
+            ssl=server_ssl(cfg), reuse_port=cfg.reuse_port or None)
         log.info("OCPP endpoint %s/{station_id} (%s)", self.hub.url, ", ".join(SUPPORTED_VERSIONS))
 
         idle = cfg.effective_idle_timeout
@@ -191,6 +198,8 @@ class OcppServer:
         for task in list(self._closing):
             task.cancel()
         self._server = None
+        if self.recorder is not None:
+            self.recorder.close()
 
     async def _close_idle(self, idle: float) -> None:
         """Close stations that sent nothing for `idle` seconds.  One sweep now and then over
@@ -233,7 +242,8 @@ class OcppServer:
             metrics.refused.inc(reason="subprotocol")
             return _refuse(connection, http.HTTPStatus.BAD_REQUEST, f"bad Sec-WebSocket-Protocol: {e}")
         supported = ", ".join(SUPPORTED_VERSIONS)
-        version = next((v for v in SUPPORTED_VERSIONS if v in offered), None)
+        # the station lists its subprotocols most preferred first: the first one we speak
+        version = next((p for p in offered if p in ADAPTERS), None)
         if version is None:
             if offered:
                 metrics.refused.inc(reason="subprotocol")
@@ -309,6 +319,8 @@ class OcppServer:
         if cfg.frames_kept:
             session.taps.append(self._record_marked if cfg.mode == LENIENT else self.frames.record)
         session.taps.append(metrics.on_frame)
+        if self.recorder is not None:
+            session.taps.append(self.recorder.tap)
         session.taps.append(CallErrorLog(station_id, metrics.call_error_sent))
         conn = StationConnection(station_id, version, ws, paced, session, adapter, _remote(ws))
 
@@ -328,6 +340,8 @@ class OcppServer:
                                                         f"the one from {old.remote}")
             self._close_later(old, 1000, REPLACED_REASON)
         hub.manager.connected(station_id, version, conn.remote)
+        if hub.link is not None:   # a worker: commands for the station now come here
+            hub.link.attached(conn)
         metrics.connections.inc()
         ip = _remote_ip(ws)
         if ip is not None:
@@ -351,6 +365,8 @@ class OcppServer:
             if self.connections.get(station_id) is conn:
                 del self.connections[station_id]
                 hub.manager.disconnected(station_id, code, reason)
+                if hub.link is not None:
+                    hub.link.detached(station_id)
 
     def _record_marked(self, frame: Frame) -> None:
         """Lenient mode: the frame log marks what was repaired."""

@@ -55,7 +55,11 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
         await station.plug_in(connector)
         step(f"present tag {tag}")
         started = station.expect("tx_started", connector)
+        refused = station.expect("tag_rejected", connector)
         result = await station.present_tag(connector, tag)
+        if result == "Rejected" and refused.done():   # the CSMS's own idTagInfo status
+            result = f"the CSMS answered {refused.result().data.get('status')}"
+        refused.cancel()
         if result != "Started":
             raise StationError(f"tag {tag} not accepted to start charging ({result})")
         event = await asyncio.wait_for(started, 30)
@@ -87,10 +91,12 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
 async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, seconds: float,
               sample_interval: int, options: StationOptions, verbose: bool,
               print_=print, fleet: list[tuple[str, StationOptions]] | None = None,
-              spawn_rate: float | None = None, connect_attempts: int = RUN_CONNECT_ATTEMPTS
-              ) -> list[Outcome]:
+              taps=(), observe=None, spawn_rate: float | None = None,
+              connect_attempts: int = RUN_CONNECT_ATTEMPTS) -> list[Outcome]:
     """`fleet` (from a template or fleet file) replaces stations / id_pattern / options.
-    Stations start at `spawn_rate` per second (None: all at once, simulator/ramp.py)."""
+    `taps` are frame taps (e.g. a recorder); `observe(station)` is called for each station
+    before it starts (run_summary.RunStats).  Stations start at `spawn_rate` per second
+    (None: all at once, simulator/ramp.py)."""
     from .ramp import Ramp, connect_policy
     ramp = Ramp(spawn_rate)
     def show(event: Event) -> None:
@@ -109,6 +115,9 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
         station_options = connect_policy(station_options, connect_attempts)
         station = make_station(station_id, csms_url, station_options)
         station.on_event = show
+        station.taps.extend(taps)   # e.g. a frame recorder
+        if observe is not None:
+            observe(station)
         outcome = Outcome(station.id)
         outcomes.append(outcome)
         tasks.append(ramp.run(charge_once(station, outcome, tag=tag.format(n=n),

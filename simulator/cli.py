@@ -17,9 +17,11 @@ def _common_station_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csms", metavar="URL",
                    help="CSMS endpoint; each station appends its id as the last path segment "
                         "(default: start the bundled hub in-process)")
-    p.add_argument("--connectors", type=int, default=1, help="connectors per station")
-    p.add_argument("--vendor", default="chargesim")
-    p.add_argument("--model", default="VirtualAC")
+    p.add_argument("--connectors", type=int, default=1, help="connectors per station (default 1)")
+    p.add_argument("--vendor", default="chargesim",
+                   help="chargePointVendor sent in BootNotification (default %(default)s)")
+    p.add_argument("--model", default="VirtualAC",
+                   help="chargePointModel sent in BootNotification (default %(default)s)")
     p.add_argument("--max-power", type=float, default=11_000, metavar="W",
                    help="power per connector in W (default 11000)")
     p.add_argument("--password", help="HTTP Basic password (security profile 1); "
@@ -33,10 +35,17 @@ def _common_station_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--client-key", metavar="PEM", help="its private key")
     p.add_argument("--lenient", action="store_true",
                    help="repair known field quirks in CSMS messages instead of rejecting them")
-    p.add_argument("--call-timeout", type=float, default=30.0, metavar="S")
+    p.add_argument("--call-timeout", type=float, default=30.0, metavar="S",
+                   help="seconds to wait for the CSMS's reply to a call (default 30)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every station event")
+    p.add_argument("--state-dir", metavar="DIR",
+                   help="keep each station's state in DIR across runs: the offline message "
+                        "queue (<id>.offline.jsonl) and a client certificate the CSMS signed "
+                        "(<id>.client-cert.pem, <id>.client-key.pem); default: memory only")
     from .template_cli import add_template_args  # --template / --fleet (docs/templates.md)
     add_template_args(p)
+    from .run_options import add_watch_args  # --hub-log
+    add_watch_args(p)
 
 
 def _options(a):
@@ -45,11 +54,13 @@ def _options(a):
                           max_power_w=a.max_power, mode="lenient" if a.lenient else "strict",
                           call_timeout=a.call_timeout, security_profile=a.security_profile,
                           authorization_key=a.password if a.security_profile in (1, 2) else None,
-                          ca_certs=a.ca, client_cert=a.client_cert, client_key=a.client_key)
+                          ca_certs=a.ca, client_cert=a.client_cert, client_key=a.client_key,
+                          state_dir=a.state_dir)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chargesim",
+    from .cli_checks import OneLineParser
+    parser = OneLineParser(prog="chargesim",
                                      description="Virtual OCPP charging stations and a bundled CSMS.")
     parser.add_argument("--version", action="version", version=f"chargesim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -58,16 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
                          add_help=False)
     hub.add_argument("hub_args", nargs=argparse.REMAINDER)
 
-    run = sub.add_parser("run", help="boot stations, run one charging session on each, report")
+    from .run_options import RUN_DESCRIPTION, RUN_EPILOG, add_run_watch_args
+    run = sub.add_parser("run", help="boot stations, run one charging session on each, report",
+                         description=RUN_DESCRIPTION, epilog=RUN_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_station_args(run)
-    run.add_argument("--stations", type=int, default=1, metavar="N")
+    run.add_argument("--stations", type=int, default=1, metavar="N",
+                     help="how many stations (default 1)")
     run.add_argument("--id-pattern", default="SIM-{n:05d}",
                      help="station ids, with {n} the station number (default SIM-{n:05d})")
     run.add_argument("--tag", default=DEFAULT_TAG,
                      help="id tag each station charges with, {n} the station number (default "
                           "%(default)s; one tag per station, as a tag may be in one transaction "
                           "at a time). Seeded into the bundled hub; must be known to any other CSMS")
-    run.add_argument("--seconds", type=float, default=5.0, help="how long each session charges")
+    run.add_argument("--seconds", type=float, default=5.0, metavar="S",
+                     help="how long each session charges (default 5 s)")
     run.add_argument("--sample-interval", type=int, default=1, metavar="S",
                      help="MeterValueSampleInterval during the run (default 1 s)")
     run.add_argument("--spawn-rate", type=float, default=200.0, metavar="R",
@@ -76,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     # With paths, `run` runs YAML scenarios (simulator/scenario) instead of the quick run.
     from .scenario.cli_args import add_scenario_args
     add_scenario_args(run)
+    from .record_cli import add_record_args  # --record-max-bytes / --record-keep
+    add_record_args(run, with_path=False)
+    add_run_watch_args(run)  # --progress
 
     sub.add_parser("templates", help="list the bundled station templates")
     from .cli_swarm import add_parser as add_swarm_parser  # chargesim swarm (docs/swarm.md)
@@ -84,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common_station_args(station)
     station.add_argument("--id", action="append", dest="ids", metavar="ID",
                          help="station id (repeatable); default SIM-00001")
+    add_record_args(station)
+    from .cli_replay import add_replay_parser  # chargesim replay (docs/replay.md)
+    add_replay_parser(sub)
+    from .control.run import add_control_args  # --control-port, --auto-plug (docs/tui.md)
+    add_control_args(station)
+    tui = sub.add_parser("tui", help="a terminal UI: be the charger and the driver, watch "
+                                     "every frame (docs/tui.md)")
+    _common_station_args(tui)
+    from .tui.cli import add_tui_args
+    add_tui_args(tui)
     return parser
 
 
@@ -94,6 +123,13 @@ def main(argv: list[str] | None = None) -> int:
         hub_main(argv[1:], prog="chargesim hub")
         return 0
     args = build_parser().parse_args(argv)
+    from .cli_checks import UsageError, check_station_args, report
+    prog = f"chargesim {args.command}"
+    try:
+        if args.command in ("run", "station"):
+            check_station_args(args, args.command)
+    except UsageError as e:
+        return report(prog, e)
     if args.command == "templates":
         from .template_cli import print_templates
         return print_templates()
@@ -102,6 +138,22 @@ def main(argv: list[str] | None = None) -> int:
         return run_swarm(args)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .run_options import configure_hub_log
+    try:
+        restore_hub_log = configure_hub_log(args)   # the hub's log apart from the stations'
+    except UsageError as e:
+        return report(prog, e)
+    try:
+        return _dispatch(args, prog)
+    finally:
+        restore_hub_log()
+
+
+def _dispatch(args, prog: str) -> int:
+    from .cli_checks import UsageError, report
+    if args.command == "tui":  # Textual runs its own event loop
+        from .tui.cli import run_tui
+        return run_tui(args, _options)
     from .transport.websocket import use_uvloop
     use_uvloop()
     try:
@@ -110,7 +162,12 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_scenarios(args))
         if args.command == "run":
             return asyncio.run(_run(args))
+        if args.command == "replay":
+            from .cli_replay import run_replay
+            return asyncio.run(run_replay(args))
         return asyncio.run(_station(args))
+    except UsageError as e:
+        return report(prog, e)
     except KeyboardInterrupt:
         return 130
 
@@ -136,20 +193,48 @@ async def _run(args) -> int:
     from .template_cli import stations_from_yaml
     fleet = stations_from_yaml(args, [args.id_pattern.format(n=n)
                                       for n in range(1, args.stations + 1)])
+    from .state_files import keep_signed_certificates, with_saved_certificate
+    if fleet is None and args.state_dir:   # per station: each may have a saved certificate
+        fleet = [(args.id_pattern.format(n=n), _options(args))
+                 for n in range(1, args.stations + 1)]
+    if fleet is not None:
+        fleet = [(sid, with_saved_certificate(o, sid)) for sid, o in fleet]
     count = len(fleet) if fleet is not None else args.stations
+    from .cli_checks import probe_options
+    sid, first = fleet[0] if fleet else (args.id_pattern.format(n=1), _options(args))
+    probe_options(first, args.csms or "ws://127.0.0.1/ocpp", sid)
     tags = {args.tag.format(n=n): "Accepted" for n in range(1, count + 1)}
+    from .record_cli import recorder_from_args
+    recorder = recorder_from_args(args)
+    from .run_progress import Progress
+    from .run_summary import RunStats
+    stats = RunStats(expected=count)
+    # with -v, log lines go to the terminal too: plain progress lines, no line redrawn over them
+    progress = Progress(stats, interval=args.progress, live=False if args.verbose else None)
     async with _csms(args, tags) as url:
         print(f"{count} station(s) → {url}")
-        outcomes = await run(url, stations=args.stations, id_pattern=args.id_pattern,
-                             tag=args.tag, seconds=args.seconds,
-                             sample_interval=args.sample_interval, options=_options(args),
-                             verbose=args.verbose, fleet=fleet,
-                             spawn_rate=args.spawn_rate)
+        progress.start()
+        try:
+            outcomes = await run(url, stations=args.stations, id_pattern=args.id_pattern,
+                                 tag=args.tag, seconds=args.seconds,
+                                 sample_interval=args.sample_interval, options=_options(args),
+                                 verbose=args.verbose, fleet=fleet, print_=progress.print,
+                                 taps=[recorder.tap] if recorder else [],
+                                 observe=lambda st: (stats.watch(st), keep_signed_certificates(
+                                     st, st.options.state_dir)),
+                                 spawn_rate=args.spawn_rate)
+        finally:
+            await progress.stop()
+            if recorder is not None:
+                recorder.close()
+                print(f"recorded {recorder.frames} frames to {args.record}")
     print()
     for outcome in outcomes:
         print(outcome.line())
     failed = sum(not o.ok for o in outcomes)
     print(f"\n{len(outcomes) - failed} passed, {failed} failed")
+    from .run_summary import print_summary
+    print_summary(outcomes, stats, failed=failed, json_path=args.json)
     return 1 if failed else 0
 
 
@@ -158,21 +243,33 @@ async def _station(args) -> int:
     ids = args.ids or ["SIM-00001"]
     from .template_cli import stations_from_yaml
     fleet = stations_from_yaml(args, ids)
+    from .state_files import keep_signed_certificates, with_saved_certificate
+    from .cli_checks import probe_options
+    sid, first = fleet[0] if fleet else (ids[0], _options(args))
+    probe_options(first, args.csms or "ws://127.0.0.1/ocpp", sid)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with _csms(args, {}) as url:
+    from .record_cli import recorder_from_args
+    recorder = recorder_from_args(args)
+    async with _csms(args, {}) as url, _closing(recorder):
         stations = []
         for station_id, options in fleet or [(i, None) for i in ids]:
             if options is None:
                 options = _options(args)
                 if args.password:
                     options.basic_auth = (station_id, args.password)
+            options = with_saved_certificate(options, station_id)   # from --state-dir
             station = make_station(station_id, url, options)
+            keep_signed_certificates(station, options.state_dir)
             station.on_event = lambda e: print(f"{e}", flush=True)
+            if recorder is not None:
+                station.taps.append(recorder.tap)
             stations.append(station)
+        from .control.run import control_for
+        control = await control_for(stations, args)   # --control-port / --auto-plug
         # A real charger never gives up: each station connects whenever its CSMS is there
         # (and boots again while Pending); Ctrl-C stops it in any state.
         starting = asyncio.gather(*(s.start(timeout=None) for s in stations),
@@ -180,6 +277,7 @@ async def _station(args) -> int:
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
+            await control.close()
             await asyncio.gather(*(s.stop() for s in stations), return_exceptions=True)
             await starting
             print("stopped", flush=True)
@@ -190,13 +288,24 @@ async def _station(args) -> int:
         for s, r in failed:
             print(f"{s.id}: could not come online: {r}", file=sys.stderr)
         if len(failed) == len(stations):
+            await control.close()
             return 1
         print(f"{len(stations) - len(failed)} station(s) online at {url}; Ctrl-C to stop", flush=True)
         try:
             await stop.wait()
         finally:
+            await control.close()
             await asyncio.gather(*(s.stop() for s in stations), return_exceptions=True)
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _closing(recorder):
+    try:
+        yield recorder
+    finally:
+        if recorder is not None:
+            recorder.close()
 
 
 if __name__ == "__main__":

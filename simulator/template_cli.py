@@ -38,6 +38,8 @@ def _apply_flags(options: StationOptions, args, station_id: str) -> StationOptio
     changes = {"call_timeout": args.call_timeout}
     if args.lenient:
         changes["mode"] = "lenient"
+    if getattr(args, "state_dir", None):
+        changes["state_dir"] = args.state_dir
     if getattr(args, "password", None):
         changes["basic_auth"] = (station_id, args.password)
     return dataclasses.replace(options, **changes)

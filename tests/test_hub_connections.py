@@ -52,16 +52,18 @@ async def test_no_subprotocol_is_accepted_with_a_fallback_version():
 
 async def test_only_unsupported_subprotocols_are_refused():
     async with hub_with_bystander(fallback_version="ocpp1.6") as (hub, _):
-        status, body = await refused(f"{hub.url}/CS-X", ["ocpp2.0.1", "ocpp1.5"])
+        status, body = await refused(f"{hub.url}/CS-X", ["ocpp2.1", "ocpp1.5"])
         assert status == 400
-        assert "none of the offered subprotocols (ocpp2.0.1, ocpp1.5) is supported" in body
-        assert "supported: ocpp1.6" in body
+        assert "none of the offered subprotocols (ocpp2.1, ocpp1.5) is supported" in body
+        assert "supported: ocpp1.6, ocpp2.0.1" in body
 
 
 async def test_supported_subprotocol_is_selected_among_several():
     async with hub_with_bystander() as (hub, _):
-        async with raw_station(hub, "MULTI", subprotocols=["ocpp2.0.1", "ocpp1.6"]) as ws:
+        async with raw_station(hub, "MULTI", subprotocols=["ocpp2.1", "ocpp1.6"]) as ws:
             assert ws.subprotocol == "ocpp1.6"
+        async with raw_station(hub, "MULTI2", subprotocols=["ocpp1.6", "ocpp2.0.1"]) as ws:
+            assert ws.subprotocol == "ocpp1.6"   # the station's first choice the hub speaks
 
 
 @pytest.mark.parametrize("path", ["/", "/ocpp", "/ocpp/", "/central/CS-1", "/ocpp/a/b"])

@@ -12,7 +12,7 @@ from ocpp.routing import on
 
 from simulator.station import Station
 from simulator.station.link import Backoff
-from simulator.station.offline_queue import OfflineQueue
+from simulator.station.offline_queue import OfflineQueue, TransactionRefs
 from simulator.dialects import make_station
 from tests.hub_helpers import running_hub, wait_for
 from tests.ocpp_lib_csms import FAST, Peer, csms, running  # noqa: F401  (fixture)
@@ -61,36 +61,51 @@ def test_station_backoff_is_seeded_from_the_station():
 
 
 # -- the queue and its journal --------------------------------------------------------------
-def test_queue_journal_replays_remaps_and_compacts(tmp_path):
-    # The queue holds neutral transaction intents as JSON records (station/intents.py).
+def test_queue_journal_replays_refs_and_compacts(tmp_path):
+    # The queue holds neutral transaction intents as JSON records (station/intents.py),
+    # naming the station's transaction id; the dialect's notes on it ride along as refs.
     q = OfflineQueue(tmp_path / "CP.offline.jsonl")
-    local = q.new_local_id()
-    start = q.put("transaction_started", {"connector_id": 1, "id_token": "T"}, local)
-    q.put("meter_sample", {"connector_id": 1, "transaction_id": local, "snapshots": []})
-    q.put("transaction_ended", {"transaction_id": local, "meter_stop": 5})
+    refs = TransactionRefs(q)
+    q.put("transaction_started", TX_START)
+    q.put("transaction_updated", {"transaction": "tx1", "connector_id": 1, "evse_id": 1,
+                                  "snapshots": []})
+    q.put("transaction_ended", {**TX_END})
+    refs.set("tx1", {"provisional": -1})
     with pytest.raises(ValueError, match="not a transaction message"):
         q.put("heartbeat", {})
     q.close()
     with (tmp_path / "CP.offline.jsonl").open("a") as f:
-        f.write('{"op": "put", "seq": 98, "action": "StartTransaction", "payload": {}}\n')
+        f.write('{"op": "put", "seq": 97, "action": "StartTransaction", "payload": {}}\n')
+        f.write('{"op": "put", "seq": 98, "action": "meter_sample", '     # an older journal's
+                '"payload": {"connector_id": 1, "transaction_id": -1, "snapshots": []}}\n')
         f.write('{"op": "put", "seq": 99, "acti')          # torn by a power cut
     q = OfflineQueue(tmp_path / "CP.offline.jsonl")
-    assert [e.action for e in q.entries] == ["transaction_started", "meter_sample",
+    refs = TransactionRefs(q)
+    assert [e.action for e in q.entries] == ["transaction_started", "transaction_updated",
                                              "transaction_ended"]
-    assert q.head().local == local and q.new_local_id() < local
-    assert q.resolve(q.entries[1]) is None                  # no id for it yet
+    assert refs.get("tx1") == {"provisional": -1} and q.waits_for("tx1")
     q.done(q.head())
-    q.remap(local, 4711)
-    assert q.resolve(q.entries[0])["transaction_id"] == 4711
-    assert q.entries[0].payload["transaction_id"] == local  # stored as queued
+    refs.set("tx1", {"provisional": -1, "csms": 4711})
+    assert q.entries[0].payload["transaction"] == "tx1"  # stored as queued: no CSMS id
     q.close()
     q = OfflineQueue(tmp_path / "CP.offline.jsonl")          # a restart after the Start went
-    assert [e.action for e in q.entries] == ["meter_sample", "transaction_ended"]
-    assert q.resolve(q.entries[1]) == {"transaction_id": 4711, "meter_stop": 5}
+    assert [e.action for e in q.entries] == ["transaction_updated", "transaction_ended"]
+    assert TransactionRefs(q).get("tx1") == {"provisional": -1, "csms": 4711}
     q.done(q.head())
     q.done(q.head())
+    TransactionRefs(q).drop("tx1")
+    q.close()
+    q = OfflineQueue(tmp_path / "CP.offline.jsonl")
+    assert not q and q.refs == {}
     lines = [json.loads(x) for x in (tmp_path / "CP.offline.jsonl").read_text().splitlines()]
-    assert all(r["op"] == "map" for r in lines)              # compacted once empty
+    assert lines == []                                        # compacted once empty
+
+
+TX_START = {"transaction": "tx1", "connector_id": 1, "evse_id": 1, "id_token": "T",
+            "token_type": "ISO14443", "meter_start": 0, "timestamp": "2026-01-01T00:00:00Z",
+            "trigger": "authorized"}
+TX_END = {"transaction": "tx1", "connector_id": 1, "evse_id": 1, "meter_stop": 5,
+          "timestamp": "2026-01-01T01:00:00Z", "reason": "local", "trigger": "stop_authorized"}
 
 
 async def test_connection_loss_during_transaction(csms):
@@ -252,9 +267,15 @@ async def test_the_journal_holds_neutral_intents_the_dialect_serialises_on_deliv
         puts = [r for r in puts if r["op"] == "put"]
         assert puts[0]["action"] == "transaction_started"
         assert puts[0]["payload"]["id_token"] == "TAG-J" and "idTag" not in puts[0]["payload"]
-        assert puts[1]["action"] == "meter_sample"
-        assert puts[1]["payload"]["transaction_id"] == puts[0]["local"] < 0   # provisional
-        sent = held_sent(st, "meter_sample")
+        assert puts[1]["action"] == "transaction_updated"
+        # the station's own id in both; the 1.6 provisional id is the dialect's note
+        tx = puts[0]["payload"]["transaction"]
+        assert puts[1]["payload"]["transaction"] == tx and "transactionId" not in puts[1]["payload"]
+        refs = [r for r in (json.loads(x) for x in
+                            (tmp_path / "CP-J.offline.jsonl").read_text().splitlines())
+                if r["op"] == "ref"]
+        assert refs == [{"op": "ref", "tx": tx, "ref": {"provisional": -1}}]
+        sent = held_sent(st, "transaction_updated")
         st.come_online()
         await sent
         [start] = csms.calls("StartTransaction")
@@ -348,13 +369,13 @@ async def test_queued_messages_honour_transaction_message_attempts(csms, monkeyp
         await meters(st, 2)
         assert await st.present_tag(1, "T") == "Stopped"
         queued = [e.action for e in st.offline.queue.entries]
-        assert queued[-1] == "transaction_ended" and queued.count("meter_sample") >= 2
+        assert queued[-1] == "transaction_ended" and queued.count("transaction_updated") >= 2
         offered = fail(monkeypatch, "MeterValues", "on_meter_values")  # the next connection
         delivered = held_sent(st, "transaction_ended")
         st.come_online()
         await delivered
         # every queued MeterValues was tried twice, then given up; the Stop still went
-        assert len(offered) == 2 * queued.count("meter_sample")
+        assert len(offered) == 2 * queued.count("transaction_updated")
         assert offered[0] == offered[1] and offered[0] != offered[2]
         mark = csms.actions().index("StopTransaction")
         assert "MeterValues" not in csms.actions()[mark:]

@@ -17,6 +17,11 @@ NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 HW = Hardware(voltage_v=230.0, phases=3, max_power_w=22_080.0, connectors=2)  # 32 A x 3 x 230 V
 
 
+def tx_of(csms_id: int) -> str:
+    """The station's transaction the CSMS calls `csms_id` (the dialect's mapping)."""
+    return f"tx{csms_id}"
+
+
 def profile(pid=1, purpose="TxDefaultProfile", stack=0, kind="Absolute", unit="A",
             periods=((0, 16),), start=NOW, **extra) -> dict:
     schedule = {"chargingRateUnit": unit,
@@ -38,7 +43,7 @@ def store(*specs, limits=KEYED) -> ProfileStore:
     s = ProfileStore(limits=limits, connectors=2)
     for spec in specs:
         connector = spec.pop("_connector", 1)
-        s.install(parse_profile(connector, spec, NOW))
+        s.install(parse_profile(connector, spec, NOW, tx_of))
     return s
 
 
@@ -103,7 +108,7 @@ def test_recurring_weekly():
 
 
 def test_relative_profile_counts_from_the_transaction_start():
-    tx = TxInfo(7, NOW - timedelta(seconds=300))
+    tx = TxInfo("tx7", NOW - timedelta(seconds=300))
     s = store(profile(1, purpose="TxProfile", kind="Relative", start=None,
                       periods=((0, 10), (600, 16)), transactionId=7))
     assert periods(s, tx=tx) == [(0, 10.0), (300, 16.0)]
@@ -117,8 +122,8 @@ def test_relative_profile_counts_from_the_transaction_start():
 def test_tx_profile_overrides_tx_default_only_for_its_transaction():
     s = store(profile(1, stack=5, periods=((0, 6),)),
               profile(2, purpose="TxProfile", periods=((0, 20),), transactionId=7))
-    assert periods(s, tx=TxInfo(7, NOW)) == [(0, 20.0)]        # even at a lower stack level
-    assert periods(s, tx=TxInfo(8, NOW)) == [(0, 6.0)]
+    assert periods(s, tx=TxInfo("tx7", NOW)) == [(0, 20.0)]        # even at a lower stack level
+    assert periods(s, tx=TxInfo("tx8", NOW)) == [(0, 6.0)]
 
 
 def test_amps_and_watts_convert_with_voltage_and_phases():
@@ -133,7 +138,7 @@ def test_charge_point_max_profile_caps_everything():
     s = store({**profile(1, purpose="ChargePointMaxProfile", periods=((0, 20), (600, 8))),
                "_connector": 0},
               profile(2, purpose="TxProfile", periods=((0, 32),), transactionId=7))
-    assert periods(s, tx=TxInfo(7, NOW)) == [(0, 20.0), (600, 8.0)]
+    assert periods(s, tx=TxInfo("tx7", NOW)) == [(0, 20.0), (600, 8.0)]
     assert periods(s, connector=0) == [(0, 20.0), (600, 8.0)]
 
 
@@ -160,7 +165,7 @@ def max_profile(watts, pid=9, **extra):
 
 def sessions(*ids, ev_w=float("inf")):
     # connector 1 started first, then 2
-    return [PowerDemand(i, TxInfo(i, NOW - timedelta(minutes=10 - i)), ev_w) for i in ids]
+    return [PowerDemand(i, TxInfo(f"tx{i}", NOW - timedelta(minutes=10 - i)), ev_w) for i in ids]
 
 
 def test_water_level():
@@ -189,7 +194,7 @@ def test_a_connector_below_its_share_leaves_the_rest_to_the_other():
     assert allocate(s.profiles, sessions(1, 2), NOW, HW) == {1: 2000, 2: 8000}
     # the EV's own rating counts as well: a 3.7 kW car leaves 6.3 kW
     granted = allocate(store(max_profile(10_000)).profiles, [
-        PowerDemand(1, TxInfo(1, NOW), 3700.0), PowerDemand(2, TxInfo(2, NOW))], NOW, HW)
+        PowerDemand(1, TxInfo("tx1", NOW), 3700.0), PowerDemand(2, TxInfo("tx2", NOW))], NOW, HW)
     assert min(granted[1], 3700.0) + granted[2] <= 10_000 and granted[2] == 6300
     # no ChargePointMaxProfile: each connector its hardware maximum
     assert allocate(store().profiles, sessions(1, 2), NOW, HW) == {1: 22_080.0, 2: 22_080.0}
@@ -241,11 +246,11 @@ def test_a_share_below_min_charging_rate_suspends_the_latest_session():
 # -- installing, replacing, clearing -----------------------------------------------------
 def test_same_id_or_same_purpose_and_stack_level_replaces():
     s = store(profile(1, stack=0, periods=((0, 16),)))
-    s.install(parse_profile(1, profile(1, stack=2, periods=((0, 10),)), NOW))
+    s.install(parse_profile(1, profile(1, stack=2, periods=((0, 10),)), NOW, tx_of))
     assert [(p.id, p.stack_level) for p in s.profiles] == [(1, 2)]
-    s.install(parse_profile(1, profile(5, stack=2, periods=((0, 8),)), NOW))
+    s.install(parse_profile(1, profile(5, stack=2, periods=((0, 8),)), NOW, tx_of))
     assert [(p.id, p.stack_level) for p in s.profiles] == [(5, 2)]
-    s.install(parse_profile(2, profile(6, stack=2, periods=((0, 8),)), NOW))  # other connector
+    s.install(parse_profile(2, profile(6, stack=2, periods=((0, 8),)), NOW, tx_of))  # other connector
     assert sorted(p.id for p in s.profiles) == [5, 6]
 
 
@@ -279,7 +284,7 @@ BAD = [
 def test_impossible_profiles_are_refused_with_a_reason(what, change, connector, reason):
     s = store()
     with pytest.raises(ProfileError, match=reason):
-        s.install(parse_profile(connector, profile(**change), NOW))
+        s.install(parse_profile(connector, profile(**change), NOW, tx_of))
     assert s.profiles == []
 
 
@@ -287,10 +292,10 @@ def test_unit_not_allowed_and_too_many_profiles():
     s = store(limits=Limits(allowed_units=("Current",), max_installed=2,
                             key=SETTING_KEYS.__getitem__))
     with pytest.raises(ProfileError, match="ChargingScheduleAllowedChargingRateUnit"):
-        s.install(parse_profile(1, profile(unit="W"), NOW))
-    s.install(parse_profile(1, profile(1, stack=0), NOW))
-    s.install(parse_profile(1, profile(2, stack=1), NOW))
+        s.install(parse_profile(1, profile(unit="W"), NOW, tx_of))
+    s.install(parse_profile(1, profile(1, stack=0), NOW, tx_of))
+    s.install(parse_profile(1, profile(2, stack=1), NOW, tx_of))
     with pytest.raises(ProfileError, match="MaxChargingProfilesInstalled"):
-        s.install(parse_profile(1, profile(3, stack=2), NOW))
-    s.install(parse_profile(1, profile(2, stack=3), NOW))   # a replacement still fits
+        s.install(parse_profile(1, profile(3, stack=2), NOW, tx_of))
+    s.install(parse_profile(1, profile(2, stack=3), NOW, tx_of))   # a replacement still fits
     assert sorted(p.id for p in s.profiles) == [1, 2]

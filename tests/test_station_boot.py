@@ -161,7 +161,7 @@ async def test_stop_closes_and_cancels_everything(csms):
     await st.plug_in(1)
     await st.present_tag(1, "T")
     await st.stop()
-    assert not st.online and st._tasks == set()
+    assert not st.online and not st.tasks.running
     beats = len(csms.calls("Heartbeat"))
     await asyncio.sleep(0.25)
     assert len(csms.calls("Heartbeat")) == beats

@@ -14,7 +14,7 @@ from simulator.station.clock import iso, parse_iso, utc_now
 from simulator.station.connector import check_transition
 from simulator.dialects.ocpp16.names import STATUS, TRANSITIONS
 from simulator.station.meter import EV, MEASURANDS
-from simulator.station.transaction import Transaction
+from simulator.station.transaction import StartState, Transaction
 from simulator.dialects import make_station
 
 S = Status
@@ -74,8 +74,10 @@ def test_set_status_reports_change_and_error_code():
     assert c.error_code == "NoError"
 
 
-def _tx(tx_id=1):
-    return Transaction(1, "T", 0, utc_now(), transaction_id=tx_id)
+def _tx(answered=True):
+    # The station knows its transactions by its own id; how far the start got is neutral.
+    return Transaction(1, "T", 0, utc_now(),
+                       start_state=StartState.CONFIRMED if answered else StartState.SENDING)
 
 
 def test_desired_status_follows_the_facts():
@@ -101,7 +103,7 @@ def test_desired_status_follows_the_facts():
 
 def test_transaction_awaiting_its_id_keeps_the_status():
     c = Connector(1, status=S.PREPARING, plugged=True)
-    c.transaction = _tx(tx_id=None)
+    c.transaction = _tx(answered=False)
     assert c.desired_status() == S.PREPARING
 
 

@@ -102,9 +102,10 @@ async def test_triggered_meter_values_carry_the_current_register_and_transaction
     assert mv["connectorId"] == 1 and mv["transactionId"] == tx_id
     sample = mv["meterValue"][0]["sampledValue"][0]
     assert sample["context"] == "Trigger" and sample["measurand"] == "Energy.Active.Import.Register"
-    # current data: not below the transaction's start, not above the register read afterwards
-    assert station.connectors[1].transaction.meter_start <= float(sample["value"]) \
-        <= station.connectors[1].meter.read().energy_wh
+    # current data: not below the transaction's start, not above the register read
+    # afterwards (as the wire writes it: to 0.1 Wh, so compare like with like)
+    after = float(format(station.connectors[1].meter.read().energy_wh, ".1f"))
+    assert station.connectors[1].transaction.meter_start <= float(sample["value"]) <= after
     assert wire.reply_before("MeterValues")
     # connector 2 has no transaction: no transactionId; the hub stored both
     assert await trigger(hub, "TRIG-1", "MeterValues", 2) == "Accepted"

@@ -3,8 +3,8 @@
 An adapter serves one station connection: it takes the wire protocol's inbound CALLs
 (already validated against the version's schema by the session), translates them into the
 abstract hub messages (`hub_under_test.messages`), lets the manager decide, and translates
-the answer back.  One adapter class per wire protocol: OCPP-J 1.6 today; OCPP-J 2.0.1 and
-OCPP-S 1.5 (SOAP) slot in beside it with the same shape.
+the answer back.  One adapter class per wire protocol: OCPP-J 1.6 (ocpp16j.py) and 2.0.1
+(ocpp201.py); OCPP-S 1.5 (SOAP) slots in beside them with the same shape.
 
 The other direction goes through it too: the hub's abstract commands (`commands.py`) are
 encoded into the wire protocol's CALLs and the replies decoded into typed results; a raw

@@ -18,7 +18,7 @@ from ..errors import HubError
 from ..messages import format_time
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from .hub_face import HubFace
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
         return _error(500, f"internal error: {type(e).__name__}")
 
 
-async def command_response(hub: "Hub", station_id: str, action: str,
+async def command_response(hub: "HubFace", station_id: str, action: str,
                            job: Callable[[], Awaitable[dict]]) -> web.Response:
     """Run `job`, which sends `action` to the station (the command API, or a helper route
     such as reservations), and turn its outcome into the API's answer: 200 with the job's

@@ -50,6 +50,9 @@ PAGE = """<!doctype html>
   tr.from-hub td.who { color: #a50; }
   tr.callerror td.raw { color: #b00; }
   .note { color: #777; font-style: italic; }
+  tr.repaired td.raw { background: #fff4d6; }
+  .badge { display: inline-block; font: .75em sans-serif; padding: 0 .4em; margin-right: .4em;
+           border-radius: .3em; background: #e0a800; color: #000; }
   form { display: grid; gap: .4em; margin-bottom: 1em; }
   textarea { font-family: monospace; min-height: 5em; }
   #answer { font-family: monospace; white-space: pre-wrap; }
@@ -132,10 +135,18 @@ async function refreshFrames() {
   for (const f of frames) {
     const row = body.insertRow();
     const kind = f.raw.startsWith("[4") ? " callerror" : "";
-    row.className = (f.sender === "station" ? "from-station" : "from-hub") + kind;
+    const repaired = f.repairs && f.repairs.length ? " repaired" : "";
+    row.className = (f.sender === "station" ? "from-station" : "from-hub") + kind + repaired;
     cell(row, f.ts.slice(11, 23));
     cell(row, f.sender === "station" ? "station →" : "← hub", "who");
     const raw = cell(row, f.raw, "raw");
+    if (repaired) {   // lenient mode changed this CALL before handling it
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = "repaired";
+      badge.title = f.repairs.join("; ");
+      raw.prepend(badge);
+    }
     if (f.note) {
       const note = document.createElement("div");
       note.className = "note";

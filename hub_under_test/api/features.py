@@ -24,14 +24,14 @@ from ..adapters.ocpp16_commands import profile_to_wire
 from .common import _body, _error, _json, command_response
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from .hub_face import HubFace
 
 
 def _answer(result) -> dict:
     return {"status": result.status.value}
 
 
-def routes(hub: Hub) -> list:
+def routes(hub: HubFace) -> list:
     manager = hub.manager
 
     # -- local authorization list ---------------------------------------------------------

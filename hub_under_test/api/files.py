@@ -24,7 +24,7 @@ from ..store.files import MAX_FILE, valid_name
 from .common import _error, _json
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from .hub_face import HubFace
 
 
 async def _read_body(request: web.Request) -> bytes | web.Response:
@@ -45,7 +45,7 @@ def _names(request: web.Request, *keys: str) -> list[str] | web.Response:
     return values
 
 
-def routes(hub: Hub) -> list[web.RouteDef]:
+def routes(hub: HubFace) -> list[web.RouteDef]:
     files, manager = hub.files, hub.manager
 
     def url(name: str) -> str | None:

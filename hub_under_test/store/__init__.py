@@ -4,7 +4,7 @@ for a postgresql:// URL (`db.py`: one SQL for both).
 Tables here: stations, connectors, id_tags, transactions, meter_values.  Each feature's
 state has its own repository module on the same connection (`store.reservations`,
 `store.local_lists`, `store.charging_profiles`, `store.passwords`, `store.security_events`,
-`store.certificates`); nothing outside this package writes SQL.  Writes run on the event
+`store.certificates`, `store.v201`); nothing outside this package writes SQL.  Writes run on the event
 loop's thread; the manager keeps the hot path (heartbeats, status notifications,
 authorisations of known tags) in memory and writes it behind in batches.
 
@@ -33,6 +33,7 @@ from .db import add_columns, connect, is_postgres
 from .local_lists import LocalLists
 from .reservations import Reservations
 from .security import Certificates, Passwords, SecurityEvents
+from .v201 import V201
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stations (
@@ -259,6 +260,7 @@ class Store:
         self.passwords = Passwords(self.db)
         self.security_events = SecurityEvents(self.db)
         self.certificates = Certificates(self.db)
+        self.v201 = V201(self.db, self.write_behind)   # OCPP 2.0.1: transaction ids and events, device model
 
     def flush(self) -> None:
         """Write everything queued behind (see WriteBehind)."""
@@ -337,6 +339,11 @@ class Store:
         return self._rows("SELECT * FROM connectors WHERE station_id = ? ORDER BY connector_id",
                           (station_id,))
 
+    def all_connectors(self) -> list[dict]:
+        """Every station's connectors (one query: views of a store others write)."""
+        self.flush()
+        return self._rows("SELECT * FROM connectors ORDER BY station_id, connector_id")
+
     # -- id tags ----------------------------------------------------------------------
     def put_tag(self, id_tag: str, status: str = "Accepted", expiry_date: datetime | str | None = None,
                 parent_id_tag: str | None = None) -> dict:
@@ -405,13 +412,23 @@ class Store:
             args.append(station_id)
         if active is not None:
             where.append("stop_time IS NULL" if active else "stop_time IS NOT NULL")
-        sql = "SELECT * FROM transactions"
+        # remote_id: the station's own transaction id (2.0.1), NULL for 1.6 transactions
+        sql = """SELECT t.*, (SELECT x.remote_id FROM tx_ids x WHERE x.transaction_id = t.id)
+                 AS remote_id FROM transactions t"""
         if where:
             sql += " WHERE " + " AND ".join(where)
         return self._rows(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
 
-    def open_transactions(self) -> list[dict]:
+    def open_transactions(self, station_id: str | None = None) -> list[dict]:
+        if station_id is not None:
+            return self._rows("SELECT * FROM transactions WHERE stop_time IS NULL AND "
+                              "station_id = ? ORDER BY id", (station_id,))
         return self._rows("SELECT * FROM transactions WHERE stop_time IS NULL ORDER BY id")
+
+    def open_transaction_of_tag(self, id_tag: str, status: str) -> dict | None:
+        """A running transaction started with this tag and answered `status` (the newest)."""
+        return self._row("SELECT * FROM transactions WHERE stop_time IS NULL AND id_tag = ? "
+                         "AND id_tag_status = ? ORDER BY id DESC LIMIT 1", (id_tag, status))
 
     # -- meter values -----------------------------------------------------------------
     def add_meter_values(self, rows: list[tuple]) -> None:

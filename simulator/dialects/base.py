@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from ..station.config import KeySpec
     from ..station.connector import Connector
     from ..station.options import StationOptions
-    from ..station.intents import Intent, TransactionIntent
+    from ..station.id_token import IdToken
+    from ..station.intents import Intent, MeterSample, TransactionIntent
     from ..station.station import Station
-    from ..station.transaction import MeterSnapshot
 
 
 @dataclass(slots=True, frozen=True)
@@ -78,17 +78,27 @@ class Dialect(ABC):
     async def status_notification(self, connector: Connector) -> None: ...
 
     @abstractmethod
-    async def authorize(self, id_tag: str) -> AuthorizationInfo: ...
+    async def authorize(self, id_token: IdToken) -> AuthorizationInfo: ...
+
+    # -- transactions ---------------------------------------------------------------------
+    @abstractmethod
+    async def deliver(self, intent: TransactionIntent | MeterSample) -> AuthorizationInfo | None:
+        """Send a transaction intent (TransactionStarted / TransactionUpdated /
+        TransactionEnded) or meter values outside a transaction (MeterSample), built into
+        the wire message only now: the offline queue holds intents.  The intent names the
+        station's transaction id; the dialect says it in the protocol's terms (1.6: the
+        CSMS's integer id, noted from StartTransaction's reply).  Returns the CSMS's
+        authorization answer where it gives one; raises Undeliverable when the intent
+        cannot be said (1.6: the start of its transaction never got an id)."""
 
     @abstractmethod
-    async def deliver(self, intent: TransactionIntent) -> tuple[int | None, AuthorizationInfo | None]:
-        """Send a transaction intent (TransactionStarted / MeterSample / TransactionEnded),
-        built into the wire message only now: the offline queue holds intents.  Returns the
-        CSMS's transaction id (a start) and its authorization answer, where it gives them."""
+    def held(self, intent: TransactionIntent) -> None:
+        """`intent` waits in the offline queue (1.6: a start gets a provisional id)."""
 
     @abstractmethod
-    async def meter_values(self, connector_id: int, transaction_id: int | None,
-                           snapshots: list[MeterSnapshot]) -> None: ...
+    def transaction_name(self, transaction: str) -> object:
+        """What the CSMS calls the station's transaction `transaction` (None: nothing yet),
+        for events and drivers; the station never reads it."""
 
     @abstractmethod
     async def data_transfer(self, vendor_id: str, message_id: str | None,

@@ -1,9 +1,12 @@
 """The bundled hub's frame export (`GET /stations/{id}/frames`): a JSON array of
-{"ts": ISO time, "direction", "version", "raw", "note"}.
+{"ts": ISO time, "direction", "sender", "version", "raw", "note"}.
 
-The hub records from its own side, so its "in" is the station's "out": directions are
-turned round here.  Entries with an empty `raw` are the hub's connect/close notes: kept as
-events.  The export does not name the station (the URL does): pass `station`.
+The current export gives `direction` seen from the station already, and `sender`
+("station" | "hub") says who sent the frame without a point of view: `sender` decides.
+Exports from before `sender` existed wrote the hub session's own view (its "in" is the
+station's "out"): without `sender`, directions are turned round.  Entries with an empty
+`raw` are the hub's connect/close notes: kept as events.  The export does not name the
+station (the URL does): pass `station`.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from .ocppj import value_end
 from .prefix import parse_timestamp
 from .records import IN, OUT, LogEvent, LoggedFrame, LogRead
 
-_FROM_HUB_SIDE = {"in": OUT, "out": IN}
+_FROM_HUB_SIDE = {"in": OUT, "out": IN}      # exports without `sender`
+_BY_SENDER = {"station": OUT, "hub": IN}
 
 
 def read(text: str, result: LogRead, *, station: str | None) -> None:
@@ -75,9 +79,19 @@ def _entry(number: int, entry, result: LogRead, station: str | None) -> LoggedFr
     if not entry["raw"]:
         result.events.append(LogEvent(number, timestamp, station, entry.get("note") or ""))
         return None
-    direction = _FROM_HUB_SIDE.get(entry["direction"])
-    if direction is None:
-        result.problem(number, f"unknown direction {entry['direction']!r} (the hub writes in/out)")
+    if "sender" in entry:
+        direction = _BY_SENDER.get(entry["sender"])
+        if direction is None:
+            result.problem(number, f"unknown sender {entry['sender']!r} (the hub writes "
+                                   f"station/hub)")
+        elif entry["direction"] != direction:
+            result.problem(number, f"direction {entry['direction']!r} contradicts sender "
+                                   f"{entry['sender']!r}; the sender is believed")
+    else:
+        direction = _FROM_HUB_SIDE.get(entry["direction"])
+        if direction is None:
+            result.problem(number, f"unknown direction {entry['direction']!r} (the hub writes "
+                                   f"in/out)")
     message, error = decode_frame(entry["raw"])
     if error:
         result.problem(number, error)

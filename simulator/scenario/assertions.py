@@ -6,12 +6,14 @@ An expectation is a mapping of dotted paths to expected values or matchers:
              configurationKey.0.value: {matches: "^[0-9]+$"}, transactionId: {gt: 0}}
 
 A value that is a mapping whose keys are all matcher names is a matcher; anything else must
-be equal (use `{eq: {...}}` for a literal mapping).  The empty path `.` is the whole value.
+be equal (use `{eq: {...}}` for a literal mapping).  The empty path `.` is the whole value.  gt/ge/lt/le compare numerically when both sides read
+as numbers (numeric strings included); eq/in stay exact.
 """
 from __future__ import annotations
 
 import re
 
+from .expressions import as_number
 from .templating import _MISSING, get_path
 
 TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
@@ -63,11 +65,13 @@ def _num(v):
 
 
 def _cmp(op):
+    """Order comparisons are numeric whenever both sides read as numbers: OCPP 1.6 sends
+    sampled values as strings ("1.2"), and `${...}` of one is a string too."""
     def f(value, want):
-        try:
-            return _num(value) and _num(want) and op(value, want)
-        except TypeError:
+        a, b = as_number(value), as_number(want)
+        if a is None or b is None:
             return False
+        return op(a, b)
     return f
 
 

@@ -14,7 +14,8 @@ def add_scenario_args(run: argparse.ArgumentParser) -> None:
                    help="leave out scenarios whose name or path contains TEXT, or tagged TEXT "
                         "(repeatable; e.g. --exclude bundled-hub against another CSMS)")
     g.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
-    g.add_argument("--json", metavar="FILE", help="write a JSON report")
+    g.add_argument("--json", metavar="FILE",
+                   help="write a JSON report (the quick run too: each station and the totals)")
     g.add_argument("--record", metavar="FILE.jsonl",
                    help="record every frame (docs/recording-format.md)")
     g.add_argument("--fail-fast", action="store_true", help="stop at the first failing scenario")
@@ -32,6 +33,8 @@ async def run_scenarios(args) -> int:
                                exclude=args.exclude,
                                fail_fast=args.fail_fast, junit=args.junit, json=args.json,
                                record=args.record, verbose=args.verbose,
+                               record_max_bytes=getattr(args, "record_max_bytes", None),
+                               record_keep=getattr(args, "record_keep", 5),
                                trigger=_trigger(args)))
 
 

@@ -253,6 +253,7 @@ class _Checker:
     def __init__(self, loader: _Loader, scenario: Scenario):
         self.loader, self.scenario = loader, scenario
         self.ids = set(scenario.station_ids)
+        self.facts = None   # catalog_checks.StationFacts, made on first use
 
     def run(self) -> None:
         defined = set(BUILTIN_VARIABLES) | set(self.scenario.variables)
@@ -287,6 +288,9 @@ class _Checker:
             if missing:
                 raise self._fail(step, f"${{{sorted(missing)[0]}}} is not defined here (define it "
                                        f"in `variables`, or `save`/`set` it in an earlier step)")
+            problem = templating.expression_problem(own)
+            if problem:
+                raise self._fail(step, problem)
         station = self._station_arg(step)
         if station is not None and "${" not in station and station not in self.ids:
             hint = difflib.get_close_matches(station, self.ids, 1)
@@ -296,6 +300,13 @@ class _Checker:
         if (station is None and _uses_station(step.kind) and len(self.ids) > 1
                 and not station_loop):
             raise self._fail(step, f"which station? the scenario has {len(self.ids)}: give `station:`")
+        # what the protocol catalog knows: action names, who sends them, payloads, connectors
+        from .catalog_checks import StationFacts, check_step
+        if self.facts is None:
+            self.facts = StationFacts(self.scenario)
+        problem = check_step(step, station, self.facts)
+        if problem:
+            raise self._fail(step, problem)
         defined = set(defined)
         if isinstance(args, dict):
             names = {args[k] for k in ("save", "save_reply") if isinstance(args.get(k), str)}

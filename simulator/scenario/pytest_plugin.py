@@ -17,7 +17,6 @@ import pytest
 
 from .errors import ScenarioFileError
 from .loader import load
-from . import reports
 
 
 def pytest_addoption(parser):
@@ -28,6 +27,20 @@ def pytest_addoption(parser):
                     help="run scenarios against this CSMS instead of the bundled hub")
     parser.addini("scenarios", type="bool", default=False,
                   help="collect chargesim scenario files (like --scenarios)")
+
+
+# pytest-asyncio (if installed) warns at start-up when a project does not set
+# asyncio_default_fixture_loop_scope.  Scenario items have no async fixtures, so in a run that
+# collects scenarios outside a project configured for pytest-asyncio that warning is noise.
+_ASYNCIO_SCOPE_WARNING = r'The configuration option "asyncio_default_fixture_loop_scope" is unset'
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    if _enabled(config):
+        import warnings
+        warnings.filterwarnings("ignore", message=_ASYNCIO_SCOPE_WARNING,
+                                category=pytest.PytestDeprecationWarning)
 
 
 def _enabled(config) -> bool:
@@ -70,8 +83,19 @@ class ScenarioItem(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ScenarioFailed):
-            return reports.summary([excinfo.value.args[0]])
+            return failure_text(excinfo.value.args[0])
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
         return self.path, 0, f"scenario: {self.scenario.name}"
+
+
+def failure_text(result) -> str:
+    """One failed scenario for pytest's report: where, which step, why, the frames before it
+    (pytest counts passed and failed itself: no totals line here)."""
+    step = f" step {result.failed_step.label!r}:" if result.failed_step is not None else ""
+    lines = [f"{result.where}:{step} {result.failure}"]
+    if result.frames:
+        lines.append("frames before the failure:")
+        lines += [f"  {f}" for f in result.frames]
+    return "\n".join(lines)

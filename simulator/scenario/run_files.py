@@ -27,6 +27,8 @@ class RunConfig:
     junit: str | None = None
     json: str | None = None
     record: str | None = None
+    record_max_bytes: int | None = None    # rotate the recording (session/recording.py)
+    record_keep: int = 5
     verbose: bool = False
     trigger: dict | None = None        # for scenarios without csms.trigger (with csms)
     out: object = field(default_factory=lambda: sys.stdout)
@@ -95,7 +97,8 @@ async def run(cfg: RunConfig) -> int:
     if not scenarios:
         say("no scenarios found" + (f" matching -k {cfg.keyword!r}" if cfg.keyword else ""))
         return EXIT_INVALID
-    recorder = Recorder(cfg.record) if cfg.record else None
+    recorder = Recorder(cfg.record, max_bytes=cfg.record_max_bytes,
+                        keep=cfg.record_keep) if cfg.record else None
     results: list[ScenarioResult] = []
     try:
         for sc in scenarios:

@@ -633,7 +633,10 @@ class ScenarioRun:
     async def _do_check(self, args, ctx, timeout):
         problems = assertions.match(args["value"], args["expect"])
         if problems:
-            raise StepFailed(args.get("message") or "check failed: " + "; ".join(problems))
+            # a custom message adds to the values, never hides them
+            detail = "check failed: " + "; ".join(problems)
+            message = args.get("message")
+            raise StepFailed(f"{message} ({detail})" if message else detail)
 
     async def _do_set(self, args, ctx, timeout):
         self.root.update(args)

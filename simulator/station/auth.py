@@ -1,4 +1,5 @@
-"""Authorization: the neutral authorization info (status, expiry, group id) and the cache.
+"""Authorization: the neutral authorization info (status, expiry, group id) and the cache,
+keyed by id token (value and type: id_token.py).
 
 The cache keeps the authorization info of every answer that carries one (Authorize, StartTransaction,
 StopTransaction).  An entry whose expiryDate has passed reads as Expired; only an Accepted,
@@ -11,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .clock import utc_now
+from .id_token import IdToken
 
 ACCEPTED, BLOCKED, EXPIRED, INVALID, CONCURRENT_TX = (
     "Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx")
@@ -41,21 +43,22 @@ class AuthCache:
 
     def __init__(self, capacity: int = 1024):
         self.capacity = capacity
-        self._entries: OrderedDict[str, AuthorizationInfo] = OrderedDict()
+        self._entries: OrderedDict[IdToken, AuthorizationInfo] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def __contains__(self, id_tag: str) -> bool:
-        return id_tag in self._entries
+    def __contains__(self, id_token: IdToken | str) -> bool:
+        return IdToken.of(id_token) in self._entries
 
-    def lookup(self, id_tag: str, now: datetime | None = None) -> AuthorizationInfo | None:
-        info = self._entries.get(id_tag)
+    def lookup(self, id_token: IdToken | str, now: datetime | None = None) -> AuthorizationInfo | None:
+        info = self._entries.get(IdToken.of(id_token))
         return None if info is None else info.as_of(now or utc_now())
 
-    def store(self, id_tag: str, info: AuthorizationInfo) -> None:
-        self._entries.pop(id_tag, None)
-        self._entries[id_tag] = info
+    def store(self, id_token: IdToken | str, info: AuthorizationInfo) -> None:
+        id_token = IdToken.of(id_token)
+        self._entries.pop(id_token, None)
+        self._entries[id_token] = info
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
 
@@ -74,21 +77,21 @@ class Authorizer:
         self.cache = cache
         self.local_list = local_list
 
-    def known(self, id_tag: str, now: datetime | None = None
+    def known(self, id_token: IdToken | str, now: datetime | None = None
               ) -> tuple[AuthorizationInfo | None, str | None]:
         """(info, "list" | "cache") from local knowledge, or (None, None)."""
         now = now or utc_now()
         if self.settings["local_list_enabled"]:
-            info = self.local_list.lookup(id_tag, now)
+            info = self.local_list.lookup(id_token, now)
             if info is not None:   # the list takes precedence over the cache
                 return info, "list"
         if self.settings["authorization_cache_enabled"]:
-            info = self.cache.lookup(id_tag, now)
+            info = self.cache.lookup(id_token, now)
             if info is not None:
                 return info, "cache"
         return None, None
 
-    def decide(self, id_tag: str, online: bool) -> tuple[AuthorizationInfo | None, str | None]:
+    def decide(self, id_token: IdToken | str, online: bool) -> tuple[AuthorizationInfo | None, str | None]:
         """(info, source) when the station decides by itself, (None, None) to ask the CSMS.
 
         Online: only LocalPreAuthorize with a locally Accepted tag skips the Authorize.
@@ -96,7 +99,7 @@ class Authorizer:
         (Blocked / Expired / Invalid refuse); an unknown one starts only with
         AllowOfflineTxForUnknownId.  Anything else offline is refused (Invalid).
         """
-        info, source = self.known(id_tag)
+        info, source = self.known(id_token)
         if online:
             if info is not None and info.accepted and self.settings["local_pre_authorize"]:
                 return info, source

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
 from .errors import IllegalTransition
+from .id_token import IdToken
+from .transaction import StartState
 
 if TYPE_CHECKING:
     from .auth import AuthorizationInfo
@@ -62,16 +64,23 @@ def check_transition(connector_id: int, old: Status, new: Status,
 @dataclass(eq=False)
 class PendingStart:
     """An authorised start waiting for the cable (identification first, or remote start)."""
-    id_tag: str
+    id_token: IdToken
     info: AuthorizationInfo
     remote: bool = False
     timer: asyncio.TimerHandle | None = None
     reservation_id: int | None = None   # the reservation this start fulfils
 
+    def __post_init__(self) -> None:
+        self.id_token = IdToken.of(self.id_token)
+
+    @property
+    def id_tag(self) -> str:
+        return self.id_token.value
+
 
 @dataclass(eq=False)
 class Connector:
-    id: int
+    id: int                             # the station's numbering, 0..n (0: the station)
     meter: Meter | None = None          # None for connector 0
     status: Status = Status.AVAILABLE
     error_code: str = NO_ERROR
@@ -91,6 +100,8 @@ class Connector:
     reservation: Reservation | None = None  # held for a ReserveNow (reservations.py)
     last_transaction: Transaction | None = field(default=None, repr=False)
     transitions: Transitions | None = field(default=None, repr=False)  # the dialect's
+    evse_id: int | None = None          # the EVSE it belongs to (evse.py sets it)
+    number: int = 1                     # its number on that EVSE, from 1
 
     def desired_status(self) -> Status:
         """The status the physical facts imply (before the state machine has its say)."""
@@ -99,14 +110,14 @@ class Connector:
         if self.id == 0:
             return S.AVAILABLE if self.operative else S.UNAVAILABLE
         tx = self.transaction
-        if tx is not None and tx.transaction_id is not None:
+        if tx is not None and tx.start_state != StartState.SENDING:
             # suspended_evse takes precedence over suspended_ev (1.6 §4.9).
             if self.evse_suspended or self.limit_suspended or tx.deauthorized:
                 return S.SUSPENDED_EVSE
             if not self.plugged or self.ev_suspended or (self.meter and self.meter.ev_full):
                 return S.SUSPENDED_EV
             return S.CHARGING
-        if tx is not None:           # StartTransaction sent, not yet answered
+        if tx is not None:           # the start sent, not yet answered
             return self.status
         if not self.operative:
             return S.UNAVAILABLE

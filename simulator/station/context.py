@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .connector import Connector
     from .events import Event, EventLog
     from .auth import AuthorizationInfo
+    from .id_token import IdToken
     from .intents import Intent, TransactionIntent
     from .options import StationOptions
     from .security import StationSecurity
@@ -107,12 +108,20 @@ class FeatureContext(ABC):
 
     # -- transaction messages (the offline queue) --------------------------------------------
     @abstractmethod
-    async def deliver(self, intent: TransactionIntent) -> tuple:
-        """Say a transaction intent now: (the CSMS's transaction id, its authorization
-        info), where it gives them.  Raises the session's errors."""
+    async def deliver(self, intent: TransactionIntent) -> AuthorizationInfo | None:
+        """Say a transaction intent now: the CSMS's authorization info, where it gives one.
+        Raises the session's errors, and Undeliverable."""
 
     @abstractmethod
-    def remember(self, id_token: str, info: AuthorizationInfo | None) -> None:
+    def held(self, intent: TransactionIntent) -> None:
+        """`intent` went into the offline queue (the dialect's turn: Dialect.held)."""
+
+    @abstractmethod
+    def transaction_name(self, transaction: str):
+        """What the CSMS calls the station's transaction (the dialect's word; display)."""
+
+    @abstractmethod
+    def remember(self, id_token: IdToken, info: AuthorizationInfo | None) -> None:
         """Keep what the CSMS said of an id token (the authorization cache, if enabled)."""
 
     @abstractmethod

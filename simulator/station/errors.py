@@ -1,5 +1,11 @@
-"""Errors the station raises to its drivers."""
+"""Errors the station raises to its drivers, and those a charger-initiated call raises."""
 from __future__ import annotations
+
+from ..protocol import OcppError
+from ..session import CallErrorReceived, CallTimeout, InvalidResponse, SessionClosed
+
+# What a failed charger-initiated call raises; the station reports these, it does not crash.
+SEND_ERRORS = (CallTimeout, CallErrorReceived, InvalidResponse, SessionClosed, OcppError)
 
 
 class StationError(Exception):
@@ -34,3 +40,8 @@ class NotRegistered(StationError):
 
 class UnknownMessageId(Exception):
     """Raised by a DataTransfer vendor handler for a messageId it does not know."""
+
+
+class Undeliverable(StationError):
+    """A dialect cannot put a held transaction intent into words (e.g. 1.6: the start of its
+    transaction never got the CSMS's id); the offline queue drops it, saying why."""

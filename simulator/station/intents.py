@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from .clock import iso, parse_iso
 from .meter import Sample
-from .transaction import MeterSnapshot, Transaction
+from .transaction import MeterSnapshot, Transaction, Trigger, end_trigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,52 +63,80 @@ def snapshot_from(record: dict) -> MeterSnapshot:
 @dataclass(frozen=True, slots=True)
 class TransactionStarted:
     kind: ClassVar[str] = "transaction_started"
+    transaction: str                       # the station's transaction id (Transaction.id)
     connector_id: int
-    id_token: str
+    evse_id: int
+    id_token: str                          # the id token's value
+    token_type: str                        # ... and type
     meter_start: int                       # Wh
     timestamp: str                         # ISO 8601
+    trigger: str                           # transaction.Trigger
     reservation_id: int | None = None
 
     @classmethod
     def of(cls, tx: Transaction) -> TransactionStarted:
-        return cls(tx.connector_id, tx.id_tag, tx.meter_start, iso(tx.start_time),
-                   tx.reservation_id)
+        return cls(tx.id, tx.connector_id, tx.evse_id, tx.id_token.value, tx.id_token.type,
+                   tx.meter_start, iso(tx.start_time), str(tx.trigger), tx.reservation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionUpdated:
+    """Meter values of a running transaction (they wait out an outage, in order)."""
+    kind: ClassVar[str] = "transaction_updated"
+    transaction: str
+    connector_id: int
+    evse_id: int
+    snapshots: tuple[dict, ...]            # snapshot_record()s
+    trigger: str = Trigger.METER_PERIODIC
+
+    @classmethod
+    def of(cls, tx: Transaction, snapshots: list[MeterSnapshot],
+           trigger: str = Trigger.METER_PERIODIC) -> TransactionUpdated:
+        return cls(tx.id, tx.connector_id, tx.evse_id,
+                   tuple(snapshot_record(s) for s in snapshots if s.samples), str(trigger))
 
 
 @dataclass(frozen=True, slots=True)
 class MeterSample:
+    """Meter values outside a transaction (never queued: a later reading replaces them)."""
     kind: ClassVar[str] = "meter_sample"
     connector_id: int
-    transaction_id: int | None             # None: outside a transaction; < 0: provisional
-    snapshots: tuple[dict, ...]            # snapshot_record()s
+    evse_id: int
+    snapshots: tuple[dict, ...]
 
     @classmethod
-    def of(cls, connector_id: int, transaction_id: int | None,
-           snapshots: list[MeterSnapshot]) -> MeterSample:
-        return cls(connector_id, transaction_id,
+    def of(cls, connector_id: int, snapshots: list[MeterSnapshot],
+           evse_id: int | None = None) -> MeterSample:
+        return cls(connector_id, connector_id if evse_id is None else evse_id,
                    tuple(snapshot_record(s) for s in snapshots if s.samples))
 
 
 @dataclass(frozen=True, slots=True)
 class TransactionEnded:
     kind: ClassVar[str] = "transaction_ended"
+    transaction: str
     connector_id: int
-    transaction_id: int | None             # < 0: provisional, remapped at delivery
+    evse_id: int
     meter_stop: int
     timestamp: str
-    reason: str                            # Local, Remote, EVDisconnected, PowerLoss, ...
-    id_token: str | None = None
+    reason: str                            # transaction.StopReason
+    trigger: str                           # transaction.Trigger
+    id_token: str | None = None            # who stopped it: value ...
+    token_type: str | None = None          # ... and type
     data: tuple[dict, ...] = ()            # snapshot_record()s
 
     @classmethod
     def of(cls, tx: Transaction) -> TransactionEnded:
-        return cls(tx.connector_id, tx.transaction_id, tx.meter_stop, iso(tx.stop_time),
-                   tx.stop_reason, tx.stop_id_tag,
+        who = tx.stop_id_token
+        return cls(tx.id, tx.connector_id, tx.evse_id, tx.meter_stop, iso(tx.stop_time),
+                   str(tx.stop_reason), str(end_trigger(tx.stop_reason)),
+                   who.value if who else None, who.type if who else None,
                    tuple(snapshot_record(s) for s in tx.data if s.samples))
 
 
-TransactionIntent = TransactionStarted | MeterSample | TransactionEnded
-TRANSACTION_KINDS = {c.kind: c for c in (TransactionStarted, MeterSample, TransactionEnded)}
+TransactionIntent = TransactionStarted | TransactionUpdated | TransactionEnded
+# What the offline queue holds (MeterSample outside a transaction is not queued).
+TRANSACTION_KINDS = {c.kind: c for c in (TransactionStarted, TransactionUpdated, TransactionEnded)}
 
 
 def record(intent: TransactionIntent) -> dict:
@@ -121,12 +149,22 @@ def record(intent: TransactionIntent) -> dict:
 
 
 def from_record(kind: str, data: dict) -> TransactionIntent:
-    cls = TRANSACTION_KINDS[kind]
+    """The intent back from its record; ValueError for a record that is not one (e.g. a
+    journal line written by an older version)."""
+    cls = TRANSACTION_KINDS.get(kind)
+    if cls is None:
+        raise ValueError(f"{kind!r} is not a transaction intent")
     data = dict(data)
+    names = {f.name for f in fields(cls)}
+    if not set(data) <= names:
+        raise ValueError(f"{kind} record with unknown fields {sorted(set(data) - names)}")
     for key in ("snapshots", "data"):
         if key in data:
             data[key] = tuple(data[key])
-    return cls(**data)
+    try:
+        return cls(**data)
+    except TypeError as e:
+        raise ValueError(f"{kind} record: {e}") from None
 
 
 Intent = (FirmwareStatusChanged | DiagnosticsStatusChanged | LogStatusChanged | SecurityEvent

@@ -13,6 +13,7 @@ from typing import Callable
 
 from .auth import AuthorizationInfo
 from .clock import utc_now
+from .id_token import IdToken
 
 FULL, DIFFERENTIAL = "Full", "Differential"
 # SendLocalList.conf statuses
@@ -22,26 +23,37 @@ ACCEPTED, FAILED, NOT_SUPPORTED, VERSION_MISMATCH = (
 
 @dataclass(slots=True, frozen=True)
 class ListEntry:
-    id_tag: str
+    id_token: IdToken
     info: AuthorizationInfo | None   # None: delete (Differential only)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id_token", IdToken.of(self.id_token))
+
+    @property
+    def id_tag(self) -> str:
+        return self.id_token.value
 
 
 class LocalAuthList:
     def __init__(self) -> None:
         self.version = 0          # 0 = empty / never sent (GetLocalListVersion)
-        self._entries: dict[str, AuthorizationInfo] = {}
+        self._entries: dict[IdToken, AuthorizationInfo] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def __contains__(self, id_tag: str) -> bool:
-        return id_tag in self._entries
+    def __contains__(self, id_token: IdToken | str) -> bool:
+        return IdToken.of(id_token) in self._entries
 
-    def entries(self) -> dict[str, AuthorizationInfo]:
+    def tokens(self) -> dict[IdToken, AuthorizationInfo]:
         return dict(self._entries)
 
-    def lookup(self, id_tag: str, now: datetime | None = None) -> AuthorizationInfo | None:
-        info = self._entries.get(id_tag)
+    def entries(self) -> dict[str, AuthorizationInfo]:
+        """By token value (a display view; `tokens()` keys by value and type)."""
+        return {t.value: info for t, info in self._entries.items()}
+
+    def lookup(self, id_token: IdToken | str, now: datetime | None = None) -> AuthorizationInfo | None:
+        info = self._entries.get(IdToken.of(id_token))
         return None if info is None else info.as_of(now or utc_now())
 
     def apply(self, update_type: str, version: int, entries: list[ListEntry],
@@ -51,13 +63,13 @@ class LocalAuthList:
         a limit by `key` (the dialect's name of the setting)."""
         if len(entries) > max_send:
             return FAILED, f"{len(entries)} entries, {key('local_list_max_send')} is {max_send}"
-        tags = [e.id_tag for e in entries]
+        tags = [e.id_token for e in entries]
         if len(set(tags)) != len(tags):
             return FAILED, "duplicate id tokens in the list"
         if update_type == FULL:
             if any(e.info is None for e in entries):
                 return FAILED, "a Full update needs authorization info for every entry"
-            new = {e.id_tag: e.info for e in entries}
+            new = {e.id_token: e.info for e in entries}
         elif update_type == DIFFERENTIAL:
             # A Differential must take the list forward; one the station has (or newer)
             # means the CSMS and station disagree: it should send the Full list.
@@ -67,9 +79,9 @@ class LocalAuthList:
             new = dict(self._entries)
             for e in entries:
                 if e.info is None:
-                    new.pop(e.id_tag, None)
+                    new.pop(e.id_token, None)
                 else:
-                    new[e.id_tag] = e.info
+                    new[e.id_token] = e.info
         else:
             return FAILED, f"unknown update type {update_type!r}"
         if len(new) > max_length:
@@ -89,7 +101,7 @@ def send_local_list(station, update_type: str, version: int, entries: list[ListE
         status, why = station.local_list.apply(
             update_type, version, entries, station.settings["local_list_max_length"],
             station.settings["local_list_max_send"], station.settings.key)
-    station._emit("local_list", f"{update_type} v{version} ({len(entries)} entries): {status}"
+    station.events.emit("local_list", f"{update_type} v{version} ({len(entries)} entries): {status}"
                   + (f" — {why}" if why else ""), update_type=update_type,
                   list_version=version, status=status)
     return status

@@ -15,11 +15,12 @@ from ..session import CallErrorReceived, CallTimeout, InvalidResponse, SessionCl
 from ..protocol import OcppError
 from .auth import AuthorizationInfo
 from .clock import iso, parse_iso, utc_now
-from .errors import StationError
-from .intents import (MeterSample, TransactionEnded, TransactionIntent, TransactionStarted,
-                      from_record, record)
-from .offline_queue import Entry, OfflineQueue
-from .transaction import StopReason, Transaction
+from .errors import StationError, Undeliverable
+from .id_token import DEFAULT_TYPE, IdToken
+from .intents import (TransactionEnded, TransactionIntent, TransactionStarted,
+                      TransactionUpdated, from_record, record)
+from .offline_queue import Entry, OfflineQueue, TransactionRefs
+from .transaction import StartState, StopReason, Transaction, Trigger
 
 if TYPE_CHECKING:
     from .context import FeatureContext
@@ -32,6 +33,7 @@ class Offline:
     def __init__(self, ctx: FeatureContext):
         self.ctx = ctx
         self.queue = OfflineQueue.for_station(ctx.station_id, ctx.options.state_dir)
+        self.refs = TransactionRefs(self.queue)   # the dialect's notes (offline_queue.py)
         # The station's power and network (it switches them: station.py), read here.
         self.powered = True
         self.network_down = False
@@ -41,38 +43,42 @@ class Offline:
             wh = self.queue.energy.get(c.id)
             if wh is not None and wh > c.meter.energy_wh:
                 c.meter.energy_wh = wh
-        self._recover()
 
     # -- what a restart finds ---------------------------------------------------------------
-    def _recover(self) -> None:
+    def recover(self) -> None:
         """Transactions that were running when the process died ended with the power:
         queue their StopTransaction (PowerLoss) at the last persisted register."""
         st = self.ctx
         for connector, rec in list(self.queue.open_tx.items()):
+            if "id" not in rec:   # an older journal's record: nothing to say it by
+                self.queue.tx_closed(connector)
+                continue
             meter_stop = int(self.queue.energy.get(connector, rec["meter_start"]))
-            tx = Transaction(connector, rec["id_tag"], rec["meter_start"],
-                             parse_iso(rec["start_time"]), transaction_id=rec["transaction_id"],
+            token = IdToken(rec["id_token"], rec.get("token_type") or DEFAULT_TYPE)
+            tx = Transaction(connector, token, rec["meter_start"], parse_iso(rec["start_time"]),
+                             id=rec["id"], evse_id=rec.get("evse_id"),
                              meter_stop=max(meter_stop, rec["meter_start"]),
                              stop_time=parse_iso(self.queue.energy_at.get(connector)) or utc_now(),
-                             stop_reason=StopReason.POWER_LOSS, stop_id_tag=rec["id_tag"])
+                             stop_reason=StopReason.POWER_LOSS, stop_id_token=token,
+                             name_of=st.transaction_name)
             self.queue.tx_closed(connector)
-            self._put(TransactionEnded.of(tx))
+            self._queued(TransactionEnded.of(tx), quiet=True)
             st.emit("queued", f"end ({StopReason.POWER_LOSS}) of transaction "
-                               f"{tx.transaction_id}, found after a restart", connector)
+                               f"{tx.transaction_id}, found after a restart", connector,
+                    transaction=tx.id)
 
     # -- transaction messages -------------------------------------------------------------
-    def _put(self, intent: TransactionIntent, local: int | None = None) -> Entry:
-        return self.queue.put(intent.kind, record(intent), local)
-
-    def _queued(self, intent: TransactionIntent, local: int | None = None) -> Entry:
-        entry = self._put(intent, local)
-        self.ctx.emit("queued", f"{intent.kind} held until the CSMS is reachable",
-                           intent.connector_id, action=intent.kind, queued=len(self.queue))
+    def _queued(self, intent: TransactionIntent, quiet: bool = False) -> Entry:
+        entry = self.queue.put(intent.kind, record(intent))
+        self.ctx.held(intent)   # the dialect's turn (1.6: a start gets a provisional id)
+        if not quiet:
+            self.ctx.emit("queued", f"{intent.kind} held until the CSMS is reachable",
+                          intent.connector_id, action=intent.kind, queued=len(self.queue))
         return entry
 
     async def _send_now(self, intent: TransactionIntent, attempts: int
-                        ) -> tuple[int | None, AuthorizationInfo | None] | None:
-        """Send while nothing waits before it: the reply's (transactionId, idTagInfo), or
+                        ) -> tuple[AuthorizationInfo | None] | None:
+        """Send while nothing waits before it: (the reply's authorization info,), or
         None when the message has to wait (link down, CSMS silent, others queued first).
         Raises StationError once the CSMS has failed it `attempts` times."""
         st = self.ctx
@@ -81,7 +87,7 @@ class Offline:
                 if self.queue or not st.may_send():
                     return None
                 try:
-                    return await st.deliver(intent)
+                    return (await st.deliver(intent),)
                 except (SessionClosed, CallTimeout):
                     return None
                 except FAILED as e:
@@ -96,24 +102,26 @@ class Offline:
     def _attempts(self) -> int:
         return max(1, self.ctx.settings["tx_message_attempts"])
 
-    async def start(self, tx: Transaction) -> tuple[int, AuthorizationInfo | None]:
-        """(transactionId, idTagInfo) from the CSMS, or (provisional id, None) when the
-        StartTransaction waits in the queue.  Raises StationError if the CSMS fails it."""
+    async def start(self, tx: Transaction) -> AuthorizationInfo | None:
+        """Send the start now (the CSMS's authorization answer: `tx.start_state` is then
+        CONFIRMED), or hold it in the queue (None, HELD: the transaction runs on the
+        station's decision).  Raises StationError if the CSMS fails it."""
         intent = TransactionStarted.of(tx)
         reply = await self._send_now(intent, self._attempts())
-        if reply is not None and reply[0] is not None:
-            self._opened(tx, reply[0])
-            return reply
-        local = self.queue.new_local_id()
-        self._queued(intent, local)
-        self._opened(tx, local)
+        self._opened(tx)
+        if reply is not None:
+            tx.start_state = StartState.CONFIRMED
+            return reply[0]
+        tx.start_state = StartState.HELD
+        self._queued(intent)
         self._kick()
-        return local, None
+        return None
 
-    def _opened(self, tx: Transaction, tx_id: int) -> None:
+    def _opened(self, tx: Transaction) -> None:
         if self.queue.path is not None:
             self.queue.tx_opened(tx.connector_id, {
-                "transaction_id": tx_id, "id_tag": tx.id_tag, "meter_start": tx.meter_start,
+                "id": tx.id, "evse_id": tx.evse_id, "id_token": tx.id_token.value,
+                "token_type": tx.id_token.type, "meter_start": tx.meter_start,
                 "start_time": iso(tx.start_time)})
 
     async def stop(self, tx: Transaction) -> None:
@@ -127,27 +135,28 @@ class Offline:
                                  iso(tx.stop_time))
         self.queue.tx_closed(tx.connector_id)
         intent = TransactionEnded.of(tx)
-        if tx.transaction_id is None or tx.transaction_id >= 0:
+        if tx.start_state != StartState.HELD:   # a held start goes first: queue behind it
             try:
                 reply = await self._send_now(intent, self._attempts())
             except StationError as e:
                 st.emit("error", str(e), tx.connector_id)
                 return
             if reply is not None:
-                st.remember(tx.stop_id_tag, reply[1])
+                st.remember(tx.stop_id_token, reply[0])
                 return
         self._queued(intent)
         if st.may_send():
             await self.flush()
 
-    async def meter_values(self, connector: int, tx: Transaction, snapshots) -> None:
+    async def meter_values(self, connector: int, tx: Transaction, snapshots,
+                           trigger: str = Trigger.METER_PERIODIC) -> None:
         st = self.ctx
         self.queue.record_energy(connector, st.connectors[connector].meter.energy_wh,
                                  iso(snapshots[-1].timestamp))
-        intent = MeterSample.of(connector, tx.transaction_id, snapshots)
+        intent = TransactionUpdated.of(tx, snapshots, trigger)
         if not intent.snapshots:   # nothing measured: nothing to say
             return
-        if tx.transaction_id >= 0:   # a provisional id waits for its start
+        if tx.start_state != StartState.HELD:   # a held start goes first
             try:
                 if await self._send_now(intent, 1) is not None:
                     return
@@ -177,15 +186,13 @@ class Offline:
         async with self._lock:
             while self.queue and st.may_send():
                 entry = self.queue.head()
-                data = self.queue.resolve(entry)
-                if data is None:
-                    self.queue.done(entry)
-                    st.emit("dropped", f"{entry.action} dropped: its transaction's start "
-                                        f"never got an id", action=entry.action)
-                    continue
-                intent = from_record(entry.action, data)
+                intent = from_record(entry.action, entry.payload)
                 try:
-                    tx_id, info = await st.deliver(intent)
+                    info = await st.deliver(intent)
+                except Undeliverable as e:
+                    self.queue.done(entry)
+                    st.emit("dropped", f"{entry.action} dropped: {e}", action=entry.action)
+                    continue
                 except SessionClosed:
                     return
                 except FAILED as e:
@@ -200,31 +207,25 @@ class Offline:
                     else:
                         await asyncio.sleep(self._retry_delay(entry.attempts))
                     continue
-                self._delivered(entry, intent, tx_id, info)   # the id mapping first, then
-                self.queue.done(entry)                        # "done": a crash keeps both
+                self._delivered(intent, info)   # the dialect noted its ids in deliver(), then
+                self.queue.done(entry)          # "done": a crash keeps both
                 st.emit("sent_held", f"held {entry.action} sent", intent.connector_id,
-                         action=entry.action,
-                         transaction_id=getattr(intent, "transaction_id", None) or tx_id)
+                        action=entry.action, transaction=intent.transaction,
+                        transaction_id=st.transaction_name(intent.transaction))
 
-    def _delivered(self, entry: Entry, intent: TransactionIntent, tx_id: int | None,
-                   info: AuthorizationInfo | None) -> None:
+    def _delivered(self, intent: TransactionIntent, info: AuthorizationInfo | None) -> None:
         st = self.ctx
-        id_tag = getattr(intent, "id_token", None)
-        if id_tag and info is not None:
-            st.remember(id_tag, info)
-        if not isinstance(intent, TransactionStarted) or entry.local is None or tx_id is None:
+        token = getattr(intent, "id_token", None)
+        if token and info is not None:
+            st.remember(IdToken(token, intent.token_type or DEFAULT_TYPE), info)
+        if not isinstance(intent, TransactionStarted):
             return
-        self.queue.remap(entry.local, tx_id)
-        for c in st.connectors[1:]:
-            for tx in (c.transaction, c.last_transaction):
-                if tx is not None and tx.transaction_id == entry.local:
-                    tx.transaction_id = tx_id
         c = st.connectors[intent.connector_id]
-        st.emit("tx_remapped", f"transaction {entry.local} is {tx_id} at the CSMS", c.id,
-                 provisional=entry.local, transaction_id=tx_id,
-                 status=info.status if info else None)
+        for tx in (c.transaction, c.last_transaction):
+            if tx is not None and tx.id == intent.transaction:
+                tx.start_state = StartState.CONFIRMED
         tx = c.transaction
-        if tx is None or tx.transaction_id != tx_id or info is None or info.accepted:
+        if tx is None or tx.id != intent.transaction or info is None or info.accepted:
             return
         # The CSMS refuses the tag the station let charge offline (1.6 §3.5.2).  Stopping
         # sends a StopTransaction: do it outside this delivery (it waits for the queue).

@@ -2,17 +2,19 @@
 a process restart, and delivered in order once the station is registered again (1.6 §4.7
 "transaction-related messages"; TransactionMessageAttempts / RetryInterval).
 
-A StartTransaction that waits has no transactionId yet: the CSMS gives one only when it
-receives it.  The station runs the transaction under a *provisional* id (a negative number,
-never sent) and the queue REMAPS it in the later MeterValues / StopTransaction of that
-transaction once the StartTransaction has been answered.
+Entries are neutral transaction intents naming the station's own transaction id (a text).
+What the CSMS calls a transaction is the dialect's: it keeps that in the queue's `refs`
+(`TransactionRefs`, persisted here but never read by the station), so that after a process
+restart the dialect still names a held transaction as it did before (1.6: the CSMS's
+integer id, or the provisional negative one of a start that has not been answered yet).
 
 Journal format (state_dir/<station id>.offline.jsonl, one JSON object a line, appended and
 flushed at every change, so a crash loses at most the line being written):
 
-    {"op": "put",  "seq": 7, "action": "meter_sample", "payload": {...}, "local": -1}
+    {"op": "put",  "seq": 7, "action": "transaction_updated", "payload": {...}}
     {"op": "done", "seq": 7}                 delivered, or given up after the attempts
-    {"op": "map",  "local": -1, "id": 4711}  the CSMS's id for provisional id -1
+    {"op": "ref",  "tx": "9f1c...", "ref": {...}}  the dialect's note on a transaction
+    {"op": "unref", "tx": "9f1c..."}         ... no longer needed
     {"op": "open", "connector": 1, "tx": {...}}   a transaction is running (for a restart)
     {"op": "energy", "connector": 1, "wh": 1234.5, "at": "...Z"}  the register, at every
                                              sample and at a power cut (a restart's PowerLoss
@@ -21,8 +23,7 @@ flushed at every change, so a crash loses at most the line being written):
 
 `action` is the kind of a neutral transaction intent (station/intents.py) and `payload`
 its JSON record, in no protocol's words: the dialect builds the wire message when the
-entry is delivered (1.6: remapping a provisional transaction id to the CSMS's);
-`local` is the provisional id a queued start will be answered for.
+entry is delivered (1.6: naming the transaction by the CSMS's id, looked up in `refs`).
 Loading replays the journal and rewrites it with only what is still needed.
 Without a state_dir the queue is the same, in memory only.
 """
@@ -34,7 +35,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .intents import TRANSACTION_KINDS
+from .intents import TRANSACTION_KINDS, from_record
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,31 @@ class Entry:
     seq: int
     action: str
     payload: dict
-    local: int | None = None   # StartTransaction: the provisional id its answer replaces
     attempts: int = 0          # failed deliveries so far (in memory: a reboot starts again)
 
     def record(self) -> dict:
-        out = {"op": "put", "seq": self.seq, "action": self.action, "payload": self.payload}
-        if self.local is not None:
-            out["local"] = self.local
-        return out
+        return {"op": "put", "seq": self.seq, "action": self.action, "payload": self.payload}
+
+
+class TransactionRefs:
+    """The dialect's persisted notes on transactions, by the station's transaction id:
+    plain JSON values only the dialect reads (1.6: the CSMS's and the provisional id)."""
+    __slots__ = ("_queue",)
+
+    def __init__(self, queue: OfflineQueue):
+        self._queue = queue
+
+    def get(self, tx: str, default=None):
+        return self._queue.refs.get(tx, default)
+
+    def set(self, tx: str, ref) -> None:
+        self._queue.set_ref(tx, ref)
+
+    def drop(self, tx: str) -> None:
+        self._queue.drop_ref(tx)
+
+    def items(self):
+        return self._queue.refs.items()
 
 
 class OfflineQueue:
@@ -62,12 +80,11 @@ class OfflineQueue:
         # A list, not a deque: an empty deque takes a 0.7 KiB block, and the queue is empty
         # for almost every station almost all the time.
         self.entries: list[Entry] = []
-        self.mapping: dict[int, int] = {}          # provisional id -> CSMS id
+        self.refs: dict[str, object] = {}          # transaction id -> the dialect's note
         self.open_tx: dict[int, dict] = {}         # connector -> persisted transaction
         self.energy: dict[int, float] = {}         # connector -> last persisted register
         self.energy_at: dict[int, str] = {}        # connector -> when it was read
         self._seq = 0
-        self._next_local = -1
         self._file = None
         if self.path is not None:
             self._load()
@@ -95,13 +112,14 @@ class OfflineQueue:
                     r = json.loads(line)
                     op = r["op"]
                     if op == "put":
-                        if r["action"] not in TX_ACTIONS:   # e.g. an older journal's payload
-                            raise ValueError(r["action"])
-                        pending[r["seq"]] = Entry(r["seq"], r["action"], r["payload"], r.get("local"))
+                        from_record(r["action"], r["payload"])   # an older journal's: skipped
+                        pending[r["seq"]] = Entry(r["seq"], r["action"], r["payload"])
                     elif op == "done":
                         pending.pop(r["seq"], None)
-                    elif op == "map":
-                        self.mapping[r["local"]] = r["id"]
+                    elif op == "ref":
+                        self.refs[r["tx"]] = r["ref"]
+                    elif op == "unref":
+                        self.refs.pop(r["tx"], None)
                     elif op == "open":
                         self.open_tx[r["connector"]] = r["tx"]
                     elif op == "close":
@@ -115,9 +133,6 @@ class OfflineQueue:
                     log.warning("%s:%d: unreadable journal line skipped", self.path, n)
         self.entries.extend(sorted(pending.values(), key=lambda e: e.seq))
         self._seq = max(pending, default=0)
-        locals_ = [*self.mapping, *(e.local for e in self.entries if e.local is not None),
-                   *(t.get("transaction_id") or 0 for t in self.open_tx.values())]
-        self._next_local = min([0, *locals_]) - 1
         self._rewrite()
 
     def _rewrite(self) -> None:
@@ -126,8 +141,8 @@ class OfflineQueue:
             self._file.close()
         tmp = self.path.with_suffix(".tmp")
         with tmp.open("w", encoding="utf-8") as f:
-            for local, real in self.mapping.items():
-                f.write(json.dumps({"op": "map", "local": local, "id": real}) + "\n")
+            for tx, ref in self.refs.items():
+                f.write(json.dumps({"op": "ref", "tx": tx, "ref": ref}) + "\n")
             for connector, tx in self.open_tx.items():
                 f.write(json.dumps({"op": "open", "connector": connector, "tx": tx}) + "\n")
             for connector, wh in self.energy.items():
@@ -149,15 +164,11 @@ class OfflineQueue:
             self._file = None
 
     # -- queue -----------------------------------------------------------------------------
-    def new_local_id(self) -> int:
-        local, self._next_local = self._next_local, self._next_local - 1
-        return local
-
-    def put(self, action: str, payload: dict, local: int | None = None) -> Entry:
+    def put(self, action: str, payload: dict) -> Entry:
         if action not in TX_ACTIONS:
             raise ValueError(f"{action} is not a transaction message; it is not queued")
         self._seq += 1
-        entry = Entry(self._seq, action, payload, local)
+        entry = Entry(self._seq, action, payload)
         self.entries.append(entry)
         self._append(entry.record())
         return entry
@@ -175,23 +186,18 @@ class OfflineQueue:
         if not self.entries and self._file is not None and not self.open_tx:
             self._rewrite()   # keeps the file small in long runs
 
-    def remap(self, local: int, real: int) -> None:
-        self.mapping[local] = real
-        self._append({"op": "map", "local": local, "id": real})
+    def set_ref(self, tx: str, ref) -> None:
+        if self.refs.get(tx, self) != ref:
+            self.refs[tx] = ref
+            self._append({"op": "ref", "tx": tx, "ref": ref})
 
-    def resolve(self, entry: Entry) -> dict | None:
-        """The intent's record to deliver: a provisional transaction id replaced by the
-        CSMS's.  None when the transaction's start never got an id (given up)."""
-        tx_id = entry.payload.get("transaction_id")
-        if tx_id is None or tx_id >= 0:
-            return entry.payload
-        real = self.mapping.get(tx_id)
-        if real is None:
-            return None
-        return {**entry.payload, "transaction_id": real}
+    def drop_ref(self, tx: str) -> None:
+        if self.refs.pop(tx, None) is not None:
+            self._append({"op": "unref", "tx": tx})
 
-    def waits_for_start(self, local: int) -> bool:
-        return any(e.local == local for e in self.entries)
+    def waits_for(self, tx: str) -> bool:
+        """Something of transaction `tx` is still queued."""
+        return any(e.payload.get("transaction") == tx for e in self.entries)
 
     # -- what a restart needs to know ----------------------------------------------------------
     def tx_opened(self, connector: int, tx: dict) -> None:

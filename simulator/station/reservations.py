@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from .clock import utc_now
 from .connector import Status
+from .id_token import IdToken
 
 if TYPE_CHECKING:
     from .connector import Connector
@@ -33,13 +34,18 @@ ACCEPTED, FAULTED, OCCUPIED, REJECTED, UNAVAILABLE = (
 class Reservation:
     reservation_id: int
     connector_id: int            # 0: any connector of the station
-    id_tag: str
+    id_token: IdToken
     expiry: datetime
     group_id: str | None = None
     timer: asyncio.TimerHandle | None = None
 
-    def admits(self, id_tag: str, group_id: str | None) -> bool:
-        return id_tag == self.id_tag or (
+    @property
+    def id_tag(self) -> str:
+        """The id token's value (kept for drivers written before tokens had a type)."""
+        return self.id_token.value
+
+    def admits(self, id_token: IdToken | str, group_id: str | None) -> bool:
+        return IdToken.of(id_token) == self.id_token or (
             self.group_id is not None and group_id == self.group_id)
 
 
@@ -55,7 +61,7 @@ class Reservations:
         return self.by_id.get(reservation_id)
 
     # -- CSMS requests ----------------------------------------------------------------
-    def reserve(self, connector_id: int, id_tag: str, expiry: datetime | None,
+    def reserve(self, connector_id: int, id_token: IdToken | str, expiry: datetime | None,
                 reservation_id: int, group_id: str | None = None) -> str:
         st = self.ctx
         if not 0 <= connector_id < len(st.connectors):
@@ -78,15 +84,17 @@ class Reservations:
             return OCCUPIED
         if old is not None:
             self._drop(old)
-        r = Reservation(reservation_id, connector_id, id_tag, expiry, group_id)
+        id_token = IdToken.of(id_token)
+        r = Reservation(reservation_id, connector_id, id_token, expiry, group_id)
         delay = (expiry - utc_now()).total_seconds()
         r.timer = self.ctx.call_later(max(delay, 0), self._expire, r)
         self.by_id[reservation_id] = r
         if connector_id:
             c.reservation = r
-        st.emit("reserved", f"reservation {reservation_id} for {id_tag} until "
+        st.emit("reserved", f"reservation {reservation_id} for {id_token} until "
                              f"{expiry.isoformat()}", connector_id,
-                 reservation_id=reservation_id, id_tag=id_tag)
+                 reservation_id=reservation_id, id_tag=id_token.value,
+                 token_type=id_token.type)
         self._refresh_later(old, r)
         return ACCEPTED
 
@@ -101,35 +109,35 @@ class Reservations:
         return True
 
     # -- used by the station when a tag wants to start ---------------------------------
-    def admits(self, c: Connector, id_tag: str, group_id: str | None) -> bool:
-        """May `id_tag` (with this parent) start on connector `c`?"""
+    def admits(self, c: Connector, id_token: IdToken | str, group_id: str | None) -> bool:
+        """May `id_token` (with this parent) start on connector `c`?"""
         r = c.reservation
         if r is not None:
-            return r.admits(id_tag, group_id)
+            return r.admits(id_token, group_id)
         # Connector-0 reservations of others: keep as many free connectors as they need.
         others = [r for r in self.by_id.values()
-                  if r.connector_id == 0 and not r.admits(id_tag, group_id)]
+                  if r.connector_id == 0 and not r.admits(id_token, group_id)]
         if not others:
             return True
         free = [x for x in self.ctx.connectors[1:] if x is not c and self._free(x)]
         return len(free) >= len(others)
 
-    def holder(self, c: Connector, id_tag: str, group_id: str | None
+    def holder(self, c: Connector, id_token: IdToken | str, group_id: str | None
                ) -> Reservation | None:
-        """The reservation a start by `id_tag` on `c` fulfils (its own, else connector 0)."""
+        """The reservation a start by `id_token` on `c` fulfils (its own, else connector 0)."""
         if c.reservation is not None:
-            return c.reservation if c.reservation.admits(id_tag, group_id) else None
+            return c.reservation if c.reservation.admits(id_token, group_id) else None
         return next((r for r in self.by_id.values()
-                     if r.connector_id == 0 and r.admits(id_tag, group_id)), None)
+                     if r.connector_id == 0 and r.admits(id_token, group_id)), None)
 
-    def consume(self, c: Connector, id_tag: str, group_id: str | None) -> int | None:
+    def consume(self, c: Connector, id_token: IdToken | str, group_id: str | None) -> int | None:
         """A transaction starts: end the reservation it fulfils; its id for StartTransaction."""
-        r = self.holder(c, id_tag, group_id)
+        r = self.holder(c, id_token, group_id)
         if r is None:
             return None
         self._drop(r)
         self.ctx.emit("reservation_used", f"reservation {r.reservation_id} used by "
-                                               f"{id_tag}", c.id, reservation_id=r.reservation_id)
+                                               f"{id_token}", c.id, reservation_id=r.reservation_id)
         return r.reservation_id
 
     def clear(self) -> None:

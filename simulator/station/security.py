@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import ssl
 from dataclasses import dataclass
 from datetime import datetime, timezone

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Callable
 
 from .clock import utc_now
 from .connector import Status
+from .transaction import StartState
 
 if TYPE_CHECKING:
     from .context import FeatureContext
@@ -75,7 +76,8 @@ class Profile:
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     min_rate: float | None = None
-    transaction_id: int | None = None
+    transaction: str | None = None    # TxProfile: the station's transaction id
+    transaction_name: object = None   # ... as the CSMS named it (messages only)
     installed_at: datetime | None = None   # start of an Absolute schedule without startSchedule
 
 
@@ -106,7 +108,7 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class TxInfo:
-    transaction_id: int | None
+    transaction: str                  # the station's transaction id
     start: datetime
 
 
@@ -241,7 +243,7 @@ def limit_at(profiles, connector_id: int, t: datetime, tx: TxInfo | None, hw: Ha
     tx_start = tx.start if tx else reference
     chosen = None
     if tx is not None:
-        mine = [p for p in profiles if p.purpose == TX and p.transaction_id == tx.transaction_id]
+        mine = [p for p in profiles if p.purpose == TX and p.transaction == tx.transaction]
         chosen = _best(mine, TX, connector_id, t, tx_start, hw)
     if chosen is None:
         chosen = _best(profiles, TX_DEFAULT, connector_id, t, tx_start, hw)
@@ -410,7 +412,9 @@ class SmartCharging:
 
     def _tx(self, connector_id: int) -> TxInfo | None:
         tx = self.ctx.connectors[connector_id].transaction
-        return TxInfo(tx.transaction_id, tx.start_time) if tx is not None else None
+        if tx is None or tx.start_state == StartState.SENDING:
+            return None
+        return TxInfo(tx.id, tx.start_time)
 
     def _profiles(self) -> list[Profile]:
         """The installed profiles, after binding remote-start profiles to their transaction and
@@ -418,11 +422,11 @@ class SmartCharging:
         for cid, (id_tag, p) in list(self._for_next_tx.items()):
             c = self.ctx.connectors[cid]
             tx = c.transaction
-            if tx is not None and not (tx.remote and tx.id_tag == id_tag):
+            if tx is not None and not (tx.remote and tx.id_token == id_tag):
                 del self._for_next_tx[cid]   # another transaction took the connector
-            elif tx is not None and tx.transaction_id is not None:
+            elif tx is not None and tx.start_state != StartState.SENDING:
                 del self._for_next_tx[cid]
-                bound = replace(p, transaction_id=tx.transaction_id)
+                bound = replace(p, transaction=tx.id)
                 try:
                     self.store.install(bound)
                     self._emit("profile_set", bound, "from RemoteStartTransaction")
@@ -430,10 +434,10 @@ class SmartCharging:
                     self.refuse(str(e), cid, p.id)
             elif tx is None and c.pending_start is None and c.status != Status.PREPARING:
                 del self._for_next_tx[cid]   # the remote start never became a transaction
-        running = {c.transaction.transaction_id for c in self.ctx.connectors[1:]
+        running = {c.transaction.id for c in self.ctx.connectors[1:]
                    if c.transaction is not None}
         self.store.profiles = [p for p in self.store.profiles
-                               if p.purpose != TX or p.transaction_id in running]
+                               if p.purpose != TX or p.transaction in running]
         return self.store.profiles
 
     def _emit(self, kind: str, p: Profile, how: str = "") -> None:
@@ -457,13 +461,14 @@ class SmartCharging:
         try:
             if p.purpose == TX and 1 <= connector_id <= self.hw.connectors:
                 tx = self._tx(connector_id)
-                if tx is None or tx.transaction_id is None:
+                if tx is None:
                     raise ProfileError(f"no transaction on connector {connector_id} for a TxProfile")
-                if p.transaction_id is None:
-                    p = replace(p, transaction_id=tx.transaction_id)
-                elif p.transaction_id != tx.transaction_id:
-                    raise ProfileError(f"transaction {p.transaction_id} is not the running "
-                                       f"transaction {tx.transaction_id}")
+                if p.transaction is None:
+                    p = replace(p, transaction=tx.transaction)
+                elif p.transaction != tx.transaction:
+                    raise ProfileError(f"transaction {p.transaction_name or p.transaction} is "
+                                       f"not the running transaction on connector "
+                                       f"{connector_id}")
             self._profiles()
             self.store.limits = self._limits()
             self.store.install(p)
@@ -480,7 +485,7 @@ class SmartCharging:
         try:
             if p.purpose != TX:
                 raise ProfileError("RemoteStartTransaction takes a TxProfile only")
-            if p.transaction_id is not None:
+            if p.transaction is not None:
                 raise ProfileError("a remote start's profile names no transaction")
             check_profile(p, self._limits(), self.hw.connectors)
         except (ProfileError, TypeError, ValueError) as e:
@@ -494,7 +499,7 @@ class SmartCharging:
         connector it claimed gets the profile."""
         for c in self.ctx.connectors[1:]:
             pending = c.pending_start
-            if pending is not None and pending.remote and pending.id_tag == id_tag:
+            if pending is not None and pending.remote and pending.id_token == id_tag:
                 self._for_next_tx[c.id] = (id_tag, replace(p, connector_id=c.id,
                                                            installed_at=utc_now()))
                 return
@@ -537,13 +542,13 @@ class SmartCharging:
         out = []
         for c in self.ctx.connectors[1:]:
             tx = c.transaction
-            if (tx is None or tx.transaction_id is None or tx.stopping or tx.deauthorized
+            if (tx is None or tx.start_state == StartState.SENDING or tx.stopping or tx.deauthorized
                     or not c.plugged or c.ev_suspended or c.evse_suspended or c.fault
                     or c.meter.ev_full):
                 continue
             ev = c.meter.ev
             ev_w = math.inf if ev is None else (ev.dc_max_w if c.meter.dc else ev.ac_max_w)
-            out.append(PowerDemand(c.id, TxInfo(tx.transaction_id, tx.start_time), ev_w))
+            out.append(PowerDemand(c.id, TxInfo(tx.id, tx.start_time), ev_w))
         return out
 
     def _allocate(self, now: datetime) -> dict[int, float]:

@@ -3,7 +3,7 @@
 Drivers read this and subscribe to events; they never touch the station's private members.
 Each property reads the live station; the snapshots (`ConnectorView`, `config`) are plain
 values a driver may keep.  EVSEs as a 1.6 station has them: EVSE n holds connector n, and
-connector 0 is the station itself.
+connector 0 is the station itself (evse.py).
 """
 from __future__ import annotations
 
@@ -65,9 +65,14 @@ class StationView:
         c = self._station.connectors[connector_id]
         tx = c.transaction
         tx_id = tx.transaction_id if tx is not None else None
-        return ConnectorView(c.id, c.id, str(c.status), c.error_code, c.plugged, c.operative,
+        return ConnectorView(c.id, c.evse_id, str(c.status), c.error_code, c.plugged, c.operative,
                              None if tx_id is None else str(tx_id),
                              c.meter.energy_wh if c.meter is not None else None)
+
+    @property
+    def evses(self) -> tuple[tuple[int, tuple[int, ...]], ...]:
+        """(EVSE id, the ids of its connectors) for every EVSE (0: the station)."""
+        return tuple((e.id, tuple(c.id for c in e.connectors)) for e in self._station.evses)
 
     @property
     def config(self) -> dict[str, str]:

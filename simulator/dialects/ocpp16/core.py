@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import now_iso
 from . import names
+from .connectors import station_connector, wire_id
+from .transactions import id_token
 
 if TYPE_CHECKING:
     from ...station.connector import Connector
@@ -23,7 +25,7 @@ def boot_payload(opts: StationOptions) -> dict:
 
 
 def status_payload(connector: Connector) -> dict:
-    payload = {"connectorId": connector.id, "errorCode": connector.error_code,
+    payload = {"connectorId": wire_id(connector), "errorCode": connector.error_code,
                "status": names.STATUS[connector.status], "timestamp": now_iso()}
     if connector.info:
         payload["info"] = connector.info
@@ -41,7 +43,7 @@ def data_transfer_payload(vendor_id: str, message_id: str | None, data: str | No
 
 # -- CSMS requests ---------------------------------------------------------------------------
 async def change_availability(st: Station, p: dict) -> dict:
-    return {"status": st.change_availability(p["connectorId"], p["type"] == "Operative")}
+    return {"status": st.change_availability(station_connector(st, p["connectorId"]), p["type"] == "Operative")}
 
 
 async def change_configuration(st: Station, p: dict) -> dict:
@@ -86,14 +88,16 @@ async def remote_start(st: Station, p: dict) -> dict:
         parsed = remote_start_profile(st, profile)
         if parsed is None:
             return {"status": "Rejected"}
-    ok = st.remote_start(p["idTag"], p.get("connectorId"))
+    token = id_token(p["idTag"])
+    ok = st.remote_start(token, station_connector(st, p.get("connectorId")))
     if ok and parsed is not None:
-        st.smart_charging.bind_remote_start(p["idTag"], parsed)
+        st.smart_charging.bind_remote_start(token, parsed)
     return {"status": "Accepted" if ok else "Rejected"}
 
 
 async def remote_stop(st: Station, p: dict) -> dict:
-    return {"status": "Accepted" if st.remote_stop(p["transactionId"]) else "Rejected"}
+    tx = st.dialect.csms_transaction(p["transactionId"])   # the CSMS's id -> the station's
+    return {"status": "Accepted" if tx is not None and st.remote_stop(tx) else "Rejected"}
 
 
 async def reset(st: Station, p: dict) -> dict:
@@ -108,11 +112,12 @@ TRIGGERS = {"BootNotification": "boot", "DiagnosticsStatusNotification": "diagno
 
 async def trigger_message(st: Station, p: dict) -> dict:
     message = p["requestedMessage"]   # an unknown one (lenient mode) is NotImplemented
-    return {"status": st.trigger(TRIGGERS.get(message, f"?{message}"), p.get("connectorId"))}
+    return {"status": st.trigger(TRIGGERS.get(message, f"?{message}"),
+                                 station_connector(st, p.get("connectorId")))}
 
 
 async def unlock_connector(st: Station, p: dict) -> dict:
-    return {"status": await st.unlock(p["connectorId"])}
+    return {"status": await st.unlock(station_connector(st, p["connectorId"]))}
 
 
 HANDLERS = {

@@ -14,19 +14,20 @@ from typing import TYPE_CHECKING, Callable
 
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import parse_iso
-from ...station.intents import MeterSample
+from ...station.errors import Undeliverable
+from ...station.intents import MeterSample, TransactionEnded, TransactionStarted
 from ...station.lifecycle import Registration
 from ..base import BootResult, Dialect
 from ..ocppj import OcppJLink
 from . import (config_keys, core, diagnostics, firmware, local_list, names, reservations,
                security, smart_charging)
+from .transaction_ids import TransactionIds
 from .transactions import id_tag_info, transaction_message
 
 if TYPE_CHECKING:
     from ...session import Session
     from ...station.auth import AuthorizationInfo
     from ...station.connector import Connector
-    from ...station.transaction import MeterSnapshot
 
 VERSION = "ocpp1.6"
 FEATURES = (core, local_list, reservations, security, smart_charging, diagnostics, firmware)
@@ -46,6 +47,9 @@ class Ocpp16Dialect(Dialect):
         self.link = OcppJLink(station, VERSION, self.handle)
         self._handlers = HANDLERS
         self._senders = SENDERS
+        # the CSMS's transaction ids and the provisional ones, kept in the station's
+        # journal (read lazily: the journal is opened after the dialect is made)
+        self.transaction_ids = TransactionIds(lambda: station.transaction_refs)
 
     def config_specs(self, options):
         return config_keys.specs(options.connectors, options.security_profile)
@@ -85,22 +89,62 @@ class Ocpp16Dialect(Dialect):
     async def status_notification(self, connector: Connector) -> None:
         await self.link.call("StatusNotification", core.status_payload(connector))
 
-    async def authorize(self, id_tag: str) -> AuthorizationInfo:
-        reply = await self.link.call("Authorize", {"idTag": id_tag})
+    async def authorize(self, id_token) -> AuthorizationInfo:
+        reply = await self.link.call("Authorize", {"idTag": id_token.value})
         return id_tag_info(reply["idTagInfo"])
 
-    async def deliver(self, intent) -> tuple[int | None, AuthorizationInfo | None]:
-        """Send a transaction intent (now, or from the offline queue): (transactionId,
-        idTagInfo) of the reply."""
-        action, payload = transaction_message(intent)
+    # -- transactions: the CSMS's integer ids are ours alone (transaction_ids.py) -----------
+    def transaction_name(self, transaction: str) -> int | None:
+        return self.transaction_ids.name(transaction)
+
+    def held(self, intent) -> None:
+        if isinstance(intent, TransactionStarted):
+            self.transaction_ids.provisional(intent.transaction)
+
+    def csms_transaction(self, transaction_id) -> str | None:
+        """The station's transaction the CSMS calls `transaction_id`."""
+        if transaction_id is None:
+            return None
+        return self.transaction_ids.station_tx(transaction_id)
+
+    async def deliver(self, intent) -> AuthorizationInfo | None:
+        """Send a transaction intent (now, or from the offline queue), naming its
+        transaction by the CSMS's id: the reply's idTagInfo."""
+        ids = self.transaction_ids
+        tx = getattr(intent, "transaction", None)
+        csms_id = None
+        if tx is not None and not isinstance(intent, TransactionStarted):
+            csms_id = ids.csms_id(tx)
+            if csms_id is None and (isinstance(intent, TransactionEnded) or ids.held(tx)):
+                raise Undeliverable(f"transaction {ids.name(tx)}'s start never got the "
+                                    f"CSMS's id")
+        action, payload = transaction_message(intent, csms_id)
         if payload is None:
-            return None, None
+            return None
         reply = await self.link.call(action, payload)
-        return reply.get("transactionId"), id_tag_info(reply.get("idTagInfo"))
+        info = id_tag_info(reply.get("idTagInfo"))
+        if isinstance(intent, TransactionStarted):
+            self._started(intent, reply["transactionId"], info)
+        elif isinstance(intent, TransactionEnded):
+            ids.ended(tx)
+        return info
 
     async def meter_values(self, connector_id: int, transaction_id: int | None,
-                           snapshots: list[MeterSnapshot]) -> None:
-        await self.deliver(MeterSample.of(connector_id, transaction_id, snapshots))
+                           snapshots) -> None:
+        """MeterValues built from snapshots, naming the CSMS's `transaction_id` as given
+        (tools and tests that speak 1.6 directly; the station sends intents)."""
+        action, payload = transaction_message(MeterSample.of(connector_id, snapshots),
+                                              transaction_id)
+        if payload is not None:
+            await self.link.call(action, payload)
+
+    def _started(self, intent: TransactionStarted, csms_id: int, info) -> None:
+        provisional = self.transaction_ids.confirmed(intent.transaction, csms_id)
+        if provisional is not None:
+            self.station.events.emit(
+                "tx_remapped", f"transaction {provisional} is {csms_id} at the CSMS",
+                intent.connector_id, provisional=provisional, transaction_id=csms_id,
+                transaction=intent.transaction, status=info.status if info else None)
 
     async def data_transfer(self, vendor_id: str, message_id: str | None,
                             data: str | None) -> tuple[str, str | None]:

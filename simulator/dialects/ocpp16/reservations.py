@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...station.clock import parse_iso
+from .connectors import station_connector
+from .transactions import id_token
 
 if TYPE_CHECKING:
     from ...station.station import Station
@@ -11,7 +13,7 @@ if TYPE_CHECKING:
 
 async def handle_reserve_now(st: Station, p: dict) -> dict:
     return {"status": st.reservations.reserve(
-        p["connectorId"], p["idTag"], parse_iso(p["expiryDate"]), p["reservationId"],
+        station_connector(st, p["connectorId"]), id_token(p["idTag"]), parse_iso(p["expiryDate"]), p["reservationId"],
         p.get("parentIdTag"))}
 
 

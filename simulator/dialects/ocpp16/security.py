@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from ...station.intents import SecurityEvent, SignCertificateRequest
 from ...station.security import CertificateHash
+from .connectors import station_connector
 
 if TYPE_CHECKING:
     from ...station.station import Station
@@ -53,7 +54,7 @@ EXTENDED_TRIGGERS = {"BootNotification": "boot", "Heartbeat": "heartbeat",
 async def handle_extended_trigger(st: Station, p: dict) -> dict:
     message = p["requestedMessage"]
     return {"status": st.security.extended_trigger(EXTENDED_TRIGGERS.get(message, f"?{message}"),
-                                                   p.get("connectorId"))}
+                                                   station_connector(st, p.get("connectorId")))}
 
 
 async def send_security_event(link: OcppJLink, intent: SecurityEvent) -> None:

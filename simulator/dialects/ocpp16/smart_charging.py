@@ -8,6 +8,7 @@ from ...station.clock import iso, parse_iso, utc_now
 from ...station.smart_charging import (MAX_PROFILE, TX, TX_DEFAULT, Period, Profile,
                                        ProfileError, Schedule)
 
+from .connectors import station_connector
 
 if TYPE_CHECKING:
     from ...station.station import Station
@@ -23,8 +24,14 @@ def purpose_of(name: str | None) -> str | None:
     return None if name is None else PURPOSE.get(name, name)
 
 
-def parse_profile(connector_id: int, p: dict, now: datetime | None = None) -> Profile:
-    """A Profile from a 1.6 csChargingProfiles dict (already schema-valid)."""
+def parse_profile(connector_id: int, p: dict, now: datetime | None = None,
+                  transaction_of=None) -> Profile:
+    """A Profile from a 1.6 csChargingProfiles dict (already schema-valid);
+    `transaction_of` maps its transactionId to the station's transaction id."""
+    csms_tx = p.get("transactionId")
+    tx = None
+    if csms_tx is not None:   # one the station does not run matches no transaction
+        tx = (transaction_of(csms_tx) if transaction_of else None) or f"csms:{csms_tx}"
     s = p["chargingSchedule"]
     periods = tuple(Period(int(x["startPeriod"]), float(x["limit"]), x.get("numberPhases"))
                     for x in s["chargingSchedulePeriod"])
@@ -36,7 +43,7 @@ def parse_profile(connector_id: int, p: dict, now: datetime | None = None) -> Pr
         recurrency=p.get("recurrencyKind"),
         valid_from=_time(p.get("validFrom"), "validFrom"),
         valid_to=_time(p.get("validTo"), "validTo"), min_rate=s.get("minChargingRate"),
-        transaction_id=p.get("transactionId"), installed_at=now)
+        transaction=tx, transaction_name=csms_tx, installed_at=now)
 
 
 def _time(text: str | None, name: str) -> datetime | None:
@@ -62,7 +69,7 @@ def _read(st: Station, connector_id: int, p: dict, now: datetime | None) -> Prof
     """The profile, or the station's answer to one it cannot read (lenient mode lets a
     malformed one through the schema check)."""
     try:
-        return parse_profile(connector_id, p, now)
+        return parse_profile(connector_id, p, now, st.dialect.csms_transaction)
     except ProfileError as e:
         return st.smart_charging.refuse(str(e), connector_id, p.get("chargingProfileId"))
     except (KeyError, TypeError, ValueError) as e:
@@ -79,7 +86,7 @@ def remote_start_profile(st: Station, p: dict) -> Profile | None:
 
 
 async def handle_set_charging_profile(st: Station, p: dict) -> dict:
-    profile = _read(st, p["connectorId"], p["csChargingProfiles"], utc_now())
+    profile = _read(st, station_connector(st, p["connectorId"]), p["csChargingProfiles"], utc_now())
     if isinstance(profile, str):
         return {"status": profile}
     return {"status": st.smart_charging.set_profile(profile)}
@@ -87,13 +94,13 @@ async def handle_set_charging_profile(st: Station, p: dict) -> dict:
 
 async def handle_clear_charging_profile(st: Station, p: dict) -> dict:
     return {"status": st.smart_charging.clear(
-        p.get("id"), p.get("connectorId"), purpose_of(p.get("chargingProfilePurpose")),
+        p.get("id"), station_connector(st, p.get("connectorId")), purpose_of(p.get("chargingProfilePurpose")),
         p.get("stackLevel"))}
 
 
 async def handle_get_composite_schedule(st: Station, p: dict) -> dict:
     cid = p["connectorId"]
-    schedule = st.smart_charging.composite(cid, p["duration"], p.get("chargingRateUnit"))
+    schedule = st.smart_charging.composite(station_connector(st, cid), p["duration"], p.get("chargingRateUnit"))
     if schedule is None:
         return {"status": "Rejected"}
     payload = schedule_payload(schedule)
