@@ -101,7 +101,8 @@ def main() -> int:
     seconds = float(a.run_time.rstrip("s")) if a.run_time.endswith("s") else (
         float(a.run_time.rstrip("m")) * 60)
     hub, url, _api = start_hub(a.heartbeat_interval or chosen.heartbeat_interval, a.hub_arg)
-    hub_rss0 = rss([hub.pid])
+    time.sleep(1.0)                       # hub workers (--hub-arg=--workers=N) are up
+    hub_rss0 = rss(descendants(hub.pid))
     report = Path(tempfile.mkdtemp(prefix="bench-swarm-"))
     cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "simulator/swarm/locustfile.py"),
            "--host", url, "--headless", "-u", str(a.stations), "-r", str(a.spawn_rate),
@@ -128,14 +129,14 @@ def main() -> int:
             cpu_track.append((time.time(), sum(cpu_seen.values())))
             if "locust_rss" not in sample and time.time() >= sample_at:
                 sample["locust_rss"] = rss(descendants(locust.pid))
-                sample["hub_rss"] = rss([hub.pid])
+                sample["hub_rss"] = rss(descendants(hub.pid))
             time.sleep(0.2)
     sampler = threading.Thread(target=take_samples, daemon=True)
     sampler.start()
     _, status, usage = os.wait4(locust.pid, 0)
     locust.returncode = os.waitstatus_to_exitcode(status)
     sampler.join(1)
-    hub_cpu = cpu_seconds(hub.pid)
+    hub_cpu = sum(cpu_seconds(p) for p in descendants(hub.pid) if Path(f"/proc/{p}").exists())
     hub.send_signal(signal.SIGINT)
     hub.wait(30)
     stats = json.loads((report / "swarm.json").read_text())
