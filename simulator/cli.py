@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how long each session charges (default 5 s)")
     run.add_argument("--sample-interval", type=int, default=1, metavar="S",
                      help="MeterValueSampleInterval during the run (default 1 s)")
+    run.add_argument("--spawn-rate", type=float, default=200.0, metavar="R",
+                     help="stations started per second (default 200; 0: all at once); a "
+                          "station that cannot connect is retried with jittered backoff")
     # With paths, `run` runs YAML scenarios (simulator/scenario) instead of the quick run.
     from .scenario.cli_args import add_scenario_args
     add_scenario_args(run)
@@ -94,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_watch_args(run)  # --progress
 
     sub.add_parser("templates", help="list the bundled station templates")
+    from .cli_swarm import add_parser as add_swarm_parser  # chargesim swarm (docs/swarm.md)
+    add_swarm_parser(sub)
     station = sub.add_parser("station", help="keep stations online, answering the CSMS, until Ctrl-C")
     _common_station_args(station)
     station.add_argument("--id", action="append", dest="ids", metavar="ID",
@@ -128,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "templates":
         from .template_cli import print_templates
         return print_templates()
+    if args.command == "swarm":  # Locust in its own process (gevent), the hub in another
+        from .cli_swarm import run as run_swarm
+        return run_swarm(args)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .run_options import configure_hub_log
@@ -213,7 +221,8 @@ async def _run(args) -> int:
                                  verbose=args.verbose, fleet=fleet, print_=progress.print,
                                  taps=[recorder.tap] if recorder else [],
                                  observe=lambda st: (stats.watch(st), keep_signed_certificates(
-                                     st, st.options.state_dir)))
+                                     st, st.options.state_dir)),
+                                 spawn_rate=args.spawn_rate)
         finally:
             await progress.stop()
             if recorder is not None:
