@@ -52,6 +52,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "(default 0: any failure fails the run)")
     p.add_argument("--max-p99-ms", type=float, default=None, metavar="MS",
                    help="fail (exit 1) when the p99 of the OCPP round trips is above this")
+    p.add_argument("--source-addresses", metavar="LIST",
+                   help="local IPs the stations connect from, in turn, e.g. 127.0.0.1-4 "
+                        "(one address reaches about 28,000 connections to one hub address)")
     p.add_argument("--hub-arg", action="append", default=[], metavar="ARG",
                    help="extra option for the bundled hub (repeatable), e.g. --hub-arg=--workers=2")
     p.add_argument("locust_args", nargs=argparse.REMAINDER,
@@ -181,6 +184,13 @@ def run(a) -> int:
     if a.time_scale is not None and a.time_scale <= 0:
         print("chargesim swarm: error: --time-scale must be positive", file=sys.stderr)
         return 2
+    if a.source_addresses:
+        from .swarm.profiles import parse_source_addresses
+        try:
+            parse_source_addresses(a.source_addresses)
+        except ValueError as e:
+            print(f"chargesim swarm: error: --source-addresses: {e}", file=sys.stderr)
+            return 2
     report = Path(a.report_dir)
     report.mkdir(parents=True, exist_ok=True)
     hub = None
@@ -195,6 +205,8 @@ def run(a) -> int:
     env = dict(os.environ, CHARGESIM_PROFILE=chosen.name)
     if a.time_scale is not None:
         env["CHARGESIM_TIME_SCALE"] = str(a.time_scale)
+    if a.source_addresses:
+        env["CHARGESIM_SOURCE_ADDRESSES"] = a.source_addresses
     try:
         rc = subprocess.call(locust_command(a, host, report), env=env)
     except KeyboardInterrupt:

@@ -34,6 +34,8 @@ def station_options(profile: Profile, station_id: str, n: int) -> StationOptions
     options.config["MeterValueSampleInterval"] = str(profile.meter_interval)
     options.interval_scale = profile.time_scale
     options.connect_attempts = None   # a real charger keeps trying to reach its CSMS
+    if profile.source_addresses:
+        options.source_address = profile.source_addresses[n % len(profile.source_addresses)]
     return options
 
 

@@ -24,6 +24,7 @@ class Profile:
     version: str = "ocpp1.6"
     tag: str = "SWARM-{n}"            # id tag per station ({n}: the station number)
     time_scale: float = 1.0           # < 1 runs every duration and interval faster (tests)
+    source_addresses: tuple[str, ...] = ()  # local IPs the stations connect from, in turn
 
     def __post_init__(self):
         for name in ("sessions_per_hour", "session_seconds", "reboots_per_hour",
@@ -84,4 +85,26 @@ def profile_from_env(default: str = "steady") -> Profile:
             chosen = chosen.replace(time_scale=float(scale))
         except ValueError as e:
             raise ValueError(f"CHARGESIM_TIME_SCALE={scale!r}: {e}") from None
+    sources = os.environ.get("CHARGESIM_SOURCE_ADDRESSES")
+    if sources:
+        chosen = chosen.replace(source_addresses=tuple(parse_source_addresses(sources)))
     return chosen
+
+
+def parse_source_addresses(text: str) -> list[str]:
+    """"127.0.0.1-4" or "127.0.0.1,127.0.0.2": the IPv4 addresses stations connect from."""
+    import ipaddress
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, _, last = part.partition("-")
+        try:
+            start = ipaddress.IPv4Address(first)
+            end = start if not last else ipaddress.IPv4Address(
+                first.rsplit(".", 1)[0] + "." + last if "." not in last else last)
+        except ValueError:
+            raise ValueError(f"source address {part!r}: expected an IPv4 address or a range "
+                             "like 127.0.0.1-8") from None
+        if end < start:
+            raise ValueError(f"source address range {part!r} runs backwards")
+        out.extend(str(ipaddress.IPv4Address(i)) for i in range(int(start), int(end) + 1))
+    return out
