@@ -35,7 +35,7 @@ def _hash(password: str, salt: bytes) -> bytes:
 
 
 class SecuredHub(Protocol):
-    """What the security checks need of their hub (`Hub` and a worker satisfy it): a
+    """What the security checks need of their hub (`Hub` satisfies it, a worker front too): a
     structural type, so this module names no `hub.py`."""
     config: Any    # hub.HubConfig (station_passwords, require_auth, tls_client_ca)
     store: Any     # store.Store (passwords, security_events)
