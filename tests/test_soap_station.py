@@ -144,3 +144,23 @@ async def test_unreachable_csms_fails_the_start_clearly():
         await st.start(timeout=10)
     assert "127.0.0.1:9" in str(info.value)
     await st.stop()
+
+
+async def test_offline_transaction_messages_wait_and_the_endpoint_comes_back(csms):
+    async with soap_station(csms, reconnect_min=0.01, reconnect_max=0.05) as st:
+        await csms.wait_for("StatusNotification", 2)
+        url = st.dialect.callback_url
+        await st.plug_in(1)
+        assert await st.present_tag(1, "OFF1") == "Started"
+        tx_id = st.connectors[1].transaction.transaction_id
+        st.go_offline()
+        assert st.session is None                       # nothing goes out, nothing comes in
+        await st.present_tag(1, "OFF1")                  # stopped while offline: queued
+        assert csms.payloads("StopTransaction") == []
+        back = st.expect("connected")
+        st.come_online()
+        await asyncio.wait_for(back, 20)
+        stop = await csms.wait_for("StopTransaction")
+        assert stop["transactionId"] == tx_id and stop["idTag"] == "OFF1"
+        assert st.dialect.callback_url == url            # the same address after the outage
+        assert await csms.call("CP15", "ClearCache", {}) == {"status": "Accepted"}
