@@ -57,6 +57,7 @@ class Ocpp15SoapDialect(Dialect):
 
     async def connect(self, on_lost) -> None:
         await self.link.open(on_lost)
+        self._reported.clear()          # the current statuses go out again
 
     async def close(self) -> None:
         await self.link.close()

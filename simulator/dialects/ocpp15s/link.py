@@ -54,6 +54,7 @@ class SoapLink:
         self._client: SoapHttpClient | None = None
         self._port = station.options.callback_port
         self._on_lost: Callable[[], None] | None = None
+        self._stopping: asyncio.Task | None = None
         self.url: str | None = None       # our ChargePointService URL (sent as From)
 
     @property
@@ -64,6 +65,9 @@ class SoapLink:
     # -- link ---------------------------------------------------------------------------
     async def open(self, on_lost: Callable[[], None]) -> None:
         st, opts = self.station, self.station.options
+        if self._stopping is not None:        # the endpoint an outage closed: free its port
+            await self._stopping
+            self._stopping = None
         await self._probe(st.csms_url)
         if self._endpoint is None:
             ep = SoapEndpoint(self._serve, self._internal_fault, host=opts.callback_host,
@@ -72,7 +76,8 @@ class SoapLink:
             self._port = int(urlsplit(bound).port)   # the same port after a reconnect
             self._endpoint = ep
             self.url = opts.callback_url or bound
-        self._client = self._client or SoapHttpClient(timeout=opts.call_timeout)
+        # no timeout of its own: each call's (CallTimeout) is the one that counts
+        self._client = self._client or SoapHttpClient(timeout=None)
         self.core = SoapRpcCore(CHARGE_POINT, charge_box_identity=st.id, peer_url=st.csms_url,
                                 own_url=None if "soap_no_from" in self.quirks else self.url,
                                 mode=opts.mode)
@@ -95,6 +100,9 @@ class SoapLink:
 
     async def close(self) -> None:
         self._shut()
+        if self._stopping is not None:
+            await self._stopping
+            self._stopping = None
         ep, client = self._endpoint, self._client
         self._endpoint = self._client = None
         if ep is not None:
@@ -108,7 +116,7 @@ class SoapLink:
         self._shut()
         ep, self._endpoint = self._endpoint, None
         if ep is not None:
-            asyncio.get_running_loop().create_task(ep.stop())
+            self._stopping = asyncio.get_running_loop().create_task(ep.stop())
         if notify and on_lost is not None:
             on_lost()
 
