@@ -39,6 +39,8 @@ class TestCentralSystem:
         self.raw_in: list[bytes] = []     # every request body the stations sent
         self.raw_out: list[bytes] = []    # every response body the stations sent us
         self.answers: dict[str, dict] = {}   # operation -> the reply to give instead
+        self.hold: set[str] = set()          # operations answered only once `release` is set
+        self.release = asyncio.Event()
         self._tx = itertools.count(1000)
         self._changed = asyncio.Condition()
         self._endpoint = SoapEndpoint(self._serve, self._internal, port=port,
@@ -91,6 +93,8 @@ class TestCentralSystem:
         if not isinstance(ev, CallReceived):
             return 400, ev.reply.encode()
         self.received.append((cbid, ev.call.action, ev.call.payload, msg))
+        if ev.call.action in self.hold:
+            await self.release.wait()
         reply = core.respond(ev.call, self.reply_for(ev.call.action, ev.call.payload))
         async with self._changed:
             self._changed.notify_all()

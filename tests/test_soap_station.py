@@ -10,6 +10,8 @@ import pytest
 from lxml import etree
 
 from simulator.dialects import make_station
+from simulator.session import CallTimeout
+from simulator.station import StationError
 from simulator.station.lifecycle import State
 from simulator.protocol.soap.envelope import SOAP_ENV, WSA, parse
 from soap_csms import TestCentralSystem
@@ -164,3 +166,17 @@ async def test_offline_transaction_messages_wait_and_the_endpoint_comes_back(csm
         assert stop["transactionId"] == tx_id and stop["idTag"] == "OFF1"
         assert st.dialect.callback_url == url            # the same address after the outage
         assert await csms.call("CP15", "ClearCache", {}) == {"status": "Accepted"}
+
+
+async def test_an_unanswered_call_times_out_without_losing_the_link(csms):
+    async with soap_station(csms, call_timeout=0.2) as st:
+        csms.hold.add("DataTransfer")
+        lost = []
+        st.view.subscribe(lambda e: lost.append(e) if e.kind == "disconnected" else None)
+        with pytest.raises(StationError) as failed:     # the station's word for it
+            await st.data_transfer("chargesim", "slow", None)
+        assert isinstance(failed.value.__cause__, CallTimeout)
+        csms.release.set()
+        assert lost == [] and st.session is not None
+        csms.hold.clear()
+        assert await st.data_transfer("chargesim", "fast", None) == ("Accepted", "pong")
