@@ -59,6 +59,11 @@ class HubSecurity:
         self.passwords.set(station_id, salt, digest)
         self._cache[station_id] = (salt, digest)
 
+    def forget(self, station_id: str) -> None:
+        """Another process changed the station's password in the store: read it again."""
+        self._cache.pop(station_id, None)
+        self._verified.pop(station_id, None)
+
     def _stored(self, station_id: str) -> tuple[bytes, bytes] | None:
         if station_id not in self._cache:
             self._cache[station_id] = self.passwords.get(station_id)
@@ -97,7 +102,7 @@ class HubSecurity:
             return None   # profile 3: the certificate authenticates the station
         if not (self.has_password(station_id) or cfg.require_auth):
             return None
-        credentials = _basic_credentials(request.headers.get("Authorization"))
+        credentials = basic_credentials(request.headers.get("Authorization"))
         if credentials is None:
             return self._unauthorized(connection, station_id, "Basic authentication required")
         user, password = credentials
@@ -123,7 +128,7 @@ class HubSecurity:
         return self.hub.store.security_events.list(station_id)
 
 
-def _basic_credentials(header: str | None) -> tuple[str, str] | None:
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
     if not header or not header[:6].lower() == "basic ":
         return None
     try:

@@ -180,7 +180,7 @@ class OcppServer:
             open_timeout=cfg.handshake_timeout,
             ping_interval=cfg.ping_interval, ping_timeout=cfg.ping_interval,
             close_timeout=cfg.close_timeout, server_header="chargesim-hub",
-            ssl=server_ssl(cfg))
+            ssl=server_ssl(cfg), reuse_port=cfg.reuse_port or None)
         log.info("OCPP endpoint %s/{station_id} (%s)", self.hub.url, ", ".join(SUPPORTED_VERSIONS))
 
         idle = cfg.effective_idle_timeout
@@ -340,6 +340,8 @@ class OcppServer:
                                                         f"the one from {old.remote}")
             self._close_later(old, 1000, REPLACED_REASON)
         hub.manager.connected(station_id, version, conn.remote)
+        if hub.link is not None:   # a worker: commands for the station now come here
+            hub.link.attached(conn)
         metrics.connections.inc()
         ip = _remote_ip(ws)
         if ip is not None:
@@ -363,6 +365,8 @@ class OcppServer:
             if self.connections.get(station_id) is conn:
                 del self.connections[station_id]
                 hub.manager.disconnected(station_id, code, reason)
+                if hub.link is not None:
+                    hub.link.detached(station_id)
 
     def _record_marked(self, frame: Frame) -> None:
         """Lenient mode: the frame log marks what was repaired."""
