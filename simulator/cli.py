@@ -209,19 +209,30 @@ def _dispatch(args, prog: str) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _csms(args, tags: dict[str, str]):
-    """The CSMS URL to use: the given one, or a bundled hub started here for the run."""
+async def _csms(args, tags: dict[str, str], soap: bool = False):
+    """The CSMS URL to use: the given one, or a bundled hub started here for the run
+    (`soap`: its OCPP 1.5 CentralSystemService URL)."""
     if args.csms:
         yield args.csms
         return
     from hub_under_test.hub import Hub, HubConfig
-    hub = Hub(HubConfig(port=0, api_port=0, tags=tags))
+    hub = Hub(HubConfig(port=0, api_port=0, tags=tags, **({"soap_port": 0} if soap else {})))
     await hub.start()
-    print(f"bundled hub: {hub.url}/{{station_id}}  (API {hub.api_url})")
+    if soap:
+        print(f"bundled hub: OCPP 1.5 SOAP {hub.soap_url}  (API {hub.api_url})")
+    else:
+        print(f"bundled hub: {hub.url}/{{station_id}}  (API {hub.api_url})")
     try:
-        yield hub.url
+        yield hub.soap_url if soap else hub.url
     finally:
         await hub.stop()
+
+
+def _wants_soap(args, fleet) -> bool:
+    """Do the stations speak OCPP 1.5 SOAP (--protocol, or every template of the fleet)?"""
+    if getattr(args, "protocol", None):
+        return args.protocol == "ocpp1.5"
+    return bool(fleet) and all(o.version == "ocpp1.5" for _, o in fleet)
 
 
 async def _run(args) -> int:
@@ -248,7 +259,7 @@ async def _run(args) -> int:
     stats = RunStats(expected=count)
     # with -v, log lines go to the terminal too: plain progress lines, no line redrawn over them
     progress = Progress(stats, interval=args.progress, live=False if args.verbose else None)
-    async with _csms(args, tags) as url:
+    async with _csms(args, tags, _wants_soap(args, fleet)) as url:
         print(f"{count} station(s) → {url}")
         progress.start()
         try:
@@ -294,7 +305,7 @@ async def _station(args) -> int:
             loop.add_signal_handler(sig, stop.set)
     from .record_cli import recorder_from_args
     recorder = recorder_from_args(args)
-    async with _csms(args, {}) as url, _closing(recorder):
+    async with _csms(args, {}, _wants_soap(args, fleet)) as url, _closing(recorder):
         stations = []
         for station_id, options in fleet or [(i, None) for i in ids]:
             if options is None:

@@ -121,11 +121,7 @@ def check_station_args(a, command: str) -> None:
 def _check_soap_args(a, templated: bool) -> None:
     """OCPP 1.5 SOAP: an http(s) CentralSystemService URL, a callback port that can be."""
     url = a.csms
-    if url is None:
-        _fail("--protocol", "ocpp1.5", "give --csms http://HOST:PORT/PATH, the CSMS's "
-                                       "CentralSystemService (the bundled hub started "
-                                       "in-process speaks OCPP-J)")
-    if not url.startswith(("http://", "https://")):
+    if url is not None and not url.startswith(("http://", "https://")):
         _fail("--csms", url, "an OCPP 1.5 CentralSystemService URL starts with http:// or "
                              "https://")
     if a.security_profile:

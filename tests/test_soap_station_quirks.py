@@ -140,11 +140,16 @@ async def test_cli_run_with_protocol_ocpp15(strict):
     assert sorted({c for c, *_ in strict.received}) == ["SIM-00001", "SIM-00002"]
 
 
-def test_cli_refuses_a_soap_station_without_a_soap_url():
-    def chargesim(*args):
-        return subprocess.run([sys.executable, "-m", "simulator.cli", *args],
-                              capture_output=True, text=True, timeout=60)
-    no_url = chargesim("run", "--protocol", "ocpp1.5")
-    assert no_url.returncode == 2 and "--csms http://HOST:PORT/PATH" in no_url.stderr
+def chargesim(*args):
+    return subprocess.run([sys.executable, "-m", "simulator.cli", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_run_ocpp15_against_the_bundled_hub_and_bad_urls():
+    run = chargesim("run", "--protocol", "ocpp1.5", "--seconds", "0.5")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "bundled hub: OCPP 1.5 SOAP http://" in run.stdout and "1 passed, 0 failed" in run.stdout
     ws = chargesim("station", "--protocol", "ocpp1.5", "--csms", "ws://127.0.0.1:1/ocpp")
     assert ws.returncode == 2 and "http:// or https://" in ws.stderr
+    http16 = chargesim("station", "--csms", "http://127.0.0.1:1/CentralSystemService")
+    assert http16.returncode == 2 and "add --protocol ocpp1.5" in http16.stderr
