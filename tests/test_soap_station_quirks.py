@@ -106,6 +106,8 @@ async def test_a_split_unit_is_folded_back_by_a_lenient_csms(lenient):
 def test_quirks_of_the_other_protocol_are_refused_clearly():
     with pytest.raises(ValueError, match="do not apply to OCPP 1.5 SOAP"):
         make_station("Q", "http://127.0.0.1:1/", version="ocpp1.5", quirks=["number_values"])
+    with pytest.raises(ValueError, match="OCPP 1.5 SOAP has no security profiles"):
+        make_station("Q", "http://127.0.0.1:1/", version="ocpp1.5", security_profile=1)
     with pytest.raises(ValueError, match="unknown quirk"):
         make_station("Q", "ws://127.0.0.1:1/", version="ocpp1.6", quirks=["soap_split_unit"])
 

@@ -38,6 +38,9 @@ class Ocpp15SoapDialect(Dialect):
 
     def __init__(self, station):
         super().__init__(station)
+        if station.options.security_profile:
+            raise ValueError(f"security profile {station.options.security_profile}: OCPP 1.5 "
+                             "SOAP has no security profiles (they came with 1.6's extensions)")
         self.link = SoapLink(station, self.handle)
         self.transaction_ids = TransactionIds(lambda: station.transaction_refs)
         self._reported: dict[int, tuple] = {}   # connector -> the last status said
