@@ -66,7 +66,7 @@ async def test_zeep_calls_every_csms_initiated_operation(csms):
         stopped = st.expect("tx_stopped", 1)
         assert await call("RemoteStopTransaction", transactionId=tx_id) == "Accepted"
         await asyncio.wait_for(stopped, 20)
-        assert csms.payloads("StopTransaction")[0]["transactionId"] == tx_id
+        assert (await csms.wait_for("StopTransaction"))["transactionId"] == tx_id
 
         name = await call("GetDiagnostics", location="ftp://example.invalid/up")
         assert name.startswith(CP)                 # the upload then fails: ftp is not served
