@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from .station import ConnectFailed, Event, Station, StationError, StationOptions
 from .session import CallErrorReceived, CallTimeout, SessionClosed
 from .dialects import make_station
+from .protocol.codec import CALL
+from .protocol.soap.head import soap_head
 
 # Events worth a line when the run is not verbose.
 RUN_CONNECT_ATTEMPTS = 4   # ≈ 4-7 s of jittered backoff before "could not connect" (ramp.py)
@@ -46,6 +48,10 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
     def count_meter_values(frame) -> None:
         if frame.direction == "out" and '"MeterValues"' in frame.raw:
             outcome.meter_values += 1
+        elif frame.direction == "out" and frame.raw.startswith("<"):   # OCPP 1.5 SOAP
+            head = soap_head(frame.raw)
+            if head is not None and head[0] == CALL and head[2] == "MeterValues":
+                outcome.meter_values += 1
 
     station.taps.append(count_meter_values)
     try:

@@ -13,7 +13,8 @@ from simulator.dialects import make_station
 from tests.hub_helpers import running_hub
 
 FAST = dict(interval_scale=0.01, boot_retry_min=0.01, reconnect_min=0.05, call_timeout=5)
-BUNDLED = ["ac-11kw", "ac-22kw", "dc-50kw", "dc-150kw", "site-4x22kw", "legacy-quirky"]
+BUNDLED = ["ac-11kw", "ac-22kw", "dc-50kw", "dc-150kw", "site-4x22kw", "legacy-quirky",
+           "legacy-soap15"]
 
 
 def write(tmp_path, name: str, text: str):

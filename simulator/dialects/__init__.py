@@ -2,16 +2,34 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 from ..station import Station, StationOptions
 from .base import BootResult, Dialect
 
 
+def _ocpp16() -> type[Dialect]:
+    from .ocpp16 import Ocpp16Dialect
+    return Ocpp16Dialect
+
+
+def _ocpp15s() -> type[Dialect]:
+    from .ocpp15s import Ocpp15SoapDialect
+    return Ocpp15SoapDialect
+
+
+# protocol (StationOptions.version, a template's `protocol:`, --protocol) -> its dialect
+PROTOCOLS: dict[str, Callable[[], type[Dialect]]] = {
+    "ocpp1.6": _ocpp16,
+    "ocpp1.5": _ocpp15s,      # OCPP 1.5 over SOAP
+}
+
+
 def dialect_for(version: str) -> type[Dialect]:
-    if version == "ocpp1.6":
-        from .ocpp16 import Ocpp16Dialect
-        return Ocpp16Dialect
-    raise ValueError(f"no dialect for {version!r} yet (known: ocpp1.6)")
+    factory = PROTOCOLS.get(version)
+    if factory is None:
+        raise ValueError(f"no dialect for {version!r} (known: {', '.join(PROTOCOLS)})")
+    return factory()
 
 
 def make_station(station_id: str, csms_url: str, options: StationOptions | None = None,
@@ -21,4 +39,4 @@ def make_station(station_id: str, csms_url: str, options: StationOptions | None 
     return Station(station_id, csms_url, opts, dialect=dialect_for(opts.version))
 
 
-__all__ = ["BootResult", "Dialect", "dialect_for", "make_station"]
+__all__ = ["PROTOCOLS", "BootResult", "Dialect", "dialect_for", "make_station"]

@@ -48,6 +48,12 @@ class StationOptions:
     extra_keys: list[KeySpec] = field(default_factory=list)
     # transport / session
     basic_auth: tuple[str, str] | None = None
+    # a station that is called back over HTTP (OCPP 1.5 SOAP) hosts its service here:
+    # host and port to bind (port 0: an ephemeral one), and the URL to announce instead of
+    # the bound one (behind NAT or a proxy; None: the bound address)
+    callback_host: str = "127.0.0.1"
+    callback_port: int = 0
+    callback_url: str | None = None
     # security (1.6 security whitepaper; simulator/station/security.py).  Certificates and
     # keys: PEM text or file paths.  ca_certs are installed as CentralSystemRootCertificate.
     security_profile: int = 0            # 0 none, 1 Basic auth, 2 TLS + Basic auth, 3 mTLS
