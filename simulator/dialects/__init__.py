@@ -11,7 +11,10 @@ def dialect_for(version: str) -> type[Dialect]:
     if version == "ocpp1.6":
         from .ocpp16 import Ocpp16Dialect
         return Ocpp16Dialect
-    raise ValueError(f"no dialect for {version!r} yet (known: ocpp1.6)")
+    if version == "ocpp2.0.1":
+        from .ocpp201 import Ocpp201Dialect
+        return Ocpp201Dialect
+    raise ValueError(f"no dialect for {version!r} yet (known: ocpp1.6, ocpp2.0.1)")
 
 
 def make_station(station_id: str, csms_url: str, options: StationOptions | None = None,

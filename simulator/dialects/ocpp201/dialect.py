@@ -1,0 +1,175 @@
+"""The 2.0.1J dialect: the link, the charger-initiated messages and the dispatch of CSMS
+requests to the feature modules' handler tables.
+
+Requests of blocks not implemented are answered with CALLERROR NotSupported, never with a
+fake Accepted.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable
+
+from ...protocol import ErrorCode, OcppError
+from ...station.clock import now_iso, parse_iso
+from ...station.intents import MeterSample, TransactionStarted
+from ...station.lifecycle import Registration
+from ..base import BootResult, Dialect
+from ..ocppj import OcppJLink
+from . import core, device_model, names, smart_charging
+from .transactions import TransactionEvents, id_token_info, token_payload
+
+if TYPE_CHECKING:
+    from ...session import Session
+    from ...station.auth import AuthorizationInfo
+    from ...station.connector import Connector
+
+VERSION = "ocpp2.0.1"
+FEATURES = (core, smart_charging)
+HANDLERS: dict[str, Callable] = {a: fn for m in FEATURES for a, fn in m.HANDLERS.items()}
+
+
+class Ocpp201Dialect(Dialect):
+    version = VERSION
+    setting_keys = device_model.SETTING_KEYS
+    status_transitions = names.TRANSITIONS
+
+    def __init__(self, station):
+        super().__init__(station)
+        self.link = OcppJLink(station, VERSION, self.handle)
+        o = station.options
+        self.model = device_model.model(o.connectors, o.security_profile, o.max_power_w,
+                                        o.phases)
+        self.events = TransactionEvents(lambda: station.transaction_refs)
+        self.boot_reason = "PowerUp"
+        self._sent_status: dict[int, str] | None = None   # connector -> last status sent
+        self._idle_reset: Callable[[], None] | None = None
+
+    def config_specs(self, options):
+        return self.model.specs()
+
+    @property
+    def session(self) -> Session | None:
+        return self.link.session
+
+    async def connect(self, on_lost) -> None:
+        self._sent_status = None    # a new link hears every status again
+        await self.link.open(on_lost, self.station.settings["ping_interval"])
+
+    async def close(self) -> None:
+        await self.link.close()
+
+    def abort(self, notify: bool) -> None:
+        self.link.abort(notify)
+
+    def set_ping_interval(self, seconds: int) -> None:
+        self.link.set_ping_interval(seconds)
+
+    # -- B provisioning ----------------------------------------------------------------------
+    async def boot(self) -> BootResult:
+        reply = await self.link.call("BootNotification",
+                                     core.boot_payload(self.station, self.boot_reason))
+        status = names.REGISTRATION_OF[reply["status"]]
+        if status == Registration.ACCEPTED:
+            self.boot_reason = "PowerUp"
+        return BootResult(status, reply["interval"], parse_iso(reply["currentTime"]))
+
+    async def heartbeat(self) -> datetime | None:
+        reply = await self.link.call("Heartbeat", {})
+        return parse_iso(reply["currentTime"])
+
+    async def status_notification(self, connector: Connector) -> None:
+        if connector.id == 0:
+            return    # 2.0.1 reports connectors of EVSEs only
+        status = names.STATUS[connector.status]
+        if self._sent_status is None:
+            self._sent_status = {}
+        if self._sent_status.get(connector.id) == status:
+            return    # Preparing -> Charging is Occupied -> Occupied: nothing to say
+        await self.link.call("StatusNotification", {
+            "timestamp": now_iso(), "connectorStatus": status,
+            "evseId": connector.evse_id, "connectorId": connector.number})
+        self._sent_status[connector.id] = status
+
+    def forget_status(self, connector_id: int | None) -> None:
+        """The next StatusNotification of the connector (None: all) goes out (triggered)."""
+        if self._sent_status is not None:
+            if connector_id:
+                self._sent_status.pop(connector_id, None)
+            else:
+                self._sent_status.clear()
+
+    def reset_when_idle(self) -> None:
+        """Reset OnIdle with transactions running: reset once the last one has ended."""
+        st = self.station
+        if self._idle_reset is not None:
+            return
+
+        def on_event(event) -> None:
+            if event.kind == "tx_stopped" and all(c.transaction is None
+                                                  for c in st.connectors[1:]):
+                self._idle_reset()
+                self._idle_reset = None
+                if st.request_reset(hard=False):
+                    self.boot_reason = "ScheduledReset"
+        self._idle_reset = st.events.subscribe(on_event)
+
+    # -- C authorization ---------------------------------------------------------------------
+    async def authorize(self, id_token) -> AuthorizationInfo:
+        reply = await self.link.call("Authorize",
+                                     {"idToken": token_payload(id_token.value, id_token.type)})
+        return id_token_info(reply["idTokenInfo"])
+
+    # -- E transactions: the station's id is the transactionId -----------------------------------
+    def transaction_name(self, transaction: str) -> str:
+        return transaction
+
+    def csms_transaction(self, transaction_id) -> str | None:
+        return transaction_id if self.station.transaction(transaction_id) is not None else None
+
+    def held(self, intent) -> None:
+        self.events.held(intent.transaction)
+
+    async def deliver(self, intent) -> AuthorizationInfo | None:
+        st = self.station
+        state = None
+        if not isinstance(intent, MeterSample):
+            c = st.connectors[intent.connector_id]
+            if c.transaction is not None and c.transaction.id == intent.transaction:
+                state = names.CHARGING_STATE.get(c.status)
+        action, payload = self.events.build(intent, state)
+        if payload is None:
+            return None
+        reply = await self.link.call(action, payload)
+        if not isinstance(intent, MeterSample):
+            self.events.delivered(intent, bool(payload.get("offline")))
+        return id_token_info(reply.get("idTokenInfo"))
+
+    # -- P data transfer ---------------------------------------------------------------------
+    async def data_transfer(self, vendor_id: str, message_id: str | None,
+                            data: str | None) -> tuple[str, str | None]:
+        payload = {"vendorId": vendor_id}
+        if message_id is not None:
+            payload["messageId"] = message_id
+        if data is not None:
+            payload["data"] = data
+        reply = await self.link.call("DataTransfer", payload)
+        data = reply.get("data")
+        return reply["status"], data if data is None or isinstance(data, str) else str(data)
+
+    async def send(self, intent):
+        raise TypeError(f"the 2.0.1 dialect cannot say {type(intent).__name__} yet")
+
+    # -- CSMS-initiated ----------------------------------------------------------------------
+    async def handle(self, action: str, payload: dict) -> dict:
+        st = self.station
+        st.events.emit("csms_request", action, payload=payload)
+        scripted = st.take_answer(action)
+        if scripted is not None:
+            return scripted
+        if st.registration == Registration.REJECTED:
+            raise OcppError(ErrorCode.SECURITY_ERROR,
+                            "BootNotification was rejected; no requests until accepted")
+        handler = HANDLERS.get(action)
+        if handler is None:
+            raise OcppError(ErrorCode.NOT_SUPPORTED, f"{action} is not supported by this station")
+        return await handler(st, payload)
