@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .station import Event, Station, StationError, StationOptions
 from .session import CallErrorReceived, CallTimeout, SessionClosed
-from .dialects import make_station
+from .dialects import make_station, setting_key
 
 # Events worth a line when the run is not verbose.
 RUN_CONNECT_ATTEMPTS = 3
@@ -44,7 +44,8 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
         outcome.steps.append(name)
 
     def count_meter_values(frame) -> None:
-        if frame.direction == "out" and '"MeterValues"' in frame.raw:
+        if frame.direction == "out" and ('"MeterValues"' in frame.raw or (
+                '"TransactionEvent"' in frame.raw and '"Updated"' in frame.raw)):
             outcome.meter_values += 1
 
     station.taps.append(count_meter_values)
@@ -96,14 +97,15 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
         if verbose or event.kind in _HEADLINE:
             print_(f"  {time.strftime('%H:%M:%S')} {event}")
 
-    options.config.setdefault("MeterValueSampleInterval", str(sample_interval))
+    options.config.setdefault(setting_key(options.version, "meter_interval"), str(sample_interval))
     outcomes = []
     tasks = []
     if fleet is None:
         fleet = [(id_pattern.format(n=n), options) for n in range(1, stations + 1)]
     for n, (station_id, station_options) in enumerate(fleet, 1):
         if station_options is not options:  # a template's own interval is too long for a run
-            station_options.config["MeterValueSampleInterval"] = str(sample_interval)
+            station_options.config[setting_key(station_options.version, "meter_interval")] = \
+                str(sample_interval)
         if station_options.connect_attempts is None:
             # a one-shot run reports a CSMS that is not there instead of waiting for it
             station_options = dataclasses.replace(station_options,

@@ -17,6 +17,9 @@ def _common_station_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csms", metavar="URL",
                    help="CSMS endpoint; each station appends its id as the last path segment "
                         "(default: start the bundled hub in-process)")
+    p.add_argument("--protocol", choices=("ocpp1.6", "ocpp2.0.1"), default="ocpp1.6",
+                   help="OCPP version the stations speak (default %(default)s; a template's "
+                        "or fleet's protocol: wins)")
     p.add_argument("--connectors", type=int, default=1, help="connectors per station (default 1)")
     p.add_argument("--vendor", default="chargesim",
                    help="chargePointVendor sent in BootNotification (default %(default)s)")
@@ -50,7 +53,7 @@ def _common_station_args(p: argparse.ArgumentParser) -> None:
 
 def _options(a):
     from .station import StationOptions
-    return StationOptions(connectors=a.connectors, vendor=a.vendor, model=a.model,
+    return StationOptions(connectors=a.connectors, version=a.protocol, vendor=a.vendor, model=a.model,
                           max_power_w=a.max_power, mode="lenient" if a.lenient else "strict",
                           call_timeout=a.call_timeout, security_profile=a.security_profile,
                           authorization_key=a.password if a.security_profile in (1, 2) else None,

@@ -17,6 +17,12 @@ def dialect_for(version: str) -> type[Dialect]:
     raise ValueError(f"no dialect for {version!r} yet (known: ocpp1.6, ocpp2.0.1)")
 
 
+def setting_key(version: str, name: str) -> str:
+    """The key (1.6) or variable key (2.0.1) holding the neutral setting `name` in `version`
+    (drivers set options.config by it)."""
+    return dialect_for(version).setting_keys[name]
+
+
 def make_station(station_id: str, csms_url: str, options: StationOptions | None = None,
                  **overrides) -> Station:
     """A station speaking its options' protocol version (the drivers' constructor)."""
@@ -24,4 +30,4 @@ def make_station(station_id: str, csms_url: str, options: StationOptions | None 
     return Station(station_id, csms_url, opts, dialect=dialect_for(opts.version))
 
 
-__all__ = ["BootResult", "Dialect", "dialect_for", "make_station"]
+__all__ = ["BootResult", "Dialect", "dialect_for", "make_station", "setting_key"]
