@@ -1,0 +1,240 @@
+"""Our station speaking OCPP 2.0.1 against the bundled hub, one use case per test: boot,
+the device model (Get/SetVariables, reports), a transaction with meter values, remote
+start and stop, reset, availability and the offline queue delivered in order with seqNo."""
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from simulator.dialects import make_station, setting_key
+from simulator.dialects.ocpp201.device_model import SETTING_KEYS, model
+from simulator.station import StationOptions
+from simulator.station.settings import NAMES
+from tests.hub_helpers import running_hub, wait_for
+
+TAG = "V201-TAG"
+V201 = "ocpp2.0.1"
+
+
+def fast(**kw) -> StationOptions:
+    kw.setdefault("config", {"SampledDataCtrlr/TxUpdatedInterval": "2"})
+    return StationOptions(version=V201, interval_scale=0.05, **kw)
+
+
+class Commands:
+    def __init__(self, hub, station_id):
+        self.http = aiohttp.ClientSession(hub.api_url)
+        self.station_id = station_id
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.http.close()
+
+    async def __call__(self, action, payload):
+        async with self.http.post(f"/stations/{self.station_id}/commands/{action}",
+                                  json=payload) as r:
+            body = await r.json()
+            assert r.status == 200, body
+            return body["response"]
+
+
+def test_every_neutral_setting_is_a_device_model_variable():
+    assert set(SETTING_KEYS) == NAMES
+    keys = {s.name for s in model(2, 0).specs()}
+    assert set(SETTING_KEYS.values()) <= keys
+    assert setting_key(V201, "heartbeat_interval") == "OCPPCommCtrlr/HeartbeatInterval"
+    # definitions are shared by every station of one shape (idle cost)
+    assert model(2, 0) is model(2, 0)
+    a = make_station("DM-A", "ws://127.0.0.1/ocpp", fast(connectors=2))
+    b = make_station("DM-B", "ws://127.0.0.1/ocpp", fast(connectors=2))
+    assert a.dialect.model is b.dialect.model
+
+
+async def test_boot_status_and_a_full_transaction_with_meter_values():
+    async with running_hub(tags={TAG: "Accepted"}, flush_interval=0.1) as hub:
+        st = make_station("V201-1", hub.url, fast(max_power_w=350_000))
+        await st.start()
+        try:
+            assert hub.store.get_station("V201-1")["vendor"] == "chargesim"
+            await st.plug_in(1)
+            started = st.expect("tx_started", 1)
+            assert await st.present_tag(1, TAG) == "Started"
+            tx = (await asyncio.wait_for(started, 5)).data["transaction"]
+            for _ in range(3):
+                await asyncio.wait_for(st.expect("meter", 1), 5)
+            assert await st.present_tag(1, TAG) == "Stopped"
+            await st.unplug(1)
+        finally:
+            await st.stop()
+        events = hub.store.v201.events("V201-1", tx)
+        kinds = [e["event_type"] for e in events]
+        assert kinds[0] == "Started" and kinds[-1] == "Ended" and "Updated" in kinds
+        assert [e["seq_no"] for e in events] == list(range(len(events)))
+        assert events[0]["trigger_reason"] == "Authorized"
+        assert events[-1]["trigger_reason"] == "StopAuthorized"
+        assert events[-1]["stopped_reason"] == "Local"
+        assert not any(e["flags"] for e in events) and not any(e["offline"] for e in events)
+        row = hub.store.get_transaction(events[0]["transaction_id"])
+        assert row["id_tag"] == TAG and row["meter_stop"] > row["meter_start"]
+
+
+async def test_device_model_get_set_variables_and_reports():
+    async with running_hub() as hub:
+        st = make_station("V201-DM", hub.url, fast(connectors=2))
+        await st.start()
+        try:
+            async with Commands(hub, "V201-DM") as command:
+                hb = {"component": {"name": "OCPPCommCtrlr"},
+                      "variable": {"name": "HeartbeatInterval"}}
+                reply = await command("SetVariables", {"setVariableData": [
+                    {**hb, "attributeValue": "120"},
+                    {"component": {"name": "TxCtrlr"}, "variable": {"name": "TxStartPoint"},
+                     "attributeValue": "Authorized"},                           # read-only
+                    {**hb, "attributeValue": "often"},                          # not an integer
+                    {"component": {"name": "NoSuchCtrlr"}, "variable": {"name": "X"},
+                     "attributeValue": "1"},
+                    {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "Nope"},
+                     "attributeValue": "1"},
+                    {**hb, "attributeType": "MaxSet", "attributeValue": "9"},
+                ]})
+                assert [r["attributeStatus"] for r in reply["setVariableResult"]] == [
+                    "Accepted", "Rejected", "Rejected", "UnknownComponent", "UnknownVariable",
+                    "NotSupportedAttributeType"]
+                assert st.settings["heartbeat_interval"] == 120   # the engine reads it
+                reply = await command("GetVariables", {"getVariableData": [
+                    hb,
+                    {"component": {"name": "EVSE", "evse": {"id": 2}},
+                     "variable": {"name": "Power"}, "attributeType": "MaxSet"},
+                    {"component": {"name": "EVSE", "evse": {"id": 3}},
+                     "variable": {"name": "Power"}},
+                    {"component": {"name": "SecurityCtrlr"},
+                     "variable": {"name": "BasicAuthPassword"}},             # write-only
+                ]})
+                results = reply["getVariableResult"]
+                assert results[0]["attributeValue"] == "120"
+                assert results[1]["attributeValue"] == "11000"
+                assert [r["attributeStatus"] for r in results] == [
+                    "Accepted", "Accepted", "UnknownComponent", "Rejected"]
+
+                reports = []
+                st.taps.append(lambda f: reports.append(f.raw) if f.direction == "out"
+                               and '"NotifyReport"' in f.raw else None)
+                assert await command("GetBaseReport", {"requestId": 7,
+                                                       "reportBase": "FullInventory"}) == {
+                    "status": "Accepted"}
+                await wait_for(lambda: any('"tbc":false' in r.replace(" ", "") for r in reports),
+                               timeout=5)
+                assert len(reports) > 1          # split into parts (ItemsPerMessage)
+                assert await command("GetReport", {"requestId": 8, "componentVariable": [
+                    {"component": {"name": "NoSuchCtrlr"}}]}) == {"status": "EmptyResultSet"}
+                assert await command("GetReport", {"requestId": 9, "componentVariable": [
+                    {"component": {"name": "TxCtrlr"}}]}) == {"status": "Accepted"}
+            rows = hub.store.v201.variables("V201-DM", "OCPPCommCtrlr")
+            assert any(r["variable"] == "HeartbeatInterval" and r["value"] == "120" for r in rows)
+        finally:
+            await st.stop()
+
+
+async def test_remote_start_stop_with_remote_start_id_and_availability():
+    async with running_hub(tags={TAG: "Accepted"}) as hub:
+        st = make_station("V201-RC", hub.url, fast(connectors=2))
+        statuses = []
+        st.taps.append(lambda f: statuses.append(f.raw) if f.direction == "out"
+                       and '"StatusNotification"' in f.raw else None)
+        await st.start()
+        try:
+            async with Commands(hub, "V201-RC") as command:
+                await st.plug_in(2)
+                started = st.expect("tx_started", 2)
+                assert await command("RequestStartTransaction", {
+                    "idToken": {"idToken": TAG, "type": "Central"}, "remoteStartId": 77,
+                    "evseId": 2}) == {"status": "Accepted"}
+                tx = (await asyncio.wait_for(started, 5)).data["transaction"]
+                assert st.transaction(tx).id_token.type == "Central"
+                stopped = st.expect("tx_stopped", 2)
+                assert await command("RequestStopTransaction", {"transactionId": tx}) == {
+                    "status": "Accepted"}
+                assert (await asyncio.wait_for(stopped, 5)).data["reason"] == "remote"
+                assert await command("RequestStopTransaction", {"transactionId": "nope"}) == {
+                    "status": "Rejected"}
+                assert (await command("UnlockConnector", {"evseId": 9, "connectorId": 1})
+                        )["status"] == "UnknownConnector"
+                assert await command("ChangeAvailability", {
+                    "operationalStatus": "Inoperative", "evse": {"id": 1}}) == {
+                    "status": "Accepted"}
+                await wait_for(lambda: st.connectors[1].status.value == "unavailable")
+                await wait_for(lambda: any('"Unavailable"' in f and '"evseId":1' in
+                                           f.replace(" ", "") for f in statuses))
+        finally:
+            await st.stop()
+        events = hub.store.v201.events("V201-RC", tx)
+        assert events[0]["trigger_reason"] == "RemoteStart"
+        assert events[-1]["trigger_reason"] == "RemoteStop"
+        assert events[-1]["stopped_reason"] == "Remote"
+
+
+async def test_reset_immediate_reboots_and_boots_again_with_its_reason():
+    async with running_hub() as hub:
+        st = make_station("V201-RS", hub.url, fast())
+        boots = []
+        st.taps.append(lambda f: boots.append(f.raw) if f.direction == "out"
+                       and '"BootNotification"' in f.raw else None)
+        await st.start()
+        try:
+            async with Commands(hub, "V201-RS") as command:
+                rebooted = st.expect("rebooted")
+                assert await command("Reset", {"type": "Immediate"}) == {"status": "Accepted"}
+                await asyncio.wait_for(rebooted, 5)
+                await wait_for(lambda: len(boots) == 2 and st.view.online, timeout=5)
+                assert '"PowerUp"' in boots[0] and '"RemoteReset"' in boots[1]
+                assert (await command("Reset", {"type": "Immediate", "evseId": 1})
+                        )["status"] == "Rejected"
+        finally:
+            await st.stop()
+
+
+async def test_reset_on_idle_waits_for_the_transaction_to_end():
+    async with running_hub(tags={TAG: "Accepted"}) as hub:
+        st = make_station("V201-IDLE", hub.url, fast())
+        await st.start()
+        try:
+            async with Commands(hub, "V201-IDLE") as command:
+                await st.plug_in(1)
+                assert await st.present_tag(1, TAG) == "Started"
+                assert await command("Reset", {"type": "OnIdle"}) == {"status": "Scheduled"}
+                assert st.view.online    # still up: the transaction runs on
+                rebooted = st.expect("rebooted")
+                assert await st.present_tag(1, TAG) == "Stopped"
+                await asyncio.wait_for(rebooted, 5)
+        finally:
+            await st.stop()
+
+
+async def test_offline_events_are_delivered_in_order_with_seq_no_and_offline_flag():
+    async with running_hub(tags={TAG: "Accepted"}) as hub:
+        st = make_station("V201-OFF", hub.url, fast(max_power_w=350_000))
+        await st.start()
+        try:
+            await st.plug_in(1)
+            started = st.expect("tx_started", 1)
+            assert await st.present_tag(1, TAG) == "Started"
+            tx = (await asyncio.wait_for(started, 5)).data["transaction"]
+            st.go_offline()
+            for _ in range(2):
+                await asyncio.wait_for(st.expect("queued", 1), 5)
+            assert await st.present_tag(1, TAG) == "Stopped"   # local list / cache knows it
+            delivered = st.expect("sent_held", 1,
+                                  where=lambda e: e.data.get("action") == "transaction_ended")
+            st.come_online()
+            await asyncio.wait_for(delivered, 10)
+        finally:
+            await st.stop()
+        events = hub.store.v201.events("V201-OFF", tx)
+        assert [e["seq_no"] for e in events] == list(range(len(events)))
+        assert events[-1]["event_type"] == "Ended"
+        assert events[0]["offline"] == 0 and events[-1]["offline"] == 1
+        assert not any(e["flags"] for e in events)
