@@ -238,3 +238,29 @@ async def test_offline_events_are_delivered_in_order_with_seq_no_and_offline_fla
         assert events[-1]["event_type"] == "Ended"
         assert events[0]["offline"] == 0 and events[-1]["offline"] == 1
         assert not any(e["flags"] for e in events)
+
+
+async def test_mixed_fleet_of_16_and_201_stations_charges_on_one_hub():
+    from importlib import resources
+
+    from simulator.charging_run import run
+    from simulator.templates.loader import load_fleet
+    path = resources.files("simulator.templates") / "fleets" / "mixed-protocols.yaml"
+    fleet = load_fleet(str(path))
+    fleet = [(sid, StationOptions(**{**{f: getattr(o, f) for f in o.__slots__},
+                                     "interval_scale": 0.05})) for sid, o in fleet]
+    assert {o.version for _, o in fleet} == {"ocpp1.6", V201}
+    async with running_hub(tags={f"MIX-{n}": "Accepted" for n in range(1, 5)}) as hub:
+        outcomes = await run(hub.url, stations=len(fleet), id_pattern="X{n}", tag="MIX-{n}",
+                             seconds=0.5, sample_interval=2, options=StationOptions(),
+                             verbose=False, print_=lambda *_: None, fleet=fleet)
+        assert all(o.ok for o in outcomes), [o.line() for o in outcomes]
+        by_version = {}
+        for (sid, o), out in zip(fleet, outcomes):
+            row = hub.store.get_station(sid)
+            assert row is not None
+            by_version.setdefault(o.version, []).append(out.transaction_id)
+        assert all(isinstance(t, int) for t in by_version["ocpp1.6"])
+        assert all(isinstance(t, str) and hub.store.v201.events(sid, t) is not None
+                   for t in by_version[V201])
+        assert len(hub.store.v201.events(fleet[-1][0])) >= 2
