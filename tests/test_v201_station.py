@@ -264,3 +264,42 @@ async def test_mixed_fleet_of_16_and_201_stations_charges_on_one_hub():
         assert all(isinstance(t, str) and hub.store.v201.events(sid, t) is not None
                    for t in by_version[V201])
         assert len(hub.store.v201.events(fleet[-1][0])) >= 2
+
+
+async def test_firmware_update_and_log_upload_report_their_status_to_the_hub():
+    import json
+
+    from tests.transfer_helpers import file_server
+    async with running_hub() as hub, file_server() as files:
+        files.files["fw/image.bin"] = b"firmware-version: 9.9.9\n..."
+        st = make_station("V201-FW", hub.url, fast(reboot_delay=0.1))
+        sent = []
+        st.taps.append(lambda f: sent.append(json.loads(f.raw)) if f.direction == "out"
+                       and f.raw.startswith("[2") else None)
+        await st.start()
+        try:
+            async with Commands(hub, "V201-FW") as command:
+                rebooted = st.expect("rebooted")
+                assert await command("UpdateFirmware", {"requestId": 11, "firmware": {
+                    "location": f"{files.url}/fw/image.bin",
+                    "retrieveDateTime": "2020-01-01T00:00:00Z"}}) == {"status": "Accepted"}
+                await asyncio.wait_for(rebooted, 10)
+
+                def firmware():
+                    return [m[3] for m in sent if m[2] == "FirmwareStatusNotification"]
+                await wait_for(lambda: any(p["status"] == "Installed" for p in firmware()),
+                               timeout=10)
+                assert [p["status"] for p in firmware()][:2] == ["Downloading", "Downloaded"]
+                assert all(p["requestId"] == 11 for p in firmware())
+                boots = [m[3]["reason"] for m in sent if m[2] == "BootNotification"]
+                assert boots == ["PowerUp", "FirmwareUpdate"]
+                reply = await command("GetLog", {"logType": "DiagnosticsLog", "requestId": 4,
+                                                 "log": {"remoteLocation": f"{files.url}/up"}})
+                assert reply["status"] == "Accepted"
+                await wait_for(lambda: any(m[2] == "LogStatusNotification"
+                                           and m[3]["status"] == "Uploaded" for m in sent),
+                               timeout=10)
+                assert any(k.startswith("up/") for k in files.uploads)
+                assert st.view.config is not None
+        finally:
+            await st.stop()

@@ -243,6 +243,9 @@ async def unlock_connector(st: Station, p: dict) -> dict:
 TRIGGERS = {"BootNotification": "boot", "FirmwareStatusNotification": "firmware_status",
             "Heartbeat": "heartbeat", "MeterValues": "meter_values",
             "TransactionEvent": "meter_values", "StatusNotification": "status"}
+# ... and those the station's security part sends (their current status, a new CSR)
+EXTENDED = {"LogStatusNotification": "log_status",
+            "SignChargingStationCertificate": "sign_certificate"}
 
 
 async def trigger_message(st: Station, p: dict) -> dict:
@@ -261,6 +264,8 @@ async def trigger_message(st: Station, p: dict) -> dict:
         st.dialect.boot_reason = "Triggered"
     if message == "StatusNotification":
         st.dialect.forget_status(c)
+    if message in EXTENDED:
+        return {"status": st.security.extended_trigger(EXTENDED[message], None)}
     name = TRIGGERS.get(message)
     if name is None:
         return {"status": "NotImplemented"}

@@ -15,7 +15,7 @@ from ...station.intents import MeterSample, TransactionStarted
 from ...station.lifecycle import Registration
 from ..base import BootResult, Dialect
 from ..ocppj import OcppJLink
-from . import core, device_model, names, smart_charging
+from . import core, device_model, names, security, smart_charging
 from .transactions import TransactionEvents, id_token_info, token_payload
 
 if TYPE_CHECKING:
@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from ...station.connector import Connector
 
 VERSION = "ocpp2.0.1"
-FEATURES = (core, smart_charging)
+FEATURES = (core, smart_charging, security)
 HANDLERS: dict[str, Callable] = {a: fn for m in FEATURES for a, fn in m.HANDLERS.items()}
+SENDERS: dict[type, Callable] = {t: fn for m in FEATURES
+                                 for t, fn in getattr(m, "SENDERS", {}).items()}
 
 
 class Ocpp201Dialect(Dialect):
@@ -41,8 +43,14 @@ class Ocpp201Dialect(Dialect):
                                         o.phases)
         self.events = TransactionEvents(lambda: station.transaction_refs)
         self.boot_reason = "PowerUp"
+        self.firmware_request: int | None = None   # the plain UpdateFirmware's requestId
         self._sent_status: dict[int, str] | None = None   # connector -> last status sent
         self._idle_reset: Callable[[], None] | None = None
+        self._watching: Callable[[], None] | None = None
+
+    def _on_event(self, event) -> None:
+        if event.kind == "reset" and event.text == "reboot":
+            self.boot_reason = "FirmwareUpdate"
 
     def config_specs(self, options):
         return self.model.specs()
@@ -53,6 +61,8 @@ class Ocpp201Dialect(Dialect):
 
     async def connect(self, on_lost) -> None:
         self._sent_status = None    # a new link hears every status again
+        if self._watching is None:  # why the next boot happens (the station's events)
+            self._watching = self.station.events.subscribe(self._on_event)
         await self.link.open(on_lost, self.station.settings["ping_interval"])
 
     async def close(self) -> None:
@@ -157,7 +167,10 @@ class Ocpp201Dialect(Dialect):
         return reply["status"], data if data is None or isinstance(data, str) else str(data)
 
     async def send(self, intent):
-        raise TypeError(f"the 2.0.1 dialect cannot say {type(intent).__name__} yet")
+        sender = SENDERS.get(type(intent))
+        if sender is None:
+            raise TypeError(f"the 2.0.1 dialect cannot say {type(intent).__name__}")
+        return await sender(self.link, intent)
 
     # -- CSMS-initiated ----------------------------------------------------------------------
     async def handle(self, action: str, payload: dict) -> dict:
