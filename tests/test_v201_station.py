@@ -303,3 +303,42 @@ async def test_firmware_update_and_log_upload_report_their_status_to_the_hub():
                 assert st.view.config is not None
         finally:
             await st.stop()
+
+
+async def test_charging_profiles_set_reported_composite_and_cleared():
+    import json
+    async with running_hub() as hub:
+        st = make_station("V201-SC", hub.url, fast(connectors=2))
+        sent = []
+        st.taps.append(lambda f: sent.append(json.loads(f.raw)) if f.direction == "out"
+                       and f.raw.startswith("[2") else None)
+        await st.start()
+        try:
+            async with Commands(hub, "V201-SC") as command:
+                profile = {"id": 5, "stackLevel": 1, "chargingProfilePurpose": "TxDefaultProfile",
+                           "chargingProfileKind": "Relative", "chargingSchedule": [{
+                               "id": 1, "chargingRateUnit": "W",
+                               "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 4000}]}]}
+                assert await command("SetChargingProfile", {"evseId": 1,
+                                                            "chargingProfile": profile}) == {
+                    "status": "Accepted"}
+                bad = {**profile, "chargingProfilePurpose": "ChargingStationExternalConstraints"}
+                assert (await command("SetChargingProfile", {"evseId": 1, "chargingProfile": bad})
+                        )["status"] == "Rejected"
+                reply = await command("GetCompositeSchedule", {"duration": 600, "evseId": 1,
+                                                              "chargingRateUnit": "W"})
+                assert reply["status"] == "Accepted"
+                assert reply["schedule"]["chargingSchedulePeriod"][0]["limit"] == 4000
+                assert await command("GetChargingProfiles", {"requestId": 3, "chargingProfile": {
+                    "chargingProfilePurpose": "TxDefaultProfile"}}) == {"status": "Accepted"}
+                await wait_for(lambda: any(m[2] == "ReportChargingProfiles" for m in sent))
+                report = next(m[3] for m in sent if m[2] == "ReportChargingProfiles")
+                assert report["evseId"] == 1 and report["chargingProfile"][0]["id"] == 5
+                assert await command("ClearChargingProfile", {"chargingProfileId": 5}) == {
+                    "status": "Accepted"}
+                assert await command("GetChargingProfiles", {"requestId": 4, "chargingProfile": {
+                    "chargingProfileId": [5]}}) == {"status": "NoProfiles"}
+                assert await command("ClearChargingProfile", {"chargingProfileId": 5}) == {
+                    "status": "Unknown"}
+        finally:
+            await st.stop()

@@ -193,8 +193,8 @@ def _controllers(security_profile: int) -> list[Variable]:
            instance="chargesim"),
         _v("OCPPCommCtrlr", "ConnectionTimeOut", "integer", "60", unit="s",
            instance="chargesim"),
-        _v("SampledDataCtrlr", "TxEndedAlignedMeasurands", "MemberList", "",
-           values_list=_MEAS, instance="chargesim"),
+        _v("SmartChargingCtrlr", "RateUnit", "MemberList", "Current,Power", mutability=RO,
+           values_list=("Current", "Power"), instance="chargesim"),
     ]
 
 
@@ -250,7 +250,8 @@ SETTING_KEYS = MappingProxyType({
                                     "TransactionEvent"),
     "reserve_connector_zero": _k("ReservationCtrlr", "ReserveStation", "chargesim"),
     "profile_max_stack_level": _k("SmartChargingCtrlr", "ProfileStackLevel"),
-    "schedule_allowed_units": _k("SmartChargingCtrlr", "RateUnit"),
+    # the engine's words for the units (Current, Power); RateUnit says them as A, W
+    "schedule_allowed_units": _k("SmartChargingCtrlr", "RateUnit", "chargesim"),
     "schedule_max_periods": _k("SmartChargingCtrlr", "PeriodsPerSchedule"),
     "max_profiles_installed": _k("SmartChargingCtrlr", "Entries", "ChargingProfiles"),
     "security_profile": _k("SecurityCtrlr", "SecurityProfile"),

@@ -105,6 +105,65 @@ async def get_composite_schedule(st: Station, p: dict) -> dict:
                                    for start, limit in schedule.periods]}}
 
 
-HANDLERS = {"SetChargingProfile": set_charging_profile,
+PURPOSE_OF = {v: k for k, v in PURPOSE.items()}
+
+
+def profile_payload(st: Station, p: Profile) -> dict:
+    schedule: dict = {"id": p.id, "chargingRateUnit": p.unit, "chargingSchedulePeriod": [
+        {"startPeriod": x.start, "limit": x.limit,
+         **({"numberPhases": x.phases} if x.phases else {})} for x in p.periods]}
+    if p.start_schedule is not None:
+        schedule["startSchedule"] = iso(p.start_schedule)
+    if p.duration is not None:
+        schedule["duration"] = p.duration
+    if p.min_rate is not None:
+        schedule["minChargingRate"] = p.min_rate
+    out = {"id": p.id, "stackLevel": p.stack_level,
+           "chargingProfilePurpose": PURPOSE_OF[p.purpose], "chargingProfileKind": p.kind,
+           "chargingSchedule": [schedule]}
+    if p.recurrency:
+        out["recurrencyKind"] = p.recurrency
+    if p.valid_from is not None:
+        out["validFrom"] = iso(p.valid_from)
+    if p.valid_to is not None:
+        out["validTo"] = iso(p.valid_to)
+    if p.transaction is not None and st.transaction(p.transaction) is not None:
+        out["transactionId"] = p.transaction
+    return out
+
+
+async def get_charging_profiles(st: Station, p: dict) -> dict:
+    """Answer, then ReportChargingProfiles per EVSE (tbc on all but the last)."""
+    crit = p["chargingProfile"]
+    sources = crit.get("chargingLimitSource")
+    c = None
+    if p.get("evseId") is not None:
+        c = _connector(st, p["evseId"])
+        if c is None:
+            return {"status": "NoProfiles"}
+    purpose = crit.get("chargingProfilePurpose")
+    found = [] if (sources and "CSO" not in sources) or (purpose and purpose not in PURPOSE) \
+        else st.smart_charging.installed(crit.get("chargingProfileId"), c,
+                                         PURPOSE.get(purpose) if purpose else None,
+                                         crit.get("stackLevel"))
+    if not found:
+        return {"status": "NoProfiles"}
+    by_evse: dict[int, list] = {}
+    for x in found:
+        by_evse.setdefault(st.connectors[x.connector_id].evse_id if x.connector_id else 0,
+                           []).append(profile_payload(st, x))
+
+    async def report():
+        evses = sorted(by_evse)
+        for n, evse in enumerate(evses):
+            await st.dialect.link.call("ReportChargingProfiles", {
+                "requestId": p["requestId"], "chargingLimitSource": "CSO",
+                "tbc": n < len(evses) - 1, "evseId": evse, "chargingProfile": by_evse[evse]})
+    st.tasks.after_reply(report, f"report-profiles-{p['requestId']}")
+    return {"status": "Accepted"}
+
+
+HANDLERS = {"GetChargingProfiles": get_charging_profiles,
+            "SetChargingProfile": set_charging_profile,
             "ClearChargingProfile": clear_charging_profile,
             "GetCompositeSchedule": get_composite_schedule}
