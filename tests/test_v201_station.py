@@ -342,3 +342,37 @@ async def test_charging_profiles_set_reported_composite_and_cleared():
                     "status": "Unknown"}
         finally:
             await st.stop()
+
+
+def test_201_field_quirks_rewrite_transaction_events_only_on_the_wire():
+    from simulator.dialects.quirks import QuirkSet
+    event = {"seqNo": 3, "timestamp": "2026-01-02T03:04:05.000Z", "meterValue": [
+        {"timestamp": "2026-01-02T03:04:05.000Z",
+         "sampledValue": [{"value": 604.2, "measurand": "Energy.Active.Import.Register"}]}]}
+    action, wire = QuirkSet(["string_values", "missing_seq_no", "timestamp_no_offset"]
+                            ).outbound("TransactionEvent", event)
+    assert action == "TransactionEvent" and "seqNo" not in wire
+    assert wire["meterValue"][0]["sampledValue"][0]["value"] == "604.2"
+    assert wire["timestamp"] == wire["meterValue"][0]["timestamp"] == "2026-01-02T03:04:05.000"
+    assert event["seqNo"] == 3 and event["meterValue"][0]["sampledValue"][0]["value"] == 604.2
+
+
+async def test_strict_hub_refuses_string_values_and_lenient_hub_repairs_them():
+    for mode, expect in (("strict", "TypeConstraintViolation"), ("lenient", None)):
+        async with running_hub(tags={TAG: "Accepted"}, mode=mode) as hub:
+            st = make_station(f"V201-Q-{mode}", hub.url,
+                              fast(quirks=["string_values"], call_timeout=2))
+            errors = []
+            st.on_event = lambda e: errors.append(e.text) if e.kind == "error" else None
+            await st.start()
+            try:
+                await st.plug_in(1)
+                if expect:
+                    with pytest.raises(Exception, match=expect):
+                        await st.present_tag(1, TAG)
+                else:
+                    assert await st.present_tag(1, TAG) == "Started"
+                    events = hub.store.v201.events(f"V201-Q-{mode}")
+                    assert events and events[0]["event_type"] == "Started"
+            finally:
+                await st.stop()
