@@ -169,6 +169,12 @@ async def test_remote_start_stop_with_remote_start_id_and_availability():
                 await wait_for(lambda: st.connectors[1].status.value == "unavailable")
                 await wait_for(lambda: any('"Unavailable"' in f and '"evseId":1' in
                                            f.replace(" ", "") for f in statuses))
+                reply = await command("GetVariables", {"getVariableData": [
+                    {"component": {"name": "EVSE", "evse": {"id": evse}},
+                     "variable": {"name": name}}
+                    for evse in (1, 2) for name in ("AvailabilityState", "Available")]})
+                assert [r["attributeValue"] for r in reply["getVariableResult"]] == [
+                    "Unavailable", "false", "Occupied", "true"]
         finally:
             await st.stop()
         events = hub.store.v201.events("V201-RC", tx)

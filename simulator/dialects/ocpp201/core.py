@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import now_iso, parse_iso
 from ...station.local_list import ListEntry, list_version, send_local_list
+from . import names
 from .device_model import READ_ONLY, WRITE_ONLY
 from .transactions import id_token, id_token_info
 
@@ -36,6 +37,25 @@ def _connector(st: Station, evse: dict | int | None) -> int | None:
 
 
 # -- B device model ------------------------------------------------------------------------
+def value_of(st: Station, var, attr: str = "Actual") -> str:
+    """A variable attribute's value: the store's, or for the few that report the station's
+    state (availability, power, clock, list size) that state now."""
+    if attr == "Actual":
+        if var.name in ("AvailabilityState", "Available"):
+            c = st.connectors[st.evses[var.evse].connectors[0].id] if var.evse else st.connectors[0]
+            if var.name == "Available":
+                return "true" if c.operative else "false"
+            return names.STATUS[c.status]
+        if var.name == "Power" and var.evse:
+            c = st.evses[var.evse].connectors[0]
+            return f"{c.meter.read().power_w:.0f}"
+        if var.component == "ClockCtrlr" and var.name == "DateTime":
+            return now_iso()
+        if var.component == "LocalAuthListCtrlr" and var.name == "Entries":
+            return str(len(st.local_list))
+    return st.config.text(var.key(attr))
+
+
 def _item_result(item: dict, status: str, attr: str, **extra) -> dict:
     return {"attributeStatus": status, "attributeType": attr, "component": item["component"],
             "variable": item["variable"], **extra}
@@ -64,7 +84,7 @@ async def get_variables(st: Station, p: dict) -> dict:
             out.append(_item_result(item, "Rejected", attr))
         else:
             out.append(_item_result(item, "Accepted", attr,
-                                    attributeValue=st.config.text(var.key(attr))))
+                                    attributeValue=value_of(st, var, attr)))
     return {"getVariableResult": out}
 
 
@@ -92,7 +112,7 @@ def _report_item(st: Station, var) -> dict:
         a: dict = {"type": attr, "mutability": var.mutability, "persistent": True,
                    "constant": var.mutability == READ_ONLY}
         if var.mutability != WRITE_ONLY:
-            a["value"] = st.config.text(var.key(attr))
+            a["value"] = value_of(st, var, attr)
         attrs.append(a)
     return {"component": var.component_payload(), "variable": var.variable_payload(),
             "variableAttribute": attrs, "variableCharacteristics": var.characteristics()}
