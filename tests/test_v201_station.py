@@ -382,3 +382,17 @@ async def test_strict_hub_refuses_string_values_and_lenient_hub_repairs_them():
                     assert events and events[0]["event_type"] == "Started"
             finally:
                 await st.stop()
+
+
+def test_chargesim_run_protocol_201_charges_three_stations_on_the_bundled_hub():
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "simulator.cli", "run", "--protocol",
+                             "ocpp2.0.1", "--stations", "3", "--seconds", "1"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed, 0 failed" in result.stdout
+    assert "TransactionEvent" in result.stdout and "StartTransaction" not in result.stdout
+    bad = subprocess.run([sys.executable, "-m", "simulator.cli", "run", "--protocol", "ocpp2.1"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--protocol" in bad.stderr
