@@ -100,10 +100,12 @@ async def test_device_model_get_set_variables_and_reports():
                     {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "Nope"},
                      "attributeValue": "1"},
                     {**hb, "attributeType": "MaxSet", "attributeValue": "9"},
+                    {"component": {"name": "SecurityCtrlr"},
+                     "variable": {"name": "BasicAuthPassword"}, "attributeValue": "short"},
                 ]})
                 assert [r["attributeStatus"] for r in reply["setVariableResult"]] == [
                     "Accepted", "Rejected", "Rejected", "UnknownComponent", "UnknownVariable",
-                    "NotSupportedAttributeType"]
+                    "NotSupportedAttributeType", "Rejected"]
                 assert st.settings["heartbeat_interval"] == 120   # the engine reads it
                 reply = await command("GetVariables", {"getVariableData": [
                     hb,
@@ -396,3 +398,52 @@ def test_chargesim_run_protocol_201_charges_three_stations_on_the_bundled_hub():
     bad = subprocess.run([sys.executable, "-m", "simulator.cli", "run", "--protocol", "ocpp2.1"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--protocol" in bad.stderr
+
+
+async def test_reservation_local_list_cache_and_data_transfer():
+    from datetime import datetime, timedelta, timezone
+    later = (datetime.now(timezone.utc) + timedelta(minutes=10)).isoformat()
+    async with running_hub(tags={TAG: "Accepted"}) as hub:
+        st = make_station("V201-HC", hub.url, fast(connectors=2))
+        await st.start()
+        try:
+            async with Commands(hub, "V201-HC") as command:
+                token = {"idToken": TAG, "type": "ISO14443"}
+                assert await command("ReserveNow", {"id": 1, "expiryDateTime": later,
+                                                    "idToken": token, "evseId": 1}) == {
+                    "status": "Accepted"}
+                await wait_for(lambda: st.connectors[1].status.value == "reserved")
+                assert (await command("ReserveNow", {
+                    "id": 2, "expiryDateTime": later, "idToken": token, "evseId": 2,
+                    "connectorType": "cCCS1"}))["status"] == "Rejected"
+                assert await command("ReserveNow", {"id": 3, "expiryDateTime": later,
+                                                    "idToken": token}) == {"status": "Accepted"}
+                assert await command("CancelReservation", {"reservationId": 1}) == {
+                    "status": "Accepted"}
+                assert await command("CancelReservation", {"reservationId": 1}) == {
+                    "status": "Rejected"}
+                assert await command("CancelReservation", {"reservationId": 3}) == {
+                    "status": "Accepted"}
+
+                assert await command("SendLocalList", {
+                    "versionNumber": 4, "updateType": "Full", "localAuthorizationList": [
+                        {"idToken": {"idToken": "LOCAL-1", "type": "ISO14443"},
+                         "idTokenInfo": {"status": "Accepted"}}]}) == {"status": "Accepted"}
+                assert await command("GetLocalListVersion", {}) == {"versionNumber": 4}
+                assert await command("GetVariables", {"getVariableData": [
+                    {"component": {"name": "LocalAuthListCtrlr"},
+                     "variable": {"name": "Entries"}}]}) == {"getVariableResult": [
+                    {"attributeStatus": "Accepted", "attributeType": "Actual",
+                     "component": {"name": "LocalAuthListCtrlr"},
+                     "variable": {"name": "Entries"}, "attributeValue": "1"}]}
+                assert await command("ClearCache", {}) == {"status": "Accepted"}
+                reply = await command("DataTransfer", {"vendorId": "com.nobody"})
+                assert reply["status"] in ("UnknownVendorId", "Rejected")
+            status, _ = await st.data_transfer("com.example", "ping", "hello")
+            assert status in ("Accepted", "UnknownVendorId", "Rejected", "UnknownMessageId")
+            # the local list admits its card offline
+            st.go_offline()
+            await st.plug_in(2)
+            assert await st.present_tag(2, "LOCAL-1") == "Started"
+        finally:
+            await st.stop()

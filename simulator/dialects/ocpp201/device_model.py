@@ -41,6 +41,7 @@ class Variable:
     values_list: tuple[str, ...] | None = None
     attributes: tuple[tuple[str, str], ...] = (("Actual", ""),)   # (type, default) pairs
     reboot: bool = False
+    pattern: re.Pattern | None = None     # a string's form (e.g. the Basic auth password)
 
     @property
     def component_key(self) -> tuple:
@@ -57,7 +58,7 @@ class Variable:
     def spec(self, attribute: str, default: str) -> KeySpec:
         kind = _KIND.get(self.data_type, STR)
         allowed = frozenset(self.values_list) if self.values_list else None
-        pattern = _DECIMAL if self.data_type == "decimal" else None
+        pattern = _DECIMAL if self.data_type == "decimal" else self.pattern
         return KeySpec(self.key(attribute), kind, default,
                        readonly=self.mutability == READ_ONLY, reboot=self.reboot,
                        allowed=allowed, pattern=pattern,
@@ -163,7 +164,9 @@ def _controllers(security_profile: int) -> list[Variable]:
         # SecurityCtrlr: lowering the profile is refused (its minimum follows the value)
         _v("SecurityCtrlr", "SecurityProfile", "integer", str(security_profile),
            min_limit=security_profile, max_limit=3),
-        _v("SecurityCtrlr", "BasicAuthPassword", "string", "", mutability=WO),
+        # 16..40 printable characters, as the 1.6 security whitepaper's AuthorizationKey
+        _v("SecurityCtrlr", "BasicAuthPassword", "string", "", mutability=WO,
+           pattern=re.compile(r"[\x21-\x7e]{16,40}")),
         _v("SecurityCtrlr", "OrganizationName", "string", ""),
         _v("SecurityCtrlr", "CertificateEntries", "integer", "10", mutability=RO,
            extra=(("MaxSet", "10"),)),
