@@ -102,10 +102,12 @@ async def test_device_model_get_set_variables_and_reports():
                     {**hb, "attributeType": "MaxSet", "attributeValue": "9"},
                     {"component": {"name": "SecurityCtrlr"},
                      "variable": {"name": "BasicAuthPassword"}, "attributeValue": "short"},
+                    {"component": {"name": "OCPPCommCtrlr"},
+                     "variable": {"name": "NetworkConfigurationPriority"}, "attributeValue": "0"},
                 ]})
                 assert [r["attributeStatus"] for r in reply["setVariableResult"]] == [
                     "Accepted", "Rejected", "Rejected", "UnknownComponent", "UnknownVariable",
-                    "NotSupportedAttributeType", "Rejected"]
+                    "NotSupportedAttributeType", "Rejected", "RebootRequired"]
                 assert st.settings["heartbeat_interval"] == 120   # the engine reads it
                 reply = await command("GetVariables", {"getVariableData": [
                     hb,

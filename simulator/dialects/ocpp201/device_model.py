@@ -110,7 +110,9 @@ def _controllers(security_profile: int) -> list[Variable]:
            min_limit=1),
         _v("OCPPCommCtrlr", "MessageAttemptInterval", "integer", "60",
            instance="TransactionEvent", unit="s"),
-        _v("OCPPCommCtrlr", "NetworkConfigurationPriority", "SequenceList", "0"),
+        # the network profile slots in order; a new order takes effect at the next boot
+        _v("OCPPCommCtrlr", "NetworkConfigurationPriority", "SequenceList", "0",
+           values_list=("0",), reboot=True),
         _v("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", "integer", "3"),
         _v("OCPPCommCtrlr", "OfflineThreshold", "integer", "60", unit="s"),
         _v("OCPPCommCtrlr", "ResetRetries", "integer", "1"),
