@@ -75,6 +75,8 @@ async def test_boot_status_and_a_full_transaction_with_meter_values():
         assert kinds[0] == "Started" and kinds[-1] == "Ended" and "Updated" in kinds
         assert [e["seq_no"] for e in events] == list(range(len(events)))
         assert events[0]["trigger_reason"] == "Authorized"
+        changed = [e for e in events if e["trigger_reason"] == "ChargingStateChanged"]
+        assert changed and changed[0]["charging_state"] == "Charging"
         assert events[-1]["trigger_reason"] == "StopAuthorized"
         assert events[-1]["stopped_reason"] == "Local"
         assert not any(e["flags"] for e in events) and not any(e["offline"] for e in events)

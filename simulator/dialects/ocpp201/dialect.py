@@ -6,12 +6,13 @@ fake Accepted.
 """
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import now_iso, parse_iso
-from ...station.intents import MeterSample, TransactionStarted
+from ...station.intents import MeterSample, TransactionEnded
 from ...station.lifecycle import Registration
 from ..base import BootResult, Dialect
 from ..ocppj import OcppJLink
@@ -47,6 +48,8 @@ class Ocpp201Dialect(Dialect):
         self._sent_status: dict[int, str] | None = None   # connector -> last status sent
         self._idle_reset: Callable[[], None] | None = None
         self._watching: Callable[[], None] | None = None
+        self._lock: asyncio.Lock | None = None
+        self._states: dict[int, str] = {}   # connector -> chargingState last said
 
     def _on_event(self, event) -> None:
         if event.kind == "reset" and event.text == "reboot":
@@ -90,6 +93,7 @@ class Ocpp201Dialect(Dialect):
     async def status_notification(self, connector: Connector) -> None:
         if connector.id == 0:
             return    # 2.0.1 reports connectors of EVSEs only
+        await self._charging_state(connector)
         status = names.STATUS[connector.status]
         if self._sent_status is None:
             self._sent_status = {}
@@ -139,6 +143,13 @@ class Ocpp201Dialect(Dialect):
     def held(self, intent) -> None:
         self.events.held(intent.transaction)
 
+    def _tx_lock(self) -> asyncio.Lock:
+        # one transaction event at a time: each takes the next seqNo once the last one is
+        # delivered (made on first use: an idle station has none)
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
     async def deliver(self, intent) -> AuthorizationInfo | None:
         st = self.station
         state = None
@@ -146,13 +157,34 @@ class Ocpp201Dialect(Dialect):
             c = st.connectors[intent.connector_id]
             if c.transaction is not None and c.transaction.id == intent.transaction:
                 state = names.CHARGING_STATE.get(c.status)
-        action, payload = self.events.build(intent, state)
-        if payload is None:
-            return None
-        reply = await self.link.call(action, payload)
-        if not isinstance(intent, MeterSample):
-            self.events.delivered(intent, bool(payload.get("offline")))
+                if not isinstance(intent, TransactionEnded):
+                    self._states[c.id] = state
+        async with self._tx_lock():
+            action, payload = self.events.build(intent, state)
+            if payload is None:
+                return None
+            reply = await self.link.call(action, payload)
+            if not isinstance(intent, MeterSample):
+                self.events.delivered(intent, bool(payload.get("offline")))
         return id_token_info(reply.get("idTokenInfo"))
+
+    async def _charging_state(self, connector: Connector) -> None:
+        """A running transaction's charging state changed (Charging <-> SuspendedEV, ...):
+        TransactionEvent Updated, ChargingStateChanged, when nothing of it waits offline."""
+        tx = connector.transaction
+        state = names.CHARGING_STATE.get(connector.status)
+        if tx is None or state is None or tx.stopping:
+            self._states.pop(connector.id, None)
+            return
+        if self._states.get(connector.id, state) == state:
+            return
+        self._states[connector.id] = state
+        if (str(tx.start_state) != "confirmed" or self.events.waiting(tx.id)
+                or not self.station.booting.may_send()):
+            return   # the next event says the state
+        async with self._tx_lock():
+            await self.link.call("TransactionEvent", self.events.state_changed(tx.id, state))
+            self.events.counted(tx.id)
 
     # -- P data transfer ---------------------------------------------------------------------
     async def data_transfer(self, vendor_id: str, message_id: str | None,

@@ -127,6 +127,26 @@ class TransactionEvents:
             p["meterValue"] = [meter_value(r) for r in intent.snapshots]
         return "TransactionEvent", p
 
+    def state_changed(self, tx: str, state: str) -> dict:
+        """TransactionEvent Updated for a new chargingState (E02: ChargingStateChanged)."""
+        from ...station.clock import now_iso
+        rec = self._refs_of().get(tx) or {"seq": 0}
+        return {"eventType": "Updated", "timestamp": now_iso(),
+                "triggerReason": "ChargingStateChanged", "seqNo": rec.get("seq", 0),
+                "transactionInfo": {"transactionId": tx, "chargingState": state}}
+
+    def counted(self, tx: str) -> None:
+        """An event outside the queue (a charging-state change) was delivered."""
+        refs = self._refs_of()
+        rec = dict(refs.get(tx) or {"seq": 0})
+        rec["seq"] = rec.get("seq", 0) + 1
+        refs.set(tx, rec)
+
+    def waiting(self, tx: str) -> bool:
+        """Events of `tx` still wait in the offline queue."""
+        rec = self._refs_of().get(tx)
+        return bool(rec and rec.get("held"))
+
     def delivered(self, intent, offline: bool) -> None:
         """The event reached the CSMS: the next seqNo, one held event fewer."""
         refs = self._refs_of()
