@@ -451,3 +451,33 @@ async def test_reservation_local_list_cache_and_data_transfer():
             assert await st.present_tag(2, "LOCAL-1") == "Started"
         finally:
             await st.stop()
+
+
+async def test_a_restart_delivers_the_journalled_events_and_goes_on_counting(tmp_path):
+    async with running_hub(tags={TAG: "Accepted"}) as hub:
+        opts = fast(max_power_w=350_000, state_dir=str(tmp_path))
+        st = make_station("V201-PL", hub.url, opts)
+        await st.start()
+        try:
+            await st.plug_in(1)
+            started = st.expect("tx_started", 1)
+            assert await st.present_tag(1, TAG) == "Started"
+            tx = (await asyncio.wait_for(started, 5)).data["transaction"]
+            st.go_offline()
+            await asyncio.wait_for(st.expect("queued", 1), 5)
+        finally:
+            await st.stop()
+        # a new process: the same id and state directory
+        again = make_station("V201-PL", hub.url, opts)
+        delivered = again.expect("sent_held", 1,
+                                 where=lambda e: e.data.get("action") == "transaction_ended")
+        await again.start()
+        try:
+            await asyncio.wait_for(delivered, 10)
+        finally:
+            await again.stop()
+        events = hub.store.v201.events("V201-PL", tx)
+        assert [e["seq_no"] for e in events] == list(range(len(events)))
+        assert events[-1]["event_type"] == "Ended"
+        assert events[-1]["stopped_reason"] == "PowerLoss" and events[-1]["offline"] == 1
+        assert not any(e["flags"] for e in events)
