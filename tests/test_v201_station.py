@@ -203,8 +203,10 @@ async def test_reset_immediate_reboots_and_boots_again_with_its_reason():
                 await asyncio.wait_for(rebooted, 5)
                 await wait_for(lambda: len(boots) == 2 and st.view.online, timeout=5)
                 assert '"PowerUp"' in boots[0] and '"RemoteReset"' in boots[1]
-                assert (await command("Reset", {"type": "Immediate", "evseId": 1})
+                assert (await command("Reset", {"type": "Immediate", "evseId": 9})
                         )["status"] == "Rejected"
+                assert await command("Reset", {"type": "Immediate", "evseId": 1}) == {
+                    "status": "Accepted"}      # idle: nothing to stop
         finally:
             await st.stop()
 
@@ -217,6 +219,8 @@ async def test_reset_on_idle_waits_for_the_transaction_to_end():
             async with Commands(hub, "V201-IDLE") as command:
                 await st.plug_in(1)
                 assert await st.present_tag(1, TAG) == "Started"
+                assert (await command("Reset", {"type": "OnIdle", "evseId": 1})
+                        )["status"] == "Rejected"
                 assert await command("Reset", {"type": "OnIdle"}) == {"status": "Scheduled"}
                 assert st.view.online    # still up: the transaction runs on
                 rebooted = st.expect("rebooted")
@@ -224,6 +228,28 @@ async def test_reset_on_idle_waits_for_the_transaction_to_end():
                 await asyncio.wait_for(rebooted, 5)
         finally:
             await st.stop()
+
+
+async def test_reset_of_one_evse_stops_its_transaction_only():
+    async with running_hub(tags={TAG: "Accepted", "TAG-2": "Accepted"}) as hub:
+        st = make_station("V201-EVR", hub.url, fast(connectors=2))
+        await st.start()
+        try:
+            async with Commands(hub, "V201-EVR") as command:
+                for c in (1, 2):
+                    await st.plug_in(c)
+                    assert await st.present_tag(c, TAG if c == 1 else "TAG-2") == "Started"
+                stopped = st.expect("tx_stopped", 1)
+                assert await command("Reset", {"type": "Immediate", "evseId": 1}) == {
+                    "status": "Accepted"}
+                event = await asyncio.wait_for(stopped, 5)
+                assert event.data["reason"] == "hard_reset" and st.view.online
+                assert st.connectors[2].transaction is not None   # the other EVSE charges on
+        finally:
+            await st.stop()
+        ended = [e for e in hub.store.v201.events("V201-EVR") if e["event_type"] == "Ended"]
+        assert ended[0]["stopped_reason"] == "ImmediateReset"
+        assert ended[0]["trigger_reason"] == "ResetCommand"
 
 
 async def test_offline_events_are_delivered_in_order_with_seq_no_and_offline_flag():

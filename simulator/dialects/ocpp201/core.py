@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import now_iso, parse_iso
 from ...station.local_list import ListEntry, list_version, send_local_list
+from ...station.transaction import StopReason
 from . import names
 from .device_model import READ_ONLY, WRITE_ONLY
 from .transactions import id_token, id_token_info
@@ -176,9 +177,7 @@ async def get_report(st: Station, p: dict) -> dict:
 # -- B reset ---------------------------------------------------------------------------------
 async def reset(st: Station, p: dict) -> dict:
     if p.get("evseId") is not None:
-        return {"status": "Rejected",
-                "statusInfo": {"reasonCode": "UnsupportedRequest",
-                               "additionalInfo": "this station resets as a whole only"}}
+        return _reset_evse(st, p["evseId"], p["type"])
     if p["type"] == "Immediate":
         ok = st.request_reset(hard=True)
         if ok:
@@ -191,6 +190,27 @@ async def reset(st: Station, p: dict) -> dict:
     if ok:
         st.dialect.boot_reason = "RemoteReset"
     return {"status": "Accepted" if ok else "Rejected"}
+
+
+def _reset_evse(st: Station, evse_id: int, kind: str) -> dict:
+    """Reset of one EVSE (B11/B12): Immediate stops its transaction (ImmediateReset); the
+    station's link and the other EVSEs go on.  OnIdle of an EVSE in use is not offered."""
+    c = _connector(st, evse_id)
+    if not c:
+        return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+    tx = st.connectors[c].transaction
+    if tx is None:
+        st.events.emit("evse_reset", f"EVSE {evse_id} reset ({kind}), idle", c)
+        return {"status": "Accepted"}
+    if kind != "Immediate":
+        return {"status": "Rejected", "statusInfo": {
+            "reasonCode": "TxInProgress",
+            "additionalInfo": "OnIdle of one EVSE waits for nobody here: reset it Immediate"}}
+
+    async def stop():
+        await st.stop_transaction(c, StopReason.HARD_RESET)
+    st.tasks.after_reply(stop, f"reset-evse-{evse_id}")
+    return {"status": "Accepted"}
 
 
 # -- G availability ----------------------------------------------------------------------------
