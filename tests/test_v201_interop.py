@@ -174,6 +174,15 @@ async def test_remote_start_stop_and_trigger_through_the_library(csms):
         assert seqs == list(range(len(seqs)))
         reply = await peer.call(call.UnlockConnector(evse_id=1, connector_id=1))
         assert reply.status == "Unlocked"
+        before = len(csms.calls("StatusNotification"))
+        reply = await peer.call(call.TriggerMessage(requested_message="StatusNotification",
+                                                    evse={"id": 1, "connector_id": 1}))
+        assert reply.status == "Accepted"
+        await csms.wait_for("StatusNotification", count=before + 1)
+        reply = await peer.call(call.TriggerMessage(requested_message="BootNotification"))
+        assert reply.status == "Rejected"          # already accepted (F06.FR.17)
+        reply = await peer.call(call.TriggerMessage(requested_message="SignV2GCertificate"))
+        assert reply.status == "NotImplemented"
 
 
 async def test_local_card_is_authorized_with_its_token_type(csms):
