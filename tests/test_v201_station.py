@@ -507,3 +507,27 @@ async def test_a_restart_delivers_the_journalled_events_and_goes_on_counting(tmp
         assert events[-1]["event_type"] == "Ended"
         assert events[-1]["stopped_reason"] == "PowerLoss" and events[-1]["offline"] == 1
         assert not any(e["flags"] for e in events)
+
+
+async def test_an_expired_reservation_is_reported_with_reservation_status_update():
+    import json
+    from datetime import datetime, timedelta, timezone
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=0.5)).isoformat()
+    async with running_hub() as hub:
+        st = make_station("V201-RSU", hub.url, fast())
+        sent = []
+        st.taps.append(lambda f: sent.append(json.loads(f.raw)) if f.direction == "out"
+                       and f.raw.startswith("[2") else None)
+        await st.start()
+        try:
+            async with Commands(hub, "V201-RSU") as command:
+                expired = st.expect("reservation_expired")
+                assert await command("ReserveNow", {
+                    "id": 8, "expiryDateTime": soon, "evseId": 1,
+                    "idToken": {"idToken": TAG, "type": "ISO14443"}}) == {"status": "Accepted"}
+                await asyncio.wait_for(expired, 5)
+                await wait_for(lambda: any(m[2] == "ReservationStatusUpdate" for m in sent))
+                update = next(m[3] for m in sent if m[2] == "ReservationStatusUpdate")
+                assert update == {"reservationId": 8, "reservationUpdateStatus": "Expired"}
+        finally:
+            await st.stop()

@@ -54,6 +54,18 @@ class Ocpp201Dialect(Dialect):
     def _on_event(self, event) -> None:
         if event.kind == "reset" and event.text == "reboot":
             self.boot_reason = "FirmwareUpdate"
+        elif event.kind == "reservation_expired" and self.station.booting.may_send():
+            # H: the CSMS hears that a reservation ended without being used
+            self.station.tasks.spawn(self._reservation_update(event.data["reservation_id"],
+                                                              "Expired"), "reservation-update")
+
+    async def _reservation_update(self, reservation_id: int, status: str) -> None:
+        from ...station.errors import SEND_ERRORS
+        try:
+            await self.link.call("ReservationStatusUpdate", {
+                "reservationId": reservation_id, "reservationUpdateStatus": status})
+        except SEND_ERRORS as e:
+            self.station.events.emit("error", f"ReservationStatusUpdate failed: {e}")
 
     def config_specs(self, options):
         return self.model.specs()
