@@ -531,3 +531,25 @@ async def test_an_expired_reservation_is_reported_with_reservation_status_update
                 assert update == {"reservationId": 8, "reservationUpdateStatus": "Expired"}
         finally:
             await st.stop()
+
+
+async def test_a_fault_is_a_faulted_status_and_a_notify_event_and_so_is_its_end():
+    import json
+    async with running_hub() as hub:
+        st = make_station("V201-FLT", hub.url, fast())
+        sent = []
+        st.taps.append(lambda f: sent.append(json.loads(f.raw)) if f.direction == "out"
+                       and f.raw.startswith("[2") else None)
+        await st.start()
+        try:
+            await st.fault(1, "GroundFailure", "RCD tripped")
+            await st.clear_fault(1)
+            await wait_for(lambda: len([m for m in sent if m[2] == "NotifyEvent"]) == 2)
+        finally:
+            await st.stop()
+    statuses = [m[3]["connectorStatus"] for m in sent if m[2] == "StatusNotification"]
+    assert statuses[-2:] == ["Faulted", "Available"]
+    first, second = [m[3]["eventData"][0] for m in sent if m[2] == "NotifyEvent"]
+    assert first["actualValue"] == "Faulted" and first["techCode"] == "GroundFailure"
+    assert first["component"] == {"name": "Connector", "evse": {"id": 1, "connectorId": 1}}
+    assert second["cleared"] is True and second["eventId"] == first["eventId"] + 1

@@ -50,6 +50,7 @@ class Ocpp201Dialect(Dialect):
         self._watching: Callable[[], None] | None = None
         self._lock: asyncio.Lock | None = None
         self._states: dict[int, str] = {}   # connector -> chargingState last said
+        self._event_id = 0                  # NotifyEvent eventId
 
     def _on_event(self, event) -> None:
         if event.kind == "reset" and event.text == "reboot":
@@ -111,10 +112,31 @@ class Ocpp201Dialect(Dialect):
             self._sent_status = {}
         if self._sent_status.get(connector.id) == status:
             return    # Preparing -> Charging is Occupied -> Occupied: nothing to say
+        before = self._sent_status.get(connector.id)
         await self.link.call("StatusNotification", {
             "timestamp": now_iso(), "connectorStatus": status,
             "evseId": connector.evse_id, "connectorId": connector.number})
         self._sent_status[connector.id] = status
+        if status == "Faulted" or before == "Faulted":
+            await self._notify_fault(connector, status, cleared=status != "Faulted")
+
+    async def _notify_fault(self, connector: Connector, status: str, cleared: bool) -> None:
+        """N: a fault (and its end) as a NotifyEvent on the connector's AvailabilityState,
+        with the error code as techCode."""
+        self._event_id += 1
+        event = {"eventId": self._event_id, "timestamp": now_iso(), "trigger": "Delta",
+                 "actualValue": status, "eventNotificationType": "HardWiredNotification",
+                 "component": {"name": "Connector", "evse": {
+                     "id": connector.evse_id, "connectorId": connector.number}},
+                 "variable": {"name": "AvailabilityState"}}
+        if cleared:
+            event["cleared"] = True
+        elif connector.error_code:
+            event["techCode"] = str(connector.error_code)[:50]
+            if connector.info:
+                event["techInfo"] = connector.info[:500]
+        await self.link.call("NotifyEvent", {"generatedAt": now_iso(), "seqNo": 0,
+                                             "tbc": False, "eventData": [event]})
 
     def forget_status(self, connector_id: int | None) -> None:
         """The next StatusNotification of the connector (None: all) goes out (triggered)."""
