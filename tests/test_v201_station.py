@@ -553,3 +553,35 @@ async def test_a_fault_is_a_faulted_status_and_a_notify_event_and_so_is_its_end(
     assert first["actualValue"] == "Faulted" and first["techCode"] == "GroundFailure"
     assert first["component"] == {"name": "Connector", "evse": {"id": 1, "connectorId": 1}}
     assert second["cleared"] is True and second["eventId"] == first["eventId"] + 1
+
+
+async def test_clock_aligned_values_follow_the_aligned_data_variables():
+    async with running_hub(tags={TAG: "Accepted"}) as hub:
+        st = make_station("V201-ALN", hub.url, fast(config={
+            "SampledDataCtrlr/TxUpdatedInterval": "0"}))    # no periodic samples
+        await st.start()
+        try:
+            async with Commands(hub, "V201-ALN") as command:
+                await st.plug_in(1)
+                started = st.expect("tx_started", 1)
+                assert await st.present_tag(1, TAG) == "Started"
+                tx = (await asyncio.wait_for(started, 5)).data["transaction"]
+                reply = await command("SetVariables", {"setVariableData": [
+                    {"component": {"name": "AlignedDataCtrlr"}, "variable": {"name": name},
+                     "attributeValue": value} for name, value in (
+                        ("Measurands", "Energy.Active.Import.Register,Power.Active.Import"),
+                        ("Interval", "2"))]})
+                assert [r["attributeStatus"] for r in reply["setVariableResult"]] == [
+                    "Accepted", "Accepted"]
+                await wait_for(lambda: any(e["trigger_reason"] == "MeterValueClock"
+                                           for e in hub.store.v201.events("V201-ALN", tx)),
+                               timeout=5)
+        finally:
+            await st.stop()
+        clock = [e for e in hub.store.v201.events("V201-ALN", tx)
+                 if e["trigger_reason"] == "MeterValueClock"]
+        assert clock and not any(e["trigger_reason"] == "MeterValuePeriodic"
+                                 for e in hub.store.v201.events("V201-ALN", tx))
+        readings = hub.store.meter_values(clock[0]["transaction_id"])
+        assert {"Energy.Active.Import.Register", "Power.Active.Import"} <= {
+            r["measurand"] for r in readings if r.get("context") == "Sample.Clock"}
