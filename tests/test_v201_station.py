@@ -585,3 +585,28 @@ async def test_clock_aligned_values_follow_the_aligned_data_variables():
         readings = hub.store.meter_values(clock[0]["transaction_id"])
         assert {"Energy.Active.Import.Register", "Power.Active.Import"} <= {
             r["measurand"] for r in readings if r.get("context") == "Sample.Clock"}
+
+
+async def test_security_profile_1_basic_auth_and_security_events_over_201():
+    key = "0123456789abcdef0123"
+    async with running_hub(station_passwords={"V201-SP1": key}) as hub:
+        st = make_station("V201-SP1", hub.url, fast(security_profile=1,
+                                                     authorization_key="wrong-password-123"))
+        with pytest.raises(Exception, match="401"):
+            await st.start(timeout=5)
+        # the CSMS-facing variable holds the password; once right, the event reaches the hub
+        assert st.change_configuration("SecurityCtrlr/BasicAuthPassword", key) == "Accepted"
+        await st.start(timeout=5)
+        try:
+            await wait_for(lambda: not st.security.events, 5)
+            async with aiohttp.ClientSession(hub.api_url) as http:
+                async with http.get("/stations/V201-SP1/security-events") as r:
+                    events = await r.json()
+            assert [e["type"] for e in events][:1] == ["FailedToAuthenticateAtCentralSystem"]
+            async with Commands(hub, "V201-SP1") as command:
+                reply = await command("SetVariables", {"setVariableData": [
+                    {"component": {"name": "SecurityCtrlr"},
+                     "variable": {"name": "SecurityProfile"}, "attributeValue": "0"}]})
+                assert reply["setVariableResult"][0]["attributeStatus"] == "Rejected"  # lower
+        finally:
+            await st.stop()
