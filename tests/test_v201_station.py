@@ -85,6 +85,7 @@ async def test_boot_status_and_a_full_transaction_with_meter_values():
 
 
 async def test_device_model_get_set_variables_and_reports():
+    import json
     async with running_hub() as hub:
         st = make_station("V201-DM", hub.url, fast(connectors=2))
         await st.start()
@@ -139,6 +140,20 @@ async def test_device_model_get_set_variables_and_reports():
                     {"component": {"name": "NoSuchCtrlr"}}]}) == {"status": "EmptyResultSet"}
                 assert await command("GetReport", {"requestId": 9, "componentVariable": [
                     {"component": {"name": "TxCtrlr"}}]}) == {"status": "Accepted"}
+                assert await command("GetReport", {"requestId": 10, "componentCriteria": [
+                    "Problem"]}) == {"status": "EmptyResultSet"}      # nothing is wrong
+                await command("SetVariables", {"setVariableData": [
+                    {"component": {"name": "ReservationCtrlr"}, "variable": {"name": "Enabled"},
+                     "attributeValue": "false"}]})
+                assert await command("GetReport", {"requestId": 11, "componentCriteria": [
+                    "Enabled"]}) == {"status": "Accepted"}
+                await wait_for(lambda: any('"requestId":11' in r.replace(" ", "")
+                                           and '"tbc":false' in r.replace(" ", "")
+                                           for r in reports), timeout=5)
+                enabled = {item["component"]["name"] for r in reports
+                           if '"requestId":11' in r.replace(" ", "")
+                           for item in json.loads(r)[3]["reportData"]}
+                assert "SmartChargingCtrlr" in enabled and "ReservationCtrlr" not in enabled
             rows = hub.store.v201.variables("V201-DM", "OCPPCommCtrlr")
             assert any(r["variable"] == "HeartbeatInterval" and r["value"] == "120" for r in rows)
         finally:

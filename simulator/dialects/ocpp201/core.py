@@ -168,9 +168,11 @@ async def get_report(st: Station, p: dict) -> dict:
                     picked.append(v)
         variables = picked
     criteria = p.get("componentCriteria")
-    if criteria and "Active" not in criteria and "Available" not in criteria \
-            and "Enabled" not in criteria:
-        variables = []   # no component reports a Problem
+    if criteria:   # components whose Active / Available / Enabled / Problem variable is true
+        chosen = {v.component_key for v in st.dialect.model.variables
+                  if v.name in criteria and v.data_type == "boolean"
+                  and value_of(st, v) == "true"}
+        variables = [v for v in variables if v.component_key in chosen]
     return {"status": _start_report(st, p["requestId"], variables)}
 
 
