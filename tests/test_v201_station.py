@@ -625,3 +625,21 @@ async def test_security_profile_1_basic_auth_and_security_events_over_201():
                 assert reply["setVariableResult"][0]["attributeStatus"] == "Rejected"  # lower
         finally:
             await st.stop()
+
+
+async def test_too_many_items_for_one_get_variables_is_the_spec_error():
+    async with running_hub() as hub:
+        st = make_station("V201-MANY", hub.url, fast())
+        await st.start()
+        try:
+            item = {"component": {"name": "OCPPCommCtrlr"},
+                    "variable": {"name": "HeartbeatInterval"}}
+            async with aiohttp.ClientSession(hub.api_url) as http:
+                async with http.post("/stations/V201-MANY/commands/GetVariables",
+                                     json={"getVariableData": [item] * 51}) as r:
+                    body = await r.json()
+            assert r.status >= 400 and body["code"] == "OccurrenceConstraintViolation"
+            assert "ItemsPerMessage" in body["description"] or "ItemsPerMessage" in str(body)
+            assert st.view.online     # answered, not crashed
+        finally:
+            await st.stop()
