@@ -414,7 +414,8 @@ async def test_strict_hub_refuses_string_values_and_lenient_hub_repairs_them():
     for mode, expect in (("strict", "TypeConstraintViolation"), ("lenient", None)):
         async with running_hub(tags={TAG: "Accepted"}, mode=mode) as hub:
             st = make_station(f"V201-Q-{mode}", hub.url,
-                              fast(quirks=["string_values"], call_timeout=2))
+                              fast(quirks=["string_values"], call_timeout=2, config={
+                                  "OCPPCommCtrlr/MessageAttempts[TransactionEvent]": "1"}))
             errors = []
             st.on_event = lambda e: errors.append(e.text) if e.kind == "error" else None
             await st.start()
