@@ -164,6 +164,8 @@ async def test_remote_start_stop_and_trigger_through_the_library(csms):
                                                     evse={"id": 1}))
         assert reply.status == "Accepted"
         await csms.wait_for("TransactionEvent", where=lambda p: p["triggerReason"] == "Trigger")
+        reply = await peer.call(call.GetTransactionStatus(transaction_id=info["transactionId"]))
+        assert (reply.ongoing_indicator, reply.messages_in_queue) == (True, False)
         reply = await peer.call(call.RequestStopTransaction(
             transaction_id=info["transactionId"]))
         assert reply.status == "Accepted"
@@ -172,6 +174,8 @@ async def test_remote_start_stop_and_trigger_through_the_library(csms):
         seqs = [p["seqNo"] for p in csms.calls("TransactionEvent")
                 if p["transactionInfo"]["transactionId"] == info["transactionId"]]
         assert seqs == list(range(len(seqs)))
+        reply = await peer.call(call.GetTransactionStatus(transaction_id=info["transactionId"]))
+        assert (reply.ongoing_indicator, reply.messages_in_queue) == (False, False)
         reply = await peer.call(call.UnlockConnector(evse_id=1, connector_id=1))
         assert reply.status == "Unlocked"
         before = len(csms.calls("StatusNotification"))

@@ -280,6 +280,9 @@ async def test_offline_events_are_delivered_in_order_with_seq_no_and_offline_fla
             for _ in range(2):
                 await asyncio.wait_for(st.expect("queued", 1), 5)
             assert await st.present_tag(1, TAG) == "Stopped"   # local list / cache knows it
+            from simulator.dialects.ocpp201 import core
+            assert await core.get_transaction_status(st, {"transactionId": tx}) == {
+                "ongoingIndicator": False, "messagesInQueue": True}
             delivered = st.expect("sent_held", 1,
                                   where=lambda e: e.data.get("action") == "transaction_ended")
             st.come_online()

@@ -281,6 +281,16 @@ async def unlock_connector(st: Station, p: dict) -> dict:
     return {"status": "Unlocked" if status == "Unlocked" else "UnlockFailed"}
 
 
+async def get_transaction_status(st: Station, p: dict) -> dict:
+    """E14: whether the transaction still runs, and whether its events (or any) wait."""
+    events = st.dialect.events
+    tx = p.get("transactionId")
+    if tx is None:
+        return {"messagesInQueue": events.any_waiting()}
+    return {"ongoingIndicator": st.transaction(tx) is not None,
+            "messagesInQueue": events.waiting(tx)}
+
+
 # TriggerMessage's requestedMessage -> the station's trigger
 TRIGGERS = {"BootNotification": "boot", "FirmwareStatusNotification": "firmware_status",
             "Heartbeat": "heartbeat", "MeterValues": "meter_values",
@@ -349,6 +359,7 @@ HANDLERS = {
     "ClearCache": clear_cache, "SendLocalList": send_local_list_,
     "GetLocalListVersion": get_local_list_version,
     "RequestStartTransaction": request_start, "RequestStopTransaction": request_stop,
+    "GetTransactionStatus": get_transaction_status,
     "UnlockConnector": unlock_connector, "TriggerMessage": trigger_message,
     "DataTransfer": data_transfer, "ReserveNow": reserve_now,
     "CancelReservation": cancel_reservation,

@@ -147,6 +147,9 @@ class TransactionEvents:
         rec = self._refs_of().get(tx)
         return bool(rec and rec.get("held"))
 
+    def any_waiting(self) -> bool:
+        return any(isinstance(rec, dict) and rec.get("held") for _, rec in self._refs_of().items())
+
     def delivered(self, intent, offline: bool) -> None:
         """The event reached the CSMS: the next seqNo, one held event fewer."""
         refs = self._refs_of()
