@@ -274,9 +274,11 @@ class DeviceModel:
     # (component, evse, connector) -> {(variable, instance): Variable}
     index: Mapping[tuple, Mapping[tuple, Variable]] = field(repr=False)
     component_names: frozenset[str] = field(repr=False)
+    key_specs: tuple[KeySpec, ...] = field(default=(), repr=False)
 
     def specs(self) -> tuple[KeySpec, ...]:
-        return tuple(v.spec(a, d) for v in self.variables for a, d in v.attributes)
+        """The configuration-store keys of every attribute (built once, shared)."""
+        return self.key_specs
 
     def find(self, component: dict, variable: dict, attribute: str | None
              ) -> tuple[str, Variable | None]:
@@ -306,4 +308,5 @@ def model(connectors: int, security_profile: int, max_power_w: float = 11000.0,
         index.setdefault((v.component, v.evse, v.connector), {})[(v.name, v.instance)] = v
     return DeviceModel(variables, MappingProxyType({k: MappingProxyType(t)
                                                     for k, t in index.items()}),
-                       frozenset(v.component for v in variables))
+                       frozenset(v.component for v in variables),
+                       tuple(v.spec(a, d) for v in variables for a, d in v.attributes))
