@@ -54,6 +54,15 @@ def test_every_neutral_setting_is_a_device_model_variable():
     assert a.dialect.model is b.dialect.model
 
 
+def test_every_writable_variable_is_one_the_engine_acts_on():
+    from simulator.dialects.ocpp201.device_model import READ_ONLY
+    settings = set(SETTING_KEYS.values())
+    # the one network profile slot: a new order (of that one slot) waits for a reboot
+    reboot_only = {"OCPPCommCtrlr/NetworkConfigurationPriority"}
+    writable = {v.key() for v in model(2, 0).variables if v.mutability != READ_ONLY}
+    assert writable - settings == reboot_only
+
+
 async def test_boot_status_and_a_full_transaction_with_meter_values():
     async with running_hub(tags={TAG: "Accepted"}, flush_interval=0.1) as hub:
         st = make_station("V201-1", hub.url, fast(max_power_w=350_000))
@@ -143,7 +152,7 @@ async def test_device_model_get_set_variables_and_reports():
                 assert await command("GetReport", {"requestId": 10, "componentCriteria": [
                     "Problem"]}) == {"status": "EmptyResultSet"}      # nothing is wrong
                 await command("SetVariables", {"setVariableData": [
-                    {"component": {"name": "ReservationCtrlr"}, "variable": {"name": "Enabled"},
+                    {"component": {"name": "LocalAuthListCtrlr"}, "variable": {"name": "Enabled"},
                      "attributeValue": "false"}]})
                 assert await command("GetReport", {"requestId": 11, "componentCriteria": [
                     "Enabled"]}) == {"status": "Accepted"}
@@ -153,7 +162,8 @@ async def test_device_model_get_set_variables_and_reports():
                 enabled = {item["component"]["name"] for r in reports
                            if '"requestId":11' in r.replace(" ", "")
                            for item in json.loads(r)[3]["reportData"]}
-                assert "SmartChargingCtrlr" in enabled and "ReservationCtrlr" not in enabled
+                assert "SmartChargingCtrlr" in enabled and "LocalAuthListCtrlr" not in enabled
+                assert not st.settings["local_list_enabled"]     # the engine heard it
             rows = hub.store.v201.variables("V201-DM", "OCPPCommCtrlr")
             assert any(r["variable"] == "HeartbeatInterval" and r["value"] == "120" for r in rows)
         finally:
