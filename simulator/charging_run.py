@@ -45,7 +45,8 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
 
     def count_meter_values(frame) -> None:
         if frame.direction == "out" and ('"MeterValues"' in frame.raw or (
-                '"TransactionEvent"' in frame.raw and '"Updated"' in frame.raw)):
+                '"TransactionEvent"' in frame.raw and '"Updated"' in frame.raw
+                and '"meterValue"' in frame.raw)):
             outcome.meter_values += 1
 
     station.taps.append(count_meter_values)
