@@ -43,6 +43,8 @@ class HubConfig:
     host: str = "127.0.0.1"
     port: int = 9000                   # 0: pick a free port
     api_port: int | None = 9001        # 0: pick a free port; None: no HTTP API
+    soap_port: int | None = None       # OCPP 1.5 SOAP CentralSystemService (adapters/
+    #                                    ocpp15s_server.py); 0: a free port; None: off
     db_path: str = ":memory:"          # or a SQLite file path, or a postgresql:// URL
     heartbeat_interval: int = 300      # seconds, sent in BootNotification replies
     unknown_stations: str = "accept"   # accept | pending | reject (BootNotification answer)
@@ -92,6 +94,10 @@ class HubConfig:
     # domain events (amqp_bus.py): on RabbitMQ with an amqp:// URL, in-process otherwise
     amqp_url: str | None = None
     amqp_exchange: str = "chargesim.events"
+    # workers.py: several processes share the OCPP port (SO_REUSEPORT) and the store
+    workers: int = 1                   # `serve_workers`: this many OCPP processes (main())
+    reuse_port: bool = False
+    shared_store: bool = False         # other processes write the store too (workers)
     # frame recording (simulator/session/recording.py, docs/recording-format.md): every
     # station's frames to this JSONL file, directions seen from the station; rotated at
     # record_max_bytes (None: never), record_keep old files kept
@@ -134,6 +140,8 @@ class HubConfig:
             raise ValueError(f"rate_burst must be at least 1, got {self.rate_burst}")
         if self.fallback_version is not None and self.fallback_version not in SUPPORTED_VERSIONS:
             raise ValueError(f"fallback_version must be one of {', '.join(SUPPORTED_VERSIONS)}")
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.amqp_url is not None and not self.amqp_url.startswith(("amqp://", "amqps://")):
             raise ValueError(f"amqp_url must be an amqp:// or amqps:// URL, got {self.amqp_url!r}")
 
@@ -154,6 +162,8 @@ class Hub:
         self.server: OcppServer | None = None
         self.metrics = HubMetrics(self)
         self.api = None
+        self.link = None       # workers.WorkerLink when this hub is one of several workers
+        self.soap = None       # adapters.ocpp15s_server.SoapCentralSystem, with soap_port
         self.started_at: float | None = None
 
     # -- lifecycle --------------------------------------------------------------------
@@ -170,7 +180,8 @@ class Hub:
                                flush_interval=cfg.flush_interval, ca=ca, files=self.files,
                                lenient=cfg.mode == LENIENT,
                                allow_concurrent_tags=cfg.allow_concurrent_tags,
-                               accept_unknown_tags=cfg.accept_unknown_tags)
+                               accept_unknown_tags=cfg.accept_unknown_tags,
+                               shared_store=cfg.shared_store)
         self.manager.commander = self.execute
         self.pki = self.manager.certificates if ca is not None else None
         try:
@@ -185,6 +196,10 @@ class Hub:
             self.security = HubSecurity(self)
             self.server = OcppServer(self)
             await self.server.start()
+            if cfg.soap_port is not None:
+                from .adapters.ocpp15s_server import SoapCentralSystem
+                self.soap = SoapCentralSystem(self, cfg.soap_port)
+                await self.soap.start()
             if cfg.api_port is not None:
                 from .api import HubApi
                 self.api = HubApi(self)
@@ -202,6 +217,9 @@ class Hub:
             return
         if self.server is not None:
             await self.server.stop()
+        if self.soap is not None:
+            await self.soap.stop()
+            self.soap = None
         if self.api is not None:
             await self.api.stop()
             self.api = None
@@ -234,6 +252,14 @@ class Hub:
         return f"{scheme}://{_host(self.config.host)}:{self.port}/ocpp"
 
     @property
+    def soap_url(self) -> str | None:
+        """The OCPP 1.5 SOAP CentralSystemService URL (None without soap_port)."""
+        if self.soap is None:
+            return None
+        from .adapters.ocpp15s_server import SOAP_PATH
+        return f"http://{_host(self.config.host)}:{self.soap.port}{SOAP_PATH}"
+
+    @property
     def api_url(self) -> str | None:
         if self.api is None:
             return None
@@ -242,6 +268,8 @@ class Hub:
     # -- stations ---------------------------------------------------------------------
     @property
     def connections(self) -> dict[str, StationConnection]:
+        if self.soap is not None and self.soap.stations:   # 1.5 SOAP stations beside them
+            return {**(self.server.connections if self.server else {}), **self.soap.stations}
         return self.server.connections if self.server else {}
 
     def connection(self, station_id: str) -> StationConnection:
@@ -312,6 +340,8 @@ async def serve_forever(config: HubConfig | None = None) -> None:
         except (NotImplementedError, RuntimeError):
             pass
     print(f"chargesim hub: OCPP {hub.url}/{{station_id}}  API {hub.api_url}", flush=True)
+    if hub.soap_url:
+        print(f"chargesim hub: OCPP 1.5 SOAP {hub.soap_url}", flush=True)
     try:
         await stop.wait()
     finally:

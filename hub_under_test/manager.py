@@ -30,6 +30,14 @@ start, an energy register going down, a negative connector) raise `Implausible` 
 mode (the adapter answers a CALLERROR); in lenient mode they are stored, flagged
 (`transactions.flags`; meter values: logged and counted) and logged.
 
+Shared store (`shared_store`, hub workers: several processes over one store, each holding
+some of the stations): the cache holds only the stations connected here.  A station that
+connects is adopted (its registration and running transactions read from the store: it may
+have run on another worker before), a station that leaves is dropped from the running
+transactions, and the ConcurrentTx check also asks the store for the tag's running
+transactions on other workers.  `forget_tag` / `forget_station` drop what another process
+changed.
+
 Rules (1.6 semantics, expressed version-neutrally):
 - id tags are Accepted / Blocked / Expired / Invalid, with an optional expiry and parent;
   an Accepted tag past its expiry is Expired; an unknown tag is UNKNOWN (the 1.6 adapter
@@ -153,7 +161,7 @@ class Manager:
                  unknown_stations: str = "accept", flush_interval: float = 5.0,
                  ca: CertificateAuthority | None = None, files: FileStore | None = None,
                  lenient: bool = False, allow_concurrent_tags: bool = False,
-                 accept_unknown_tags: bool = False):
+                 accept_unknown_tags: bool = False, shared_store: bool = False):
         if unknown_stations not in UNKNOWN_STATION_POLICIES:
             raise ValueError(f"unknown_stations must be one of {UNKNOWN_STATION_POLICIES}")
         self.store = store
@@ -164,6 +172,7 @@ class Manager:
         self.lenient = lenient
         self.allow_concurrent_tags = allow_concurrent_tags
         self.accept_unknown_tags = accept_unknown_tags
+        self.shared_store = shared_store
         self.stations: dict[str, StationState] = {}
         self.tags: dict[str, TagState] = {}
         self.active: dict[int, ActiveTransaction] = {}
@@ -205,10 +214,10 @@ class Manager:
                 st.connectors[c["connector_id"]] = ConnectorState(
                     c["status"], c["error_code"], c["info"], c["vendor_error_code"],
                     parse_time(c["updated"]))
+        if self.shared_store:   # running transactions are adopted with their station
+            return
         for row in self.store.open_transactions():
-            tx = ActiveTransaction(row["id"], row["station_id"], row["connector_id"], row["id_tag"],
-                                   row["meter_start"], parse_time(row["start_time"]),
-                                   row["id_tag_status"] == AuthorizationStatus.ACCEPTED.value)
+            tx = _active_of(row)
             stale = self._tx_by_connector.get((tx.station_id, tx.connector_id))
             if stale is not None:   # written before transaction hygiene: the newer one wins
                 self._close_stale(self.active[stale], STALE_NEW_START)
@@ -266,7 +275,36 @@ class Manager:
         self._station(station_id).last_seen = utcnow()
         self._dirty_seen.add(station_id)
 
+    def adopt(self, station_id: str) -> None:
+        """Shared store: read a station that connects here (it may have been connected to
+        another worker): its registration and its running transactions."""
+        st = self._station(station_id)
+        row = self.store.get_station(station_id)
+        if row is not None:
+            st.registration, st.operator = row["status"], row.get("registration")
+        for tx in [t for t in self.active.values() if t.station_id == station_id]:
+            self._drop_active(tx)
+        for row in self.store.open_transactions(station_id):
+            tx = _active_of(row)
+            stale = self._tx_by_connector.get((tx.station_id, tx.connector_id))
+            if stale is not None:
+                self._close_stale(self.active[stale], STALE_NEW_START)
+            self._add_active(tx)
+
+    def forget_tag(self, id_tag: str) -> None:
+        """Another process changed the tag: the next lookup reads the store."""
+        self.tags.pop(id_tag, None)
+
+    def forget_station(self, station_id: str) -> None:
+        """Another process changed the station's registration: read it again."""
+        st = self.stations.get(station_id)
+        row = self.store.get_station(station_id)
+        if st is not None and row is not None:
+            st.registration, st.operator = row["status"], row.get("registration")
+
     def connected(self, station_id: str, protocol: str, remote: str | None = None) -> None:
+        if self.shared_store:
+            self.adopt(station_id)
         st = self._station(station_id)
         st.connected, st.protocol, st.remote = True, protocol, remote
         st.connected_at = utcnow()
@@ -281,6 +319,9 @@ class Manager:
             self.flush(station_id)
         except Exception:
             log.exception("%s: flushing on disconnect failed", station_id)
+        if self.shared_store:   # the station may come back on another worker
+            for tx in [t for t in self.active.values() if t.station_id == station_id]:
+                self._drop_active(tx)
         self.events.publish(StationDisconnected.TOPIC, StationDisconnected(station_id, code, reason),
                             station_id)
 
@@ -531,8 +572,8 @@ class Manager:
         if stale is not None:
             self._close_stale(stale, STALE_NEW_START)
         info = self.id_token_info(msg.id_token)
-        if info.status is AuthorizationStatus.ACCEPTED and msg.id_token in self._tx_by_tag \
-                and not self.allow_concurrent_tags:
+        if info.status is AuthorizationStatus.ACCEPTED and not self.allow_concurrent_tags \
+                and (msg.id_token in self._tx_by_tag or self._running_elsewhere(msg.id_token)):
             info = IdTokenInfo(AuthorizationStatus.CONCURRENT_TX, info.expiry_date,
                                info.parent_id_token)
         authorized = info.status is AuthorizationStatus.ACCEPTED
@@ -546,6 +587,14 @@ class Manager:
                                     msg.meter_start, msg.timestamp, info)
         self.events.publish(TransactionStarted.TOPIC, result, msg.station_id)
         return result
+
+    def _running_elsewhere(self, id_tag: str) -> bool:
+        """Shared store: the tag has an accepted running transaction at a station of
+        another worker (this worker's own are in the cache)."""
+        if not self.shared_store:
+            return False
+        row = self.store.open_transaction_of_tag(id_tag, AuthorizationStatus.ACCEPTED.value)
+        return row is not None and row["id"] not in self.active
 
     async def stop_transaction(self, msg: TransactionStop) -> TransactionStopped:
         tx = self.active.get(msg.transaction_id)
@@ -653,6 +702,12 @@ class Manager:
             "connectors": [c.as_dict(cid) for cid, c in sorted(st.connectors.items())],
             "transactions": self.store.list_transactions(station_id, limit=50),
         }
+
+
+def _active_of(row: dict) -> ActiveTransaction:
+    return ActiveTransaction(row["id"], row["station_id"], row["connector_id"], row["id_tag"],
+                             row["meter_start"], parse_time(row["start_time"]),
+                             row["id_tag_status"] == AuthorizationStatus.ACCEPTED.value)
 
 
 def _start_key(tx: ActiveTransaction) -> tuple:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from . import commands, messages  # noqa: F401  (commands register themselves on import)
+from . import hub  # noqa: F401  (and so do the features' events: the whole hub is loaded)
 
 
 def main() -> None:

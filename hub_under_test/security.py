@@ -21,12 +21,9 @@ import hmac
 import http
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from simulator.transport import tls
-
-if TYPE_CHECKING:
-    from .hub import Hub
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +34,17 @@ def _hash(password: str, salt: bytes) -> bytes:
     return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, ITERATIONS)
 
 
+class SecuredHub(Protocol):
+    """What the security checks need of their hub (`Hub` satisfies it, a worker front too): a
+    structural type, so this module names no `hub.py`."""
+    config: Any    # hub.HubConfig (station_passwords, require_auth, tls_client_ca)
+    store: Any     # store.Store (passwords, security_events)
+    metrics: Any   # metrics.HubMetrics (refused)
+    server: Any    # server.OcppServer (its frame log), None before start
+
+
 class HubSecurity:
-    def __init__(self, hub: Hub):
+    def __init__(self, hub: SecuredHub):
         self.hub = hub
         self.passwords = hub.store.passwords
         self._cache: dict[str, tuple[bytes, bytes] | None] = {}
@@ -58,6 +64,11 @@ class HubSecurity:
         digest = _hash(password, salt)
         self.passwords.set(station_id, salt, digest)
         self._cache[station_id] = (salt, digest)
+
+    def forget(self, station_id: str) -> None:
+        """Another process changed the station's password in the store: read it again."""
+        self._cache.pop(station_id, None)
+        self._verified.pop(station_id, None)
 
     def _stored(self, station_id: str) -> tuple[bytes, bytes] | None:
         if station_id not in self._cache:
@@ -97,7 +108,7 @@ class HubSecurity:
             return None   # profile 3: the certificate authenticates the station
         if not (self.has_password(station_id) or cfg.require_auth):
             return None
-        credentials = _basic_credentials(request.headers.get("Authorization"))
+        credentials = basic_credentials(request.headers.get("Authorization"))
         if credentials is None:
             return self._unauthorized(connection, station_id, "Basic authentication required")
         user, password = credentials
@@ -123,7 +134,7 @@ class HubSecurity:
         return self.hub.store.security_events.list(station_id)
 
 
-def _basic_credentials(header: str | None) -> tuple[str, str] | None:
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
     if not header or not header[:6].lower() == "basic ":
         return None
     try:

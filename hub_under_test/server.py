@@ -34,7 +34,7 @@ import ipaddress
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import websockets
@@ -51,8 +51,19 @@ from .frame_audit import CallErrorLog, mark_repairs
 from .rate_limit import PacedConnection, TokenBucket
 from .security import server_ssl
 
-if TYPE_CHECKING:
-    from .hub import Hub
+
+class ServedHub(Protocol):
+    """What the OCPP endpoint needs of its hub (`Hub` satisfies it): a structural type, so
+    this module names no `hub.py` (the hub builds its server, not the other way round)."""
+    config: Any     # hub.HubConfig
+    metrics: Any    # metrics.HubMetrics
+    security: Any   # security.HubSecurity (check_handshake)
+    manager: Any    # manager.Manager
+    link: Any       # workers.WorkerLink when the hub is one of several workers, else None
+
+    @property
+    def url(self) -> str: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +159,7 @@ def _remote(connection: ServerConnection) -> str | None:
 
 
 class OcppServer:
-    def __init__(self, hub: "Hub"):
+    def __init__(self, hub: ServedHub):
         self.hub = hub
         self.config = hub.config
         self.connections: dict[str, StationConnection] = {}
@@ -180,7 +191,7 @@ class OcppServer:
             open_timeout=cfg.handshake_timeout,
             ping_interval=cfg.ping_interval, ping_timeout=cfg.ping_interval,
             close_timeout=cfg.close_timeout, server_header="chargesim-hub",
-            ssl=server_ssl(cfg))
+            ssl=server_ssl(cfg), reuse_port=cfg.reuse_port or None)
         log.info("OCPP endpoint %s/{station_id} (%s)", self.hub.url, ", ".join(SUPPORTED_VERSIONS))
 
         idle = cfg.effective_idle_timeout
@@ -340,6 +351,8 @@ class OcppServer:
                                                         f"the one from {old.remote}")
             self._close_later(old, 1000, REPLACED_REASON)
         hub.manager.connected(station_id, version, conn.remote)
+        if hub.link is not None:   # a worker: commands for the station now come here
+            hub.link.attached(conn)
         metrics.connections.inc()
         ip = _remote_ip(ws)
         if ip is not None:
@@ -363,6 +376,8 @@ class OcppServer:
             if self.connections.get(station_id) is conn:
                 del self.connections[station_id]
                 hub.manager.disconnected(station_id, code, reason)
+                if hub.link is not None:
+                    hub.link.detached(station_id)
 
     def _record_marked(self, frame: Frame) -> None:
         """Lenient mode: the frame log marks what was repaired."""

@@ -87,8 +87,8 @@ def _meter_value(wh: float) -> list[dict]:
 
 async def _charging_station(url: str, n: int, seconds: float, counts: list[int],
                             start_at: float) -> None:
-    from simulator.station import Station, StationOptions
-    station = Station(f"BENCH{n:05d}", url, StationOptions(call_timeout=60))
+    from simulator.dialects import make_station
+    station = make_station(f"BENCH{n:05d}", url, call_timeout=60)
     await station.start()
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     session, count, end = station.session, 0, time.perf_counter() + seconds

@@ -11,12 +11,12 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 
-from .station import Event, Station, StationError, StationOptions
+from .station import ConnectFailed, Event, Station, StationError, StationOptions
 from .session import CallErrorReceived, CallTimeout, SessionClosed
 from .dialects import make_station, setting_key
 
 # Events worth a line when the run is not verbose.
-RUN_CONNECT_ATTEMPTS = 3
+RUN_CONNECT_ATTEMPTS = 4   # ≈ 4-7 s of jittered backoff before "could not connect" (ramp.py)
 _HEADLINE = {"boot", "tx_started", "tx_stopped", "tag_rejected", "error", "disconnected"}
 
 
@@ -80,6 +80,9 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
         step("unplug")
         await station.unplug(connector)
         outcome.ok = True
+    except ConnectFailed as e:  # never reached the CSMS: not a protocol failure
+        from .ramp import could_not_connect
+        outcome.error = could_not_connect(e, station.id)
     except (StationError, CallErrorReceived, CallTimeout, SessionClosed, OSError,
             asyncio.TimeoutError) as e:
         outcome.error = str(e) or type(e).__name__
@@ -90,10 +93,14 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
 async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, seconds: float,
               sample_interval: int, options: StationOptions, verbose: bool,
               print_=print, fleet: list[tuple[str, StationOptions]] | None = None,
-              taps=(), observe=None) -> list[Outcome]:
+              taps=(), observe=None, spawn_rate: float | None = None,
+              connect_attempts: int = RUN_CONNECT_ATTEMPTS) -> list[Outcome]:
     """`fleet` (from a template or fleet file) replaces stations / id_pattern / options.
     `taps` are frame taps (e.g. a recorder); `observe(station)` is called for each station
-    before it starts (run_summary.RunStats)."""
+    before it starts (run_summary.RunStats).  Stations start at `spawn_rate` per second
+    (None: all at once, simulator/ramp.py)."""
+    from .ramp import Ramp, connect_policy
+    ramp = Ramp(spawn_rate)
     def show(event: Event) -> None:
         if verbose or event.kind in _HEADLINE:
             print_(f"  {time.strftime('%H:%M:%S')} {event}")
@@ -107,10 +114,8 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
         if station_options is not options:  # a template's own interval is too long for a run
             station_options.config[setting_key(station_options.version, "meter_interval")] = \
                 str(sample_interval)
-        if station_options.connect_attempts is None:
-            # a one-shot run reports a CSMS that is not there instead of waiting for it
-            station_options = dataclasses.replace(station_options,
-                                                  connect_attempts=RUN_CONNECT_ATTEMPTS)
+        # a one-shot run reports a CSMS that is not there instead of waiting for it
+        station_options = connect_policy(station_options, connect_attempts)
         station = make_station(station_id, csms_url, station_options)
         station.on_event = show
         station.taps.extend(taps)   # e.g. a frame recorder
@@ -118,6 +123,7 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
             observe(station)
         outcome = Outcome(station.id)
         outcomes.append(outcome)
-        tasks.append(charge_once(station, outcome, tag=tag.format(n=n), seconds=seconds))
+        tasks.append(ramp.run(charge_once(station, outcome, tag=tag.format(n=n),
+                                          seconds=seconds)))
     await asyncio.gather(*tasks)
     return outcomes

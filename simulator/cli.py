@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how long each session charges (default 5 s)")
     run.add_argument("--sample-interval", type=int, default=1, metavar="S",
                      help="MeterValueSampleInterval during the run (default 1 s)")
+    run.add_argument("--spawn-rate", type=float, default=200.0, metavar="R",
+                     help="stations started per second (default 200; 0: all at once); a "
+                          "station that cannot connect is retried with jittered backoff")
     # With paths, `run` runs YAML scenarios (simulator/scenario) instead of the quick run.
     from .scenario.cli_args import add_scenario_args
     add_scenario_args(run)
@@ -97,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_watch_args(run)  # --progress
 
     sub.add_parser("templates", help="list the bundled station templates")
+    from .cli_swarm import add_parser as add_swarm_parser  # chargesim swarm (docs/swarm.md)
+    add_swarm_parser(sub)
     station = sub.add_parser("station", help="keep stations online, answering the CSMS, until Ctrl-C")
     _common_station_args(station)
     station.add_argument("--id", action="append", dest="ids", metavar="ID",
@@ -104,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_record_args(station)
     from .cli_replay import add_replay_parser  # chargesim replay (docs/replay.md)
     add_replay_parser(sub)
+    from .control.run import add_control_args  # --control-port, --auto-plug (docs/tui.md)
+    add_control_args(station)
+    tui = sub.add_parser("tui", help="a terminal UI: be the charger and the driver, watch "
+                                     "every frame (docs/tui.md)")
+    _common_station_args(tui)
+    from .tui.cli import add_tui_args
+    add_tui_args(tui)
     return parser
 
 
@@ -124,13 +136,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "templates":
         from .template_cli import print_templates
         return print_templates()
+    if args.command == "swarm":  # Locust in its own process (gevent), the hub in another
+        from .cli_swarm import run as run_swarm
+        return run_swarm(args)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .run_options import configure_hub_log
     try:
-        configure_hub_log(args)   # the bundled hub's log apart from the stations' output
+        restore_hub_log = configure_hub_log(args)   # the hub's log apart from the stations'
     except UsageError as e:
         return report(prog, e)
+    try:
+        return _dispatch(args, prog)
+    finally:
+        restore_hub_log()
+
+
+def _dispatch(args, prog: str) -> int:
+    from .cli_checks import UsageError, report
+    if args.command == "tui":  # Textual runs its own event loop
+        from .tui.cli import run_tui
+        return run_tui(args, _options)
     from .transport.websocket import use_uvloop
     use_uvloop()
     try:
@@ -198,7 +224,8 @@ async def _run(args) -> int:
                                  verbose=args.verbose, fleet=fleet, print_=progress.print,
                                  taps=[recorder.tap] if recorder else [],
                                  observe=lambda st: (stats.watch(st), keep_signed_certificates(
-                                     st, st.options.state_dir)))
+                                     st, st.options.state_dir)),
+                                 spawn_rate=args.spawn_rate)
         finally:
             await progress.stop()
             if recorder is not None:
@@ -244,6 +271,8 @@ async def _station(args) -> int:
             if recorder is not None:
                 station.taps.append(recorder.tap)
             stations.append(station)
+        from .control.run import control_for
+        control = await control_for(stations, args)   # --control-port / --auto-plug
         # A real charger never gives up: each station connects whenever its CSMS is there
         # (and boots again while Pending); Ctrl-C stops it in any state.
         starting = asyncio.gather(*(s.start(timeout=None) for s in stations),
@@ -251,6 +280,7 @@ async def _station(args) -> int:
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
+            await control.close()
             await asyncio.gather(*(s.stop() for s in stations), return_exceptions=True)
             await starting
             print("stopped", flush=True)
@@ -261,11 +291,13 @@ async def _station(args) -> int:
         for s, r in failed:
             print(f"{s.id}: could not come online: {r}", file=sys.stderr)
         if len(failed) == len(stations):
+            await control.close()
             return 1
         print(f"{len(stations) - len(failed)} station(s) online at {url}; Ctrl-C to stop", flush=True)
         try:
             await stop.wait()
         finally:
+            await control.close()
             await asyncio.gather(*(s.stop() for s in stations), return_exceptions=True)
     return 0
 

@@ -38,13 +38,12 @@ def add_run_watch_args(run: argparse.ArgumentParser) -> None:
                           "(default 0.5), a plain line otherwise (default 10); 0: none")
 
 
-def configure_hub_log(args) -> None:
+def configure_hub_log(args):
     """Keep the in-process hub's log lines apart from the stations' output: a [hub] prefix
-    on stderr, or --hub-log FILE."""
+    on stderr, or --hub-log FILE.  Returns the undo, so a command run in-process (tests,
+    the pytest plugin) leaves the logging setup as it found it."""
     hub = logging.getLogger("hub_under_test")
-    hub.propagate = False
-    for handler in list(hub.handlers):
-        hub.removeHandler(handler)
+    before = hub.propagate, list(hub.handlers), hub.level
     path = getattr(args, "hub_log", None)
     if path:
         try:
@@ -59,4 +58,15 @@ def configure_hub_log(args) -> None:
         handler.setFormatter(logging.Formatter(
             "[hub] %(asctime)s %(levelname)s %(name)s: %(message)s"))
         hub.setLevel(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
+    hub.propagate = False
+    for old in before[1]:
+        hub.removeHandler(old)
     hub.addHandler(handler)
+
+    def restore() -> None:
+        hub.removeHandler(handler)
+        handler.close()
+        hub.propagate, hub.level = before[0], before[2]
+        for old in before[1]:
+            hub.addHandler(old)
+    return restore

@@ -12,6 +12,13 @@ def test_benchmark_runs_our_pair():
     assert rate > 0
 
 
+def test_benchmark_runs_our_charging_mix(tmp_path):
+    """The charging mix end to end: every meter sample it sent is in the hub's file."""
+    rate, rows = bench_throughput.bench_ours_charging(stations=2, seconds=0.5,
+                                                      db=str(tmp_path / "hub.db"))
+    assert rate > 0 and rows > 0
+
+
 def test_idle_benchmark_reports_positive_figures():
     """bench_idle end to end with 20 stations: each side reports memory and tasks per
     station (only that they are there and positive: no memory threshold here)."""

@@ -130,3 +130,13 @@ async def test_run_reports_the_csms_own_status_for_a_refused_tag():
     assert proc.returncode == 1, err.decode()
     assert "the CSMS answered Invalid" in out.decode()
     assert b"Traceback" not in err
+
+
+def test_a_command_run_in_process_leaves_the_hub_logger_as_it_found_it(tmp_path, capsys):
+    """main() sets the bundled hub's log apart ([hub] prefix); it must undo that on return,
+    or a later in-process user (the pytest plugin, another test) logs into a closed stream."""
+    import logging
+    hub = logging.getLogger("hub_under_test")
+    before = hub.propagate, list(hub.handlers), hub.level
+    assert main(["run", str(tmp_path / "missing.yaml")]) == 2
+    assert (hub.propagate, list(hub.handlers), hub.level) == before

@@ -9,7 +9,7 @@ import shutil
 import pytest
 from ocpp.v16 import call
 
-from hub_helpers import Api, charger, now, running_hub
+from hub_helpers import Api, charger, exchange, now, raw_station, running_hub
 
 playwright = pytest.importorskip("playwright.async_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -57,3 +57,26 @@ async def test_commands_of_a_protocol():
         assert status == 200 and "Reset" in actions and "Heartbeat" not in actions
         status, body = await api.get("/debug/commands?protocol=ocpp9")
         assert status == 400 and body["parameter"] == "protocol"
+
+
+async def test_debug_page_marks_frames_lenient_mode_repaired():
+    async with running_hub(mode="lenient") as hub, raw_station(hub, "CS-LEN") as ws:
+        await exchange(ws, [2, "b", "BootNotification", {"chargePointVendor": "V",
+                                                         "chargePointModel": "M"}])
+        await exchange(ws, [2, "s", "StatusNotification", {
+            "connectorId": 1, "errorCode": "NoError", "status": "available", "timestamp": now()}])
+        async with playwright.async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(f"{hub.api_url}/debug")
+                await page.locator('#stations tr[data-id="CS-LEN"]').click()
+                frames = page.locator("#frames tbody")
+                repaired = frames.locator("tr.repaired")
+                await repaired.first.wait_for()
+                assert await repaired.count() == 1   # the StatusNotification, not the boot
+                text = await repaired.inner_text()
+                assert "StatusNotification" in text and "repaired" in text
+                assert "read as 'Available'" in await repaired.locator(".badge").get_attribute("title")
+            finally:
+                await browser.close()

@@ -94,7 +94,8 @@ class HubApi:
         hub = self.hub
         return _json({"status": "ok", "stations": len(hub.connections),
                       "active_transactions": len(hub.manager.active),
-                      "uptime": round(time.time() - (hub.started_at or time.time()), 3)})
+                      "uptime": round(time.time() - (hub.started_at or time.time()), 3),
+                      **(hub.health_extra() if hasattr(hub, "health_extra") else {})})
 
     async def metrics(self, request: web.Request) -> web.Response:
         return web.Response(body=self.hub.metrics.render().encode(),
@@ -122,10 +123,15 @@ class HubApi:
         query_params(request, "limit")
         kept = max(self.hub.config.frames_kept, 1)
         limit = query_int(request, "limit", None, 1, kept)
-        frames = self.hub.server.frames.get(station_id, limit)
+        remote = getattr(self.hub, "remote_frames", None)   # workers: the station's worker
+        if remote is not None:
+            frames = await remote(station_id, limit)
+        else:
+            frames = self.hub.server.frames.get(station_id, limit)
+            frames = None if frames is None else [frame_json(f) for f in frames]
         if frames is None:
             return _error(404, f"no frames recorded for station {station_id!r}")
-        return _json([frame_json(f) for f in frames])
+        return _json(frames)
 
     async def registration(self, request: web.Request) -> web.Response:
         body = await _body(request)

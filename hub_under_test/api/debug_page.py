@@ -21,6 +21,9 @@ async def page(request: web.Request) -> web.Response:
 async def commands(request: web.Request) -> web.Response:
     query_params(request, "protocol")
     protocol = request.query.get("protocol", "ocpp1.6")
+    if protocol == "ocpp1.5":   # SOAP: the ChargePointService's operations
+        from simulator.protocol.soap.schema import CHARGE_POINT_SERVICE, SERVICES
+        return _json(sorted(SERVICES[CHARGE_POINT_SERVICE].operations))
     if protocol not in VERSIONS:
         raise BadParameter("protocol", f"protocol must be one of {', '.join(VERSIONS)}, "
                                        f"got {protocol!r}")
@@ -50,6 +53,9 @@ PAGE = """<!doctype html>
   tr.from-hub td.who { color: #a50; }
   tr.callerror td.raw { color: #b00; }
   .note { color: #777; font-style: italic; }
+  tr.repaired td.raw { background: #fff4d6; }
+  .badge { display: inline-block; font: .75em sans-serif; padding: 0 .4em; margin-right: .4em;
+           border-radius: .3em; background: #e0a800; color: #000; }
   form { display: grid; gap: .4em; margin-bottom: 1em; }
   textarea { font-family: monospace; min-height: 5em; }
   #answer { font-family: monospace; white-space: pre-wrap; }
@@ -132,10 +138,18 @@ async function refreshFrames() {
   for (const f of frames) {
     const row = body.insertRow();
     const kind = f.raw.startsWith("[4") ? " callerror" : "";
-    row.className = (f.sender === "station" ? "from-station" : "from-hub") + kind;
+    const repaired = f.repairs && f.repairs.length ? " repaired" : "";
+    row.className = (f.sender === "station" ? "from-station" : "from-hub") + kind + repaired;
     cell(row, f.ts.slice(11, 23));
     cell(row, f.sender === "station" ? "station →" : "← hub", "who");
     const raw = cell(row, f.raw, "raw");
+    if (repaired) {   // lenient mode changed this CALL before handling it
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = "repaired";
+      badge.title = f.repairs.join("; ");
+      raw.prepend(badge);
+    }
     if (f.note) {
       const note = document.createElement("div");
       note.className = "note";

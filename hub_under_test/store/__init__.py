@@ -339,6 +339,11 @@ class Store:
         return self._rows("SELECT * FROM connectors WHERE station_id = ? ORDER BY connector_id",
                           (station_id,))
 
+    def all_connectors(self) -> list[dict]:
+        """Every station's connectors (one query: views of a store others write)."""
+        self.flush()
+        return self._rows("SELECT * FROM connectors ORDER BY station_id, connector_id")
+
     # -- id tags ----------------------------------------------------------------------
     def put_tag(self, id_tag: str, status: str = "Accepted", expiry_date: datetime | str | None = None,
                 parent_id_tag: str | None = None) -> dict:
@@ -414,8 +419,16 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         return self._rows(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
 
-    def open_transactions(self) -> list[dict]:
+    def open_transactions(self, station_id: str | None = None) -> list[dict]:
+        if station_id is not None:
+            return self._rows("SELECT * FROM transactions WHERE stop_time IS NULL AND "
+                              "station_id = ? ORDER BY id", (station_id,))
         return self._rows("SELECT * FROM transactions WHERE stop_time IS NULL ORDER BY id")
+
+    def open_transaction_of_tag(self, id_tag: str, status: str) -> dict | None:
+        """A running transaction started with this tag and answered `status` (the newest)."""
+        return self._row("SELECT * FROM transactions WHERE stop_time IS NULL AND id_tag = ? "
+                         "AND id_tag_status = ? ORDER BY id DESC LIMIT 1", (id_tag, status))
 
     # -- meter values -----------------------------------------------------------------
     def add_meter_values(self, rows: list[tuple]) -> None:

@@ -31,6 +31,7 @@ class OcppJLink:
         st = self.station
         conn = await websocket.connect(st.url, version=self.version,
                                        **st.security.connect_args(),  # Basic auth / TLS
+                                       source_address=st.options.source_address,
                                        subprotocol=None if self.quirks.no_subprotocol else "default")
         session = Session(conn, version=self.version, role=CHARGE_POINT, handler=self.handler,
                           name=st.id, mode=st.options.mode, call_timeout=st.options.call_timeout)

@@ -69,6 +69,9 @@ class StationOptions:
     # attempts to reach the CSMS when started (None: until it answers, as a real charger);
     # reconnecting after a lost link never gives up
     connect_attempts: int | None = None
+    # Local address the station connects from (e.g. 127.0.0.7): one source address reaches
+    # about 28,000 connections to one hub address, so big swarms spread over several.
+    source_address: str | None = None
     reboot_delay: float = 1.0            # s (scaled), how long a reset keeps the station down
     event_log_size: int = 200
     # where the offline queue is persisted (<state_dir>/<id>.offline.jsonl); None: memory

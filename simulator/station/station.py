@@ -360,6 +360,18 @@ class Station:
     async def ev_resume(self, connector_id: int) -> None:
         await self.charging.set_flag(connector_id, "ev_suspended", False)
 
+    async def set_ev_soc(self, connector_id: int, soc: float) -> None:
+        """The plugged EV's battery is now at `soc` percent (a driver sets the car's state)."""
+        c = self.connector(connector_id)
+        if not c.plugged or c.meter.ev is None:
+            raise StationError(f"{self.id}: no EV plugged in at connector {connector_id}")
+        if not 0 <= soc <= 100:
+            raise StationError(f"state of charge must be in 0..100, got {soc!r}")
+        ev = c.meter.ev
+        ev.stored_wh = ev.capacity_wh * soc / 100.0
+        self.events.emit("ev_soc", f"EV battery at {soc:g} %", c.id, soc=soc)
+        await self.status.refresh(c)  # a full battery turns Charging into SuspendedEV
+
     async def evse_suspend(self, connector_id: int) -> None:
         """The station withholds energy (SuspendedEVSE), e.g. a local power limit of 0."""
         await self.charging.set_flag(connector_id, "evse_suspended", True)

@@ -1,0 +1,1 @@
+"""`chargesim tui`: a Textual terminal UI over running stations (docs/tui.md)."""
