@@ -1,4 +1,4 @@
-"""How the station speaks each protocol version (1.6J today; 2.0.1J and 1.5S slot in here)."""
+"""How the station speaks each protocol version (1.6J and 2.0.1J; 1.5S slots in here)."""
 from __future__ import annotations
 
 import dataclasses
