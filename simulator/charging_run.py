@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 
 from .station import ConnectFailed, Event, Station, StationError, StationOptions
 from .session import CallErrorReceived, CallTimeout, SessionClosed
-from .dialects import make_station
-from .protocol.codec import CALL
-from .protocol.soap.head import soap_head
+from .dialects import make_station, setting_key
 
 # Events worth a line when the run is not verbose.
 RUN_CONNECT_ATTEMPTS = 4   # ≈ 4-7 s of jittered backoff before "could not connect" (ramp.py)
@@ -35,7 +33,7 @@ class Outcome:
     def line(self) -> str:
         if self.ok:
             return (f"{self.station}: ok — transaction {self.transaction_id}, "
-                    f"{self.energy_wh} Wh, {self.meter_values} MeterValues")
+                    f"{self.energy_wh} Wh, {self.meter_values} meter readings")
         return f"{self.station}: FAILED at {self.steps[-1] if self.steps else 'start'}: {self.error}"
 
 
@@ -45,15 +43,12 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
     def step(name: str) -> None:
         outcome.steps.append(name)
 
-    def count_meter_values(frame) -> None:
-        if frame.direction == "out" and '"MeterValues"' in frame.raw:
+    def count_meter_values(event: Event) -> None:
+        # a reading sent (or queued) in the station's own words: no wire format read here
+        if event.kind == "meter":
             outcome.meter_values += 1
-        elif frame.direction == "out" and frame.raw.startswith("<"):   # OCPP 1.5 SOAP
-            head = soap_head(frame.raw)
-            if head is not None and head[0] == CALL and head[2] == "MeterValues":
-                outcome.meter_values += 1
 
-    station.taps.append(count_meter_values)
+    unsubscribe = station.view.subscribe(count_meter_values)
     try:
         step("boot")
         await station.start()
@@ -91,6 +86,7 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
             asyncio.TimeoutError) as e:
         outcome.error = str(e) or type(e).__name__
     finally:
+        unsubscribe()
         await station.stop()
 
 
@@ -109,14 +105,15 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
         if verbose or event.kind in _HEADLINE:
             print_(f"  {time.strftime('%H:%M:%S')} {event}")
 
-    options.config.setdefault("MeterValueSampleInterval", str(sample_interval))
+    options.config.setdefault(setting_key(options.version, "meter_interval"), str(sample_interval))
     outcomes = []
     tasks = []
     if fleet is None:
         fleet = [(id_pattern.format(n=n), options) for n in range(1, stations + 1)]
     for n, (station_id, station_options) in enumerate(fleet, 1):
         if station_options is not options:  # a template's own interval is too long for a run
-            station_options.config["MeterValueSampleInterval"] = str(sample_interval)
+            station_options.config[setting_key(station_options.version, "meter_interval")] = \
+                str(sample_interval)
         # a one-shot run reports a CSMS that is not there instead of waiting for it
         station_options = connect_policy(station_options, connect_attempts)
         station = make_station(station_id, csms_url, station_options)

@@ -41,6 +41,7 @@ def _common_station_args(p: argparse.ArgumentParser) -> None:
     from .dialects import PROTOCOLS
     p.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
                    help="the protocol the stations speak (default ocpp1.6, or the template's); "
+                        "ocpp2.0.1 speaks the 2.0.1 device model; "
                         "ocpp1.5 is OCPP 1.5 over SOAP: --csms is then the CentralSystemService "
                         "URL (http://...) and each station hosts its ChargePointService")
     p.add_argument("--callback-port", type=int, default=0, metavar="PORT",

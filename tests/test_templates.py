@@ -103,7 +103,7 @@ def test_template_by_path_with_meter_ev_and_options(tmp_path):
     ("vendor: [A\nmodel: B\n", 2, "broken YAML"),
     ("serial_number: 'SN-{x}'\n", 1, "bad pattern"),
     ("serial_number: 'A-VERY-LONG-SERIAL-NUMBER-{n:09d}'\n", 1, "longer than 25"),
-    ("protocol: ocpp2.0.1\n", 1, "not supported"),
+    ("protocol: ocpp2.1\n", 1, "not supported"),
     ("connectors:\n  - {type: AC, power_kw: 11}\n  - {type: AC, power_kw: 22}\n", 3, "same type, power"),
     ("connectors:\n  - {type: DC, power_kw: 50, phases: 3}\n", 2, "DC connector has no phases"),
     ("- just\n- a list\n", 1, "mapping of fields"),

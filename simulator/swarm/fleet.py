@@ -31,7 +31,8 @@ def station_options(profile: Profile, station_id: str, n: int) -> StationOptions
         options = load_template(profile.template, station_id=station_id, n=n)
     else:
         options = StationOptions(connectors=profile.connectors, version=profile.version)
-    options.config["MeterValueSampleInterval"] = str(profile.meter_interval)
+    from ..dialects import setting_key
+    options.config[setting_key(options.version, "meter_interval")] = str(profile.meter_interval)
     options.interval_scale = profile.time_scale
     options.connect_attempts = None   # a real charger keeps trying to reach its CSMS
     if profile.source_addresses:

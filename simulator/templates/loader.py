@@ -29,7 +29,7 @@ SUFFIXES = (".yaml", ".yml")
 MAX_SERIAL = 25          # CiString25Type: chargePointSerialNumber
 MAX_ID = 48              # a charge box identity longer than this is refused by many CSMSs
 
-_KNOWN_VERSIONS = ("ocpp1.6",)
+_KNOWN_VERSIONS = ("ocpp1.6", "ocpp2.0.1")
 
 
 def _known_versions() -> tuple[str, ...]:
