@@ -176,11 +176,15 @@ def bench_ours(stations: int, seconds: float) -> float:
                     f"ws://127.0.0.1:{port}/ocpp", stations, seconds)
 
 
+# extra options for our hub (--store-frames adds "--store-frames")
+HUB_EXTRA: list[str] = []
+
+
 def bench_ours_charging(stations: int, seconds: float, db: str, write_delay: float | None = None
                         ) -> tuple[float, int]:
     """The charging mix against our hub persisting to `db`: (calls/s, meter rows stored)."""
     port = free_port()
-    delay = [] if write_delay is None else ["--write-delay", str(write_delay)]
+    delay = ([] if write_delay is None else ["--write-delay", str(write_delay)]) + HUB_EXTRA
     rate = _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port",
                      "0", "--rate-limit", "0", "--log-level", "WARNING", "--db", db, "--accept-unknown-tags", *delay],
                     port, _charging_stations, f"ws://127.0.0.1:{port}/ocpp", stations, seconds)
@@ -285,7 +289,7 @@ def bench_hub_alone(peer: Path, connections: int, seconds: float, message: str, 
     store = ["--db", db] if message == "charging" else []
     ours = _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port",
                      "0", "--rate-limit", "0", "--log-level", "WARNING", "--accept-unknown-tags",
-                     *store], port, client, f"ws://127.0.0.1:{port}/ocpp", connections, seconds)
+                     *store, *HUB_EXTRA], port, client, f"ws://127.0.0.1:{port}/ocpp", connections, seconds)
     ours_cpu = dict(LAST_CPU)
     port = free_port()
     lib = _measure([sys.executable, str(peer), "hub", "--port", str(port)], port, client,
@@ -297,11 +301,14 @@ def hub_alone(a) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         db = a.db or str(Path(tmp) / "alone.db")
         ours, ours_cpu, lib, lib_cpu = bench_hub_alone(a.peer, a.stations, a.seconds, a.message, db)
-        rows = None
+        stored = ""
         if a.message == "charging":
             with sqlite3.connect(db) as con:
                 rows = con.execute("SELECT count(*) FROM meter_values").fetchone()[0]
-    stored = f"; SQLite file, {rows} meter rows stored" if rows is not None else ""
+                stored = f"; SQLite file, {rows} meter rows stored"
+                if a.store_frames:
+                    frames = con.execute("SELECT count(*) FROM frames").fetchone()[0]
+                    stored += f" and {frames} frames"
     print(f"fast client -> chargesim hub        : {ours:8.0f} round trips/s ({a.message}{stored})")
     print(f"fast client -> ocpp lib hub         : {lib:8.0f} round trips/s ({a.message}, in memory)")
     print(f"ratio                               : {ours / lib:8.2f}x "
@@ -364,6 +371,8 @@ def main() -> int:
                     help="the hubs alone: one fast client (pre-encoded frames, --stations "
                          "connections) against our hub and the library's hub "
                          "(`ocpp_lib_peer.py hub`), on --message's traffic")
+    ap.add_argument("--store-frames", action="store_true",
+                    help="our hub also persists every frame (its --store-frames)")
     ap.add_argument("--serve-raw", type=int, metavar="PORT", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.serve_raw:  # the ceiling's hub process
@@ -374,6 +383,8 @@ def main() -> int:
     if not a.peer.exists():
         print(f"baseline script not found: {a.peer} (pass --peer)", file=sys.stderr)
         return 2
+    if a.store_frames:
+        HUB_EXTRA.append("--store-frames")
     if a.hub_alone:
         return hub_alone(a)
     if a.message == "charging":
