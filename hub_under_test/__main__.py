@@ -123,7 +123,7 @@ def build_parser(prog: str = "python -m hub_under_test") -> argparse.ArgumentPar
     p.add_argument("--store-frames", action="store_true",
                    help="also persist every frame in and out to the store (table frames), "
                         "written behind in the meter values' transactions; off by default "
-                        "(it doubles the rows a charging hub writes)")
+                        "(two rows, a CALL and its answer, for every message)")
     p.add_argument("--frames-total", type=_number(int, 1), default=d.frames_total, metavar="N",
                    help="frames kept for all stations together, bounding the frame log's "
                         f"memory (default {d.frames_total})")
