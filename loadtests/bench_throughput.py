@@ -16,6 +16,7 @@ library does with jsonschema.
     python loadtests/bench_throughput.py --message charging
     python loadtests/bench_throughput.py --peer PATH/TO/ocpp_lib_peer.py
     python loadtests/bench_throughput.py --hub-alone --message charging --stations 100
+    python loadtests/bench_throughput.py --hub-alone --only ours --calls 400   # fixed work
 
 `--hub-alone` measures the hubs without our stations: one client in this process, frames
 encoded before the run, many connections, against our hub (its own process, a SQLite file
@@ -241,7 +242,8 @@ async def _raw_stations(url: str, stations: int, seconds: float) -> int:
     return sum(await asyncio.gather(*(one(n) for n in range(stations))))
 
 
-async def _fast_client(url: str, connections: int, seconds: float, message: str) -> int:
+async def _fast_client(url: str, connections: int, seconds: float, message: str,
+                       calls: int | None = None) -> int:
     """The hub alone: many connections, frames encoded before the run, replies only checked
     to be the CALLRESULT of the CALL sent (no parsing, no validation on this side)."""
     import orjson
@@ -269,7 +271,7 @@ async def _fast_client(url: str, connections: int, seconds: float, message: str)
             tails = [t[1:] for t in tails]   # '"Action",{…}]': a CALL is '[2,"id",' + tail
             await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
             count, end, k = 0, time.perf_counter() + seconds, len(tails)
-            while time.perf_counter() < end:
+            while (count < calls) if calls else (time.perf_counter() < end):
                 uid = str(count)
                 await ws.send('[2,"' + uid + '",' + tails[count % k])
                 reply = await ws.recv()
@@ -280,17 +282,26 @@ async def _fast_client(url: str, connections: int, seconds: float, message: str)
     return sum(await asyncio.gather(*(one(n) for n in range(connections))))
 
 
-def bench_hub_alone(peer: Path, connections: int, seconds: float, message: str, db: str
+def bench_hub_alone(peer: Path, connections: int, seconds: float, message: str, db: str,
+                    calls: int | None = None, only: str | None = None
                     ) -> tuple[float, dict, float, dict]:
-    """(our hub's calls/s, its CPU, the library hub's calls/s, its CPU), one fast client."""
+    """(our hub's calls/s, its CPU, the library hub's calls/s, its CPU), one fast client.
+    `calls`: that many per connection instead of `seconds`; `only`: "ours" or "lib"."""
     def client(url: str, n: int, secs: float) -> "asyncio.Future":
-        return _fast_client(url, n, secs, message)
+        return _fast_client(url, n, secs, message, calls)
+    if only == "lib":
+        port = free_port()
+        lib = _measure([sys.executable, str(peer), "hub", "--port", str(port)], port, client,
+                       f"ws://127.0.0.1:{port}", connections, seconds)
+        return 0.0, {}, lib, dict(LAST_CPU)
     port = free_port()
     store = ["--db", db] if message == "charging" else []
     ours = _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port",
                      "0", "--rate-limit", "0", "--log-level", "WARNING", "--accept-unknown-tags",
                      *store, *HUB_EXTRA], port, client, f"ws://127.0.0.1:{port}/ocpp", connections, seconds)
     ours_cpu = dict(LAST_CPU)
+    if only == "ours":
+        return ours, ours_cpu, 0.0, {}
     port = free_port()
     lib = _measure([sys.executable, str(peer), "hub", "--port", str(port)], port, client,
                    f"ws://127.0.0.1:{port}", connections, seconds)
@@ -300,15 +311,22 @@ def bench_hub_alone(peer: Path, connections: int, seconds: float, message: str, 
 def hub_alone(a) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         db = a.db or str(Path(tmp) / "alone.db")
-        ours, ours_cpu, lib, lib_cpu = bench_hub_alone(a.peer, a.stations, a.seconds, a.message, db)
+        ours, ours_cpu, lib, lib_cpu = bench_hub_alone(a.peer, a.stations, a.seconds, a.message,
+                                                       db, a.calls, a.only)
         stored = ""
-        if a.message == "charging":
+        if a.message == "charging" and a.only != "lib":
             with sqlite3.connect(db) as con:
                 rows = con.execute("SELECT count(*) FROM meter_values").fetchone()[0]
                 stored = f"; SQLite file, {rows} meter rows stored"
                 if a.store_frames:
                     frames = con.execute("SELECT count(*) FROM frames").fetchone()[0]
                     stored += f" and {frames} frames"
+    if a.only:   # with --calls: a fixed amount of work, to time from outside
+        rate = ours if a.only == "ours" else lib
+        work = f"{a.stations} x {a.calls} calls" if a.calls else f"{rate:.0f} round trips/s"
+        print(f"fast client -> {'our hub' if a.only == 'ours' else 'the library hub'}: {work} "
+              f"({a.message}{stored})")
+        return 0
     print(f"fast client -> chargesim hub        : {ours:8.0f} round trips/s ({a.message}{stored})")
     print(f"fast client -> ocpp lib hub         : {lib:8.0f} round trips/s ({a.message}, in memory)")
     print(f"ratio                               : {ours / lib:8.2f}x "
@@ -371,6 +389,11 @@ def main() -> int:
                     help="the hubs alone: one fast client (pre-encoded frames, --stations "
                          "connections) against our hub and the library's hub "
                          "(`ocpp_lib_peer.py hub`), on --message's traffic")
+    ap.add_argument("--calls", type=int, default=None, metavar="N",
+                    help="--hub-alone with --only: N calls per connection instead of "
+                         "--seconds, a fixed amount of work to time from outside")
+    ap.add_argument("--only", choices=("ours", "lib"), default=None,
+                    help="--hub-alone: run against one hub only")
     ap.add_argument("--store-frames", action="store_true",
                     help="our hub also persists every frame (its --store-frames)")
     ap.add_argument("--serve-raw", type=int, metavar="PORT", help=argparse.SUPPRESS)
@@ -385,6 +408,8 @@ def main() -> int:
         return 2
     if a.store_frames:
         HUB_EXTRA.append("--store-frames")
+    if a.calls and not (a.hub_alone and a.only):
+        ap.error("--calls needs --hub-alone and --only")
     if a.hub_alone:
         return hub_alone(a)
     if a.message == "charging":
