@@ -330,6 +330,8 @@ class OcppServer:
         if cfg.frames_kept:
             session.taps.append(self._record_marked if cfg.mode == LENIENT else self.frames.record)
         session.taps.append(metrics.on_frame)
+        if cfg.store_frames:
+            session.taps.append(hub.store.add_frame)
         if self.recorder is not None:
             session.taps.append(self.recorder.tap)
         session.taps.append(CallErrorLog(station_id, metrics.call_error_sent))
