@@ -120,6 +120,10 @@ def build_parser(prog: str = "python -m hub_under_test") -> argparse.ArgumentPar
     p.add_argument("--frames-kept", type=_number(int, 0), default=d.frames_kept, metavar="N",
                    help="frames kept per station for /stations/{id}/frames and the debug page "
                         f"(default {d.frames_kept}; 0: none)")
+    p.add_argument("--store-frames", action="store_true",
+                   help="also persist every frame in and out to the store (table frames), "
+                        "written behind in the meter values' transactions; off by default "
+                        "(two rows, a CALL and its answer, for every message)")
     p.add_argument("--frames-total", type=_number(int, 1), default=d.frames_total, metavar="N",
                    help="frames kept for all stations together, bounding the frame log's "
                         f"memory (default {d.frames_total})")
@@ -198,6 +202,7 @@ def config_from_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> HubCo
                        rate_limit=a.rate_limit, rate_burst=a.rate_burst, max_frame=a.max_frame,
                        max_queue=a.max_queue, ping_interval=a.ping_interval or None,
                        frames_kept=a.frames_kept, frames_total=a.frames_total,
+                       store_frames=a.store_frames,
                        handshake_timeout=a.handshake_timeout, idle_timeout=a.idle_timeout,
                        max_connections_per_source=a.max_connections_per_source,
                        amqp_url=a.amqp, amqp_exchange=a.amqp_exchange, workers=a.workers,

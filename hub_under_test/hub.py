@@ -72,8 +72,14 @@ class HubConfig:
     rate_burst: int = 200
     frames_kept: int = 100             # per station, for GET /stations/{id}/frames; 0: off
     frames_total: int = 20_000         # frames kept for all stations together (≈ 5 MiB)
+    store_frames: bool = False         # also write every frame to the store (table frames),
+    #                                    behind, with the meter values; off by default: see
+    #                                    docs/benchmarks.md for its cost
     flush_interval: float = 5.0        # seconds between write-behind flushes of the cache
-    write_delay: float = 0.005         # meter values: one transaction per this many seconds
+    write_delay: float = 0.02          # meter values: one transaction per this many seconds
+    #                                    (20 ms: ≈ 800 rows a COMMIT at 4,000 MeterValues/s;
+    #                                    the index on transaction_id costs 4.8 µs a row in
+    #                                    batches of 200, 3.8 in batches of 800)
     max_pending: int = 20_000          # rows queued at most before they are written at once
     allow_concurrent_tags: bool = False  # one tag may charge at several connectors (load tests)
     accept_unknown_tags: bool = False  # tags the hub does not know are Accepted (load tests)

@@ -17,7 +17,7 @@ import contextlib
 import math
 import time
 from collections import Counter as Tally
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 import orjson
 import prometheus_client
@@ -27,8 +27,6 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 if TYPE_CHECKING:
     from simulator.session import Frame
-
-    from .hub import Hub
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # No `_created` series beside every counter: twice the scrape for a timestamp nobody graphs.
@@ -100,10 +98,20 @@ class _Plain:
         return self.metric._value.get()
 
 
+class HubState(Protocol):
+    """What the scrape-time values are read from (`Hub` satisfies it): a structural type, so
+    this module names no `hub.py` (the hub builds its metrics, not the other way round)."""
+    started_at: float | None
+    connections: Mapping[str, Any]  # station id -> server.StationConnection (.version)
+    manager: Any                    # manager.Manager (active, counters), None before start
+    store: Any                      # store.Store, None before start
+    events: Any                     # events.EventBus
+
+
 class HubCollector:
     """Values read from the hub's state at scrape time."""
 
-    def __init__(self, hub: "Hub"):
+    def __init__(self, hub: HubState):
         self.hub = hub
 
     def collect(self):
@@ -174,7 +182,7 @@ class HubCollector:
 class HubMetrics:
     """The hub's metrics (GET /metrics renders them)."""
 
-    def __init__(self, hub: "Hub"):
+    def __init__(self, hub: HubState):
         r = self.registry = CollectorRegistry()
         r.register(HubCollector(hub))
         self.connections = _Plain(Counter("hub_connections", "WebSocket connections accepted",

@@ -33,12 +33,9 @@ import logging
 import os
 import ssl
 import sys
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from simulator.transport import tls
-
-if TYPE_CHECKING:
-    from .hub import Hub
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +46,17 @@ def _hash(password: str, salt: bytes) -> bytes:
     return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, ITERATIONS)
 
 
+class SecuredHub(Protocol):
+    """What the security checks need of their hub (`Hub` satisfies it, a worker front too): a
+    structural type, so this module names no `hub.py`."""
+    config: Any    # hub.HubConfig (station_passwords, require_auth, tls_client_ca)
+    store: Any     # store.Store (passwords, security_events)
+    metrics: Any   # metrics.HubMetrics (refused)
+    server: Any    # server.OcppServer (its frame log), None before start
+
+
 class HubSecurity:
-    def __init__(self, hub: Hub):
+    def __init__(self, hub: SecuredHub):
         self.hub = hub
         self.passwords = hub.store.passwords
         self._cache: dict[str, tuple[bytes, bytes] | None] = {}

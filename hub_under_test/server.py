@@ -34,7 +34,7 @@ import ipaddress
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import websockets
@@ -51,8 +51,19 @@ from .frame_audit import CallErrorLog, mark_repairs
 from .rate_limit import PacedConnection, TokenBucket
 from .security import server_ssl
 
-if TYPE_CHECKING:
-    from .hub import Hub
+
+class ServedHub(Protocol):
+    """What the OCPP endpoint needs of its hub (`Hub` satisfies it): a structural type, so
+    this module names no `hub.py` (the hub builds its server, not the other way round)."""
+    config: Any     # hub.HubConfig
+    metrics: Any    # metrics.HubMetrics
+    security: Any   # security.HubSecurity (check_handshake)
+    manager: Any    # manager.Manager
+    link: Any       # workers.WorkerLink when the hub is one of several workers, else None
+
+    @property
+    def url(self) -> str: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +159,7 @@ def _remote(connection: ServerConnection) -> str | None:
 
 
 class OcppServer:
-    def __init__(self, hub: "Hub"):
+    def __init__(self, hub: ServedHub):
         self.hub = hub
         self.config = hub.config
         self.connections: dict[str, StationConnection] = {}
@@ -319,6 +330,8 @@ class OcppServer:
         if cfg.frames_kept:
             session.taps.append(self._record_marked if cfg.mode == LENIENT else self.frames.record)
         session.taps.append(metrics.on_frame)
+        if cfg.store_frames:
+            session.taps.append(hub.store.add_frame)
         if self.recorder is not None:
             session.taps.append(self.recorder.tap)
         session.taps.append(CallErrorLog(station_id, metrics.call_error_sent))

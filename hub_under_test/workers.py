@@ -21,7 +21,7 @@ A worker that dies (SIGKILL, a crash) loses its broker connection, so its exclus
 and every binding of its stations go with it; its stations reconnect (the kernel gives them
 to the survivors), the survivor adopts each one's running transactions from the store, and
 the station's StopTransaction completes them there.  Lost with the worker: the meter values
-still in its write-behind queue (at most `write_delay`, 5 ms, of them) and the connector
+still in its write-behind queue (at most `write_delay`, 20 ms, of them) and the connector
 statuses and last-seen times not yet flushed (`flush_interval`).  A dead worker is logged and
 reported in `GET /health` (`workers`); it is not restarted.
 

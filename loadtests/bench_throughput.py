@@ -15,6 +15,14 @@ library does with jsonschema.
     python loadtests/bench_throughput.py --stations 50 --seconds 10
     python loadtests/bench_throughput.py --message charging
     python loadtests/bench_throughput.py --peer PATH/TO/ocpp_lib_peer.py
+    python loadtests/bench_throughput.py --hub-alone --message charging --stations 100
+    python loadtests/bench_throughput.py --hub-alone --only ours --calls 400   # fixed work
+
+`--hub-alone` measures the hubs without our stations: one client in this process, frames
+encoded before the run, many connections, against our hub (its own process, a SQLite file
+for the charging mix) and against the library's hub (`ocpp_lib_peer.py hub`).  Every figure
+line is followed by the CPU time per round trip of each side (the processes' own
+accounting): it moves far less than the rate when other jobs share the cores.
 
 The peer baseline is the shared script `ocpp_lib_peer.py`; by default it is looked for in
 ../shared/bench/ beside the repository.
@@ -25,6 +33,7 @@ import argparse
 import asyncio
 import os
 import re
+import resource
 import socket
 import sqlite3
 import subprocess
@@ -119,18 +128,45 @@ async def _charging_stations(url: str, stations: int, seconds: float) -> int:
     return await _stations(url, stations, seconds, _charging_station)
 
 
+def _cpu(who: int) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+# CPU seconds per round trip of the last _measure / bench_peer: {"hub": …, "stations": …}.
+# Unlike round trips per second, these hardly move when other processes take the cores.
+LAST_CPU: dict[str, float] = {}
+
+
+def _proc_cpu(pid: int) -> float:
+    """A live process's own CPU seconds (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _measure(hub_argv: list[str], port: int, stations, url: str, n: int, seconds: float) -> float:
     """Start a hub process, drive it with `stations(url, n, seconds)` here, return calls/s."""
     from simulator.transport.websocket import use_uvloop
     hub = subprocess.Popen(hub_argv, cwd=ROOT)
+    children = _cpu(resource.RUSAGE_CHILDREN)
+    calls = 0
     try:
         wait_for_port(port)
         use_uvloop()
+        mine, running = _cpu(resource.RUSAGE_SELF), _proc_cpu(hub.pid)
         calls = asyncio.run(stations(url, n, seconds))
+        mine, running = _cpu(resource.RUSAGE_SELF) - mine, _proc_cpu(hub.pid) - running
     finally:
         hub.terminate()
         hub.wait(10)
         asyncio.set_event_loop_policy(None)
+    # the hub's whole life (start-up included: a slight overstatement of its cost per call)
+    LAST_CPU.clear()
+    LAST_CPU.update(hub=(_cpu(resource.RUSAGE_CHILDREN) - children) / max(calls, 1),
+                    hub_running=running / max(calls, 1), stations=mine / max(calls, 1))
     return calls / seconds
 
 
@@ -141,11 +177,15 @@ def bench_ours(stations: int, seconds: float) -> float:
                     f"ws://127.0.0.1:{port}/ocpp", stations, seconds)
 
 
+# extra options for our hub (--store-frames adds "--store-frames")
+HUB_EXTRA: list[str] = []
+
+
 def bench_ours_charging(stations: int, seconds: float, db: str, write_delay: float | None = None
                         ) -> tuple[float, int]:
     """The charging mix against our hub persisting to `db`: (calls/s, meter rows stored)."""
     port = free_port()
-    delay = [] if write_delay is None else ["--write-delay", str(write_delay)]
+    delay = ([] if write_delay is None else ["--write-delay", str(write_delay)]) + HUB_EXTRA
     rate = _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port",
                      "0", "--rate-limit", "0", "--log-level", "WARNING", "--db", db, "--accept-unknown-tags", *delay],
                     port, _charging_stations, f"ws://127.0.0.1:{port}/ocpp", stations, seconds)
@@ -202,6 +242,102 @@ async def _raw_stations(url: str, stations: int, seconds: float) -> int:
     return sum(await asyncio.gather(*(one(n) for n in range(stations))))
 
 
+async def _fast_client(url: str, connections: int, seconds: float, message: str,
+                       calls: int | None = None) -> int:
+    """The hub alone: many connections, frames encoded before the run, replies only checked
+    to be the CALLRESULT of the CALL sent (no parsing, no validation on this side)."""
+    import orjson
+    import websockets
+    start_at = time.perf_counter() + 1.0 + connections * 0.002
+
+    async def one(n: int) -> int:
+        async with websockets.connect(f"{url}/FAST{n:05d}", compression=None, ping_interval=None,
+                                      subprotocols=["ocpp1.6"], open_timeout=60) as ws:
+            await ws.send(orjson.dumps([2, "b", "BootNotification", {
+                "chargePointVendor": "Bench", "chargePointModel": "Fast"}]).decode())
+            await ws.recv()
+            if message == "charging":
+                await ws.send(orjson.dumps([2, "s", "StartTransaction", {
+                    "connectorId": 1, "idTag": f"TAG{n:05d}", "meterStart": 0,
+                    "timestamp": _now()}]).decode())
+                tx = orjson.loads(await ws.recv())[2]["transactionId"]
+                tails = [orjson.dumps(["MeterValues", {"connectorId": 1, "transactionId": tx,
+                                                       "meterValue": _meter_value(3.1)}]).decode()
+                         ] * 9 + [orjson.dumps(["StatusNotification", {
+                             "connectorId": 1, "errorCode": "NoError", "status": "Charging"}]
+                                               ).decode()]
+            else:
+                tails = [orjson.dumps(["Heartbeat", {}]).decode()]
+            tails = [t[1:] for t in tails]   # '"Action",{…}]': a CALL is '[2,"id",' + tail
+            await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+            count, end, k = 0, time.perf_counter() + seconds, len(tails)
+            while (count < calls) if calls else (time.perf_counter() < end):
+                uid = str(count)
+                await ws.send('[2,"' + uid + '",' + tails[count % k])
+                reply = await ws.recv()
+                if not reply.startswith('[3,"' + uid + '"'):
+                    raise RuntimeError(f"FAST{n:05d}: not the CALLRESULT of {uid}: {reply[:200]}")
+                count += 1
+            return count
+    return sum(await asyncio.gather(*(one(n) for n in range(connections))))
+
+
+def bench_hub_alone(peer: Path, connections: int, seconds: float, message: str, db: str,
+                    calls: int | None = None, only: str | None = None
+                    ) -> tuple[float, dict, float, dict]:
+    """(our hub's calls/s, its CPU, the library hub's calls/s, its CPU), one fast client.
+    `calls`: that many per connection instead of `seconds`; `only`: "ours" or "lib"."""
+    def client(url: str, n: int, secs: float) -> "asyncio.Future":
+        return _fast_client(url, n, secs, message, calls)
+    if only == "lib":
+        port = free_port()
+        lib = _measure([sys.executable, str(peer), "hub", "--port", str(port)], port, client,
+                       f"ws://127.0.0.1:{port}", connections, seconds)
+        return 0.0, {}, lib, dict(LAST_CPU)
+    port = free_port()
+    store = ["--db", db] if message == "charging" else []
+    ours = _measure([sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port",
+                     "0", "--rate-limit", "0", "--log-level", "WARNING", "--accept-unknown-tags",
+                     *store, *HUB_EXTRA], port, client, f"ws://127.0.0.1:{port}/ocpp", connections, seconds)
+    ours_cpu = dict(LAST_CPU)
+    if only == "ours":
+        return ours, ours_cpu, 0.0, {}
+    port = free_port()
+    lib = _measure([sys.executable, str(peer), "hub", "--port", str(port)], port, client,
+                   f"ws://127.0.0.1:{port}", connections, seconds)
+    return ours, ours_cpu, lib, dict(LAST_CPU)
+
+
+def hub_alone(a) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = a.db or str(Path(tmp) / "alone.db")
+        ours, ours_cpu, lib, lib_cpu = bench_hub_alone(a.peer, a.stations, a.seconds, a.message,
+                                                       db, a.calls, a.only)
+        stored = ""
+        if a.message == "charging" and a.only != "lib":
+            with sqlite3.connect(db) as con:
+                rows = con.execute("SELECT count(*) FROM meter_values").fetchone()[0]
+                stored = f"; SQLite file, {rows} meter rows stored"
+                if a.store_frames:
+                    frames = con.execute("SELECT count(*) FROM frames").fetchone()[0]
+                    stored += f" and {frames} frames"
+    if a.only:   # with --calls: a fixed amount of work, to time from outside
+        rate = ours if a.only == "ours" else lib
+        work = f"{a.stations} x {a.calls} calls" if a.calls else f"{rate:.0f} round trips/s"
+        print(f"fast client -> {'our hub' if a.only == 'ours' else 'the library hub'}: {work} "
+              f"({a.message}{stored})")
+        return 0
+    print(f"fast client -> chargesim hub        : {ours:8.0f} round trips/s ({a.message}{stored})")
+    print(f"fast client -> ocpp lib hub         : {lib:8.0f} round trips/s ({a.message}, in memory)")
+    print(f"ratio                               : {ours / lib:8.2f}x "
+          f"({a.stations} connections, {a.seconds:g} s, pre-encoded frames)")
+    h, lh = ours_cpu["hub_running"], lib_cpu["hub_running"]   # start-up left out, both
+    print(f"hub CPU per round trip              : {h * 1e6:8.0f} µs ours, {lh * 1e6:.0f} µs "
+          f"library hub: {lh / h if h else 0:.2f}x less CPU (client: {ours_cpu['stations'] * 1e6:.0f}"
+          f" / {lib_cpu['stations'] * 1e6:.0f} µs)")
+    return 0
+
+
 def bench_raw(stations: int, seconds: float) -> float:
     """The ceiling: websockets + orjson with no OCPP logic and no validation at all."""
     port = free_port()
@@ -210,6 +346,7 @@ def bench_raw(stations: int, seconds: float) -> float:
 
 
 def bench_peer(peer: Path, stations: int, seconds: float, message: str = "heartbeat") -> float:
+    children = _cpu(resource.RUSAGE_CHILDREN)
     out = subprocess.run([sys.executable, str(peer), "pair", "--stations", str(stations),
                           "--seconds", str(seconds), "--port", str(free_port()),
                           "--message", message],
@@ -217,7 +354,18 @@ def bench_peer(peer: Path, stations: int, seconds: float, message: str = "heartb
     match = re.search(r"rate=(\d+)", out)
     if not match:
         raise RuntimeError(f"peer baseline printed no rate:\n{out}")
-    return float(match.group(1))
+    rate = float(match.group(1))
+    LAST_CPU.clear()   # both sides together: its hub is a child of the script, reaped by it
+    LAST_CPU.update(pair=(_cpu(resource.RUSAGE_CHILDREN) - children) / max(rate * seconds, 1))
+    return rate
+
+
+def _cpu_line(ours: dict, peer: dict) -> str:
+    total = ours.get("hub", 0) + ours.get("stations", 0)
+    pair = peer.get("pair", 0)
+    return (f"CPU per round trip (both sides)     : {total * 1e6:8.0f} µs ours (hub "
+            f"{ours.get('hub', 0) * 1e6:.0f} + stations {ours.get('stations', 0) * 1e6:.0f}), "
+            f"{pair * 1e6:.0f} µs library pair: {pair / total if total else 0:.2f}x less CPU")
 
 
 def main() -> int:
@@ -237,6 +385,17 @@ def main() -> int:
                     help="charging mix: also measure our hub committing every MeterValues")
     ap.add_argument("--postgres", metavar="URL", default=None,
                     help="charging mix: also measure our hub on this PostgreSQL database")
+    ap.add_argument("--hub-alone", action="store_true",
+                    help="the hubs alone: one fast client (pre-encoded frames, --stations "
+                         "connections) against our hub and the library's hub "
+                         "(`ocpp_lib_peer.py hub`), on --message's traffic")
+    ap.add_argument("--calls", type=int, default=None, metavar="N",
+                    help="--hub-alone with --only: N calls per connection instead of "
+                         "--seconds, a fixed amount of work to time from outside")
+    ap.add_argument("--only", choices=("ours", "lib"), default=None,
+                    help="--hub-alone: run against one hub only")
+    ap.add_argument("--store-frames", action="store_true",
+                    help="our hub also persists every frame (its --store-frames)")
     ap.add_argument("--serve-raw", type=int, metavar="PORT", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.serve_raw:  # the ceiling's hub process
@@ -247,14 +406,22 @@ def main() -> int:
     if not a.peer.exists():
         print(f"baseline script not found: {a.peer} (pass --peer)", file=sys.stderr)
         return 2
+    if a.store_frames:
+        HUB_EXTRA.append("--store-frames")
+    if a.calls and not (a.hub_alone and a.only):
+        ap.error("--calls needs --hub-alone and --only")
+    if a.hub_alone:
+        return hub_alone(a)
     if a.message == "charging":
         return charging(a)
     ours = bench_ours(a.stations, a.seconds)
+    ours_cpu = dict(LAST_CPU)
     print(f"chargesim station <-> chargesim hub : {ours:8.0f} round trips/s", flush=True)
     peer = bench_peer(a.peer, a.stations, a.seconds)
     print(f"ocpp lib ChargePoint <-> ocpp lib  : {peer:8.0f} round trips/s", flush=True)
     print(f"ratio                               : {ours / peer:8.2f}x "
           f"({a.stations} stations, {a.seconds:g} s each, full validation on both sides)")
+    print(_cpu_line(ours_cpu, LAST_CPU))
     if a.ceiling:
         raw = bench_raw(a.stations, a.seconds)
         print(f"ceiling: raw websockets + orjson    : {raw:8.0f} round trips/s "
@@ -276,6 +443,7 @@ def charging(a) -> int:
             print(f"chargesim hub, write-through        : {slow:8.0f} round trips/s "
                   f"(a COMMIT per MeterValues; {rows} meter rows stored)", flush=True)
         ours, rows = bench_ours_charging(a.stations, a.seconds, fresh(tmp, "behind.db"))
+        ours_cpu = dict(LAST_CPU)
     print(f"chargesim station <-> chargesim hub : {ours:8.0f} round trips/s "
           f"(charging mix, SQLite file, write-behind; {rows} meter rows stored)", flush=True)
     if a.postgres:
@@ -287,6 +455,7 @@ def charging(a) -> int:
           "in memory)", flush=True)
     print(f"ratio                               : {ours / peer:8.2f}x "
           f"({a.stations} stations, {a.seconds:g} s each, full validation on both sides)")
+    print(_cpu_line(ours_cpu, LAST_CPU))
     return 0
 
 

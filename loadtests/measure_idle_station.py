@@ -1,6 +1,6 @@
 """Memory and tasks per idle station, measured in-process (run as a script, not a test).
 
-    python loadtests/measure_idle_station.py [N]
+    python loadtests/measure_idle_station.py [N] [VERSION]   (VERSION: ocpp1.6 or ocpp2.0.1)
 
 N stations (default 2000) boot against a CSMS stub on the in-memory transport that answers
 synchronously (no task, almost no memory of its own), then sit idle; tracemalloc compares
@@ -43,11 +43,16 @@ async def connect(url, **kwargs):
     return station
 
 
+VERSION = sys.argv[2] if len(sys.argv) > 2 else "ocpp1.6"
+
+
 def new_station(i: int):
     try:
         from simulator.dialects import make_station
     except ImportError:   # before the dialect was handed in
         from simulator.station import Station as make_station
+    if VERSION != "ocpp1.6":
+        return make_station(f"IDLE{i:05d}", "ws://stub/ocpp", version=VERSION)
     return make_station(f"IDLE{i:05d}", "ws://stub/ocpp")
 
 

@@ -11,12 +11,12 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 
-from .station import Event, Station, StationError, StationOptions
+from .station import ConnectFailed, Event, Station, StationError, StationOptions
 from .session import CallErrorReceived, CallTimeout, SessionClosed
-from .dialects import make_station
+from .dialects import make_station, setting_key
 
 # Events worth a line when the run is not verbose.
-RUN_CONNECT_ATTEMPTS = 3
+RUN_CONNECT_ATTEMPTS = 4   # ≈ 4-7 s of jittered backoff before "could not connect" (ramp.py)
 _HEADLINE = {"boot", "tx_started", "tx_stopped", "tag_rejected", "error", "disconnected"}
 
 
@@ -33,7 +33,7 @@ class Outcome:
     def line(self) -> str:
         if self.ok:
             return (f"{self.station}: ok — transaction {self.transaction_id}, "
-                    f"{self.energy_wh} Wh, {self.meter_values} MeterValues")
+                    f"{self.energy_wh} Wh, {self.meter_values} meter readings")
         return f"{self.station}: FAILED at {self.steps[-1] if self.steps else 'start'}: {self.error}"
 
 
@@ -43,11 +43,12 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
     def step(name: str) -> None:
         outcome.steps.append(name)
 
-    def count_meter_values(frame) -> None:
-        if frame.direction == "out" and '"MeterValues"' in frame.raw:
+    def count_meter_values(event: Event) -> None:
+        # a reading sent (or queued) in the station's own words: no wire format read here
+        if event.kind == "meter":
             outcome.meter_values += 1
 
-    station.taps.append(count_meter_values)
+    unsubscribe = station.view.subscribe(count_meter_values)
     try:
         step("boot")
         await station.start()
@@ -78,36 +79,43 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
         step("unplug")
         await station.unplug(connector)
         outcome.ok = True
+    except ConnectFailed as e:  # never reached the CSMS: not a protocol failure
+        from .ramp import could_not_connect
+        outcome.error = could_not_connect(e, station.id)
     except (StationError, CallErrorReceived, CallTimeout, SessionClosed, OSError,
             asyncio.TimeoutError) as e:
         outcome.error = str(e) or type(e).__name__
     finally:
+        unsubscribe()
         await station.stop()
 
 
 async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, seconds: float,
               sample_interval: int, options: StationOptions, verbose: bool,
               print_=print, fleet: list[tuple[str, StationOptions]] | None = None,
-              taps=(), observe=None) -> list[Outcome]:
+              taps=(), observe=None, spawn_rate: float | None = None,
+              connect_attempts: int = RUN_CONNECT_ATTEMPTS) -> list[Outcome]:
     """`fleet` (from a template or fleet file) replaces stations / id_pattern / options.
     `taps` are frame taps (e.g. a recorder); `observe(station)` is called for each station
-    before it starts (run_summary.RunStats)."""
+    before it starts (run_summary.RunStats).  Stations start at `spawn_rate` per second
+    (None: all at once, simulator/ramp.py)."""
+    from .ramp import Ramp, connect_policy
+    ramp = Ramp(spawn_rate)
     def show(event: Event) -> None:
         if verbose or event.kind in _HEADLINE:
             print_(f"  {time.strftime('%H:%M:%S')} {event}")
 
-    options.config.setdefault("MeterValueSampleInterval", str(sample_interval))
+    options.config.setdefault(setting_key(options.version, "meter_interval"), str(sample_interval))
     outcomes = []
     tasks = []
     if fleet is None:
         fleet = [(id_pattern.format(n=n), options) for n in range(1, stations + 1)]
     for n, (station_id, station_options) in enumerate(fleet, 1):
         if station_options is not options:  # a template's own interval is too long for a run
-            station_options.config["MeterValueSampleInterval"] = str(sample_interval)
-        if station_options.connect_attempts is None:
-            # a one-shot run reports a CSMS that is not there instead of waiting for it
-            station_options = dataclasses.replace(station_options,
-                                                  connect_attempts=RUN_CONNECT_ATTEMPTS)
+            station_options.config[setting_key(station_options.version, "meter_interval")] = \
+                str(sample_interval)
+        # a one-shot run reports a CSMS that is not there instead of waiting for it
+        station_options = connect_policy(station_options, connect_attempts)
         station = make_station(station_id, csms_url, station_options)
         station.on_event = show
         station.taps.extend(taps)   # e.g. a frame recorder
@@ -115,6 +123,7 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
             observe(station)
         outcome = Outcome(station.id)
         outcomes.append(outcome)
-        tasks.append(charge_once(station, outcome, tag=tag.format(n=n), seconds=seconds))
+        tasks.append(ramp.run(charge_once(station, outcome, tag=tag.format(n=n),
+                                          seconds=seconds)))
     await asyncio.gather(*tasks)
     return outcomes

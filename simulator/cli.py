@@ -38,6 +38,20 @@ def _common_station_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--call-timeout", type=float, default=30.0, metavar="S",
                    help="seconds to wait for the CSMS's reply to a call (default 30)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every station event")
+    from .dialects import PROTOCOLS
+    p.add_argument("--protocol", choices=list(PROTOCOLS), default=None,
+                   help="the protocol the stations speak (default ocpp1.6, or the template's); "
+                        "ocpp2.0.1 speaks the 2.0.1 device model; "
+                        "ocpp1.5 is OCPP 1.5 over SOAP: --csms is then the CentralSystemService "
+                        "URL (http://...) and each station hosts its ChargePointService")
+    p.add_argument("--callback-port", type=int, default=0, metavar="PORT",
+                   help="ocpp1.5: port of the station's ChargePointService (default 0: any free "
+                        "one; with several stations, station n takes PORT+n-1)")
+    p.add_argument("--callback-host", default="127.0.0.1", metavar="HOST",
+                   help="ocpp1.5: address the ChargePointService binds (default 127.0.0.1)")
+    p.add_argument("--callback-url", metavar="URL",
+                   help="ocpp1.5: the ChargePointService URL to announce as WS-Addressing From "
+                        "(behind NAT or a proxy; default: the bound address)")
     p.add_argument("--state-dir", metavar="DIR",
                    help="keep each station's state in DIR across runs: the offline message "
                         "queue (<id>.offline.jsonl) and a client certificate the CSMS signed "
@@ -55,7 +69,30 @@ def _options(a):
                           call_timeout=a.call_timeout, security_profile=a.security_profile,
                           authorization_key=a.password if a.security_profile in (1, 2) else None,
                           ca_certs=a.ca, client_cert=a.client_cert, client_key=a.client_key,
-                          state_dir=a.state_dir)
+                          state_dir=a.state_dir, **protocol_options(a))
+
+
+def spread_callback_ports(fleet):
+    """Station n of a fleet with a fixed callback port takes port + n - 1 (one port each)."""
+    if not fleet:
+        return fleet
+    import dataclasses
+    return [(sid, dataclasses.replace(o, callback_port=o.callback_port + i) if o.callback_port
+             else o) for i, (sid, o) in enumerate(fleet)]
+
+
+def protocol_options(a) -> dict:
+    """--protocol and the 1.5 callback endpoint, as StationOptions fields (only those given)."""
+    out = {}
+    if getattr(a, "protocol", None):
+        out["version"] = a.protocol
+    if getattr(a, "callback_port", 0):
+        out["callback_port"] = a.callback_port
+    if getattr(a, "callback_host", "127.0.0.1") != "127.0.0.1":
+        out["callback_host"] = a.callback_host
+    if getattr(a, "callback_url", None):
+        out["callback_url"] = a.callback_url
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how long each session charges (default 5 s)")
     run.add_argument("--sample-interval", type=int, default=1, metavar="S",
                      help="MeterValueSampleInterval during the run (default 1 s)")
+    run.add_argument("--spawn-rate", type=float, default=200.0, metavar="R",
+                     help="stations started per second (default 200; 0: all at once); a "
+                          "station that cannot connect is retried with jittered backoff")
     # With paths, `run` runs YAML scenarios (simulator/scenario) instead of the quick run.
     from .scenario.cli_args import add_scenario_args
     add_scenario_args(run)
@@ -94,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_watch_args(run)  # --progress
 
     sub.add_parser("templates", help="list the bundled station templates")
+    from .cli_swarm import add_parser as add_swarm_parser  # chargesim swarm (docs/swarm.md)
+    add_swarm_parser(sub)
     station = sub.add_parser("station", help="keep stations online, answering the CSMS, until Ctrl-C")
     _common_station_args(station)
     station.add_argument("--id", action="append", dest="ids", metavar="ID",
@@ -128,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "templates":
         from .template_cli import print_templates
         return print_templates()
+    if args.command == "swarm":  # Locust in its own process (gevent), the hub in another
+        from .cli_swarm import run as run_swarm
+        return run_swarm(args)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from .run_options import configure_hub_log
@@ -165,19 +210,30 @@ def _dispatch(args, prog: str) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _csms(args, tags: dict[str, str]):
-    """The CSMS URL to use: the given one, or a bundled hub started here for the run."""
+async def _csms(args, tags: dict[str, str], soap: bool = False):
+    """The CSMS URL to use: the given one, or a bundled hub started here for the run
+    (`soap`: its OCPP 1.5 CentralSystemService URL)."""
     if args.csms:
         yield args.csms
         return
     from hub_under_test.hub import Hub, HubConfig
-    hub = Hub(HubConfig(port=0, api_port=0, tags=tags))
+    hub = Hub(HubConfig(port=0, api_port=0, tags=tags, **({"soap_port": 0} if soap else {})))
     await hub.start()
-    print(f"bundled hub: {hub.url}/{{station_id}}  (API {hub.api_url})")
+    if soap:
+        print(f"bundled hub: OCPP 1.5 SOAP {hub.soap_url}  (API {hub.api_url})")
+    else:
+        print(f"bundled hub: {hub.url}/{{station_id}}  (API {hub.api_url})")
     try:
-        yield hub.url
+        yield hub.soap_url if soap else hub.url
     finally:
         await hub.stop()
+
+
+def _wants_soap(args, fleet) -> bool:
+    """Do the stations speak OCPP 1.5 SOAP (--protocol, or every template of the fleet)?"""
+    if getattr(args, "protocol", None):
+        return args.protocol == "ocpp1.5"
+    return bool(fleet) and all(o.version == "ocpp1.5" for _, o in fleet)
 
 
 async def _run(args) -> int:
@@ -186,9 +242,10 @@ async def _run(args) -> int:
     fleet = stations_from_yaml(args, [args.id_pattern.format(n=n)
                                       for n in range(1, args.stations + 1)])
     from .state_files import keep_signed_certificates, with_saved_certificate
-    if fleet is None and args.state_dir:   # per station: each may have a saved certificate
+    if fleet is None and (args.state_dir or args.callback_port):   # per-station options
         fleet = [(args.id_pattern.format(n=n), _options(args))
                  for n in range(1, args.stations + 1)]
+    fleet = spread_callback_ports(fleet)
     if fleet is not None:
         fleet = [(sid, with_saved_certificate(o, sid)) for sid, o in fleet]
     count = len(fleet) if fleet is not None else args.stations
@@ -203,7 +260,7 @@ async def _run(args) -> int:
     stats = RunStats(expected=count)
     # with -v, log lines go to the terminal too: plain progress lines, no line redrawn over them
     progress = Progress(stats, interval=args.progress, live=False if args.verbose else None)
-    async with _csms(args, tags) as url:
+    async with _csms(args, tags, _wants_soap(args, fleet)) as url:
         print(f"{count} station(s) → {url}")
         progress.start()
         try:
@@ -213,7 +270,8 @@ async def _run(args) -> int:
                                  verbose=args.verbose, fleet=fleet, print_=progress.print,
                                  taps=[recorder.tap] if recorder else [],
                                  observe=lambda st: (stats.watch(st), keep_signed_certificates(
-                                     st, st.options.state_dir)))
+                                     st, st.options.state_dir)),
+                                 spawn_rate=args.spawn_rate)
         finally:
             await progress.stop()
             if recorder is not None:
@@ -234,6 +292,9 @@ async def _station(args) -> int:
     ids = args.ids or ["SIM-00001"]
     from .template_cli import stations_from_yaml
     fleet = stations_from_yaml(args, ids)
+    if fleet is None and args.callback_port:
+        fleet = [(i, _options(args)) for i in ids]
+    fleet = spread_callback_ports(fleet)
     from .state_files import keep_signed_certificates, with_saved_certificate
     from .cli_checks import probe_options
     sid, first = fleet[0] if fleet else (ids[0], _options(args))
@@ -245,7 +306,7 @@ async def _station(args) -> int:
             loop.add_signal_handler(sig, stop.set)
     from .record_cli import recorder_from_args
     recorder = recorder_from_args(args)
-    async with _csms(args, {}) as url, _closing(recorder):
+    async with _csms(args, {}, _wants_soap(args, fleet)) as url, _closing(recorder):
         stations = []
         for station_id, options in fleet or [(i, None) for i in ids]:
             if options is None:

@@ -74,8 +74,17 @@ def check_station_args(a, command: str) -> None:
               "give a finite number")
     profile = a.security_profile
     url = a.csms
+    soap_url = (url or "").startswith(("http://", "https://"))
+    if getattr(a, "protocol", None) == "ocpp1.5" or (soap_url and templated
+                                                     and getattr(a, "protocol", None) is None):
+        _check_soap_args(a, templated)     # (a template may say protocol: ocpp1.5)
+        return _check_watch_args(a, command)
+    if soap_url:
+        _fail("--csms", url, "an http:// URL is an OCPP 1.5 SOAP CentralSystemService: add "
+                             "--protocol ocpp1.5, or give a ws:// or wss:// URL")
     if url is not None and not url.startswith(("ws://", "wss://")):
-        _fail("--csms", url, "a CSMS URL starts with ws:// or wss://")
+        _fail("--csms", url, "a CSMS URL starts with ws:// or wss:// (http:// is for "
+                             "--protocol ocpp1.5)")
     if profile in (1, 2):
         if not a.password:
             _fail("--security-profile", profile, f"profile {profile} needs --password "
@@ -106,6 +115,26 @@ def check_station_args(a, command: str) -> None:
     for option, path in (("--client-cert", a.client_cert), ("--client-key", a.client_key)):
         if path:
             _pem_file(option, path)
+    _check_watch_args(a, command)
+
+
+def _check_soap_args(a, templated: bool) -> None:
+    """OCPP 1.5 SOAP: an http(s) CentralSystemService URL, a callback port that can be."""
+    url = a.csms
+    if url is not None and not url.startswith(("http://", "https://")):
+        _fail("--csms", url, "an OCPP 1.5 CentralSystemService URL starts with http:// or "
+                             "https://")
+    if a.security_profile:
+        _fail("--security-profile", a.security_profile, "the 1.5 SOAP station has no "
+                                                       "security profiles")
+    if not 0 <= a.callback_port <= 65535:
+        _fail("--callback-port", a.callback_port, "a TCP port: 0 (any free one) to 65535")
+    if a.callback_url and not a.callback_url.startswith(("http://", "https://")):
+        _fail("--callback-url", a.callback_url, "the ChargePointService URL starts with "
+                                                "http:// or https://")
+
+
+def _check_watch_args(a, command: str) -> None:
     state_dir = getattr(a, "state_dir", None)
     if state_dir is not None and os.path.exists(state_dir) and not os.path.isdir(state_dir):
         _fail("--state-dir", state_dir, "exists and is not a folder")

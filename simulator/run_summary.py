@@ -12,6 +12,8 @@ import random
 import re
 from collections import Counter
 
+from .protocol.soap.head import soap_head
+
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 LATENCY_SAMPLES = 100_000
 # [type, "unique id", "Action", ...: the head of an OCPP-J frame
@@ -82,13 +84,17 @@ class RunStats:
     def on_frame(self, frame) -> None:
         # only the head of the frame (type, id, action): the payload is never decoded
         m = _HEAD.match(frame.raw)
-        if m is None:
-            return
-        kind, unique_id = int(m.group(1)), m.group(2)
+        if m is not None:
+            kind, unique_id, action = int(m.group(1)), m.group(2), m.group(3)
+        else:   # OCPP 1.5 SOAP: the WS-Addressing head
+            head = soap_head(frame.raw) if frame.raw.lstrip().startswith("<") else None
+            if head is None:
+                return
+            kind, unique_id, action = head
         out = frame.direction == "out"
         key = (frame.station, unique_id)
         if kind == CALL:
-            action = m.group(3) or "?"
+            action = action or "?"
             if out:
                 self.sent[action] += 1
                 if len(self._pending) >= 4 * LATENCY_SAMPLES:   # calls never answered

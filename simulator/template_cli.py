@@ -42,6 +42,8 @@ def _apply_flags(options: StationOptions, args, station_id: str) -> StationOptio
         changes["state_dir"] = args.state_dir
     if getattr(args, "password", None):
         changes["basic_auth"] = (station_id, args.password)
+    from .cli import protocol_options   # --protocol, the 1.5 callback endpoint
+    changes.update(protocol_options(args))
     return dataclasses.replace(options, **changes)
 
 

@@ -39,3 +39,24 @@ def test_idle_benchmark_reports_positive_figures():
         assert side["stations"] == 20
         for figure in ("station_rss_kib", "station_tasks", "station_traced_kib", "hub_rss_kib"):
             assert side[figure] > 0, (figure, side)
+
+
+def test_hub_alone_fast_client_against_our_hub(tmp_path):
+    """--hub-alone's client on the charging mix: every CALL answered by its CALLRESULT (the
+    client raises otherwise), every sample in the file, the hub's CPU accounted."""
+    import sqlite3
+    port = bench_throughput.free_port()
+    db = str(tmp_path / "alone.db")
+
+    def client(url, n, secs):
+        return bench_throughput._fast_client(url, n, secs, "charging")
+    rate = bench_throughput._measure(
+        [sys.executable, "-m", "hub_under_test", "--port", str(port), "--api-port", "0",
+         "--rate-limit", "0", "--log-level", "WARNING", "--accept-unknown-tags", "--db", db],
+        port, client, f"ws://127.0.0.1:{port}/ocpp", 2, 0.5)
+    calls = round(rate * 0.5)
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT count(*) FROM meter_values").fetchone()[0]
+    # ten samples a MeterValues, nine MeterValues in ten calls
+    assert calls > 0 and rows > 0 and rows % 10 == 0 and rows <= 10 * calls
+    assert bench_throughput.LAST_CPU["hub"] > 0 and bench_throughput.LAST_CPU["stations"] > 0

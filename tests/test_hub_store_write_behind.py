@@ -148,3 +148,59 @@ async def test_a_writer_thread_writes_batches_on_its_own_connection(tmp_path):
     wb.flush()                                   # waits for the thread
     assert count(path) == 5
     wb.close()
+
+
+async def test_frames_join_the_meter_values_transaction(tmp_path):
+    from simulator.session.rpc import Frame
+    store = Store(str(tmp_path / "wb.db"), write_delay=0.05)
+    statements = []
+    store.db.set_trace_callback(statements.append)
+    store.add_frame(Frame(1.5, "CS", "in", "ocpp1.6", '[2,"1","Heartbeat",{}]'))
+    store.add_meter_values(rows(2))
+    store.add_frame(Frame(1.6, "CS", "out", "ocpp1.6", '[3,"1",{}]', "a note"))
+    assert statements == []
+    await asyncio.sleep(0.2)
+    assert [s.split()[0] for s in statements] == ["BEGIN", *["INSERT"] * 4, "COMMIT"]
+    store.db.set_trace_callback(None)
+    assert [(f["direction"], f["raw"], f["note"]) for f in store.frames("CS")] == [
+        ("in", '[2,"1","Heartbeat",{}]', None), ("out", '[3,"1",{}]', "a note")]
+    assert [f["direction"] for f in store.frames("CS", limit=1)] == ["out"]
+    store.close()
+
+
+@pytest.mark.parametrize("store_frames", [True, False])
+async def test_store_frames_persists_every_frame_in_and_out(tmp_path, store_frames):
+    path = str(tmp_path / "hub.db")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub_under_test", "--port", "0", "--api-port", "0", "--db", path,
+        "--write-delay", "600", "--accept-unknown-tags", "--log-level", "WARNING",
+        *(["--store-frames"] if store_frames else []),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+
+        class _Hub:
+            url = line.split()[3].rsplit("/", 1)[0]
+        async with raw_station(_Hub(), "CS-FRAMES") as ws:
+            start = await exchange(ws, [2, "s1", "StartTransaction", {
+                "connectorId": 1, "idTag": "ANY", "meterStart": 0,
+                "timestamp": "2030-05-01T12:00:00Z"}])
+            await exchange(ws, [2, "m1", "MeterValues", {
+                "connectorId": 1, "transactionId": start[2]["transactionId"], "meterValue": [
+                    {"timestamp": "2030-05-01T12:00:00Z", "sampledValue": [{"value": "7"}]}]}])
+            await exchange(ws, [2, "bad", "Heartbeat", {"x": 1}])   # a CALLERROR answer
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+        with sqlite3.connect(path) as con:
+            frames = con.execute("SELECT station_id, direction, raw FROM frames ORDER BY id"
+                                 ).fetchall()
+        if not store_frames:
+            assert frames == []
+            return
+        assert [(s, d) for s, d, _ in frames] == [("CS-FRAMES", d) for d in ["in", "out"] * 3]
+        assert '"StartTransaction"' in frames[0][2] and frames[1][2].startswith('[3,"s1"')
+        assert frames[5][2].startswith('[4,"bad"')
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

@@ -143,3 +143,31 @@ def test_station_names_no_1_6_wire_field_or_configuration_key():
     if hits:
         pytest.fail(f"{len(hits)} 1.6 names in string literals under simulator/station (they "
                     "belong in the 1.6 dialect):\n" + "\n".join(hits), pytrace=False)
+
+
+# -- no 2.0.1 names in the station either ----------------------------------------------
+def ocpp201_names() -> frozenset[str]:
+    """The property names of every 2.0.1 JSON schema and the device model's component and
+    variable names (camelCase; plain acronyms such as EVSE are hardware words, not wire)."""
+    import ocpp.v201
+
+    from simulator.dialects.ocpp201.device_model import model
+    names: set[str] = set()
+    for schema in (Path(ocpp.v201.__file__).parent / "schemas").glob("*.json"):
+        _schema_properties(json.loads(schema.read_text()), names)
+    dm = model(2, 0)
+    names |= {v.component for v in dm.variables} | {v.name for v in dm.variables}
+    return frozenset(n for n in names if _camel_case(n) and not n.isupper())
+
+
+def test_station_names_no_2_0_1_wire_field_or_device_model_variable():
+    names = ocpp201_names()
+    assert {"seqNo", "triggerReason", "evseId", "idTokenInfo", "OCPPCommCtrlr",
+            "TxUpdatedInterval"} <= names
+    hits = []
+    for path in sorted(STATION.rglob("*.py")):
+        where = path.relative_to(ROOT).as_posix()
+        hits += wire_names_in(path.read_text(encoding="utf-8"), names, where)
+    if hits:
+        pytest.fail(f"{len(hits)} 2.0.1 names in string literals under simulator/station "
+                    "(they belong in the 2.0.1 dialect):\n" + "\n".join(hits), pytrace=False)

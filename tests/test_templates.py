@@ -13,7 +13,8 @@ from simulator.dialects import make_station
 from tests.hub_helpers import running_hub
 
 FAST = dict(interval_scale=0.01, boot_retry_min=0.01, reconnect_min=0.05, call_timeout=5)
-BUNDLED = ["ac-11kw", "ac-22kw", "dc-50kw", "dc-150kw", "site-4x22kw", "legacy-quirky"]
+BUNDLED = ["ac-11kw", "ac-22kw", "dc-50kw", "dc-150kw", "site-4x22kw", "legacy-quirky",
+           "legacy-soap15"]
 
 
 def write(tmp_path, name: str, text: str):
@@ -102,7 +103,7 @@ def test_template_by_path_with_meter_ev_and_options(tmp_path):
     ("vendor: [A\nmodel: B\n", 2, "broken YAML"),
     ("serial_number: 'SN-{x}'\n", 1, "bad pattern"),
     ("serial_number: 'A-VERY-LONG-SERIAL-NUMBER-{n:09d}'\n", 1, "longer than 25"),
-    ("protocol: ocpp2.0.1\n", 1, "not supported"),
+    ("protocol: ocpp2.1\n", 1, "not supported"),
     ("connectors:\n  - {type: AC, power_kw: 11}\n  - {type: AC, power_kw: 22}\n", 3, "same type, power"),
     ("connectors:\n  - {type: DC, power_kw: 50, phases: 3}\n", 2, "DC connector has no phases"),
     ("- just\n- a list\n", 1, "mapping of fields"),

@@ -36,7 +36,7 @@ import http
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from simulator.protocol import CSMS, ErrorCode, OcppError
@@ -57,8 +57,16 @@ from ..rate_limit import TokenBucket
 from ..security import basic_credentials
 from .ocpp15s import V15, Ocpp15SoapAdapter
 
-if TYPE_CHECKING:
-    from ..hub import Hub
+
+
+class SoapHub(Protocol):
+    """What the SOAP endpoint needs of its hub (`Hub` satisfies it): a structural type, so
+    this module names no `hub.py` (the hub builds its endpoints, not the other way round)."""
+    config: Any     # hub.HubConfig
+    manager: Any    # manager.Manager
+    metrics: Any    # metrics.HubMetrics
+    security: Any   # security.HubSecurity
+    server: Any     # server.OcppServer (a station id already connected over WebSocket)
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +226,7 @@ def _callback(url: str | None) -> str | None:
 class SoapCentralSystem:
     """The CentralSystemService for every 1.5 SOAP station of one hub."""
 
-    def __init__(self, hub: "Hub", port: int):
+    def __init__(self, hub: SoapHub, port: int):
         self.hub = hub
         self.config = hub.config
         self.stations: dict[str, SoapStation] = {}
@@ -242,7 +250,7 @@ class SoapCentralSystem:
         idle = self.config.effective_idle_timeout
         if idle:
             self._sweeper = asyncio.create_task(self._close_idle(idle), name="hub-soap-idle")
-        log.info("OCPP 1.5 SOAP endpoint %s", self.hub.soap_url)
+        log.info("OCPP 1.5 SOAP endpoint on %s:%s%s", self.config.host, self.port, SOAP_PATH)
 
     async def stop(self) -> None:
         if self._sweeper is not None:

@@ -37,21 +37,23 @@ def _time(value: str, where: str) -> datetime:
 
 def samples(meter_values: list[dict], where: str) -> list[MeterSample]:
     out = []
+    append = out.append
     for mv in meter_values:
         ts = _time(mv["timestamp"], f"{where}.timestamp")
         for sv in mv["sampledValue"]:
-            raw = sv["value"]
+            raw, get = sv["value"], sv.get
+            fmt = get("format")
             value = None
-            if sv.get("format") != "SignedData":
+            if fmt != "SignedData":
                 try:
                     value = float(raw)
                 except ValueError:
                     pass
-            out.append(MeterSample(
-                timestamp=ts, raw_value=raw, value=value,
-                measurand=sv.get("measurand", "Energy.Active.Import.Register"),
-                phase=sv.get("phase"), unit=sv.get("unit", "Wh"), context=sv.get("context"),
-                location=sv.get("location"), format=sv.get("format")))
+            # positional, in MeterSample's field order (half the cost of keywords: ten a
+            # MeterValues on the hub's hottest path)
+            append(MeterSample(ts, raw, value, get("measurand", "Energy.Active.Import.Register"),
+                               get("phase"), get("unit", "Wh"), get("context"),
+                               get("location"), fmt))
     return out
 
 

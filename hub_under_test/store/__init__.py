@@ -1,7 +1,7 @@
 """The core store: SQLite (stdlib sqlite3), in memory by default or in a file, or PostgreSQL
 for a postgresql:// URL (`db.py`: one SQL for both).
 
-Tables here: stations, connectors, id_tags, transactions, meter_values.  Each feature's
+Tables here: stations, connectors, id_tags, transactions, meter_values, frames.  Each feature's
 state has its own repository module on the same connection (`store.reservations`,
 `store.local_lists`, `store.charging_profiles`, `store.passwords`, `store.security_events`,
 `store.certificates`, `store.v201`); nothing outside this package writes SQL.  Writes run on the event
@@ -9,7 +9,8 @@ loop's thread; the manager keeps the hot path (heartbeats, status notifications,
 authorisations of known tags) in memory and writes it behind in batches.
 
 Write-behind (`WriteBehind`): meter values, the bulk of a charging hub's writes, and the
-manager's batches of connector statuses and last-seen times are queued and written `write_delay` seconds after the first one queued, all in one transaction (one
+manager's batches of connector statuses and last-seen times (and, with the hub's
+`--store-frames`, every frame in and out: `add_frame`) are queued and written `write_delay` seconds after the first one queued, all in one transaction (one
 COMMIT for hundreds of messages instead of one each), so a MeterValues answer never waits
 on a COMMIT.  The queue is bounded: at `max_pending` rows it is written at once.  Reads of
 queued tables, `flush()` and `close()` write it first, so readers see every row received and
@@ -101,6 +102,15 @@ CREATE TABLE IF NOT EXISTS meter_values (
     raw                 TEXT               -- the reading as sent, when it is not a number
 );
 CREATE INDEX IF NOT EXISTS meter_values_tx ON meter_values (transaction_id);
+CREATE TABLE IF NOT EXISTS frames (
+    id                  INTEGER PRIMARY KEY,
+    ts                  REAL NOT NULL,     -- seconds since the epoch (UTC), as received or sent
+    station_id          TEXT NOT NULL,
+    direction           TEXT NOT NULL,     -- in: station to hub | out: hub to station
+    version             TEXT NOT NULL,
+    raw                 TEXT NOT NULL,     -- the frame as on the wire
+    note                TEXT               -- why it was not processed normally, or a repair
+);
 """
 
 TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
@@ -110,6 +120,10 @@ log = logging.getLogger(__name__)
 _INSERT_METER_VALUES = """INSERT INTO meter_values (transaction_id, station_id, connector_id,
     timestamp, measurand, phase, unit, context, location, value, raw)
     VALUES (?,?,?,?,?,?,?,?,?,?,?)"""
+
+
+_INSERT_FRAMES = """INSERT INTO frames (ts, station_id, direction, version, raw, note)
+    VALUES (?,?,?,?,?,?)"""
 
 
 _TOUCH_STATIONS = """INSERT INTO stations (id, last_seen) VALUES (?, ?)
@@ -132,7 +146,7 @@ class WriteBehind:
     waits until all is written.  SQLite writes on the loop: a writer thread measured no gain
     there (the work is CPU, not waiting)."""
 
-    def __init__(self, db, delay: float = 0.005, max_pending: int = 20_000,
+    def __init__(self, db, delay: float = 0.02, max_pending: int = 20_000,
                  writer: Callable[[], object] | None = None):
         if delay < 0 or max_pending < 1:
             raise ValueError("write_delay must be >= 0 and max_pending >= 1")
@@ -245,7 +259,7 @@ def _ts(value: datetime | str | None) -> str | None:
 
 
 class Store:
-    def __init__(self, path: str = ":memory:", *, write_delay: float = 0.005,
+    def __init__(self, path: str = ":memory:", *, write_delay: float = 0.02,
                  max_pending: int = 20_000):
         self.path = path
         self.db = connect(path)
@@ -444,6 +458,22 @@ class Store:
             out.append((r[0], r[1], r[2], text, *r[4:9],
                         *((None, value) if isinstance(value, str) else (value, None))))
         self.write_behind.add(_INSERT_METER_VALUES, out)
+
+    # -- frames (the hub's --store-frames) ---------------------------------------------
+    def add_frame(self, frame) -> None:
+        """Queue one frame (a session tap's `Frame`) behind, with the meter values."""
+        self.write_behind.add(_INSERT_FRAMES, [(frame.ts, frame.station, frame.direction,
+                                                frame.version, frame.raw, frame.note)])
+
+    def frames(self, station_id: str | None = None, limit: int | None = None) -> list[dict]:
+        """Stored frames, oldest first (the last `limit` of them if given)."""
+        self.flush()
+        where, args = ("WHERE station_id = ?", [station_id]) if station_id is not None else ("", [])
+        if limit is not None:
+            rows = self._rows(f"SELECT * FROM frames {where} ORDER BY id DESC LIMIT ?",
+                              [*args, int(limit)])
+            return rows[::-1]
+        return self._rows(f"SELECT * FROM frames {where} ORDER BY id", args)
 
     def meter_values(self, transaction_id: int | None = None, station_id: str | None = None
                      ) -> list[dict]:

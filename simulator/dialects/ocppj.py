@@ -31,6 +31,7 @@ class OcppJLink:
         st = self.station
         conn = await websocket.connect(st.url, version=self.version,
                                        **st.security.connect_args(),  # Basic auth / TLS
+                                       source_address=st.options.source_address,
                                        subprotocol=None if self.quirks.no_subprotocol else "default")
         conn = faults.wrap(conn, st.options.faults, st.id)   # injected faults, if any
         session = Session(conn, version=self.version, role=CHARGE_POINT, handler=self.handler,

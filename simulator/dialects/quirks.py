@@ -29,15 +29,21 @@ class Quirk:
 
 # -- helpers -------------------------------------------------------------------------------
 
+# where meter values are in each message (1.6 MeterValues / StopTransaction, 2.0.1
+# MeterValues / TransactionEvent)
+_METER_KEY = {"MeterValues": "meterValue", "StopTransaction": "transactionData",
+              "TransactionEvent": "meterValue"}
+
+
 def _sampled_values(action: str, payload: dict) -> Iterable[dict]:
     """Every sampledValue entry of a MeterValues or StopTransaction payload."""
-    key = {"MeterValues": "meterValue", "StopTransaction": "transactionData"}.get(action)
+    key = _METER_KEY.get(action)
     for mv in payload.get(key, ()) if key else ():
         yield from mv.get("sampledValue", ())
 
 
 def _meter_values(action: str, payload: dict) -> list[dict]:
-    key = {"MeterValues": "meterValue", "StopTransaction": "transactionData"}.get(action)
+    key = _METER_KEY.get(action)
     return payload.get(key, []) if key else []
 
 
@@ -118,6 +124,20 @@ def _empty_sampled_value(action: str, p: dict) -> tuple[str, dict]:
     return action, p
 
 
+def _string_values(action: str, p: dict) -> tuple[str, dict]:
+    # 2.0.1 sampledValue.value is a number; chargers ported from 1.6 send text
+    for sv in _sampled_values(action, p):
+        if isinstance(sv.get("value"), (int, float)):
+            sv["value"] = str(sv["value"])
+    return action, p
+
+
+def _no_seq_no(action: str, p: dict) -> tuple[str, dict]:
+    if action == "TransactionEvent":
+        p.pop("seqNo", None)
+    return action, p
+
+
 def _error_code(action: str, p: dict) -> tuple[str, dict]:
     # a charger that says "Error" for any fault instead of the spec's codes
     if action == "StatusNotification" and p.get("errorCode") != "NoError":
@@ -141,6 +161,9 @@ QUIRKS: dict[str, Quirk] = {q.name: q for q in (
           _empty_sampled_value),
     Quirk("error_code_out_of_spec", "StatusNotification errorCode 'Error' for any fault",
           _error_code),
+    Quirk("string_values", "2.0.1: sampledValue.value as a string, not a number",
+          _string_values),
+    Quirk("missing_seq_no", "2.0.1: TransactionEvent without seqNo", _no_seq_no),
     Quirk("concurrent_calls", "several CALLs in flight at once (no one-outstanding rule)"),
     Quirk("no_subprotocol", "no websocket subprotocol offered in the handshake"),
 )}

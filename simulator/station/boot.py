@@ -22,7 +22,7 @@ from .timers import Periodic
 from .transaction import StopReason
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .station_face import StationFace
 
 
 def _refused(error: BaseException) -> bool:
@@ -37,7 +37,7 @@ class Booting:
     __slots__ = ("st", "_start_waiter", "_last_connect_error", "_boot_task", "_link_task",
                  "_reset_task", "_heartbeat")
 
-    def __init__(self, station: Station):
+    def __init__(self, station: StationFace):
         self.st = station
         self._start_waiter: asyncio.Future | None = None   # start() waits for accepted
         self._last_connect_error: BaseException | None = None

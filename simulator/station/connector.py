@@ -24,7 +24,7 @@ from .transaction import StartState
 if TYPE_CHECKING:
     from .auth import AuthorizationInfo
     from .meter import Meter
-    from .reservations import Reservation
+    from .reservation import Reservation
     from .transaction import Transaction
 
 

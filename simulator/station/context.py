@@ -12,18 +12,26 @@ from __future__ import annotations
 import asyncio
 import random
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 if TYPE_CHECKING:
     from .config import ConfigStore
     from .connector import Connector
     from .events import Event, EventLog
     from .auth import AuthorizationInfo
+    from .certificates import Installed
     from .id_token import IdToken
     from .intents import Intent, TransactionIntent
     from .options import StationOptions
-    from .security import StationSecurity
     from .settings import Settings
+
+
+class Security(Protocol):
+    """What a feature needs of the station's security (security.StationSecurity, itself a
+    feature): the installed certificates, and the security-event log."""
+    store: list[Installed]
+
+    def report(self, kind: str, tech_info: str | None = None) -> None: ...
 
 
 class FeatureContext(ABC):
@@ -37,7 +45,7 @@ class FeatureContext(ABC):
     connectors: list[Connector]        # read; change them only through the calls below
     rng: random.Random
     events: EventLog                   # the event hub (recent events, subscribers)
-    security: StationSecurity          # certificate store and security events
+    security: Security                 # certificate store and security events
 
     # -- events and intents -------------------------------------------------------------------
     @abstractmethod

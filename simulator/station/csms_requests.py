@@ -20,7 +20,7 @@ from .lifecycle import Registration
 from .transaction import StopReason
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .station_face import StationFace
 
 # What the CSMS may ask the station to send now (the dialect maps its message names).
 TRIGGERABLE = ("boot", "diagnostics_status", "firmware_status", "heartbeat", "meter_values",
@@ -30,7 +30,7 @@ TRIGGERABLE = ("boot", "diagnostics_status", "firmware_status", "heartbeat", "me
 class CsmsRequests:
     __slots__ = ("st", "_scripted")
 
-    def __init__(self, station: Station):
+    def __init__(self, station: StationFace):
         self.st = station
         self._scripted: dict[str, list] = {}  # answer_next(): one-shot replies (scenarios)
 

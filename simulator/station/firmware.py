@@ -161,7 +161,7 @@ class Firmware:
                       retry_interval: float | None = None) -> str:
         """A signed update: Accepted, AcceptedCanceled, Rejected (installing),
         InvalidCertificate."""
-        from .security import MANUFACTURER_ROOT, chains_to, load_certs, valid_now
+        from .certificates import MANUFACTURER_ROOT, chains_to, load_certs, valid_now
         st = self.ctx
         if self.busy and self.current.installing:
             return "Rejected"

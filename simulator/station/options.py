@@ -48,6 +48,12 @@ class StationOptions:
     extra_keys: list[KeySpec] = field(default_factory=list)
     # transport / session
     basic_auth: tuple[str, str] | None = None
+    # a station that is called back over HTTP (OCPP 1.5 SOAP) hosts its service here:
+    # host and port to bind (port 0: an ephemeral one), and the URL to announce instead of
+    # the bound one (behind NAT or a proxy; None: the bound address)
+    callback_host: str = "127.0.0.1"
+    callback_port: int = 0
+    callback_url: str | None = None
     # security (1.6 security whitepaper; simulator/station/security.py).  Certificates and
     # keys: PEM text or file paths.  ca_certs are installed as CentralSystemRootCertificate.
     security_profile: int = 0            # 0 none, 1 Basic auth, 2 TLS + Basic auth, 3 mTLS
@@ -69,6 +75,9 @@ class StationOptions:
     # attempts to reach the CSMS when started (None: until it answers, as a real charger);
     # reconnecting after a lost link never gives up
     connect_attempts: int | None = None
+    # Local address the station connects from (e.g. 127.0.0.7): one source address reaches
+    # about 28,000 connections to one hub address, so big swarms spread over several.
+    source_address: str | None = None
     reboot_delay: float = 1.0            # s (scaled), how long a reset keeps the station down
     event_log_size: int = 200
     # where the offline queue is persisted (<state_dir>/<id>.offline.jsonl); None: memory

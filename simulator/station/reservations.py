@@ -13,14 +13,13 @@ reservationId replaces that reservation (and may move it to another connector).
 """
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .clock import utc_now
 from .connector import Status
 from .id_token import IdToken
+from .reservation import Reservation
 
 if TYPE_CHECKING:
     from .connector import Connector
@@ -28,25 +27,6 @@ if TYPE_CHECKING:
 
 ACCEPTED, FAULTED, OCCUPIED, REJECTED, UNAVAILABLE = (
     "Accepted", "Faulted", "Occupied", "Rejected", "Unavailable")
-
-
-@dataclass(eq=False)
-class Reservation:
-    reservation_id: int
-    connector_id: int            # 0: any connector of the station
-    id_token: IdToken
-    expiry: datetime
-    group_id: str | None = None
-    timer: asyncio.TimerHandle | None = None
-
-    @property
-    def id_tag(self) -> str:
-        """The id token's value (kept for drivers written before tokens had a type)."""
-        return self.id_token.value
-
-    def admits(self, id_token: IdToken | str, group_id: str | None) -> bool:
-        return IdToken.of(id_token) == self.id_token or (
-            self.group_id is not None and group_id == self.group_id)
 
 
 class Reservations:

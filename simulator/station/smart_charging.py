@@ -440,6 +440,15 @@ class SmartCharging:
                                if p.purpose != TX or p.transaction in running]
         return self.store.profiles
 
+    def installed(self, profile_ids=None, connector_id: int | None = None,
+                  purpose: str | None = None, stack_level: int | None = None) -> list[Profile]:
+        """The installed profiles matching every given criterion (a report's selection)."""
+        return [p for p in self._profiles()
+                if (not profile_ids or p.id in profile_ids)
+                and (connector_id is None or p.connector_id == connector_id)
+                and (purpose is None or p.purpose == purpose)
+                and (stack_level is None or p.stack_level == stack_level)]
+
     def _emit(self, kind: str, p: Profile, how: str = "") -> None:
         self.ctx.emit(kind, f"{p.purpose} {p.id} stack {p.stack_level} {how}".strip(),
                                  p.connector_id, profile_id=p.id, purpose=p.purpose)

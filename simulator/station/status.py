@@ -9,13 +9,13 @@ from .connector import Connector, Status
 from .errors import SEND_ERRORS, StationError
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .station_face import StationFace
 
 
 class ConnectorStatus:
     __slots__ = ("st",)
 
-    def __init__(self, station: Station):
+    def __init__(self, station: StationFace):
         self.st = station
 
     def _in_use(self, c: Connector) -> bool:

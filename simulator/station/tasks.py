@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .station_face import StationFace
 
 log = logging.getLogger("simulator.station.station")
 
@@ -15,7 +15,7 @@ log = logging.getLogger("simulator.station.station")
 class Tasks:
     __slots__ = ("st", "_tasks")
 
-    def __init__(self, station: Station):
+    def __init__(self, station: StationFace):
         self.st = station
         self._tasks: set[asyncio.Task] = set()
 

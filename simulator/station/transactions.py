@@ -24,7 +24,7 @@ from .transaction import (MeterSnapshot, StartState, StopReason, Transaction, Tr
                           end_trigger)
 
 if TYPE_CHECKING:
-    from .station import Station
+    from .station_face import StationFace
 
 STOP_REASONS = frozenset(StopReason)
 # The trigger of a transaction's meter values, from the reading's context.
@@ -35,7 +35,7 @@ _METER_TEXT = Text("{energy_wh:.1f} Wh, {power_w:.0f} W")   # formatted only whe
 class Charging:
     __slots__ = ("st", "_samplers", "_aligned")
 
-    def __init__(self, station: Station):
+    def __init__(self, station: StationFace):
         self.st = station
         self._samplers: dict[int, Periodic] = {}
         self._aligned: AlignedTimer | None = None

@@ -16,7 +16,7 @@ from .lifecycle import State
 if TYPE_CHECKING:
     import asyncio
 
-    from .station import Station
+    from .station_face import StationFace
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,7 @@ class ConnectorView:
 class StationView:
     __slots__ = ("_station",)
 
-    def __init__(self, station: Station):
+    def __init__(self, station: StationFace):
         self._station = station
 
     @property

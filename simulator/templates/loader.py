@@ -29,7 +29,13 @@ SUFFIXES = (".yaml", ".yml")
 MAX_SERIAL = 25          # CiString25Type: chargePointSerialNumber
 MAX_ID = 48              # a charge box identity longer than this is refused by many CSMSs
 
-_KNOWN_VERSIONS = ("ocpp1.6",)
+_KNOWN_VERSIONS = ("ocpp1.6", "ocpp2.0.1")
+
+
+def _known_versions() -> tuple[str, ...]:
+    """Every protocol a station has a dialect for (simulator/dialects PROTOCOLS)."""
+    from ..dialects import PROTOCOLS
+    return tuple(dict.fromkeys((*_KNOWN_VERSIONS, *PROTOCOLS)))
 
 
 class StationTemplateError(ValueError):
@@ -375,7 +381,9 @@ def _sub_options(node: Node, section: str, prefix: str, kwargs: dict, hints: dic
 
 
 def _quirks(node: Node, kwargs: dict) -> None:
+    from ..dialects.ocpp15s.quirks import SOAP_QUIRKS
     from ..dialects.quirks import QUIRKS
+    QUIRKS = {**QUIRKS, **SOAP_QUIRKS}   # which apply to the station's protocol: its dialect says
     quirks = node["quirks"]
     if not isinstance(quirks, Items):
         _fail(node, "quirks", "quirks: expected a list of quirk names")
@@ -468,9 +476,9 @@ def _to_options(node: Node, *, n: int = 1, station_id: str = "", check: bool = T
             if key == "firmware_version" and isinstance(value, (int, float)) and not isinstance(value, bool):
                 value = str(value)   # `firmware_version: 1.5` is meant as text
             _expect(node, key, value, str, "a string")
-            if key == "protocol" and value not in _KNOWN_VERSIONS:
+            if key == "protocol" and value not in _known_versions():
                 _fail(node, key, f"protocol {value!r} is not supported; known: "
-                                 f"{', '.join(_KNOWN_VERSIONS)}")
+                                 f"{', '.join(_known_versions())}")
             if key == "serial_number":
                 value = _serial(value, node, n=n, station_id=station_id)
             kwargs[field] = value

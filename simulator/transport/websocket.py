@@ -52,9 +52,10 @@ def _closed_before_http(error: BaseException) -> bool:
 
 async def connect(url: str, *, version: str = "ocpp1.6", open_timeout: float = 10, basic_auth: tuple[str, str] | None = None,
                   ssl: ssl_module.SSLContext | None = None, subprotocol: str | None = "default",
-                  max_size: int = MAX_FRAME):
+                  max_size: int = MAX_FRAME, source_address: str | None = None):
     """Open an OCPP-J client connection.  subprotocol=None offers none (a field quirk).
-    It sends no pings of its own: wrap it in a `Keepalive`."""
+    It sends no pings of its own: wrap it in a `Keepalive`.  `source_address`: the local IP
+    to connect from (several let one machine open more connections to one CSMS address)."""
     headers = {}
     if basic_auth is not None:
         token = base64.b64encode(f"{basic_auth[0]}:{basic_auth[1]}".encode()).decode()
@@ -64,7 +65,8 @@ async def connect(url: str, *, version: str = "ocpp1.6", open_timeout: float = 1
         conn = await websockets.connect(
             url, subprotocols=offered, compression=None, max_size=max_size, max_queue=MAX_QUEUE,
             ping_interval=None, open_timeout=open_timeout, additional_headers=headers or None,
-            ssl=ssl, user_agent_header="chargesim")
+            ssl=ssl, user_agent_header="chargesim",
+            **({"local_addr": (source_address, 0)} if source_address else {}))
     except InvalidMessage as e:
         if ssl is None or not _closed_before_http(e):
             raise

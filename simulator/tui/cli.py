@@ -25,9 +25,11 @@ def run_tui(args, options_for) -> int:
     fleet = stations_from_yaml(args, ids)
     base = options_for(args)
     # a live power chart wants samples more often than a charger's usual minute
-    if "MeterValueSampleInterval" not in base.config:
+    from ..dialects import setting_key
+    interval_key = setting_key(base.version, "meter_interval")   # 1.6 key or 2.0.1 variable
+    if interval_key not in base.config:
         import dataclasses
-        base = dataclasses.replace(base, config={**base.config, "MeterValueSampleInterval": "5"})
+        base = dataclasses.replace(base, config={**base.config, interval_key: "5"})
     stations = []
     for station_id, options in fleet or [(i, None) for i in ids]:
         if options is None:

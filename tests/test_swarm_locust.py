@@ -1,0 +1,109 @@
+"""Locust swarms end to end: Locust (gevent) and the engine thread together, always in a
+subprocess (Locust monkey-patches the interpreter; it is never imported here)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from simulator.cli_swarm import _free_port, start_hub
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCUSTFILE = ROOT / "simulator" / "swarm" / "locustfile.py"
+
+
+def hub_counts(api: str) -> dict[str, int]:
+    text = urllib.request.urlopen(f"{api}/metrics", timeout=5).read().decode()
+    counts = {}
+    for action, result, value in re.findall(
+            r'^hub_messages_total\{action="(\w+)",result="(\w+)"\} ([\d.]+)$', text, re.M):
+        counts[action] = counts.get(action, 0) + int(float(value))
+    return counts
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def report(path: Path) -> dict[str, tuple[int, int]]:
+    return {e["name"]: (e["num_requests"], e["num_failures"])
+            for e in json.loads(path.read_text())}
+
+
+def test_locust_statistics_match_what_the_hub_saw(tmp_path):
+    hub, url, api = start_hub(1)
+    try:
+        rc = subprocess.call(
+            [sys.executable, "-m", "simulator.cli", "swarm", "--csms", url, "--stations", "25",
+             "--spawn-rate", "25", "--run-time", "5s", "--profile", "smoke",
+             "--report-dir", str(tmp_path)], timeout=90)
+        seen = hub_counts(api)
+    finally:
+        stop(hub)
+    assert rc == 0
+    stats = report(tmp_path / "swarm.json")
+    assert stats["connect"] == stats["boot"] == stats["BootNotification"] == (25, 0)
+    assert {"Heartbeat", "StatusNotification", "StartTransaction", "MeterValues"} <= set(stats)
+    assert {a: n for a, (n, f) in stats.items() if a[0].isupper()} == seen
+    assert all(f == 0 for _, f in stats.values())
+    for name in ("swarm_stats.csv", "swarm.html", "swarm_failures.csv"):
+        assert (tmp_path / name).exists(), name
+
+
+def test_the_bridge_survives_a_hub_restart(tmp_path):
+    port, api_port = _free_port(), _free_port()
+    db = ["--db", str(tmp_path / "hub.sqlite")]     # the hub comes back with its state
+    hub, url, api = start_hub(1, db, port=port, api_port=api_port)
+    env = dict(os.environ, CHARGESIM_PROFILE="smoke", CHARGESIM_TIME_SCALE="0.5")
+    locust = subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", url, "--headless",
+         "-u", "20", "-r", "20", "-t", "14s", "--only-summary", "--exit-code-on-error", "0",
+         "--json-file", str(tmp_path / "run"), "--loglevel", "WARNING"], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    second = None
+    try:
+        time.sleep(4)
+        stop(hub)                        # a restart: connections closed under the stations
+        time.sleep(1.5)
+        second, _, _ = start_hub(1, db, port=port, api_port=api_port)
+        out, _ = locust.communicate(timeout=60)
+        seen = hub_counts(api)
+    finally:
+        if locust.poll() is None:
+            locust.kill()
+        stop(second) if second is not None else None
+        stop(hub)
+    assert locust.returncode == 0, out
+    assert "Traceback" not in out, out
+    stats = report(tmp_path / "run.json")
+    assert stats["connect"] == (20, 0)
+    calls = [a for a in stats if a[0].isupper()]
+    lost = sum(stats[a][1] for a in calls)              # calls cut off by the restart only
+    assert lost <= 20, stats
+    assert stats["reconnect"] == (20, 0)                # every station came back
+    assert seen.get("Heartbeat", 0) >= 20               # and carried on with the new hub
+    assert stats["Heartbeat"][0] > seen["Heartbeat"]    # requests from before the crash too
+
+
+def test_smoke_swarm_of_a_few_hundred_stations(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "swarm", "--stations", "300", "--spawn-rate",
+         "150", "--run-time", "10s", "--profile", "smoke", "--max-fail-ratio", "0",
+         "--max-p99-ms", "5000", "--report-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "0 failed (0.00%)" in proc.stdout
+    stats = report(tmp_path / "swarm.json")
+    assert stats["connect"] == stats["boot"] == (300, 0)
