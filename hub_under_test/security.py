@@ -131,10 +131,15 @@ class HubSecurity:
 
     def is_known(self, station_id: str) -> bool:
         """Registered by the operator, accepted before, or given a password."""
-        manager = self.hub.manager
-        st = manager.stations.get(station_id) if manager is not None else None
-        if st is not None and "Accepted" in (st.operator, st.registration):
-            return True
+        manager = getattr(self.hub, "manager", None)   # a worker front has only the store
+        if manager is not None:
+            st = manager.stations.get(station_id)
+            if st is not None and "Accepted" in (st.operator, st.registration):
+                return True
+        else:
+            row = self.hub.store.get_station(station_id)
+            if row and "Accepted" in (row.get("registration"), row.get("status")):
+                return True
         return self.has_password(station_id)
 
     def _check_known(self, connection, station_id: str):
