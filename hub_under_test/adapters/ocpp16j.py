@@ -24,10 +24,11 @@ from ..messages import (AuthorizeRequest, CertificateSigningRequest, ConnectorSt
                         DataTransfer, DiagnosticsStatusChange, FirmwareStatusChange, Heartbeat,
                         MeterReading, MeterSample, SecurityEvent, StationBoot, StatusChange,
                         TransactionStart, TransactionStop, Implausible, format_time, parse_time)
-from . import ocpp16_commands as wire
+from . import ocpp16_commands
 from .ocpp16_commands import id_tag_info
 
-def _time(value: str, where: str) -> datetime:
+def wire_time(value: str, where: str) -> datetime:
+    """A wire timestamp; PropertyConstraintViolation naming the field if unreadable."""
     try:
         return parse_time(value)
     except ValueError:
@@ -39,7 +40,7 @@ def samples(meter_values: list[dict], where: str) -> list[MeterSample]:
     out = []
     append = out.append
     for mv in meter_values:
-        ts = _time(mv["timestamp"], f"{where}.timestamp")
+        ts = wire_time(mv["timestamp"], f"{where}.timestamp")
         for sv in mv["sampledValue"]:
             raw, get = sv["value"], sv.get
             fmt = get("format")
@@ -59,6 +60,8 @@ def samples(meter_values: list[dict], where: str) -> list[MeterSample]:
 
 class Ocpp16Adapter:
     version: ClassVar[str] = V16
+    wire: ClassVar = ocpp16_commands   # abstract commands <-> this version's requests
+    handlers: ClassVar[dict] = {}      # action -> method (set below the class)
     # One adapter per connection: slots and a class-level handler table keep it small.
     __slots__ = ("station_id", "manager", "session")
 
@@ -72,7 +75,7 @@ class Ocpp16Adapter:
 
     async def handle(self, action: str, payload: dict) -> dict:
         self.manager.seen(self.station_id)
-        handler = _HANDLERS.get(action)
+        handler = self.handlers.get(action)
         if handler is None:
             raise OcppError(ErrorCode.NOT_SUPPORTED, f"{action} is not supported by this hub")
         try:
@@ -83,35 +86,40 @@ class Ocpp16Adapter:
     # -- CSMS-initiated: abstract commands ⇄ 1.6 CALLs ----------------------------------
     def parse_command(self, action: str, payload) -> Command:
         """The abstract command a raw 1.6 request means (RawCommand if none)."""
-        return wire.parse(action, payload)
+        return self.wire.parse(action, payload)
 
     def action_of(self, command: Command) -> str:
         """The 1.6 action that carries `command` (for metrics and messages)."""
-        return wire.encode(command)[0]
+        return self.wire.encode(command)[0]
 
     async def execute(self, command: Command, timeout: float | None = None) -> Result:
         """Send an abstract command as its 1.6 CALL; the station's reply as its result."""
-        action, payload = wire.encode(command)
+        action, payload = self.wire.encode(command)
         reply = await self.session.call(action, payload, timeout=timeout)
-        return wire.decode(command, reply)
+        return self.wire.decode(command, reply)
 
     async def send_raw(self, action: str, payload: dict, timeout: float | None = None
                        ) -> tuple[Command, Result, dict]:
         """Send a raw 1.6 request exactly as given (the HTTP command API): its abstract
         command, the reply's abstract result and the reply itself."""
-        command = wire.parse(action, payload)
+        command = self.wire.parse(action, payload)
         reply = await self.session.call(action, payload, timeout=timeout)
-        return command, wire.decode(command, reply), reply
+        return command, self.wire.decode(command, reply), reply
 
     # -- Core -------------------------------------------------------------------------
     async def boot_notification(self, p: dict) -> dict:
-        result = await self.manager.boot(StationBoot(
+        result = await self.boot(p)
+        return {"status": result.status.value, "currentTime": format_time(result.current_time),
+                "interval": result.interval}
+
+    async def boot(self, p: dict):
+        """The manager's answer to the boot a BootNotification means (1.5 has the same
+        fields, and answers in its own words)."""
+        return await self.manager.boot(StationBoot(
             station_id=self.station_id, vendor=p["chargePointVendor"], model=p["chargePointModel"],
             serial_number=p.get("chargePointSerialNumber") or p.get("chargeBoxSerialNumber"),
             firmware_version=p.get("firmwareVersion"), iccid=p.get("iccid"), imsi=p.get("imsi"),
             meter_type=p.get("meterType"), meter_serial_number=p.get("meterSerialNumber")))
-        return {"status": result.status.value, "currentTime": format_time(result.current_time),
-                "interval": result.interval}
 
     async def heartbeat(self, p: dict) -> dict:
         result = await self.manager.heartbeat(Heartbeat(self.station_id))
@@ -122,7 +130,7 @@ class Ocpp16Adapter:
             station_id=self.station_id, connector_id=p["connectorId"],
             status=ConnectorStatus(p["status"]), error_code=p["errorCode"], info=p.get("info"),
             vendor_id=p.get("vendorId"), vendor_error_code=p.get("vendorErrorCode"),
-            timestamp=_time(p["timestamp"], "timestamp") if "timestamp" in p else None))
+            timestamp=wire_time(p["timestamp"], "timestamp") if "timestamp" in p else None))
         return {}
 
     async def authorize(self, p: dict) -> dict:
@@ -132,14 +140,14 @@ class Ocpp16Adapter:
     async def start_transaction(self, p: dict) -> dict:
         result = await self.manager.start_transaction(TransactionStart(
             station_id=self.station_id, connector_id=p["connectorId"], id_token=p["idTag"],
-            meter_start=p["meterStart"], timestamp=_time(p["timestamp"], "timestamp"),
+            meter_start=p["meterStart"], timestamp=wire_time(p["timestamp"], "timestamp"),
             reservation_id=p.get("reservationId")))
         return {"transactionId": result.transaction_id, "idTagInfo": id_tag_info(result.id_token_info)}
 
     async def stop_transaction(self, p: dict) -> dict:
         result = await self.manager.stop_transaction(TransactionStop(
             station_id=self.station_id, transaction_id=p["transactionId"], meter_stop=p["meterStop"],
-            timestamp=_time(p["timestamp"], "timestamp"), reason=p.get("reason", "Local"),
+            timestamp=wire_time(p["timestamp"], "timestamp"), reason=p.get("reason", "Local"),
             id_token=p.get("idTag"), samples=samples(p.get("transactionData", []), "transactionData")))
         if result.id_token_info is None:
             return {}
@@ -171,7 +179,7 @@ class Ocpp16Adapter:
     # -- Security extensions ----------------------------------------------------------
     async def security_event_notification(self, p: dict) -> dict:
         await self.manager.security_event(SecurityEvent(
-            self.station_id, p["type"], _time(p["timestamp"], "timestamp"), p.get("techInfo")))
+            self.station_id, p["type"], wire_time(p["timestamp"], "timestamp"), p.get("techInfo")))
         return {}
 
     async def sign_certificate(self, p: dict) -> dict:
@@ -194,7 +202,7 @@ class Ocpp16Adapter:
         return {}
 
 
-_HANDLERS = {
+Ocpp16Adapter.handlers = {
     "BootNotification": Ocpp16Adapter.boot_notification,
     "Heartbeat": Ocpp16Adapter.heartbeat,
     "StatusNotification": Ocpp16Adapter.status_notification,
