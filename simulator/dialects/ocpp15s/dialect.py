@@ -13,14 +13,12 @@ from typing import TYPE_CHECKING
 
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import parse_iso
-from ...station.errors import Undeliverable
-from ...station.intents import (DiagnosticsStatusChanged, FirmwareStatusChanged,
-                                TransactionEnded, TransactionStarted)
+from ...station.intents import DiagnosticsStatusChanged, FirmwareStatusChanged
 from ...station.lifecycle import Registration
 from ..base import BootResult, Dialect
 from ..ocpp16 import config_keys
 from ..ocpp16.names import TRANSITIONS
-from ..ocpp16.transaction_ids import TransactionIds
+from ..ocpp16.transaction_ids import CsmsTransactions, TransactionIds
 from ..ocpp16.transactions import id_tag_info
 from . import messages, names
 from .handlers import HANDLERS
@@ -31,7 +29,7 @@ if TYPE_CHECKING:
     from ...station.connector import Connector
 
 
-class Ocpp15SoapDialect(Dialect):
+class Ocpp15SoapDialect(CsmsTransactions, Dialect):
     version = VERSION
     setting_keys = config_keys.SETTING_KEYS
     status_transitions = TRANSITIONS      # the station's own moves; 1.5 names fewer
@@ -108,45 +106,8 @@ class Ocpp15SoapDialect(Dialect):
             return None
         raise TypeError(f"OCPP 1.5 has no message for {type(intent).__name__}")
 
-    # -- transactions: the CSMS's integer ids, as in 1.6 -----------------------------------
-    def transaction_name(self, transaction: str) -> int | None:
-        return self.transaction_ids.name(transaction)
-
-    def held(self, intent) -> None:
-        if isinstance(intent, TransactionStarted):
-            self.transaction_ids.provisional(intent.transaction)
-
-    def csms_transaction(self, transaction_id) -> str | None:
-        """The station's transaction the CSMS calls `transaction_id`."""
-        if transaction_id is None:
-            return None
-        return self.transaction_ids.station_tx(transaction_id)
-
-    async def deliver(self, intent) -> AuthorizationInfo | None:
-        ids = self.transaction_ids
-        tx = getattr(intent, "transaction", None)
-        csms_id = None
-        if tx is not None and not isinstance(intent, TransactionStarted):
-            csms_id = ids.csms_id(tx)
-            if csms_id is None and (isinstance(intent, TransactionEnded) or ids.held(tx)):
-                raise Undeliverable(f"transaction {ids.name(tx)}'s start never got the "
-                                    f"CSMS's id")
-        action, payload = messages.transaction_message(intent, csms_id)
-        if payload is None:
-            return None
-        reply = await self.link.call(action, payload)
-        info = id_tag_info(reply.get("idTagInfo"))
-        if isinstance(intent, TransactionStarted):
-            provisional = ids.confirmed(intent.transaction, reply["transactionId"])
-            if provisional is not None:
-                self.station.events.emit(
-                    "tx_remapped", f"transaction {provisional} is {reply['transactionId']} "
-                    "at the CSMS", intent.connector_id, provisional=provisional,
-                    transaction_id=reply["transactionId"], transaction=intent.transaction,
-                    status=info.status if info else None)
-        elif isinstance(intent, TransactionEnded):
-            ids.ended(tx)
-        return info
+    # -- transactions: the CSMS's integer ids, as in 1.6 (CsmsTransactions) --------------
+    transaction_message = staticmethod(messages.transaction_message)
 
     # -- CSMS-initiated --------------------------------------------------------------------
     async def handle(self, action: str, payload: dict) -> dict:

@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Callable
 
 from ...protocol import ErrorCode, OcppError
 from ...station.clock import parse_iso
-from ...station.errors import Undeliverable
-from ...station.intents import MeterSample, TransactionEnded, TransactionStarted
+from ...station.intents import MeterSample
 from ...station.lifecycle import Registration
 from ..base import BootResult, Dialect
 from ..ocppj import OcppJLink
 from . import (config_keys, core, diagnostics, firmware, local_list, names, reservations,
                security, smart_charging)
-from .transaction_ids import TransactionIds
+from .transaction_ids import CsmsTransactions, TransactionIds
 from .transactions import id_tag_info, transaction_message
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ SENDERS: dict[type, Callable] = {t: fn for m in FEATURES
                                  for t, fn in getattr(m, "SENDERS", {}).items()}
 
 
-class Ocpp16Dialect(Dialect):
+class Ocpp16Dialect(CsmsTransactions, Dialect):
     version = VERSION
     setting_keys = config_keys.SETTING_KEYS
     status_transitions = names.TRANSITIONS
@@ -94,40 +93,7 @@ class Ocpp16Dialect(Dialect):
         return id_tag_info(reply["idTagInfo"])
 
     # -- transactions: the CSMS's integer ids are ours alone (transaction_ids.py) -----------
-    def transaction_name(self, transaction: str) -> int | None:
-        return self.transaction_ids.name(transaction)
-
-    def held(self, intent) -> None:
-        if isinstance(intent, TransactionStarted):
-            self.transaction_ids.provisional(intent.transaction)
-
-    def csms_transaction(self, transaction_id) -> str | None:
-        """The station's transaction the CSMS calls `transaction_id`."""
-        if transaction_id is None:
-            return None
-        return self.transaction_ids.station_tx(transaction_id)
-
-    async def deliver(self, intent) -> AuthorizationInfo | None:
-        """Send a transaction intent (now, or from the offline queue), naming its
-        transaction by the CSMS's id: the reply's idTagInfo."""
-        ids = self.transaction_ids
-        tx = getattr(intent, "transaction", None)
-        csms_id = None
-        if tx is not None and not isinstance(intent, TransactionStarted):
-            csms_id = ids.csms_id(tx)
-            if csms_id is None and (isinstance(intent, TransactionEnded) or ids.held(tx)):
-                raise Undeliverable(f"transaction {ids.name(tx)}'s start never got the "
-                                    f"CSMS's id")
-        action, payload = transaction_message(intent, csms_id)
-        if payload is None:
-            return None
-        reply = await self.link.call(action, payload)
-        info = id_tag_info(reply.get("idTagInfo"))
-        if isinstance(intent, TransactionStarted):
-            self._started(intent, reply["transactionId"], info)
-        elif isinstance(intent, TransactionEnded):
-            ids.ended(tx)
-        return info
+    transaction_message = staticmethod(transaction_message)
 
     async def meter_values(self, connector_id: int, transaction_id: int | None,
                            snapshots) -> None:
@@ -137,14 +103,6 @@ class Ocpp16Dialect(Dialect):
                                               transaction_id)
         if payload is not None:
             await self.link.call(action, payload)
-
-    def _started(self, intent: TransactionStarted, csms_id: int, info) -> None:
-        provisional = self.transaction_ids.confirmed(intent.transaction, csms_id)
-        if provisional is not None:
-            self.station.events.emit(
-                "tx_remapped", f"transaction {provisional} is {csms_id} at the CSMS",
-                intent.connector_id, provisional=provisional, transaction_id=csms_id,
-                transaction=intent.transaction, status=info.status if info else None)
 
     async def data_transfer(self, vendor_id: str, message_id: str | None,
                             data: str | None) -> tuple[str, str | None]:

@@ -13,6 +13,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Callable
 
+from ...station.errors import Undeliverable
+from ...station.intents import TransactionEnded, TransactionStarted
+from .transactions import id_tag_info
+
 KEEP_ENDED = 16   # names of ended transactions kept for display (not persisted)
 
 
@@ -76,3 +80,50 @@ class TransactionIds:
             if rec.get("csms") == csms_id:
                 return tx
         return None
+
+
+class CsmsTransactions:
+    """The dialect side of transactions named by the CSMS's integer ids (1.6 and 1.5 alike):
+    mixed into a dialect that has `transaction_ids` (TransactionIds), `link`, `station` and
+    `transaction_message(intent, csms_id) -> (action, payload or None)` in its own words."""
+
+    def transaction_name(self, transaction: str) -> int | None:
+        return self.transaction_ids.name(transaction)
+
+    def held(self, intent) -> None:
+        if isinstance(intent, TransactionStarted):
+            self.transaction_ids.provisional(intent.transaction)
+
+    def csms_transaction(self, transaction_id) -> str | None:
+        """The station's transaction the CSMS calls `transaction_id`."""
+        if transaction_id is None:
+            return None
+        return self.transaction_ids.station_tx(transaction_id)
+
+    async def deliver(self, intent):
+        """Send a transaction intent (now, or from the offline queue), naming its
+        transaction by the CSMS's id: the reply's idTagInfo as AuthorizationInfo."""
+        ids = self.transaction_ids
+        tx = getattr(intent, "transaction", None)
+        csms_id = None
+        if tx is not None and not isinstance(intent, TransactionStarted):
+            csms_id = ids.csms_id(tx)
+            if csms_id is None and (isinstance(intent, TransactionEnded) or ids.held(tx)):
+                raise Undeliverable(f"transaction {ids.name(tx)}'s start never got the "
+                                    f"CSMS's id")
+        action, payload = self.transaction_message(intent, csms_id)
+        if payload is None:
+            return None
+        reply = await self.link.call(action, payload)
+        info = id_tag_info(reply.get("idTagInfo"))
+        if isinstance(intent, TransactionStarted):
+            csms_id = reply["transactionId"]
+            provisional = ids.confirmed(intent.transaction, csms_id)
+            if provisional is not None:
+                self.station.events.emit(
+                    "tx_remapped", f"transaction {provisional} is {csms_id} at the CSMS",
+                    intent.connector_id, provisional=provisional, transaction_id=csms_id,
+                    transaction=intent.transaction, status=info.status if info else None)
+        elif isinstance(intent, TransactionEnded):
+            ids.ended(tx)
+        return info
