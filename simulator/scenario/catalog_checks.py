@@ -96,7 +96,9 @@ def _action_15(step: Step, action: str, role: str) -> str | None:
     from ..protocol.soap.envelope import SoapFault, build_request
     from ..protocol.soap.schema import SERVICES, operations_initiated_by
     ops = {op.name: op for s in SERVICES.values() for op in s.operations.values()}
-    op = ops.get(action)
+    # DataTransfer is in both services: the one this role initiates
+    op = next((o for s in SERVICES.values() for o in s.operations.values()
+               if o.name == action and o.initiator == role), ops.get(action))
     if op is None:
         names = [o.name for o in operations_initiated_by(role)]
         hint = next(iter(difflib.get_close_matches(action, names or list(ops), 1, 0.6)), None)
