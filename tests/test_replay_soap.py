@@ -72,3 +72,14 @@ async def test_no_csms_at_the_url_is_an_error_not_a_crash():
     [result] = await replay([script], "http://127.0.0.1:1/ocpp15/CentralSystemService",
                             ReplayOptions(request_wait=0.1))
     assert result.error is not None and "127.0.0.1:1" in result.error
+
+
+async def test_a_soap_recording_becomes_a_15_scenario_that_passes(tmp_path):
+    from simulator.replay.to_scenario import write_scenario
+    from simulator.scenario import load, run_scenario
+    [script] = build([read_log(RECORDINGS / "soap15-session.jsonl")])
+    out = write_scenario([script], tmp_path / "s.yaml", source="soap15-session.jsonl")
+    sc = load(out)
+    assert [s.protocol for s in sc.stations] == ["ocpp1.5"]
+    result = await run_scenario(sc)
+    assert result.passed, f"{result.where}: {result.failure}"

@@ -171,3 +171,10 @@ def as_rpc(raw: str) -> tuple[Message | None, str | None]:
     f = msg.fault
     return CallError(h.relates_to, FAULT_TO_ERROR.get(f.kind), f.subcode or f.code, f.reason,
                      {"soapCode": f.code}), None
+
+
+def operation_name(action: str) -> str | None:
+    """The OCPP 1.5 operation `action` names, or None when 1.5 has no such operation."""
+    from ..protocol.soap.schema import SERVICES
+    return next((op.name for svc in SERVICES.values() for op in svc.operations.values()
+                 if op.name == action), None)
