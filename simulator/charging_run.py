@@ -90,6 +90,24 @@ async def charge_once(station: Station, outcome: Outcome, *, tag: str, seconds: 
         await station.stop()
 
 
+class CsmsUrls(str):
+    """The bundled hub's URL for a fleet mixing OCPP 1.5 SOAP and OCPP-J stations: the
+    websocket URL as a string, and the SOAP CentralSystemService URL for 1.5 stations."""
+
+    def __new__(cls, url: str, soap_url: str):
+        self = super().__new__(cls, url)
+        self.soap_url = soap_url
+        return self
+
+
+def url_for(csms_url: str, options: StationOptions) -> str:
+    """The URL a station with `options` connects to (one URL unless `csms_url` is a
+    CsmsUrls)."""
+    if isinstance(csms_url, CsmsUrls):
+        return csms_url.soap_url if options.version == "ocpp1.5" else str(csms_url)
+    return csms_url
+
+
 async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, seconds: float,
               sample_interval: int, options: StationOptions, verbose: bool,
               print_=print, fleet: list[tuple[str, StationOptions]] | None = None,
@@ -116,7 +134,7 @@ async def run(csms_url: str, *, stations: int, id_pattern: str, tag: str, second
                 str(sample_interval)
         # a one-shot run reports a CSMS that is not there instead of waiting for it
         station_options = connect_policy(station_options, connect_attempts)
-        station = make_station(station_id, csms_url, station_options)
+        station = make_station(station_id, url_for(csms_url, station_options), station_options)
         station.on_event = show
         station.taps.extend(taps)   # e.g. a frame recorder
         if observe is not None:

@@ -210,29 +210,39 @@ def _dispatch(args, prog: str) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _csms(args, tags: dict[str, str], soap: bool = False):
+async def _csms(args, tags: dict[str, str], soap: bool | str = False):
     """The CSMS URL to use: the given one, or a bundled hub started here for the run
-    (`soap`: its OCPP 1.5 CentralSystemService URL)."""
+    (`soap`: its OCPP 1.5 CentralSystemService URL; "mixed": a CsmsUrls, one per protocol)."""
     if args.csms:
         yield args.csms
         return
     from hub_under_test.hub import Hub, HubConfig
     hub = Hub(HubConfig(port=0, api_port=0, tags=tags, **({"soap_port": 0} if soap else {})))
     await hub.start()
-    if soap:
+    if soap == "mixed":   # 1.5 SOAP and OCPP-J stations: each gets its protocol's URL
+        from .charging_run import CsmsUrls
+        print(f"bundled hub: {hub.url}/{{station_id}}, OCPP 1.5 SOAP {hub.soap_url}  "
+              f"(API {hub.api_url})")
+        url = CsmsUrls(hub.url, hub.soap_url)
+    elif soap:
         print(f"bundled hub: OCPP 1.5 SOAP {hub.soap_url}  (API {hub.api_url})")
+        url = hub.soap_url
     else:
         print(f"bundled hub: {hub.url}/{{station_id}}  (API {hub.api_url})")
+        url = hub.url
     try:
-        yield hub.soap_url if soap else hub.url
+        yield url
     finally:
         await hub.stop()
 
 
-def _wants_soap(args, fleet) -> bool:
+def _wants_soap(args, fleet) -> bool | str:
     """Do the stations speak OCPP 1.5 SOAP (--protocol, or every template of the fleet)?"""
     if getattr(args, "protocol", None):
         return args.protocol == "ocpp1.5"
+    if fleet and any(o.version == "ocpp1.5" for _, o in fleet) \
+            and not all(o.version == "ocpp1.5" for _, o in fleet):
+        return "mixed"
     return bool(fleet) and all(o.version == "ocpp1.5" for _, o in fleet)
 
 
@@ -314,7 +324,8 @@ async def _station(args) -> int:
                 if args.password:
                     options.basic_auth = (station_id, args.password)
             options = with_saved_certificate(options, station_id)   # from --state-dir
-            station = make_station(station_id, url, options)
+            from .charging_run import url_for
+            station = make_station(station_id, url_for(url, options), options)
             keep_signed_certificates(station, options.state_dir)
             station.on_event = lambda e: print(f"{e}", flush=True)
             if recorder is not None:

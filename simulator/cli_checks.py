@@ -79,6 +79,8 @@ def check_station_args(a, command: str) -> None:
                                                      and getattr(a, "protocol", None) is None):
         _check_soap_args(a, templated)     # (a template may say protocol: ocpp1.5)
         return _check_watch_args(a, command)
+    if soap_url and command == "run" and getattr(a, "paths", None):
+        return _check_watch_args(a, command)   # scenario files say each station's protocol
     if soap_url:
         _fail("--csms", url, "an http:// URL is an OCPP 1.5 SOAP CentralSystemService: add "
                              "--protocol ocpp1.5, or give a ws:// or wss:// URL")

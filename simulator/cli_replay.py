@@ -108,11 +108,21 @@ async def _csms(args, scripts, tags):
         yield args.csms
         return
     from hub_under_test.hub import Hub
-    hub = Hub(hub_config(scripts, tags))
+    config = hub_config(scripts, tags)
+    soap = any(s.protocol == "ocpp1.5" for s in scripts)
+    if soap:                # recorded 1.5 SOAP stations: the hub's CentralSystemService
+        config.soap_port = 0
+    hub = Hub(config)
     await hub.start()
-    _say(f"bundled hub: {hub.url}/{{station_id}}")
+    _say(f"bundled hub: {hub.url}/{{station_id}}"
+         + (f", OCPP 1.5 SOAP {hub.soap_url}" if soap else ""))
     try:
-        yield hub.url
+        if soap:
+            from .charging_run import CsmsUrls
+            yield (CsmsUrls(hub.url, hub.soap_url)
+                   if any(s.protocol != "ocpp1.5" for s in scripts) else hub.soap_url)
+        else:
+            yield hub.url
     finally:
         await hub.stop()
 

@@ -18,6 +18,8 @@ SAMPLES = [
     ("chargesim-recording.jsonl", []),
     ("charger-1.6-session.log", ["--station", "CS-LOG"]),
     ("hub-export-CS-0042.json", ["--station", "CS-0042"]),
+    ("soap15-session.jsonl", []),                  # OCPP 1.5 over SOAP
+    ("soap-1.5-session.xml", []),                  # a SOAP dump
 ]
 
 
@@ -46,9 +48,9 @@ def test_offline_backlog_keeps_its_lateness(capsys):
     assert moved["meterValue"][0]["timestamp"] > late[0].message.payload["meterValue"][0]["timestamp"]
 
 
-def test_soap_is_refused_clearly(capsys):
-    assert main(["replay", str(RECORDINGS / "soap-1.5-session.xml"), "--fast"]) == 2
-    assert "soap-1.5-session.xml:2: a SOAP (OCPP 1.5) frame" in capsys.readouterr().err
+def test_soap_raw_replay_is_refused_clearly(capsys):
+    assert main(["replay", str(RECORDINGS / "soap15-session.jsonl"), "--fast", "--raw"]) == 1
+    assert "a SOAP (OCPP 1.5) recording is re-encoded: leave out --raw" in capsys.readouterr().out
 
 
 def test_a_log_naming_no_station_asks_for_one(capsys):

@@ -73,3 +73,36 @@ def test_the_cli_exits_2_with_file_and_line(tmp_path):
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"{f}:5:" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+BASE15 = "name: x\nstations: [{id: CS1, protocol: ocpp1.5}]\nsteps:\n  - boot: CS1\n"
+
+
+@pytest.mark.parametrize("step, words", [
+    ("expect_sent: {action: MeterValue}", ["unknown ocpp1.5 action 'MeterValue'",
+                                           "did you mean 'MeterValues'"]),
+    ("csms: {action: TriggerMessage, payload: {requestedMessage: Heartbeat}}",
+     ["unknown ocpp1.5 action 'TriggerMessage'"]),               # 1.6 only
+    ("expect_sent: {action: Reset}", ["Reset is sent by the CSMS, never by the station"]),
+    ("csms: {action: UnlockConnector, payload: {connectorId: one}}",
+     ["payload breaks the UnlockConnector schema"]),
+    ("csms: {action: SendLocalList, payload: {listVersion: 1, updateType: Full, "
+     "localAuthorizationList: []}}",                             # 1.6's spelling
+     ["payload breaks the SendLocalList schema"]),
+])
+def test_an_ocpp15_station_is_checked_against_the_15_service_descriptions(step, words):
+    with pytest.raises(ScenarioFileError) as info:
+        loads(BASE15 + "  - " + step + "\n", "s.yaml")
+    text = str(info.value)
+    assert text.startswith("s.yaml:5:"), text
+    for w in words:
+        assert w in text, text
+
+
+@pytest.mark.parametrize("step", [
+    "send: {action: DataTransfer, payload: {vendorId: X}}",
+    "csms: {action: DataTransfer, payload: {vendorId: X}}",
+    "csms: {action: UnlockConnector, payload: {connectorId: 1}}",
+])
+def test_what_is_right_for_15_still_loads(step):
+    loads(BASE15 + "  - " + step + "\n", "s.yaml")

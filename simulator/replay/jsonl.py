@@ -68,7 +68,11 @@ def _frame(number: int, text: str, result: LogRead, *, last: bool) -> LoggedFram
     if not isinstance(record["raw"], str) or not isinstance(record["ts"], (int, float)):
         result.problem(number, "raw must be a string and ts a number")
         return None
-    message, error = decode_frame(record["raw"])
+    if record.get("protocol") == "ocpp1.5" or record["raw"].lstrip().startswith("<"):
+        from .soap import as_rpc       # a recorded OCPP 1.5 SOAP envelope
+        message, error = as_rpc(record["raw"])
+    else:
+        message, error = decode_frame(record["raw"])
     if error:
         result.problem(number, error)
     return LoggedFrame(number, datetime.fromtimestamp(record["ts"], timezone.utc),

@@ -360,7 +360,11 @@ async def replay(scripts: list[StationScript], url: str, options: ReplayOptions,
     starts = [s.t0 for s in scripts if s.t0 is not None]
     recorded_start = min(starts) if starts else None
     start = time.time()
-    runs = [StationReplay(s, url, options, start, recorded_start) for s in scripts]
+    from .soap_replay import SoapStationReplay   # OCPP 1.5: SOAP, not a websocket session
+    soap_url = getattr(url, "soap_url", url)        # a CsmsUrls gives each protocol its own
+    runs = [SoapStationReplay(s, soap_url, options, start, recorded_start)
+            if s.protocol == "ocpp1.5" else StationReplay(s, url, options, start, recorded_start)
+            for s in scripts]
     quiet = None
     if options.raw:
         quiet = _Quiet({r.station_id for r in runs})

@@ -6,10 +6,11 @@ answered as the station answered them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..protocol import V16, Call, CallError, CallResult
 from .records import OUT, LoggedFrame, LogRead, SoapMessage
+from .soap import as_rpc
 
 STATION, CSMS = "station", "csms"
 
@@ -85,9 +86,12 @@ def build(reads: list[LogRead], *, station: str | None = None,
     pending: dict[tuple[str, str], Exchange] = {}
     for read in reads:
         for frame in read.frames:
-            if isinstance(frame.message, SoapMessage) or (frame.protocol or "").startswith("ocpp1.5"):
-                raise ScriptError(f"{read.source}:{frame.line}: a SOAP (OCPP 1.5) frame: replay "
-                                  f"sends OCPP-J only so far")
+            if isinstance(frame.message, SoapMessage):   # a SOAP dump: its RPC meaning
+                if frame.protocol not in (None, "ocpp1.5"):
+                    raise ScriptError(f"{read.source}:{frame.line}: a SOAP {frame.protocol} "
+                                      f"frame: SOAP replay speaks OCPP 1.5 only")
+                message, error = as_rpc(frame.raw)
+                frame = replace(frame, message=message, error=error, protocol="ocpp1.5")
             sid = frame.station or station
             if sid is None:
                 raise ScriptError(f"{read.source}:{frame.line}: the log names no station for "

@@ -30,7 +30,8 @@ def recorded_csms(scripts: list[StationScript], tag_map: dict[str, str] | None =
             payload = e.request.message.payload
             if answer.kind != "result" or not isinstance(answer.payload, dict):
                 continue
-            interval = answer.payload.get("interval")
+            # 1.6 / 2.0.1 say interval, 1.5 heartbeatInterval
+            interval = answer.payload.get("interval", answer.payload.get("heartbeatInterval"))
             if e.action.lower() == "bootnotification" and isinstance(interval, int):
                 seen.heartbeat_interval = seen.heartbeat_interval or interval
             info = answer.payload.get("idTagInfo")

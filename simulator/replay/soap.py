@@ -13,6 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
+from ..protocol import Call, CallError, CallResult, Message
 from .infer import marker_direction
 from .prefix import DIR, TS, WORD, tokens
 from .records import IN, OUT, LoggedFrame, LogRead, SoapMessage
@@ -145,3 +146,35 @@ def _action_of(element: str) -> str:
     """bootNotificationRequest -> BootNotification (for envelopes without WS-Addressing)."""
     name = element.removesuffix("Request")
     return name[:1].upper() + name[1:]
+
+
+def as_rpc(raw: str) -> tuple[Message | None, str | None]:
+    """An OCPP 1.5 envelope as the RPC message it stands for, for replay: a request is a
+    Call (its MessageID the unique id), a response a CallResult and a fault a CallError
+    (both by RelatesTo).  Read with the 1.5 codec, leniently (a replay compares what was
+    said, it does not police the recording); (None, why) when the codec refuses it."""
+    from ..protocol.soap.envelope import LENIENT, SoapFault, parse
+    from ..protocol.soap.rpc import FAULT_TO_ERROR
+    try:
+        msg = parse(raw, mode=LENIENT)
+    except SoapFault as e:
+        return None, f"SOAP envelope refused: {e}"
+    h = msg.headers
+    if msg.kind == "request":
+        if not h.message_id:
+            return None, "SOAP request without MessageID: its answer cannot be matched"
+        return Call(h.message_id, msg.operation.name, msg.payload), None
+    if not h.relates_to:
+        return None, "SOAP response without RelatesTo: it answers no request we can tell"
+    if msg.kind == "response":
+        return CallResult(h.relates_to, msg.payload), None
+    f = msg.fault
+    return CallError(h.relates_to, FAULT_TO_ERROR.get(f.kind), f.subcode or f.code, f.reason,
+                     {"soapCode": f.code}), None
+
+
+def operation_name(action: str) -> str | None:
+    """The OCPP 1.5 operation `action` names, or None when 1.5 has no such operation."""
+    from ..protocol.soap.schema import SERVICES
+    return next((op.name for svc in SERVICES.values() for op in svc.operations.values()
+                 if op.name == action), None)

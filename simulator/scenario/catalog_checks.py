@@ -15,6 +15,8 @@ from ..protocol.validation import validate
 from . import templating
 from .model import Scenario, Step
 
+V15 = "ocpp1.5"   # over SOAP: its operations are in the 1.5 service descriptions
+
 # step kind → who initiates the message it names
 _ROLE = {"expect_sent": CHARGE_POINT, "send": CHARGE_POINT, "expect_request": CSMS,
          "csms": CSMS, "answer": CSMS}
@@ -89,7 +91,38 @@ def _connector(args: dict, stations: list[str], facts: StationFacts) -> str | No
     return None
 
 
+def _action_15(step: Step, action: str, role: str) -> str | None:
+    """The same checks for an OCPP 1.5 (SOAP) station, against the 1.5 service descriptions."""
+    from ..protocol.soap.envelope import SoapFault, build_request
+    from ..protocol.soap.schema import SERVICES, operations_initiated_by
+    ops = {op.name: op for s in SERVICES.values() for op in s.operations.values()}
+    # DataTransfer is in both services: the one this role initiates
+    op = next((o for s in SERVICES.values() for o in s.operations.values()
+               if o.name == action and o.initiator == role), ops.get(action))
+    if op is None:
+        names = [o.name for o in operations_initiated_by(role)]
+        hint = next(iter(difflib.get_close_matches(action, names or list(ops), 1, 0.6)), None)
+        return (f"unknown ocpp1.5 action {action!r}"
+                + (f" (did you mean {hint!r}?)" if hint
+                   else f"; {_WHO[role]} sends: {', '.join(names)}"))
+    if op.initiator != role:
+        other = CSMS if role == CHARGE_POINT else CHARGE_POINT
+        return (f"{action} is sent by {_WHO[other]}, never by {_WHO[role]}: "
+                f"{step.kind!r} cannot name it (use {_USE[other]})")
+    if step.kind == "csms" and "payload" in step.args and not step.args.get("expect_error"):
+        payload = step.args["payload"]
+        if isinstance(payload, dict) and not templating.refs(payload) and "${" not in repr(payload):
+            try:
+                build_request(op.service, action, payload, charge_box_identity="check",
+                              message_id="check", to="http://check/")
+            except (SoapFault, ValueError, TypeError) as e:
+                return f"payload breaks the {action} schema: {e}"
+    return None
+
+
 def _action(step: Step, action: str, role: str, version: str) -> str | None:
+    if version == V15:
+        return _action_15(step, action, role)
     cat = catalog(version)
     spec = cat.get(action)
     if spec is None:

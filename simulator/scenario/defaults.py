@@ -61,7 +61,37 @@ def defaults_16(station, action: str, payload: dict, connector: int) -> dict:
     return {**d, **payload}
 
 
+def defaults_15(station, action: str, payload: dict, connector: int) -> dict:
+    """The same for an OCPP 1.5 (SOAP) station, in 1.5's names (the dialect's payloads)."""
+    from ..dialects.ocpp15s import messages as messages15
+    c = _connector(station, payload, connector)
+    if action == "BootNotification":
+        d = messages15.boot_payload(station.options)
+    elif action == "StatusNotification":
+        d = messages15.status_payload(c)
+    elif action == "MeterValues":
+        d = {"connectorId": c.id, "values": [{"timestamp": now_iso(), "value": [
+            {"value": str(_meter_wh(c)), "measurand": "Energy.Active.Import.Register",
+             "unit": "Wh", "context": "Sample.Periodic"}]}]}
+        if c.transaction is not None and c.transaction.transaction_id is not None:
+            d["transactionId"] = c.transaction.transaction_id
+    elif action == "StartTransaction":
+        d = {"connectorId": c.id, "meterStart": _meter_wh(c), "timestamp": now_iso()}
+    elif action == "StopTransaction":
+        d = {"meterStop": _meter_wh(c), "timestamp": now_iso()}
+        tx_id = _transaction_id(c)
+        if tx_id is not None:
+            d["transactionId"] = tx_id
+    elif action == "DataTransfer":
+        d = {"vendorId": station.options.vendor}
+    else:
+        d = {}
+    return {**d, **payload}
+
+
 def fill(station, action: str, payload: dict, connector: int = 1) -> dict:
     if station.options.version == "ocpp1.6":
         return defaults_16(station, action, payload, connector)
+    if station.options.version == "ocpp1.5":
+        return defaults_15(station, action, payload, connector)
     return dict(payload)

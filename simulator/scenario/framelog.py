@@ -9,6 +9,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 
+from ..protocol.soap.envelope import LENIENT, SoapFault, parse as parse_soap
 from ..session import Frame
 
 CALL, RESULT, ERROR = 2, 3, 4
@@ -42,6 +43,11 @@ class FrameLog:
     def tap(self, frame: Frame) -> None:
         entry = Entry(len(self.entries), frame.ts, frame.station, frame.direction, frame.raw,
                       note=frame.note)
+        if frame.raw.lstrip().startswith("<"):
+            self._soap(frame, entry)
+            self.entries.append(entry)
+            self._changed.set()
+            return
         try:
             msg = json.loads(frame.raw)
             entry.kind, entry.unique_id = msg[0], msg[1]
@@ -59,6 +65,30 @@ class FrameLog:
             pass  # kept raw: a broken frame is still part of the story
         self.entries.append(entry)
         self._changed.set()
+
+    def _soap(self, frame: Frame, entry: Entry) -> None:
+        """An OCPP 1.5 SOAP envelope read as the OCPP-J frame it stands for: a request is a
+        CALL (its MessageID the unique id), a response a CALLRESULT and a fault a CALLERROR
+        (both by RelatesTo)."""
+        try:
+            msg = parse_soap(frame.raw, mode=LENIENT)
+        except SoapFault:
+            return          # kept raw, as a broken JSON frame is
+        h = msg.headers
+        if msg.kind == "request":
+            entry.kind, entry.unique_id = CALL, h.message_id
+            entry.action, entry.payload = msg.operation.name, msg.payload
+            if h.message_id:
+                self._actions[(frame.station, h.message_id)] = entry.action
+        elif msg.kind == "response":
+            entry.kind, entry.unique_id = RESULT, h.relates_to
+            entry.action, entry.payload = msg.operation.name, msg.payload
+        else:
+            # the code a session reports for a fault (SoapRpcCore): its subcode
+            entry.kind, entry.unique_id = ERROR, h.relates_to
+            entry.action = self._actions.get((frame.station, h.relates_to))
+            entry.payload = {"code": msg.fault.subcode or msg.fault.code,
+                             "description": msg.fault.reason, "details": {"soapCode": msg.fault.code}}
 
     def find(self, start: int, predicate) -> Entry | None:
         for entry in self.entries[start:]:

@@ -139,11 +139,15 @@ class ScenarioRun:
 
     async def _body(self) -> None:
         sc = self.scenario
+        from .catalog_checks import V15, StationFacts
+        versions = StationFacts(sc).versions
+        soap_url = None
         if self.csms_url is None:
             from hub_under_test.hub import Hub
-            self.hub = Hub(hub_config(sc))
+            # OCPP 1.5 stations talk to the hub's SOAP CentralSystemService
+            self.hub = Hub(hub_config(sc, soap=V15 in versions.values()))
             await self.hub.start()
-            url = self.hub.url
+            url, soap_url = self.hub.url, self.hub.soap_url
         else:
             url = self.csms_url
             if sc.hub_refs:  # before anything connects
@@ -159,11 +163,13 @@ class ScenarioRun:
         self.root.update({"env": env, "scenario": {"name": sc.name, "path": sc.path},
                           "csms": {"url": url}})
         if self.hub is not None:
-            self.root[HUB_VARIABLE] = {"url": self.hub.url, "api_url": self.hub.api_url}
+            self.root[HUB_VARIABLE] = {"url": self.hub.url, "api_url": self.hub.api_url,
+                                       "soap_url": self.hub.soap_url}
         for name, value in sc.variables.items():
             self.root[name] = templating.render(value, self.root)
         for spec in sc.stations:
-            station = build_station(spec, url, self.options)
+            station = build_station(spec, soap_url if soap_url and versions[spec.id] == V15
+                                    else url, self.options)
             station.taps.append(self.frames.tap)
             station.taps.extend(self.taps)
             self.stations[spec.id] = station
@@ -648,7 +654,7 @@ class ScenarioRun:
         self.progress("log", {"text": str(args)})
 
 
-def hub_config(sc: Scenario):
+def hub_config(sc: Scenario, soap: bool = False):
     """The bundled hub's configuration from the scenario's `csms.hub`."""
     from hub_under_test.hub import HubConfig
     cfg = sc.csms.hub
@@ -663,7 +669,7 @@ def hub_config(sc: Scenario):
                      heartbeat_interval=cfg.get("heartbeat_interval", 300),
                      unknown_stations=cfg.get("unknown_stations", "accept"),
                      known_stations=tuple(cfg.get("known_stations", ())),
-                     firmware=firmware)
+                     firmware=firmware, soap_port=0 if soap else None)
 
 
 def _error_code(want) -> str:

@@ -174,7 +174,7 @@ _STATION_ENTRY = {
         "id": {"type": "string", "description": "station id; with `count`, a pattern with {n}"},
         "count": {"type": "integer", "minimum": 1, "description": "a fleet of this many stations"},
         "group": {"type": "string", "description": "a name for the fleet (for `for_each`)"},
-        "protocol": {"enum": ["ocpp1.6", "ocpp2.0.1"], "description": "ocpp1.6 or ocpp2.0.1 (steps that name 1.6 messages need 1.6)"},
+        "protocol": {"enum": ["ocpp1.6", "ocpp2.0.1", "ocpp1.5"], "description": "ocpp1.6, ocpp2.0.1 or ocpp1.5 (SOAP); steps name the messages of the station's protocol"},
         "template": {"type": "string", "description": "a station template name, when available"},
         "connectors": {"type": "integer", "minimum": 1},
         "vendor": _STR, "model": _STR, "serial_number": _STR,
