@@ -686,3 +686,21 @@ async def test_remote_start_before_the_cable_starts_once_with_the_remote_start_i
                 assert not [e for e in st.view.recent_events if e.kind == "error"]
         finally:
             await st.stop()
+
+
+async def test_install_certificate_of_a_type_not_kept_is_rejected_with_a_valid_reason():
+    # A03 in the conformance pack: the answer used to break the schema (reasonCode > 20
+    # characters) and went out as CALLERROR InternalError instead of Rejected.
+    async with running_hub() as hub:
+        st = make_station("V201-CERT", hub.url, fast())
+        await st.start()
+        try:
+            async with Commands(hub, "V201-CERT") as command:
+                reply = await command("InstallCertificate", {
+                    "certificateType": "V2GRootCertificate",
+                    "certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"})
+                assert reply["status"] == "Rejected"
+                assert len(reply["statusInfo"]["reasonCode"]) <= 20
+                assert "V2GRootCertificate" in reply["statusInfo"]["additionalInfo"]
+        finally:
+            await st.stop()
