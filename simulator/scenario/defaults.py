@@ -82,6 +82,10 @@ def defaults_201(station, action: str, payload: dict, connector: int) -> dict:
         d = {"status": station.firmware_status}
     elif action == "DataTransfer":
         d = {"vendorId": opts.vendor}
+    elif action in ("TransactionEvent", "SecurityEventNotification", "NotifyEvent"):
+        d = {"timestamp": now_iso()}
+    elif action == "NotifyReport":
+        d = {"generatedAt": now_iso()}
     else:
         d = {}
     return {**d, **payload}
