@@ -15,6 +15,8 @@ SAMPLES = [
     ("offline-backlog.jsonl", []),
     ("quirky-payloads.jsonl", ["--raw"]),
     ("multi-station.jsonl", []),
+    ("ocpp201-session.jsonl", []),
+    ("ocpp201-offline-queue.jsonl", []),
     ("chargesim-recording.jsonl", []),
     ("charger-1.6-session.log", ["--station", "CS-LOG"]),
     ("hub-export-CS-0042.json", ["--station", "CS-0042"]),

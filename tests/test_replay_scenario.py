@@ -30,6 +30,19 @@ def test_to_scenario_loads_and_passes(tmp_path, capsys, name):
     assert main(["run", str(out)]) == 0, capsys.readouterr().out
 
 
+@pytest.mark.parametrize("name", ["ocpp201-session.jsonl", "ocpp201-offline-queue.jsonl"])
+def test_a_2_0_1_capture_to_scenario_says_its_protocol_and_passes(tmp_path, capsys, name):
+    out = tmp_path / "replayed.yaml"
+    assert main(["replay", str(RECORDINGS / name), "--to-scenario", str(out)]) == 0
+    data = yaml.safe_load(out.read_text())
+    assert [st.get("protocol") for st in data["stations"]] == ["ocpp2.0.1"]
+    actions = [s["send"]["action"] for s in data["steps"] if "send" in s]
+    assert "TransactionEvent" in actions and "StartTransaction" not in actions
+    assert load(out).stations[0].protocol == "ocpp2.0.1"
+    capsys.readouterr()
+    assert main(["run", str(out)]) == 0, capsys.readouterr().out
+
+
 def test_to_scenario_maps_transaction_ids_and_asserts_the_answers(tmp_path):
     out = tmp_path / "s.yaml"
     assert main(["replay", str(RECORDINGS / "normal-session.jsonl"), "--to-scenario", str(out)]) == 0

@@ -109,6 +109,26 @@ steps:
     assert not wrong.passed and "expected CALLERROR NotSupported" in wrong.failure
 
 
+async def test_send_fills_2_0_1_defaults_from_the_station():
+    # a 2.0.1 station's `send` gets the 2.0.1 required fields (evseId, connectorStatus,
+    # chargingStation, meterValue with unitOfMeasure), not 1.6 ones, nor none at all
+    result = await run("""
+name: send 2.0.1
+stations: [{id: S201-SEND, protocol: ocpp2.0.1}]
+steps:
+  - send: {action: StatusNotification}
+  - expect_sent: {action: StatusNotification, expect: {evseId: 1, connectorId: 1, connectorStatus: Available}}
+  - send: {action: StatusNotification, payload: {connectorStatus: Faulted}}
+  - expect_sent: {action: StatusNotification, expect: {connectorStatus: Faulted, timestamp: {type: string}}}
+  - send: {action: MeterValues, expect: {}}
+  - expect_sent: {action: MeterValues, expect: {evseId: 1, meterValue.0.sampledValue.0.unitOfMeasure.unit: Wh}}
+  - send: {action: BootNotification, expect: {status: Accepted}}
+  - expect_sent: {action: BootNotification, expect: {reason: PowerUp, chargingStation.vendorName: chargesim}}
+  - send: {action: DataTransfer, expect: {status: {type: string}}}
+""")
+    assert result.passed, result.failure
+
+
 async def test_stations_of_a_fleet_in_parallel_and_state_assertions():
     result = await run("""
 name: fleet

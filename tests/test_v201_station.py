@@ -4,6 +4,7 @@ start and stop, reset, availability and the offline queue delivered in order wit
 from __future__ import annotations
 
 import asyncio
+import json
 
 import aiohttp
 import pytest
@@ -655,5 +656,51 @@ async def test_too_many_items_for_one_get_variables_is_the_spec_error():
             assert r.status >= 400 and body["code"] == "OccurrenceConstraintViolation"
             assert "ItemsPerMessage" in body["description"] or "ItemsPerMessage" in str(body)
             assert st.view.online     # answered, not crashed
+        finally:
+            await st.stop()
+
+
+async def test_remote_start_before_the_cable_starts_once_with_the_remote_start_id():
+    # F02: RequestStartTransaction first, the cable right after: the plug-in starts the
+    # transaction with the remote start's token, and the Started event names its
+    # remoteStartId; the remote start's own follow-up finds nothing left to start.
+    async with running_hub(tags={TAG: "Accepted"}) as hub:
+        st = make_station("V201-RSF", hub.url, fast())
+        events = []
+        st.taps.append(lambda f: events.append(json.loads(f.raw)[3]) if f.direction == "out"
+                       and '"TransactionEvent"' in f.raw else None)
+        await st.start()
+        try:
+            async with Commands(hub, "V201-RSF") as command:
+                started = st.expect("tx_started", 1)
+                assert await command("RequestStartTransaction", {
+                    "idToken": {"idToken": TAG, "type": "Central"}, "remoteStartId": 55,
+                    "evseId": 1}) == {"status": "Accepted"}
+                await st.plug_in(1)
+                await asyncio.wait_for(started, 5)
+                await wait_for(lambda: any(e["eventType"] == "Started" for e in events))
+                first = next(e for e in events if e["eventType"] == "Started")
+                assert first["transactionInfo"]["remoteStartId"] == 55
+                assert first["idToken"]["idToken"] == TAG
+                assert [e["eventType"] for e in events].count("Started") == 1
+                assert not [e for e in st.view.recent_events if e.kind == "error"]
+        finally:
+            await st.stop()
+
+
+async def test_install_certificate_of_a_type_not_kept_is_rejected_with_a_valid_reason():
+    # A03 in the conformance pack: the answer used to break the schema (reasonCode > 20
+    # characters) and went out as CALLERROR InternalError instead of Rejected.
+    async with running_hub() as hub:
+        st = make_station("V201-CERT", hub.url, fast())
+        await st.start()
+        try:
+            async with Commands(hub, "V201-CERT") as command:
+                reply = await command("InstallCertificate", {
+                    "certificateType": "V2GRootCertificate",
+                    "certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"})
+                assert reply["status"] == "Rejected"
+                assert len(reply["statusInfo"]["reasonCode"]) <= 20
+                assert "V2GRootCertificate" in reply["statusInfo"]["additionalInfo"]
         finally:
             await st.stop()

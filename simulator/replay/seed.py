@@ -1,6 +1,6 @@
 """What a recording says about the CSMS's configuration, to set up the bundled hub (or a
-scenario's) so that it answers as the recorded CSMS did: the id tags with their recorded
-status, and the heartbeat interval."""
+scenario's) so that it answers as the recorded CSMS did: the id tags (1.6 idTag / idTagInfo,
+2.0.1 idToken / idTokenInfo) with their recorded status, and the heartbeat interval."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,6 +36,10 @@ def recorded_csms(scripts: list[StationScript], tag_map: dict[str, str] | None =
                 seen.heartbeat_interval = seen.heartbeat_interval or interval
             info = answer.payload.get("idTagInfo")
             tag = payload.get("idTag") if isinstance(payload, dict) else None
+            if info is None:   # 2.0.1: idTokenInfo for the request's idToken {idToken, type}
+                info = answer.payload.get("idTokenInfo")
+                token = payload.get("idToken") if isinstance(payload, dict) else None
+                tag = token.get("idToken") if isinstance(token, dict) else None
             if isinstance(info, dict) and isinstance(tag, str) and info.get("status") in _SEEDED:
                 seen.tags.setdefault(tag_map.get(tag, tag), _SEEDED[info["status"]])
     return seen

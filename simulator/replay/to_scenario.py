@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from ..protocol import OcppError, catalog, validate
+from ..protocol import V16, OcppError, catalog, validate
 from .mapping import ASSIGNED, is_time
 from .replayer import recorded_answer
 from .script import CSMS, StationScript
@@ -129,10 +129,10 @@ def scenario_of(scripts: list[StationScript], *, source: str, tags: dict[str, st
     }
     if tags:
         scenario["csms"] = {"hub": {"tags": tags}}
-    scenario["stations"] = [{"id": s.station} for s in scripts]
-    for station, script in zip(scenario["stations"], scripts):
-        if script.protocol == "ocpp1.5":   # the same station, speaking 1.5 over SOAP
-            station["protocol"] = script.protocol
+    # a station that spoke another version than the default 1.6 says so (2.0.1, ...)
+    scenario["stations"] = [{"id": s.station, **({"protocol": s.protocol}
+                                                 if s.protocol != V16 else {})}
+                            for s in scripts]
     scenario["steps"] = steps
     return scenario
 

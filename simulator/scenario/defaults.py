@@ -1,4 +1,4 @@
-"""Payload defaults for `send` steps, taken from the station model (1.6 names).
+"""Payload defaults for `send` steps, taken from the station model (1.6 or 2.0.1 names).
 
 A scenario writes only the fields it cares about; required fields it leaves out are filled
 from the station's current state (its identity, the connector's status, the meter, the
@@ -9,6 +9,7 @@ a transaction in the model (use `start_charging` for that).
 from __future__ import annotations
 
 from ..dialects.ocpp16 import names as names16
+from ..dialects.ocpp201 import names as names201
 from ..station.clock import now_iso
 
 
@@ -89,9 +90,40 @@ def defaults_15(station, action: str, payload: dict, connector: int) -> dict:
     return {**d, **payload}
 
 
+def defaults_201(station, action: str, payload: dict, connector: int) -> dict:
+    """2.0.1: `connector` is the EVSE (each of ours has one connector, id 1)."""
+    evse = payload.get("evseId", connector)
+    c = _connector(station, {"connectorId": evse}, connector)
+    opts = station.options
+    if action == "BootNotification":
+        d = {"chargingStation": {"model": opts.model, "vendorName": opts.vendor,
+                                 "firmwareVersion": opts.firmware_version},
+             "reason": "PowerUp"}
+    elif action == "StatusNotification":
+        d = {"timestamp": now_iso(), "connectorStatus": names201.STATUS[c.status],
+             "evseId": c.id, "connectorId": 1}
+    elif action == "MeterValues":
+        d = {"evseId": c.id, "meterValue": [{"timestamp": now_iso(), "sampledValue": [
+            {"value": _meter_wh(c), "measurand": "Energy.Active.Import.Register",
+             "context": "Sample.Periodic", "unitOfMeasure": {"unit": "Wh"}}]}]}
+    elif action == "FirmwareStatusNotification":
+        d = {"status": station.firmware_status}
+    elif action == "DataTransfer":
+        d = {"vendorId": opts.vendor}
+    elif action in ("TransactionEvent", "SecurityEventNotification", "NotifyEvent"):
+        d = {"timestamp": now_iso()}
+    elif action == "NotifyReport":
+        d = {"generatedAt": now_iso()}
+    else:
+        d = {}
+    return {**d, **payload}
+
+
 def fill(station, action: str, payload: dict, connector: int = 1) -> dict:
     if station.options.version == "ocpp1.6":
         return defaults_16(station, action, payload, connector)
     if station.options.version == "ocpp1.5":
         return defaults_15(station, action, payload, connector)
+    if station.options.version == "ocpp2.0.1":
+        return defaults_201(station, action, payload, connector)
     return dict(payload)

@@ -669,6 +669,7 @@ def hub_config(sc: Scenario, soap: bool = False):
                      heartbeat_interval=cfg.get("heartbeat_interval", 300),
                      unknown_stations=cfg.get("unknown_stations", "accept"),
                      known_stations=tuple(cfg.get("known_stations", ())),
+                     auto_ca=bool(cfg.get("certificate_authority", False)),
                      firmware=firmware, soap_port=0 if soap else None)
 
 

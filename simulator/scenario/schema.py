@@ -241,6 +241,10 @@ SCHEMA: dict = {
                             "heartbeat_interval": {"type": "integer"},
                             "unknown_stations": {"enum": ["accept", "pending", "reject", "refuse"]},
                             "known_stations": {"type": "array", "items": _STR},
+                            "certificate_authority": {
+                                "type": "boolean",
+                                "description": "the hub signs SignCertificate CSRs with a "
+                                               "throwaway CA (default false: NotSupported)"},
                             "firmware": _HUB_FIRMWARE}},
                 "trigger": _TRIGGER,
             },

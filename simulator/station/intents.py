@@ -72,11 +72,13 @@ class TransactionStarted:
     timestamp: str                         # ISO 8601
     trigger: str                           # transaction.Trigger
     reservation_id: int | None = None
+    remote: bool = False                   # started by the CSMS's remote start
 
     @classmethod
     def of(cls, tx: Transaction) -> TransactionStarted:
         return cls(tx.id, tx.connector_id, tx.evse_id, tx.id_token.value, tx.id_token.type,
-                   tx.meter_start, iso(tx.start_time), str(tx.trigger), tx.reservation_id)
+                   tx.meter_start, iso(tx.start_time), str(tx.trigger), tx.reservation_id,
+                   tx.remote)
 
 
 @dataclass(frozen=True, slots=True)

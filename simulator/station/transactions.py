@@ -199,6 +199,10 @@ class Charging:
             self.cancel_pending_start(c)
         c.pending_start = pending
         await self.st.status.refresh(c)
+        if c.pending_start is not pending:
+            # while the status went out, the cable came in and started with it (or it was
+            # cancelled): nothing is left to start here
+            return c.transaction is not None and c.transaction.id_token == pending.id_token
         if c.plugged:
             await self._start_transaction(c)
             return True

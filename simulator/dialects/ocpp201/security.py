@@ -35,7 +35,7 @@ async def install_certificate(st: Station, p: dict) -> dict:
     kind = CERT_TYPE.get(p["certificateType"])
     if kind is None:
         return {"status": "Rejected", "statusInfo": {
-            "reasonCode": "UnsupportedCertificateType",
+            "reasonCode": "UnsupportedParam",   # reasonCode is at most 20 characters
             "additionalInfo": f"{p['certificateType']} is not kept by this station"}}
     return {"status": st.security.install(kind, p["certificate"])}
 

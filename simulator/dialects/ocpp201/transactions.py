@@ -96,7 +96,8 @@ class TransactionEvents:
             if intent.reservation_id is not None:
                 p["reservationId"] = intent.reservation_id
             remote = self.remote_starts.pop(intent.connector_id, None)
-            if remote is not None and intent.trigger == Trigger.REMOTE_START:
+            # the remote start's id, also when the cable coming in started it (F02)
+            if remote is not None and (intent.trigger == Trigger.REMOTE_START or intent.remote):
                 info["remoteStartId"] = remote
             if charging_state:
                 info["chargingState"] = charging_state
