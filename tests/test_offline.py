@@ -101,6 +101,26 @@ def test_queue_journal_replays_refs_and_compacts(tmp_path):
     assert lines == []                                        # compacted once empty
 
 
+def test_queue_journal_keeps_retry_counts_across_restarts(tmp_path):
+    # A restart must not give a held message its attempts afresh: the count is journalled.
+    path = tmp_path / "CP.offline.jsonl"
+    q = OfflineQueue(path)
+    first = q.put("transaction_started", TX_START)
+    q.put("transaction_ended", {**TX_END})
+    assert q.tried(first) == 1 and q.tried(first) == 2
+    q.close()
+    q = OfflineQueue(path)                                    # replayed, then compacted
+    assert [e.attempts for e in q.entries] == [2, 0]
+    assert q.tried(q.head()) == 3
+    q.close()
+    q = OfflineQueue(path)
+    assert [e.attempts for e in q.entries] == [3, 0]
+    q.done(q.head())                                          # given up / delivered
+    q.close()
+    q = OfflineQueue(path)
+    assert [(e.action, e.attempts) for e in q.entries] == [("transaction_ended", 0)]
+
+
 TX_START = {"transaction": "tx1", "connector_id": 1, "evse_id": 1, "id_token": "T",
             "token_type": "ISO14443", "meter_start": 0, "timestamp": "2026-01-01T00:00:00Z",
             "trigger": "authorized"}

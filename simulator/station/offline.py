@@ -196,7 +196,7 @@ class Offline:
                 except SessionClosed:
                     return
                 except FAILED as e:
-                    entry.attempts += 1
+                    self.queue.tried(entry)
                     attempts = max(1, st.settings["tx_message_attempts"])
                     st.emit("error", f"held {entry.action} attempt {entry.attempts}/{attempts} "
                                       f"failed: {e}")

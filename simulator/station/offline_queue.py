@@ -16,6 +16,8 @@ flushed, the next one carries the register again):
 
     {"op": "put",  "seq": 7, "action": "transaction_updated", "payload": {...}}
     {"op": "done", "seq": 7}                 delivered, or given up after the attempts
+    {"op": "try",  "seq": 7, "attempts": 2}  a delivery failed: the count so far (a restart
+                                             keeps it, so the attempts are not started again)
     {"op": "ref",  "tx": "9f1c...", "ref": {...}}  the dialect's note on a transaction
     {"op": "unref", "tx": "9f1c..."}         ... no longer needed
     {"op": "open", "connector": 1, "tx": {...}}   a transaction is running (for a restart)
@@ -50,10 +52,13 @@ class Entry:
     seq: int
     action: str
     payload: dict
-    attempts: int = 0          # failed deliveries so far (in memory: a reboot starts again)
+    attempts: int = 0          # failed deliveries so far (journalled: a restart keeps it)
 
     def record(self) -> dict:
         return {"op": "put", "seq": self.seq, "action": self.action, "payload": self.payload}
+
+    def tries(self) -> dict:
+        return {"op": "try", "seq": self.seq, "attempts": self.attempts}
 
 
 class TransactionRefs:
@@ -119,6 +124,9 @@ class OfflineQueue:
                         pending[r["seq"]] = Entry(r["seq"], r["action"], r["payload"])
                     elif op == "done":
                         pending.pop(r["seq"], None)
+                    elif op == "try":
+                        if r["seq"] in pending:
+                            pending[r["seq"]].attempts = int(r["attempts"])
                     elif op == "ref":
                         self.refs[r["tx"]] = r["ref"]
                     elif op == "unref":
@@ -153,6 +161,8 @@ class OfflineQueue:
                                     "at": self.energy_at.get(connector)}) + "\n")
             for e in self.entries:
                 f.write(json.dumps(e.record()) + "\n")
+                if e.attempts:
+                    f.write(json.dumps(e.tries()) + "\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
@@ -193,6 +203,12 @@ class OfflineQueue:
         self._append({"op": "done", "seq": entry.seq})
         if not self.entries and self._file is not None and not self.open_tx:
             self._rewrite()   # keeps the file small in long runs
+
+    def tried(self, entry: Entry) -> int:
+        """A delivery of `entry` failed: count it, in the journal too; returns the count."""
+        entry.attempts += 1
+        self._append(entry.tries())
+        return entry.attempts
 
     def set_ref(self, tx: str, ref) -> None:
         if self.refs.get(tx, self) != ref:
