@@ -233,7 +233,7 @@ async def test_views_and_errors_are_json():
             verbs = await r.json()
         assert {"plug-in", "present-tag", "unplug", "stop", "ev-suspend", "ev-resume", "fault",
                 "clear-fault", "power-loss", "power-up", "network-down", "network-up",
-                "reboot", "set-soc"} == set(verbs)
+                "reboot", "set-soc", "inject-fault", "clear-faults"} == set(verbs)
 
 
 def test_control_port_in_use_is_a_clear_error():
@@ -242,3 +242,37 @@ def test_control_port_in_use_is_a_clear_error():
             with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{first.port}"):
                 await ControlServer(Fleet(), first.port).start()
     asyncio.run(go())
+
+
+async def test_inject_fault_verb_skews_what_the_csms_sees_and_clear_faults_ends_it():
+    from datetime import datetime, timedelta, timezone
+
+    def age(ts: str) -> timedelta:
+        return datetime.now(timezone.utc) - datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+    sid = "CTL-FAULT"
+    async with rig(sid) as (station, control, hub):
+        bad = await act(control, sid, "inject-fault", {"fault": "drop", "value": 2}, expect=400)
+        assert "faults.drop" in bad["error"] and station.faults is None
+        bad = await act(control, sid, "inject-fault", {"fault": "warp", "value": 1}, expect=400)
+        assert "unknown field" in bad["error"]
+        done = await act(control, sid, "inject-fault", {"fault": "clock_skew", "value": -86400})
+        assert station.faults == {"clock_skew": -86400}
+        assert done["result"]["faults"] == {"clock_skew": -86400}
+        await until(lambda: station.view.registration is not None and station.online)
+        await act(control, sid, "plug-in", {"connector": 1})
+        await until(lambda: _more(hub.calls("StatusNotification"), 0))
+
+        async def skewed():
+            sent = [c for c in await hub.calls("StatusNotification") if c.get("timestamp")]
+            return sent and age(sent[-1]["timestamp"]) > timedelta(hours=12)
+        await until(skewed)
+        await act(control, sid, "clear-faults")
+        assert station.faults is None
+        await until(lambda: station.view.registration is not None and station.online)
+        await act(control, sid, "unplug", {"connector": 1})
+
+        async def current():
+            sent = [c for c in await hub.calls("StatusNotification") if c.get("timestamp")]
+            return sent and age(sent[-1]["timestamp"]) < timedelta(hours=1)
+        await until(current)

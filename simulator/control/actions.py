@@ -99,6 +99,22 @@ async def _reboot(s: Station, b: dict):
         raise ActionError(409, f"{s.id}: already rebooting")
 
 
+async def _inject_fault(s: Station, b: dict):
+    plan = dict(s.faults or {})
+    plan[b["fault"]] = b["value"]
+    if "seed" in b:
+        plan["seed"] = b["seed"]
+    try:
+        return {"faults": s.set_faults(plan, reconnect=b.get("reconnect", True))}
+    except ValueError as e:
+        raise ActionError(400, f"inject-fault: {e}") from None
+
+
+async def _clear_faults(s: Station, b: dict):
+    s.set_faults(None, reconnect=b.get("reconnect", True))
+    return {"faults": None}
+
+
 async def _set_soc(s: Station, b: dict):
     await s.set_ev_soc(_connector(s, b), float(b["soc"]))
 
@@ -125,6 +141,12 @@ VERBS: dict[str, Verb] = {v.name: v for v in (
     Verb("network-up", "the network is back", {}, _network_up),
     Verb("reboot", "reboot (soft; {\"hard\": true} for hard)", {"hard": (bool, False)},
          _reboot),
+    Verb("inject-fault", "a transport fault from now on, e.g. {\"fault\": \"drop\", "
+         "\"value\": 0.1} (faults: block fields; reconnects unless \"reconnect\": false)",
+         {"fault": (str, True), "value": ((int, float, list, dict), True), "seed": (int, False),
+          "reconnect": (bool, False)}, _inject_fault),
+    Verb("clear-faults", "no injected transport faults any more", {"reconnect": (bool, False)},
+         _clear_faults),
     Verb("set-soc", "the plugged EV's state of charge in percent",
          {"connector": (int, False), "soc": (_NUM, True)}, _set_soc),
 )}

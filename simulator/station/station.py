@@ -22,6 +22,7 @@ import zlib
 from typing import Callable
 
 from ..session import Frame
+from ..transport.faults import FaultPlan
 from .auth import AuthCache, Authorizer
 from .boot import Booting
 from .config import ConfigStore
@@ -304,6 +305,25 @@ class Station:
     def come_online(self) -> None:
         """The network is back: reconnect at once; the queue goes out once registered."""
         self.booting.come_online()
+
+    @property
+    def faults(self) -> dict | None:
+        """The transport faults injected on this station's connections (a `faults:` block)."""
+        return self.options.faults
+
+    def set_faults(self, config: dict | None, reconnect: bool = True) -> dict | None:
+        """Inject transport faults from now on (a `faults:` block, simulator/transport/
+        faults.py; None or {}: none).  Raises ValueError naming a bad field.  The plan wraps
+        each new connection; with `reconnect` a live link is dropped (no close frame) and
+        reopened at once, so the plan applies now and its start/stop times count from then."""
+        if config:
+            FaultPlan.from_config(config)
+        self.options.faults = dict(config) if config else None
+        self.events.emit("faults", f"faults {self.options.faults or 'cleared'}")
+        if reconnect and self.online:
+            self.go_offline()
+            self.come_online()
+        return self.options.faults
 
     async def power_loss(self) -> None:
         await self.booting.power_loss()
