@@ -214,3 +214,28 @@ async def test_tui_edits_the_configuration_in_the_station_view():
         await until(pilot, lambda: table.get_cell("HeartbeatInterval", "value") == "120")
         status = str(app.query_one("#status", Static).render())
         assert "TUI-C HeartbeatInterval='120'" in status and "accepted" in status.lower()
+
+
+async def test_tui_fault_key_injects_and_clears_a_transport_fault():
+    from textual.widgets import Input
+    app = ChargesimTui(Engine(), [("TUI-F", fast())], clock=False)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await until(pilot, lambda: (s := app.engine.fleet.get("TUI-F")) is not None
+                    and s.view.state == "accepted")
+        st = app.engine.fleet.get("TUI-F")
+        await pilot.press("F")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "clock_skew=-600"
+        await pilot.press("enter")
+        await until(pilot, lambda: st.faults == {"clock_skew": -600})
+        await pilot.press("F")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "drop=2"           # not a probability
+        await pilot.press("enter")
+        await until(pilot, lambda: "faults.drop" in str(app.query_one("#status", Static).render()))
+        assert st.faults == {"clock_skew": -600}
+        await pilot.press("F")
+        await pilot.pause()
+        app.screen.query_one(Input).value = ""
+        await pilot.press("enter")
+        await until(pilot, lambda: st.faults is None)

@@ -74,6 +74,7 @@ class ChargesimTui(App):
         Binding("n", "toggle('network')", "Net"),
         Binding("r", "verb('reboot')", "Reboot"),
         Binding("g", "set_soc", "SoC"),
+        Binding("F", "inject_fault", "Inject transport fault", show=False),
         Binding("c", "custom_call", "Msg"),
         Binding("x", "raw_frame", "Raw"),
         Binding("m", "manual_answer", "Answer next", show=False),
@@ -459,6 +460,26 @@ class ChargesimTui(App):
                 return
             self.action_verb("set-soc", {"connector": self.connector, "soc": soc})
         self._ask(Prompt(f"EV state of charge at connector {self.connector} (%):", "80"), go)
+
+    def action_inject_fault(self) -> None:
+        """A transport fault through the control API's verbs: `drop=0.1`, `delay=[0.1,0.5]`,
+        `clock_skew=-300` (a `faults:` field = a JSON value); empty: clear all."""
+        def go(value: str):
+            value = value.strip()
+            if not value:
+                self.action_verb("clear-faults", {})
+                return
+            name, sep, raw = value.partition("=")
+            try:
+                parsed = json.loads(raw) if sep else None
+            except ValueError:
+                parsed = None
+            if parsed is None:
+                self.say(f"inject-fault: expected field=value (e.g. drop=0.1), got {value!r}")
+                return
+            self.action_verb("inject-fault", {"fault": name.strip(), "value": parsed})
+        self._ask(Prompt("Transport fault (field=value, e.g. drop=0.1; empty: clear):",
+                         "drop=0.1"), go)
 
     def _edit_config(self, key: str) -> None:
         st = self._station()
