@@ -182,6 +182,13 @@ class _Loader:
                     options[key] = e[key]
             if "config" in e:
                 options["config"] = {k: _config_text(v) for k, v in e["config"].items()}
+            if e.get("faults"):
+                from ..transport.faults import FaultPlan
+                try:
+                    FaultPlan.from_config(e["faults"])
+                except ValueError as err:
+                    raise self.fail(str(err), where + ("faults",)) from None
+                options["faults"] = dict(e["faults"])
             template = e.get("template")
             ids = []
             for n in range(1, count + 1):

@@ -446,6 +446,19 @@ class ScenarioRun:
     async def _do_come_online(self, args, ctx, timeout):
         await come_online(self._station(args, ctx), timeout)
 
+    async def _do_set_faults(self, args, ctx, timeout):
+        st = self._station(args, ctx)
+        connected = st.expect("connected") if st.online else None
+        try:
+            st.set_faults(args.get("faults"))
+        except ValueError as e:
+            if connected is not None and hasattr(connected, "cancel"):
+                connected.cancel()
+            raise StationError(f"{st.id}: set_faults: {e}") from None
+        if connected is not None:   # the link is reopened: wait until it is back
+            await asyncio.wait_for(connected, timeout)
+            await asyncio.wait_for(st.lifecycle.reached(State.ACCEPTED), timeout)
+
     async def _do_reboot(self, args, ctx, timeout):
         st = self._station(args, ctx)
         hard = bool(args.get("hard", False)) if isinstance(args, dict) else False

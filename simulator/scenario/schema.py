@@ -90,6 +90,10 @@ STEP_KINDS: dict[str, dict] = {
                         {"station": _STATION}, allow_scalar=_STR),
     "come_online": _step("the network link is back: reconnect (no new boot)",
                          {"station": _STATION, "timeout": _TIMEOUT}, allow_scalar=_STR),
+    "set_faults": _step("transport faults from now on (a faults: block; null or {}: none); "
+                        "the link is dropped and reopened so they apply at once",
+                        {"station": _STATION, "faults": {"type": ["object", "null"]}},
+                        required=["faults"]),
     "reboot": _step("the station reboots by itself (as on a Reset): wait for the new boot",
                     {"station": _STATION, "hard": {"type": "boolean"}, "timeout": _TIMEOUT},
                     allow_scalar=_STR),
@@ -184,6 +188,8 @@ _STATION_ENTRY = {
                    "description": "initial configuration keys"},
         "boot": {"type": "boolean", "description": "boot at the start of the run (default true)"},
         "password": {"type": "string", "description": "HTTP Basic password (user: the station id)"},
+        "faults": {"type": "object", "description": "transport faults injected on the station's "
+                                                    "connections (a template's faults: block)"},
     },
 }
 
