@@ -517,3 +517,21 @@ async def test_record_writes_the_soap_envelopes(tmp_path):
     assert [(r["station"], r["protocol"], r["direction"]) for r in records] == [
         ("REC", "ocpp1.5", "out"), ("REC", "ocpp1.5", "in")]   # the station's directions
     assert "heartbeatRequest" in records[0]["raw"] and "heartbeatResponse" in records[1]["raw"]
+
+
+async def test_unknown_stations_are_refused_over_soap_when_auto_registration_is_off():
+    async with soap_hub(unknown_stations="refuse", known_stations=("SOAP-KNOWN",)) as hub, \
+            SoapChargePoint(hub.soap_url, "SOAP-STRANGER") as stranger, \
+            SoapChargePoint(hub.soap_url, "SOAP-KNOWN") as known:
+        status, body = await stranger.post(request("Heartbeat", {}, identity="SOAP-STRANGER"))
+        f = fault(body)
+        assert status == 400 and f.subcode == "InvalidAddressingHeader"
+        assert "unknown station 'SOAP-STRANGER'" in f.reason and "auto-registration" in f.reason
+        assert "SOAP-STRANGER" not in hub.soap.stations
+        boot = await known.ok("BootNotification", {"chargePointVendor": "Acme",
+                                                   "chargePointModel": "S15"})
+        assert boot["status"] == "Accepted"
+        assert "currentTime" in await known.ok("Heartbeat", {})
+    async with soap_hub(unknown_stations="accept") as hub, \
+            SoapChargePoint(hub.soap_url, "SOAP-NEW") as cp:
+        assert "currentTime" in await cp.ok("Heartbeat", {})

@@ -26,7 +26,9 @@ served here.  With `record_path`, the envelopes go into the hub's recording (pro
 Refused with a SOAP fault, never a crash, other stations unaffected: XML that is not
 well-formed, any DOCTYPE (XXE, entity expansion), a SOAP 1.1 envelope, a body in an unknown
 namespace or not a CentralSystemService request, a payload breaking the 1.5 schema, a request
-without `chargeBoxIdentity`.  Status codes follow the SOAP 1.2 HTTP binding: 400 for a
+without `chargeBoxIdentity`, and — with `unknown_stations="refuse"` (`--unknown-stations
+refuse`) — a `chargeBoxIdentity` the operator has not registered (InvalidAddressingHeader,
+"unknown station ..."; after the credentials are checked).  Status codes follow the SOAP 1.2 HTTP binding: 400 for a
 Sender fault, 500 for a Receiver fault.
 """
 from __future__ import annotations
@@ -345,6 +347,14 @@ class SoapCentralSystem:
         self._frame(identity, "in", "", f"refused: 401 {reason}")
         return http.HTTPStatus.UNAUTHORIZED.value, f"unauthorized: {reason}\n".encode()
 
+    def _unknown(self, identity: str) -> bool:
+        """`unknown_stations="refuse"` (no auto-registration) and the operator never
+        registered `identity` nor was it accepted before (security.HubSecurity.is_known)."""
+        if self.config.unknown_stations != "refuse" or identity in self.stations:
+            return False
+        security = self.hub.security
+        return security is None or not security.is_known(identity)
+
     async def _handle(self, body: bytes, authorization: str | None = None) -> tuple[int, bytes]:
         try:
             msg = parse(body, mode=self.config.mode)
@@ -372,6 +382,11 @@ class SoapCentralSystem:
         refused = self._unauthorized(identity, authorization)
         if refused is not None:
             return refused
+        if self._unknown(identity):   # after the credentials, as on the WebSocket endpoint
+            self.hub.metrics.refused.inc(reason="unknown")
+            return self._refuse(identity, body, FaultCode.INVALID_HEADER,
+                                f"unknown station {identity!r} (auto-registration is off: "
+                                f"register it first)", headers.message_id)
         ws = self.hub.server.connections.get(identity) if self.hub.server else None
         if ws is not None:
             return self._refuse(identity, body, FaultCode.INVALID_HEADER,
