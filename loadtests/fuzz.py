@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MODULES = ["tests.test_fuzz_codec", "tests.test_fuzz_rpc", "tests.test_fuzz_hub",
-           "tests.test_fuzz_parsers"]
+           "tests.test_fuzz_parsers", "tests.test_fuzz_hub201", "tests.test_fuzz_hub_soap"]
+BY_MODE = {"test_fuzz_hub_16_frames", "test_fuzz_hub_201_frames",
+           "test_fuzz_hub_soap_envelopes"}   # parametrized by mode in pytest
 
 
 def properties():
@@ -36,7 +38,7 @@ def properties():
         for attr in sorted(vars(module)):
             fn = getattr(module, attr)
             if attr.startswith("test_") and hasattr(fn, "hypothesis"):
-                if attr == "test_fuzz_hub_16_frames":   # parametrized by mode in pytest
+                if attr in BY_MODE:
                     for mode in ("strict", "lenient"):
                         found.append((f"{attr}[{mode}]", lambda fn=fn, mode=mode: fn(mode)))
                 else:
@@ -90,7 +92,8 @@ def main(argv=None) -> int:
         if teardown:
             teardown()
     counts = support.COUNTS
-    batched = {"rpc: steps", "hub 1.6 (strict): frames", "hub 1.6 (lenient): frames"}
+    batched = {"rpc: steps"} | {f"hub {v} ({m}): frames" for v in ("1.6", "2.0.1")
+                                for m in ("strict", "lenient")}
     examples = sum(v for k, v in counts.items() if k not in batched)
     inner = sum(v for k, v in counts.items() if k in batched)
     print(f"total: {examples} generated inputs ({inner} frames/steps inside the batched ones), "
