@@ -113,3 +113,12 @@ def teardown_module():
         h.loop.run_until_complete(h.hub.stop())
         h.loop.close()
     _HARNESS.clear()
+
+
+def test_a_meter_value_out_of_range_is_a_constraint_violation_not_a_crash():
+    # found by the property above: multiplier 309 overflowed a float (InternalError before)
+    raw = orjson.dumps([2, "a", "MeterValues", {"evseId": 1, "meterValue": [{
+        "timestamp": NOW, "sampledValue": [{"value": 1.0, "unitOfMeasure": {"multiplier": 309}}]}]}])
+    check_hub("strict", [raw])
+    [answer] = _HARNESS["strict"].run([raw])
+    assert answer[:3] == [4, "a", "PropertyConstraintViolation"] and "out of range" in answer[3]

@@ -30,6 +30,7 @@ CSMS-initiated: abstract commands ⇄ 2.0.1 CALLs via `ocpp201_commands`.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime
 from typing import ClassVar
 
@@ -67,9 +68,17 @@ def samples(meter_values: list[dict], where: str) -> list[MeterSample]:
         ts = _time(mv["timestamp"], f"{where}.timestamp")
         for sv in mv["sampledValue"]:
             unit = sv.get("unitOfMeasure") or {}
-            value = sv["value"] * 10 ** unit.get("multiplier", 0)
+            multiplier = unit.get("multiplier", 0)
+            try:
+                value = float(sv["value"] * 10 ** multiplier)
+            except OverflowError:
+                value = float("inf")
+            if not math.isfinite(value):   # e.g. multiplier 309: no real meter reads that
+                raise OcppError(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                                f"{where}.sampledValue: value {sv['value']!r} x 10^{multiplier} "
+                                f"is out of range")
             out.append(MeterSample(
-                timestamp=ts, raw_value=str(sv["value"]), value=float(value),
+                timestamp=ts, raw_value=str(sv["value"]), value=value,
                 measurand=sv.get("measurand", ENERGY), phase=sv.get("phase"),
                 unit=unit.get("unit", "Wh"), context=sv.get("context"),
                 location=sv.get("location"),
