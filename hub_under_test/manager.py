@@ -48,7 +48,11 @@ Rules (1.6 semantics, expressed version-neutrally):
   the station is expected to stop it.  Authorize is not refused for running tags: a card
   presented to stop a transaction must be Accepted.  An exact repeat of a StartTransaction
   (same station, connector, tag, meter start and timestamp; a charger retrying after a lost
-  reply) gets the same transaction id back;
+  reply) gets the same transaction id back, also after a hub restart (found in the store);
+  an exact repeat of a StopTransaction already stored (same meterStop and timestamp) is
+  answered again without a second stop (no event, no samples stored twice); a reading
+  (same transaction, timestamp, measurand, phase, unit, context, location and value) already
+  stored is not stored again (a MeterValues retried from a station's offline queue);
 - stations: a station registered by the operator (Accepted) or ever accepted before is
   Accepted; one the operator rejected is Rejected; any other is answered by the
   `unknown_stations` policy: accept (and remember it), pending, or reject.
@@ -155,6 +159,7 @@ class ActiveTransaction:
     start_time: datetime
     authorized: bool
     meter_last: int | None = None   # the last energy register reading seen (Wh)
+    readings: set | None = None     # its stored readings' keys (None: not read from the store yet)
 
 
 class Manager:
@@ -186,7 +191,7 @@ class Manager:
         self._flusher: asyncio.Task | None = None
         self.data_transfer_handlers: dict[str, DataTransferHandler] = {}
         self.counters = {"transactions_started": 0, "transactions_stopped": 0, "boots": 0,
-                         "meter_samples": 0, "store_flushes": 0, "transactions_closed_stale": 0,
+                         "meter_samples": 0, "repeats_ignored": 0, "store_flushes": 0, "transactions_closed_stale": 0,
                          "implausible": 0, "tag_cache_hits": 0, "tag_cache_misses": 0}
         self.commander: Commander | None = None   # the hub: command → the station's adapter
         self.files = files
@@ -553,6 +558,10 @@ class Manager:
     async def start_transaction(self, msg: TransactionStart) -> TransactionStarted:
         key = (msg.station_id, msg.connector_id, msg.id_token, msg.meter_start, msg.timestamp)
         tx = self.active.get(self._tx_by_start.get(key, -1))
+        if tx is None:   # not running here: stopped since, or started by another worker
+            row = self.store.find_transaction_start(*key)
+            if row is not None:
+                tx = _active_of(row)
         if tx is not None:  # a charger retrying a StartTransaction whose reply it lost
             log.info("%s: repeated StartTransaction for transaction %d", msg.station_id, tx.id)
             info = self.id_token_info(msg.id_token)
@@ -582,7 +591,8 @@ class Manager:
                                              info.status.value, msg.meter_start, msg.timestamp,
                                              msg.reservation_id, "; ".join(flags) or None)
         self._add_active(ActiveTransaction(tx_id, msg.station_id, msg.connector_id, msg.id_token,
-                                           msg.meter_start, msg.timestamp, authorized))
+                                           msg.meter_start, msg.timestamp, authorized,
+                                           readings=set()))
         self.counters["transactions_started"] += 1
         result = TransactionStarted(msg.station_id, tx_id, msg.connector_id, msg.id_token,
                                     msg.meter_start, msg.timestamp, info)
@@ -606,6 +616,16 @@ class Manager:
             start_meter, start_time, connector = (
                 (row["meter_start"], parse_time(row["start_time"]), row["connector_id"]) if row
                 else (None, None, 0))
+            if row is not None and row["closed_by"] == "station" \
+                    and row["meter_stop"] == msg.meter_stop \
+                    and row["stop_time"] == format_time(msg.timestamp):
+                # a charger retrying a StopTransaction whose reply it lost: answered again
+                log.info("%s: repeated StopTransaction for transaction %d", msg.station_id,
+                         msg.transaction_id)
+                self.counters["repeats_ignored"] += 1
+                info = self.id_token_info(msg.id_token) if msg.id_token else None
+                return TransactionStopped(msg.station_id, msg.transaction_id, True,
+                                          msg.meter_stop - start_meter, msg.reason, info)
         flags = []
         if start_meter is not None and msg.meter_stop < start_meter:
             flags.append(self._implausible(msg.station_id, "StopTransaction",
@@ -630,7 +650,8 @@ class Manager:
         elif start_meter is not None:
             self.profiles.transaction_ended(msg.station_id, connector, msg.transaction_id)
         if msg.samples:
-            self._store_samples(msg.station_id, connector, msg.transaction_id, msg.samples)
+            samples = self._new_readings(tx, msg.samples) if tx is not None else msg.samples
+            self._store_samples(msg.station_id, connector, msg.transaction_id, samples)
         self.counters["transactions_stopped"] += 1
         result = TransactionStopped(msg.station_id, msg.transaction_id, known,
                                     msg.meter_stop - start_meter if start_meter is not None
@@ -656,8 +677,29 @@ class Manager:
                                           f"(transaction {tx.id} was at {floor} Wh)")
                     last = max(last, int(wh))
             tx.meter_last = last
-        self._store_samples(msg.station_id, msg.connector_id, msg.transaction_id, msg.samples)
+            samples = self._new_readings(tx, msg.samples)
+            if not samples and msg.samples:   # all stored already: a retry
+                log.info("%s: repeated MeterValues for transaction %d", msg.station_id, tx.id)
+                self.counters["repeats_ignored"] += 1
+                return
+        else:
+            samples = msg.samples
+        self._store_samples(msg.station_id, msg.connector_id, msg.transaction_id, samples)
         self.events.publish(MeterReading.TOPIC, msg, msg.station_id)
+
+    def _new_readings(self, tx: ActiveTransaction, samples: list[MeterSample]) -> list[MeterSample]:
+        """The samples of a running transaction not stored before (a retried message's are)."""
+        if tx.readings is None:   # loaded at start or adopted: what the store holds
+            tx.readings = self.store.meter_reading_keys(tx.id)
+        new, keys = [], []
+        for s in samples:
+            key = (format_time(s.timestamp), s.measurand, s.phase, s.unit, s.context, s.location,
+                   s.value if s.value is not None else s.raw_value)
+            if key not in tx.readings:
+                new.append(s)
+                keys.append(key)
+        tx.readings.update(keys)
+        return new
 
     def _store_samples(self, station_id: str, connector_id: int, transaction_id: int | None,
                        samples: list[MeterSample]) -> None:

@@ -93,7 +93,7 @@ async def test_sigterm_writes_every_queued_meter_value(tmp_path):
             for i in range(20):
                 reply = await exchange(ws, [2, f"m{i}", "MeterValues", {
                     "connectorId": 1, "transactionId": tx, "meterValue": [
-                        {"timestamp": "2030-05-01T12:00:00Z", "sampledValue": [
+                        {"timestamp": f"2030-05-01T12:00:{i:02d}Z", "sampledValue": [
                             {"value": str(i)}, {"value": "230", "measurand": "Voltage",
                                                 "unit": "V"}]}]}])
                 assert reply[0] == 3

@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS transactions (
     flags               TEXT               -- lenient mode: what was implausible, else NULL
 );
 CREATE INDEX IF NOT EXISTS transactions_open ON transactions (station_id) WHERE stop_time IS NULL;
+CREATE INDEX IF NOT EXISTS transactions_start ON transactions (station_id, connector_id, start_time);
 CREATE TABLE IF NOT EXISTS meter_values (
     id                  INTEGER PRIMARY KEY,
     transaction_id      INTEGER,
@@ -414,6 +415,23 @@ class Store:
             """UPDATE transactions SET meter_stop=?, stop_time=?, stop_reason=?, closed_by='hub'
                WHERE id = ? AND stop_time IS NULL""",
             (meter_stop, _ts(stop_time), reason, transaction_id))
+
+    def find_transaction_start(self, station_id: str, connector_id: int, id_tag: str,
+                               meter_start: int, start_time: datetime) -> dict | None:
+        """The transaction started by exactly this StartTransaction (a retry's original)."""
+        return self._row("SELECT * FROM transactions WHERE station_id = ? AND connector_id = ? "
+                         "AND start_time = ? AND id_tag = ? AND meter_start = ? "
+                         "ORDER BY id LIMIT 1",
+                         (station_id, connector_id, _ts(start_time), id_tag, meter_start))
+
+    def meter_reading_keys(self, transaction_id: int) -> set[tuple]:
+        """The stored readings of a transaction as (timestamp, measurand, phase, unit, context,
+        location, value) keys (queued rows are written first), to recognise a repeat."""
+        self.flush()
+        return {(r["timestamp"], r["measurand"], r["phase"], r["unit"], r["context"],
+                 r["location"], r["value"] if r["raw"] is None else r["raw"])
+                for r in self._rows("SELECT * FROM meter_values WHERE transaction_id = ?",
+                                    (transaction_id,))}
 
     def get_transaction(self, transaction_id: int) -> dict | None:
         return self._row("SELECT * FROM transactions WHERE id = ?", (transaction_id,))
