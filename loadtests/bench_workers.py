@@ -24,32 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_throughput import ROOT, _meter_value, _now, _stations, free_port  # noqa: E402
-
-
-async def _charging_station(url: str, n: int, seconds: float, counts: list[int],
-                            start_at: float) -> None:
-    """bench_throughput.py's charging mix from one station."""
-    from simulator.dialects import make_station
-    from simulator.station import StationOptions
-    station = make_station(f"BENCH{n:05d}", url, StationOptions(call_timeout=60))
-    await station.start()
-    await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
-    session, count, end = station.session, 0, time.perf_counter() + seconds
-    reply = await session.call("StartTransaction", {"connectorId": 1, "idTag": f"TAG{n:05d}",
-                                                    "meterStart": 0, "timestamp": _now()})
-    tx, wh = reply["transactionId"], 0.0
-    while time.perf_counter() < end:
-        if count % 10 == 9:
-            await session.call("StatusNotification", {"connectorId": 1, "errorCode": "NoError",
-                                                      "status": "Charging"})
-        else:
-            wh += 3.1
-            await session.call("MeterValues", {"connectorId": 1, "transactionId": tx,
-                                               "meterValue": _meter_value(wh)})
-        count += 1
-    counts.append(count)
-    await station.stop()
+from bench_throughput import ROOT, _charging_station, _stations, free_port  # noqa: E402
 
 
 async def _charging_stations(url: str, stations: int, seconds: float) -> int:
