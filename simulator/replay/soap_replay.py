@@ -15,10 +15,11 @@ import logging
 import time
 
 from ..protocol import CHARGE_POINT, LENIENT, STRICT, ErrorCode, OcppError
-from ..protocol.rpc import CallReceived, ErrorReceived, FrameRejected, InvalidResult, ResultReceived
+from ..protocol.rpc import CallReceived, FrameRejected
 from ..protocol.soap.envelope import FaultCode, build_fault
 from ..protocol.soap.rpc import SoapRpcCore, new_message_id
-from ..session import CallErrorReceived, CallTimeout, Frame, InvalidResponse, SessionClosed
+from ..session import CallTimeout, Frame, SessionClosed
+from ..session.soap_reply import soap_reply
 from ..transport.soap_http import SoapEndpoint, SoapHttpClient, SoapHttpError
 from .replayer import CSMS, MISSING, ExchangeResult, StationReplay
 
@@ -91,19 +92,7 @@ class SoapReplaySession:
             core.withdraw(call)
             raise SessionClosed(f"{self.station_id}: {e}") from None
         self._tap("in", body)
-        if not body.lstrip().startswith(b"<"):
-            core.withdraw(call)
-            text = body[:200].decode("utf-8", "replace") or "an empty body"
-            raise InvalidResponse(ErrorCode.PROTOCOL_ERROR, f"{action}: HTTP {status}: {text}")
-        event = core.receive_reply(body, call=call)
-        if isinstance(event, ResultReceived):
-            return event.payload
-        if isinstance(event, ErrorReceived):
-            raise CallErrorReceived(action, event.error)
-        if isinstance(event, InvalidResult):
-            raise InvalidResponse(event.error.code, event.error.description)
-        core.withdraw(call)
-        raise InvalidResponse(ErrorCode.PROTOCOL_ERROR, f"{action}: HTTP {status}: {event.note}")
+        return soap_reply(core, call, action, status, body)
 
     async def _serve(self, body: bytes) -> tuple[int, bytes]:
         self._tap("in", body)

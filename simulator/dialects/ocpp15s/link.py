@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 
 from ...protocol import ErrorCode, OcppError
 from ...protocol.catalog import CHARGE_POINT
-from ...protocol.rpc import (CallReceived, ErrorReceived, FrameRejected, InvalidResult,
-                             ResultReceived)
+from ...protocol.rpc import CallReceived, FrameRejected
 from ...protocol.soap.envelope import FaultCode, build_fault, build_request, build_response
 from ...protocol.soap.rpc import SoapRpcCore, new_message_id
-from ...session import CallErrorReceived, CallTimeout, Frame, InvalidResponse, SessionClosed
+from ...session import CallTimeout, Frame, SessionClosed
+from ...session.soap_reply import soap_reply
 from ...transport.soap_http import SoapEndpoint, SoapHttpClient, SoapHttpError
 from .quirks import SoapQuirks
 
@@ -178,19 +178,7 @@ class SoapLink:
             self._lost(str(e))
             raise SessionClosed(f"{self.station.id}: {e}") from None
         self._tap("in", body)
-        if not body.lstrip().startswith(b"<"):      # not an envelope: say what came
-            core.withdraw(call)
-            text = body[:200].decode("utf-8", "replace") or "an empty body"
-            raise InvalidResponse(ErrorCode.PROTOCOL_ERROR, f"{action}: HTTP {status}: {text}")
-        event = core.receive_reply(body, call=call)
-        if isinstance(event, ResultReceived):
-            return event.payload
-        if isinstance(event, ErrorReceived):
-            raise CallErrorReceived(action, event.error)
-        if isinstance(event, InvalidResult):
-            raise InvalidResponse(event.error.code, event.error.description)
-        core.withdraw(call)
-        raise InvalidResponse(ErrorCode.PROTOCOL_ERROR, f"{action}: HTTP {status}: {event.note}")
+        return soap_reply(core, call, action, status, body)
 
     # -- inbound -------------------------------------------------------------------------
     def after_reply(self, job: Callable[[], object]) -> None:
