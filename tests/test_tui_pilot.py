@@ -28,6 +28,15 @@ async def until(pilot, check, timeout: float = 30.0):
     return value
 
 
+async def dialog_ready(pilot, app):
+    """Wait until a dialog is on top *and* its input holds the focus: Textual focuses it
+    after mounting, so a key pressed on the first frame could go to nobody."""
+    from simulator.tui.screens import Dialog
+    await until(pilot, lambda: isinstance(app.screen, Dialog) and app.focused is not None
+                and app.focused.screen is app.screen)
+    return app.screen
+
+
 def entries(app, kind=None, action=None, direction=None):
     return [e for e in app.engine.log.entries
             if (kind is None or e.kind == kind) and (action is None or e.action == action)
@@ -49,7 +58,7 @@ async def test_tui_charges_sends_and_injects_against_the_bundled_hub():
         await pilot.press("p")                       # plug in
         await until(pilot, lambda: st.view.connector(1).plugged)
         await pilot.press("t")                       # present the tag (CARD-1 pre-filled)
-        await pilot.pause()
+        await dialog_ready(pilot, app)
         await pilot.press("enter")
         await until(pilot, lambda: st.view.connector(1).transaction_id is not None)
         [start] = entries(app, "CALL", "StartTransaction", "out")
@@ -112,7 +121,7 @@ async def test_tui_adds_and_removes_stations_and_exports_the_log(tmp_path):
         await until(pilot, lambda: (s := app.engine.fleet.get("TUI-A")) is not None
                     and s.view.state == "accepted")
         await pilot.press("a")
-        await pilot.pause()
+        await dialog_ready(pilot, app)
         app.screen.query_one("#id").value = "TUI-B"
         await pilot.pause(0.3)   # a button takes no second press while it shows the first
         await pilot.click("#ok")
@@ -139,7 +148,7 @@ async def test_tui_runs_a_scenario_and_shows_its_frames():
     async with app.run_test(size=(150, 50)) as pilot:
         await until(pilot, lambda: app.ready)
         await pilot.press("ctrl+r")
-        await pilot.pause()
+        await dialog_ready(pilot, app)
         app.screen.query_one("#value").value = "scenarios/examples/charging_session.yaml"
         await pilot.press("enter")
         await until(pilot, lambda: app.last_result is not None, timeout=30)
@@ -148,7 +157,7 @@ async def test_tui_runs_a_scenario_and_shows_its_frames():
         assert entries(app, "CALL", "StartTransaction", "out")   # its frames, in our log
         assert len(app.engine.fleet) == 0                          # its stations left with it
         await pilot.press("ctrl+r")
-        await pilot.pause()
+        await dialog_ready(pilot, app)
         app.screen.query_one("#value").value = "no/such.yaml"
         await pilot.press("enter")
         await until(pilot, lambda: "no/such.yaml" in str(app.query_one("#status", Static).render())
@@ -207,7 +216,7 @@ async def test_tui_edits_the_configuration_in_the_station_view():
         table.focus()
         table.move_cursor(row=table.get_row_index("HeartbeatInterval"))
         await pilot.press("enter")
-        await until(pilot, lambda: app.screen.query("#value"))
+        await dialog_ready(pilot, app)
         app.screen.query_one("#value").value = "120"
         await pilot.press("enter")
         await until(pilot, lambda: st.view.config["HeartbeatInterval"] == "120")
@@ -224,18 +233,18 @@ async def test_tui_fault_key_injects_and_clears_a_transport_fault():
                     and s.view.state == "accepted")
         st = app.engine.fleet.get("TUI-F")
         await pilot.press("F")
-        await pilot.pause()
+        await dialog_ready(pilot, app)
         app.screen.query_one(Input).value = "clock_skew=-600"
         await pilot.press("enter")
         await until(pilot, lambda: st.faults == {"clock_skew": -600})
         await pilot.press("F")
-        await pilot.pause()
+        await dialog_ready(pilot, app)
         app.screen.query_one(Input).value = "drop=2"           # not a probability
         await pilot.press("enter")
         await until(pilot, lambda: "faults.drop" in str(app.query_one("#status", Static).render()))
         assert st.faults == {"clock_skew": -600}
         await pilot.press("F")
-        await pilot.pause()
+        await dialog_ready(pilot, app)
         app.screen.query_one(Input).value = ""
         await pilot.press("enter")
         await until(pilot, lambda: st.faults is None)
