@@ -261,19 +261,27 @@ async def _fast_client(url: str, connections: int, seconds: float, message: str,
                     "connectorId": 1, "idTag": f"TAG{n:05d}", "meterStart": 0,
                     "timestamp": _now()}]).decode())
                 tx = orjson.loads(await ws.recv())[2]["transactionId"]
+                # each reading its own timestamp: the hub stores a repeated one only once
+                meter = _meter_value(3.1)
+                meter[0]["timestamp"] = "@TS@"
                 tails = [orjson.dumps(["MeterValues", {"connectorId": 1, "transactionId": tx,
-                                                       "meterValue": _meter_value(3.1)}]).decode()
+                                                       "meterValue": meter}]).decode()
                          ] * 9 + [orjson.dumps(["StatusNotification", {
                              "connectorId": 1, "errorCode": "NoError", "status": "Charging"}]
                                                ).decode()]
             else:
                 tails = [orjson.dumps(["Heartbeat", {}]).decode()]
-            tails = [t[1:] for t in tails]   # '"Action",{…}]': a CALL is '[2,"id",' + tail
+            tails = [t[1:].split("@TS@") for t in tails]   # '"Action",{…}]' around the time
+            base = time.time()
             await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
             count, end, k = 0, time.perf_counter() + seconds, len(tails)
             while (count < calls) if calls else (time.perf_counter() < end):
                 uid = str(count)
-                await ws.send('[2,"' + uid + '",' + tails[count % k])
+                tail = tails[count % k]
+                if len(tail) == 2:
+                    tail = (tail[0], datetime.fromtimestamp(base + count / 1000, timezone.utc)
+                            .isoformat(timespec="milliseconds").replace("+00:00", "Z"), tail[1])
+                await ws.send('[2,"' + uid + '",' + "".join(tail))
                 reply = await ws.recv()
                 if not reply.startswith('[3,"' + uid + '"'):
                     raise RuntimeError(f"FAST{n:05d}: not the CALLRESULT of {uid}: {reply[:200]}")
