@@ -681,19 +681,23 @@ class Manager:
             if not samples and msg.samples:   # all stored already: a retry
                 log.info("%s: repeated MeterValues for transaction %d", msg.station_id, tx.id)
                 self.counters["repeats_ignored"] += 1
+                await self.store.written()   # the first may still be on its way to the store
                 return
         else:
             samples = msg.samples
         self._store_samples(msg.station_id, msg.connector_id, msg.transaction_id, samples)
         self.events.publish(MeterReading.TOPIC, msg, msg.station_id)
+        await self.store.written()   # answered once stored (one COMMIT for many stations)
 
     def _new_readings(self, tx: ActiveTransaction, samples: list[MeterSample]) -> list[MeterSample]:
         """The samples of a running transaction not stored before (a retried message's are)."""
         if tx.readings is None:   # loaded at start or adopted: what the store holds
             tx.readings = self.store.meter_reading_keys(tx.id)
-        new, keys = [], []
+        new, keys, last, text = [], [], None, None
         for s in samples:
-            key = (format_time(s.timestamp), s.measurand, s.phase, s.unit, s.context, s.location,
+            if s.timestamp is not last:   # the samples of one reading share it: format it once
+                last, text = s.timestamp, format_time(s.timestamp)
+            key = (text, s.measurand, s.phase, s.unit, s.context, s.location,
                    s.value if s.value is not None else s.raw_value)
             if key not in tx.readings:
                 new.append(s)

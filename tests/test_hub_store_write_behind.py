@@ -1,5 +1,6 @@
-"""The store's write-behind queue: meter values batched into one transaction, bounded, read
-through, flushed on close and when the hub process gets SIGTERM."""
+"""The store's write-behind queue: meter values batched into one transaction (a group commit
+that answered readings wait for), bounded, read through, flushed on close and when the hub
+process gets SIGTERM."""
 from __future__ import annotations
 
 import asyncio
@@ -71,36 +72,63 @@ def test_without_an_event_loop_or_with_no_delay_rows_are_written_at_once(tmp_pat
         Store(":memory:", write_delay=-1)
 
 
-async def test_sigterm_writes_every_queued_meter_value(tmp_path):
-    path = str(tmp_path / "hub.db")
+def frame_count(path: str) -> int:
+    with sqlite3.connect(path) as con:
+        return con.execute("SELECT count(*) FROM frames").fetchone()[0]
+
+
+async def _charge_twenty_readings(path: str, station: str, *extra: str):
+    """A hub process writing behind for 600 s, and a station whose 20 MeterValues (two
+    samples each) have all been answered; returns the process, still running."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hub_under_test", "--port", "0", "--api-port", "0", "--db", path,
-        "--write-delay", "600", "--accept-unknown-tags", "--log-level", "WARNING",
+        "--write-delay", "600", "--accept-unknown-tags", "--log-level", "WARNING", *extra,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
-        url = line.split()[3].rsplit("/", 1)[0]   # "... OCPP ws://host:port/ocpp/{station_id} ..."
+    line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
 
-        class _Hub:   # raw_station only needs the endpoint
-            pass
-        hub = _Hub()
-        hub.url = url
-        async with raw_station(hub, "CS-TERM") as ws:
-            start = await exchange(ws, [2, "1", "StartTransaction", {
-                "connectorId": 1, "idTag": "ANY", "meterStart": 0,
-                "timestamp": "2030-05-01T12:00:00Z"}])
-            tx = start[2]["transactionId"]
-            for i in range(20):
-                reply = await exchange(ws, [2, f"m{i}", "MeterValues", {
-                    "connectorId": 1, "transactionId": tx, "meterValue": [
-                        {"timestamp": f"2030-05-01T12:00:{i:02d}Z", "sampledValue": [
-                            {"value": str(i)}, {"value": "230", "measurand": "Voltage",
-                                                "unit": "V"}]}]}])
-                assert reply[0] == 3
-            assert count(path) == 0     # all forty rows wait in the queue (600 s delay)
+    class _Hub:   # raw_station only needs the endpoint
+        url = line.split()[3].rsplit("/", 1)[0]   # "... OCPP ws://host:port/ocpp/{id} ..."
+    async with raw_station(_Hub(), station) as ws:
+        start = await exchange(ws, [2, "1", "StartTransaction", {
+            "connectorId": 1, "idTag": "ANY", "meterStart": 0,
+            "timestamp": "2030-05-01T12:00:00Z"}])
+        tx = start[2]["transactionId"]
+        for i in range(20):
+            reply = await exchange(ws, [2, f"m{i}", "MeterValues", {
+                "connectorId": 1, "transactionId": tx, "meterValue": [
+                    {"timestamp": f"2030-05-01T12:00:{i:02d}Z", "sampledValue": [
+                        {"value": str(i)}, {"value": "230", "measurand": "Voltage",
+                                            "unit": "V"}]}]}])
+            assert reply[0] == 3
+    return proc
+
+
+async def test_answered_readings_are_committed_so_sigkill_loses_none(tmp_path):
+    """The write delay is 600 s, yet every answered reading is in the file: a MeterValues is
+    answered after the COMMIT that holds it, and a hub killed outright has lost nothing."""
+    path = str(tmp_path / "hub.db")
+    proc = await _charge_twenty_readings(path, "CS-KILL")
+    try:
+        assert count(path) == 40
+        proc.kill()
+        await asyncio.wait_for(proc.wait(), 10)
+        assert count(path) == 40
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_sigterm_writes_what_is_still_queued(tmp_path):
+    """Frames (--store-frames) acknowledge nothing and wait the write delay; SIGTERM writes
+    them: each of the 21 CALLs and 21 answers."""
+    path = str(tmp_path / "hub.db")
+    proc = await _charge_twenty_readings(path, "CS-TERM", "--store-frames")
+    try:
+        assert count(path) == 40 and frame_count(path) < 42   # the last answers are queued
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
-        assert count(path) == 40
+        assert count(path) == 40 and frame_count(path) == 42
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -147,6 +175,57 @@ async def test_a_writer_thread_writes_batches_on_its_own_connection(tmp_path):
     wb.add(_INSERT_METER_VALUES, [(*r[:3], "2030-05-01T12:00:00Z", *r[4:], None) for r in rows(2)])
     wb.flush()                                   # waits for the thread
     assert count(path) == 5
+    wb.close()
+
+
+async def test_waiters_of_one_loop_turn_share_one_commit(tmp_path):
+    """Group commit: fifty readings answered in one turn of the loop cost one COMMIT, done
+    long before the 600 s write delay."""
+    store = Store(str(tmp_path / "wb.db"), write_delay=600)
+    statements = []
+    store.db.set_trace_callback(statements.append)
+
+    async def reading(i: int) -> int:
+        store.add_meter_values(rows(2, tx=i))
+        await store.written()
+        return count(store.path)
+    seen = await asyncio.wait_for(asyncio.gather(*(reading(i) for i in range(50))), 5)
+    assert seen == [100] * 50                      # each saw all rows committed
+    assert [s.split()[0] for s in statements].count("COMMIT") == 1
+    await store.written()                          # nothing queued: returns at once
+    store.close()
+
+
+async def test_a_failed_commit_reaches_its_waiters_and_keeps_the_rows(tmp_path):
+    store = Store(str(tmp_path / "wb.db"), write_delay=600)
+    store.add_meter_values(rows(2))
+    store.db.execute("DROP TABLE meter_values")    # the next COMMIT cannot happen
+    with pytest.raises(sqlite3.OperationalError, match="meter_values"):
+        await asyncio.wait_for(store.written(), 5)
+    assert store.write_behind.queued == 2          # kept for the next try
+    store.write_behind.pending.clear()
+    store.write_behind.queued = 0
+    store.close()
+
+
+async def test_an_in_memory_store_answers_without_waiting():
+    store = Store(":memory:", write_delay=600)
+    store.add_meter_values(rows(2))
+    await asyncio.wait_for(store.written(), 1)
+    assert store.write_behind.queued == 2          # still behind: nothing outlives the process
+    store.close()
+
+
+async def test_the_writer_thread_commits_before_its_waiters_go_on(tmp_path):
+    from hub_under_test.store import _INSERT_METER_VALUES, WriteBehind
+
+    path = str(tmp_path / "wb.db")
+    Store(path).close()
+    wb = WriteBehind(None, delay=600, max_pending=1000,
+                     writer=lambda: sqlite3.connect(path, isolation_level=None))
+    wb.add(_INSERT_METER_VALUES, [(*r[:3], "2030-05-01T12:00:00Z", *r[4:], None) for r in rows(3)])
+    await asyncio.wait_for(wb.written(), 5)
+    assert count(path) == 3
     wb.close()
 
 

@@ -309,6 +309,7 @@ class Ocpp201Adapter:
                 self.station_id, tx_id, remote, seq, p["triggerReason"], ts,
                 p.get("offline", False), tx_info.get("chargingState"), tok, readings, flags),
                 self.station_id)
+        await self.manager.store.written()   # the event is stored before it is answered
         if token is not None:
             return {"idTokenInfo": id_token_info(info or IdTokenInfo(AuthorizationStatus.ACCEPTED))}
         return {}

@@ -8,13 +8,16 @@ state has its own repository module on the same connection (`store.reservations`
 loop's thread; the manager keeps the hot path (heartbeats, status notifications,
 authorisations of known tags) in memory and writes it behind in batches.
 
-Write-behind (`WriteBehind`): meter values, the bulk of a charging hub's writes, and the
-manager's batches of connector statuses and last-seen times (and, with the hub's
-`--store-frames`, every frame in and out: `add_frame`) are queued and written `write_delay` seconds after the first one queued, all in one transaction (one
-COMMIT for hundreds of messages instead of one each), so a MeterValues answer never waits
-on a COMMIT.  The queue is bounded: at `max_pending` rows it is written at once.  Reads of
-queued tables, `flush()` and `close()` write it first, so readers see every row received and
-a hub stopped (also by SIGTERM: `serve_forever` stops the hub) loses nothing.
+Write-behind (`WriteBehind`): meter values, the bulk of a charging hub's writes, 2.0.1
+transaction events, the manager's batches of connector statuses and last-seen times (and,
+with the hub's `--store-frames`, every frame in and out: `add_frame`) are queued and written
+together in one transaction: one COMMIT for many messages instead of one each.  Rows whose
+answer acknowledges them (readings, transaction events) are answered after their COMMIT
+(`Store.written`, a group commit at the end of the event loop's turn: every message handled
+in that turn shares it), so a hub killed at any moment has lost nothing it answered; the
+other rows are written `write_delay` seconds after the first one queued.  The queue is
+bounded: at `max_pending` rows it is written at once.  Reads of queued tables, `flush()` and
+`close()` write it first, so readers see every row received.
 
 Timestamps are stored as RFC 3339 text in UTC with a 'Z'; rows are returned as dicts.
 """
@@ -166,6 +169,7 @@ class WriteBehind:
         self._last: Future | None = None  # the last batch handed to the thread
         self._in_flight = 0               # rows handed to the thread, not yet written
         self._lock = threading.Lock()
+        self._next: asyncio.Future | None = None   # done when the rows queued now are written
 
     def add(self, sql: str, rows: list[tuple]) -> None:
         self.pending.setdefault(sql, []).extend(rows)
@@ -179,6 +183,22 @@ class WriteBehind:
                 self.flush()
                 return
             self.timer = loop.call_later(self.delay, self._flush_soon)
+
+    async def written(self) -> None:
+        """Wait until every row queued so far is committed (raises if that write failed).
+
+        Group commit: a message whose answer acknowledges data awaits this, and one COMMIT,
+        at the end of the event loop's current turn, takes the rows of every message handled
+        in that turn; rows nobody waits for still wait `delay`."""
+        if self.queued:
+            if self._next is None:
+                loop = asyncio.get_running_loop()
+                self._next = loop.create_future()
+                self._next.add_done_callback(_retrieved)   # also if every waiter was cancelled
+                loop.call_soon(self._flush_soon)
+            await asyncio.shield(self._next)
+        elif self._last is not None and not self._last.done():   # handed to the writer thread
+            await asyncio.wrap_future(self._last)
 
     def _flush_soon(self) -> None:
         self.timer = None
@@ -198,6 +218,12 @@ class WriteBehind:
         self.batches += 1
         self.rows += n
 
+    def _take_waiters(self) -> asyncio.Future | None:
+        """The waiters of the rows about to be written (those queued from now on wait for the
+        next batch)."""
+        waiters, self._next = self._next, None
+        return waiters
+
     def _hand_over(self) -> None:
         if not self.queued:
             return
@@ -208,15 +234,22 @@ class WriteBehind:
         with self._lock:
             self._in_flight += n
         self._last = self._thread.submit(self._write_in_thread, batch, n)
+        waiters = self._take_waiters()
+        if waiters is not None:
+            asyncio.wrap_future(self._last).add_done_callback(
+                lambda done: _settle(waiters, None if done.result() else
+                                     RuntimeError(f"the store's writer could not write {n} rows")))
 
-    def _write_in_thread(self, batch: dict[str, list[tuple]], n: int) -> None:
+    def _write_in_thread(self, batch: dict[str, list[tuple]], n: int) -> bool:
         try:
             if self._writer_db is None:
                 self._writer_db = self._connect_writer()
             self._write(self._writer_db, batch, n)
+            return True
         except Exception:
             self.failed += n
             log.exception("the store's writer could not write %d rows", n)
+            return False
         finally:
             with self._lock:
                 self._in_flight -= n
@@ -234,9 +267,15 @@ class WriteBehind:
             return
         if not self.queued:
             return
-        self._write(self.db, self.pending, self.queued)
+        waiters = self._take_waiters()
+        try:
+            self._write(self.db, self.pending, self.queued)
+        except Exception as e:   # the rows stay queued; their waiters hear of it
+            _settle(waiters, e)
+            raise
         self.pending.clear()
         self.queued = 0
+        _settle(waiters, None)
 
     def close(self) -> None:
         try:
@@ -251,6 +290,20 @@ class WriteBehind:
         if self._writer_db is not None:
             self._writer_db.close()
             self._writer_db = None
+
+
+def _settle(waiters: asyncio.Future | None, error: Exception | None) -> None:
+    if waiters is None or waiters.done():
+        return
+    if error is None:
+        waiters.set_result(None)
+    else:
+        waiters.set_exception(error)
+
+
+def _retrieved(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _ts(value: datetime | str | None) -> str | None:
@@ -280,6 +333,14 @@ class Store:
     def flush(self) -> None:
         """Write everything queued behind (see WriteBehind)."""
         self.write_behind.flush()
+
+    async def written(self) -> None:
+        """Wait until the rows queued so far are committed, if the store outlives the process
+        (a file, PostgreSQL): an answer that acknowledges a reading or a transaction event is
+        sent after its COMMIT, so a hub killed at any moment has lost nothing it answered.
+        In memory nothing outlives the process: no wait."""
+        if self.path != ":memory:":
+            await self.write_behind.written()
 
     def close(self) -> None:
         try:
