@@ -834,3 +834,38 @@ async def test_concurrent_calls_go_out_of_turn_and_find_their_replies():
         assert await quirk == {"currentTime": "2024-05-02T00:00:00Z"}
     assert "concurrent call (out of turn)" in tap.notes()
 
+
+
+async def test_a_call_cut_off_while_sending_leaves_no_unretrieved_exception():
+    """The reader closes (failing the pending reply) while the CALL is still being sent: the
+    caller gets SessionClosed from the send, and asyncio logs nothing about the reply future
+    nobody awaits (a swarm's mass disconnect used to log one traceback per station)."""
+    import gc
+
+    from simulator.transport.memory import MemoryConnectionClosed
+
+    class SlowSend(MemoryConnection):
+        async def send(self, message: str) -> None:
+            await asyncio.sleep(0.05)     # the connection closes meanwhile
+            raise MemoryConnectionClosed("connection closed")
+
+    conn, peer = SlowSend(), MemoryConnection()
+    conn.peer, peer.peer = peer, conn
+    session = Session(conn, version=V16, role=CHARGE_POINT, name="CS-CUT")
+    reader = asyncio.create_task(session.run())
+    problems = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: problems.append(context["message"]))
+    try:
+        call = asyncio.create_task(session.call("BootNotification", BOOT))
+        await settle()
+        await peer.close()                # the reader ends: the pending reply fails
+        with pytest.raises(SessionClosed, match="sending BootNotification"):
+            await call
+        await reader
+        del call
+        gc.collect()
+        await settle()
+        assert problems == []
+    finally:
+        loop.set_exception_handler(None)

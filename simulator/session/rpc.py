@@ -151,6 +151,7 @@ class Session:
                 self._tap("out", out.frame, "concurrent call (out of turn)" if concurrent else None)
             await self.connection.send(out.frame)
         except BaseException as e:
+            _abandon(reply)   # the reader may have failed it already: nobody will await it
             core.withdraw(out)
             self._let_next_go(loop)
             if isinstance(e, Exception) and _is_connection_closed(e):
@@ -333,6 +334,13 @@ class Session:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self.connection.close(code, reason)
+
+
+def _abandon(future: asyncio.Future) -> None:
+    """A future its caller stopped waiting for: cancel it, or mark its exception seen (no
+    "Future exception was never retrieved" in the log for each call cut off mid-send)."""
+    if not future.cancel() and not future.cancelled():
+        future.exception()
 
 
 def _resolve(future: asyncio.Future | None, result=None, *, exception=None) -> None:
