@@ -71,8 +71,9 @@ def steady_cpu(history: Path, track: list[tuple[float, float]], started: float, 
     with history.open() as f:
         for row in csv.DictReader(f):
             if row["Name"] == "Aggregated":
-                rows.append((float(row["Timestamp"]), int(row["Total Request Count"])))
-    window = [(t, n) for t, n in rows if ramp_end <= t <= end]
+                rows.append((float(row["Timestamp"]), int(row["Total Request Count"]),
+                             row.get("99%")))
+    window = [(t, n) for t, n, _ in rows if ramp_end <= t <= end]
     if len(window) < 2 or len(track) < 2:
         return None
     (t1, n1), (t2, n2) = window[0], window[-1]
@@ -81,6 +82,30 @@ def steady_cpu(history: Path, track: list[tuple[float, float]], started: float, 
         return min(track, key=lambda x: abs(x[0] - t))[1]
     messages = 2 * (n2 - n1)
     return round((cpu_at(t2) - cpu_at(t1)) / messages * 1e6, 1) if messages > 0 else None
+
+
+def steady_window(history: Path, *, ramp_end: float, end: float) -> tuple[float | None, float | None]:
+    """Once the fleet is up: (requests per second, the worst p99 Locust reported).  Each
+    history row's "99%" is over the last few seconds' requests, so the largest of them
+    bounds every window's p99."""
+    import csv
+    if not history.exists():
+        return None, None
+    worst, counts = None, []
+    with history.open() as f:
+        for row in csv.DictReader(f):
+            if row["Name"] != "Aggregated" or not ramp_end <= float(row["Timestamp"]) <= end:
+                continue
+            counts.append((float(row["Timestamp"]), int(row["Total Request Count"])))
+            try:
+                p99 = float(row["99%"])
+            except (KeyError, ValueError):   # "N/A" before the first request
+                continue
+            worst = p99 if worst is None else max(worst, p99)
+    rate = None
+    if len(counts) >= 2 and counts[-1][0] > counts[0][0]:
+        rate = (counts[-1][1] - counts[0][1]) / (counts[-1][0] - counts[0][0])
+    return rate, worst
 
 
 def main() -> int:
@@ -93,6 +118,9 @@ def main() -> int:
     p.add_argument("--heartbeat-interval", type=int, default=None,
                    help="for the hub (default: the profile's)")
     p.add_argument("--hub-arg", action="append", default=[])
+    p.add_argument("--source-addresses", metavar="LIST", default=None,
+                   help="local IPs the stations connect from, e.g. 127.0.0.1-4 (one source "
+                        "address reaches about 28,000 connections to one destination)")
     p.add_argument("--sample-at", type=float, default=0.8,
                    help="share of the run time at which memory is sampled")
     a = p.parse_args()
@@ -112,6 +140,8 @@ def main() -> int:
     if a.processes:
         cmd += ["--processes", str(a.processes)]
     env = dict(os.environ, CHARGESIM_PROFILE=chosen.name)
+    if a.source_addresses:
+        env["CHARGESIM_SOURCE_ADDRESSES"] = a.source_addresses
     started = time.time()
     locust = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
     sample: dict = {}
@@ -143,6 +173,9 @@ def main() -> int:
     steady = steady_cpu(report / "swarm_stats_history.csv", cpu_track, started,
                         ramp_end=started + a.stations / a.spawn_rate + 5,
                         end=started + seconds - 2)
+    rate_steady, p99_steady = steady_window(report / "swarm_stats_history.csv",
+                                            ramp_end=started + a.stations / a.spawn_rate + 5,
+                                            end=started + seconds - 2)
     s = summarize(stats)
     held = next((e["num_requests"] - e["num_failures"] for e in stats if e["name"] == "boot"), 0)
     # Locust master + forked workers (sampled up to 0.2 s before each ended)
@@ -155,6 +188,9 @@ def main() -> int:
         "p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"],
         "sim_cpu_us_per_message": round(sim_cpu / messages * 1e6, 1) if messages else None,
         "steady_cpu_us_per_message": steady,
+        "steady_requests_per_s": round(rate_steady) if rate_steady else None,
+        "steady_messages_per_minute": round(rate_steady * 2 * 60) if rate_steady else None,
+        "steady_p99_ms_worst_window": p99_steady,
         "hub_cpu_s": round(hub_cpu, 1),
         "locust_kib_per_station": round(sample.get("locust_rss", 0) / max(held, 1) / 1024, 1),
         "hub_kib_per_connection": round((sample.get("hub_rss", 0) - hub_rss0)
