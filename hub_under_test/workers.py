@@ -47,6 +47,7 @@ import socket
 import tempfile
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -146,7 +147,7 @@ class WorkerLink:
         self.queue_name = f"{self.exchange_name}.{instance}"
         self.wanted: set[str] = set()      # station ids connected here
         self.bound: set[str] = set()       # their keys bound on the queue
-        self._presence: list[tuple[str, dict]] = []   # (key, announcement), in order
+        self._presence: deque[tuple[str, dict]] = deque()   # (key, announcement), in order
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._conn = self._channel = self._exchange = self._queue = None
@@ -165,6 +166,7 @@ class WorkerLink:
         self._queue = await self._channel.declare_queue(self.queue_name, exclusive=True)
         await self._queue.bind(self._exchange, BROADCAST)
         await self._queue.consume(self._on_message, no_ack=True)
+        self._conn.reconnect_callbacks.add(self._rebind)
         self._task = asyncio.create_task(self._run(), name=f"worker-link {self.instance}")
 
     def ready(self) -> None:
@@ -209,8 +211,11 @@ class WorkerLink:
         import aio_pika
         while True:
             try:
+                # robust=False: aio-pika would keep each binding to restore it and walk them
+                # all on every unbind (10,000 stations: ~10 ms an unbind, a mass disconnect
+                # held the loop for seconds); `_rebind` binds them again after a reconnect
                 for station_id in list(self.wanted - self.bound):
-                    await self._queue.bind(self._exchange, station_key(station_id))
+                    await self._queue.bind(self._exchange, station_key(station_id), robust=False)
                     self.bound.add(station_id)
                 for station_id in list(self.bound - self.wanted):
                     await self._queue.unbind(self._exchange, station_key(station_id))
@@ -218,7 +223,7 @@ class WorkerLink:
                 while self._presence:
                     key, message = self._presence[0]
                     await self._exchange.publish(aio_pika.Message(orjson.dumps(message)), key)
-                    self._presence.pop(0)
+                    self._presence.popleft()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:   # the robust connection comes back; try again then
@@ -229,6 +234,12 @@ class WorkerLink:
             if self.wanted != self.bound:
                 continue
             await self._wake.wait()
+
+    def _rebind(self, *_args) -> None:
+        """The broker connection is back: the exclusive queue was declared anew with only
+        its robust bindings, so every station key is bound again."""
+        self.bound.clear()
+        self._wake.set()
 
     async def _on_message(self, message) -> None:
         try:

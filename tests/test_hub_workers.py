@@ -371,3 +371,68 @@ async def _has(placement, station_id: str) -> bool:
 async def _all_on(placement, ids: list[str], worker: str) -> bool:
     held = await placement()
     return all(held.get(i) == worker for i in ids)
+
+
+@needs_broker
+async def test_a_worker_binds_its_stations_again_after_the_broker_link_comes_back():
+    """Station keys are bound without aio-pika's robust bookkeeping (it walks every binding
+    on each unbind: seconds of a held loop when thousands of stations leave), so the link
+    binds them itself after a reconnect; a station that left is unbound."""
+    from hub_under_test.workers import WorkerLink
+
+    class _Hub:
+        connections: dict = {}                      # nobody here: commands get "not_here"
+    exchange = f"test-rebind-{uuid.uuid4().hex[:8]}"
+    link = WorkerLink(_Hub(), "worker-t", BROKER, exchange)
+    await link.start()
+    conn = await aio_pika.connect(BROKER)
+    try:
+        channel = await conn.channel(on_return_raises=True)
+        target_exchange = await channel.get_exchange(link.exchange_name)
+        replies = await channel.declare_queue(exclusive=True)
+        await replies.bind(target_exchange, replies.name)   # answers come on the exchange
+
+        async def ask(station: str) -> dict:
+            await target_exchange.publish(aio_pika.Message(
+                orjson.dumps({"op": "send", "station": station}), reply_to=replies.name,
+                correlation_id="c"), station_key(station), mandatory=True)
+            message = await replies.get(timeout=5, fail=False)
+            for _ in range(50):
+                if message is not None:
+                    break
+                await asyncio.sleep(0.1)
+                message = await replies.get(timeout=5, fail=False)
+            assert message is not None, f"no answer for {station}"
+            return orjson.loads(message.body)
+
+        async def bound(wanted: set[str]) -> None:
+            for _ in range(100):
+                if link.bound == wanted:
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError(f"bound {link.bound}, wanted {wanted}")
+
+        link.wanted |= {"A", "B"}
+        link._wake.set()
+        await bound({"A", "B"})
+        assert (await ask("B"))["status"] == "not_here"
+        link.wanted.discard("A")
+        link._wake.set()
+        await bound({"B"})
+        with pytest.raises(aio_pika.exceptions.DeliveryError):
+            await ask("A")                          # unbound: the broker returns it
+
+        await link._conn.transport.connection.close()   # the broker link drops
+        for _ in range(100):                             # ... comes back, binds B again
+            if link._conn.connected.is_set() and link.bound == {"B"}:
+                try:
+                    if (await ask("B"))["status"] == "not_here":
+                        break
+                except aio_pika.exceptions.DeliveryError:
+                    pass
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("station B's key was not bound again after the reconnect")
+    finally:
+        await conn.close()
+        await link.close()
