@@ -107,3 +107,43 @@ def test_smoke_swarm_of_a_few_hundred_stations(tmp_path):
     assert "0 failed (0.00%)" in proc.stdout
     stats = report(tmp_path / "swarm.json")
     assert stats["connect"] == stats["boot"] == (300, 0)
+
+
+def _python(code: str, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT, env=dict(os.environ, **env))
+
+
+def test_the_bridge_lets_other_greenlets_in_while_it_drains():
+    """Records posted faster than they drain do not hold the gevent hub: Locust's heartbeat
+    greenlet runs between them (the drain yields by time, whatever one callback carries)."""
+    done = _python("""
+import gevent, time
+from simulator.swarm.gevent_bridge import Mailbox
+box, order = Mailbox(), []
+def ticker():
+    while True:
+        if not order or order[-1] != "tick":
+            order.append("tick")
+        gevent.sleep(0)
+def slow(i):
+    time.sleep(0.002); order.append(i)
+t = gevent.spawn(ticker)
+for i in range(50):
+    box.post(slow, i)
+gevent.sleep(0.5)
+t.kill()
+print(order.index(49) == len(order) - 2 or order.index(49) == len(order) - 1,
+      "tick" in order[order.index(0):order.index(49)])
+""")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True True"     # all drained, the ticker ran in between
+
+
+def test_worker_liveness_is_set_from_the_environment():
+    code = ("import simulator.swarm.locust_user, locust.runners as r; "
+            "print(r.HEARTBEAT_LIVENESS)")
+    assert _python(code).stdout.strip() == "30"                       # the default
+    assert _python(code, CHARGESIM_WORKER_LIVENESS="45").stdout.strip() == "45"
+    bad = _python(code, CHARGESIM_WORKER_LIVENESS="soon")
+    assert bad.returncode != 0 and "CHARGESIM_WORKER_LIVENESS='soon'" in bad.stderr

@@ -6,6 +6,7 @@ Import this only in a process that runs gevent (Locust): it imports gevent.
 """
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Any, Awaitable, Callable
 
@@ -29,14 +30,15 @@ class Mailbox:
         self._queue.append((fn, args))
         self._watcher.send()
 
-    BATCH = 200   # callbacks run before letting other greenlets in (Locust's heartbeats)
+    SLICE = 0.01   # s of callbacks before letting other greenlets in (Locust's heartbeats)
 
     def _drain(self) -> None:
-        queue, batch = self._queue, self.BATCH
+        queue, slice_ = self._queue, self.SLICE
+        clock = time.perf_counter
         while True:
             self._wake.wait()
             self._wake.clear()
-            done = 0
+            until = clock() + slice_
             while queue:
                 fn, args = queue.popleft()
                 try:
@@ -44,11 +46,12 @@ class Mailbox:
                 except Exception:  # an observer's bug must not stop the others
                     import logging
                     logging.getLogger(__name__).exception("bridge callback failed")
-                done += 1
-                if done % batch == 0:
+                if clock() > until:
                     # a busy engine can post faster than this drains: never hold the hub,
-                    # or a distributed worker misses its heartbeats to the master
+                    # or a distributed worker misses its heartbeats to the master.  By time,
+                    # not by count: one callback may carry a whole loop turn's records
                     gevent.sleep(0)
+                    until = clock() + slice_
 
 
 class EngineClient:

@@ -34,6 +34,25 @@ from .stats import Record
 _numbers = itertools.count(1)
 
 
+def _worker_liveness() -> None:
+    """How many seconds a distributed worker may go without a heartbeat before the master
+    counts it missing and spawns its users elsewhere (Locust's default: 3).  A worker holding
+    thousands of stations on a busy machine can be late by more than that while healthy, and
+    then its stations ran twice; CHARGESIM_WORKER_LIVENESS sets it (default 30)."""
+    import locust.runners
+    raw = os.environ.get("CHARGESIM_WORKER_LIVENESS", "30")
+    try:
+        seconds = int(raw)
+        if seconds < 1:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"CHARGESIM_WORKER_LIVENESS={raw!r}: expected whole seconds >= 1") from None
+    locust.runners.HEARTBEAT_LIVENESS = max(1, round(seconds / locust.runners.HEARTBEAT_INTERVAL))
+
+
+_worker_liveness()
+
+
 def _fire(environment, records: list[Record]) -> None:
     fire = environment.events.request.fire
     for record in records:
