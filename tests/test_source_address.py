@@ -41,3 +41,32 @@ def test_swarm_stations_take_the_addresses_in_turn():
     p = profile("steady").replace(source_addresses=("127.0.0.1", "127.0.0.2"))
     assert [station_options(p, f"S{n}", n).source_address for n in range(4)] == \
         ["127.0.0.1", "127.0.0.2", "127.0.0.1", "127.0.0.2"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("socket"), "IP_BIND_ADDRESS_NO_PORT"),
+                    reason="Linux only")
+async def test_the_local_port_is_chosen_at_connect_not_at_bind():
+    """bind() to port 0 would search for a port free towards every destination, slower with
+    each connection already open from that address; the socket defers it to connect()."""
+    import socket
+
+    async def handler(ws):
+        await ws.wait_closed()
+    async with websockets.serve(handler, "127.0.0.1", 0, subprotocols=["ocpp1.6"]) as server:
+        port = server.sockets[0].getsockname()[1]
+        conn = await websocket.connect(f"ws://127.0.0.1:{port}/ocpp/S", source_address="127.0.0.6")
+        sock = conn.transport.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_IP, socket.IP_BIND_ADDRESS_NO_PORT) == 1
+        assert sock.getsockname()[0] == "127.0.0.6" and sock.getsockname()[1] != 0
+        await conn.close()
+
+
+async def test_a_refused_connection_from_a_source_address_says_so():
+    import socket
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()                                  # nobody listens there
+    with pytest.raises(ConnectionRefusedError):
+        await websocket.connect(f"ws://127.0.0.1:{port}/ocpp/S", source_address="127.0.0.7",
+                                open_timeout=5)

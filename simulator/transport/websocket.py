@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import ipaddress
 import logging
+import socket
 import ssl as ssl_module
 import urllib.request
 
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidMessage
+from websockets.uri import parse_uri
 
 MAX_FRAME = 64 * 1024
 MAX_QUEUE = 16
@@ -60,6 +63,31 @@ def _proxy_setting() -> bool | None:
     return True if urllib.request.getproxies() else None
 
 
+async def _bound_socket(url: str, source_address: str, timeout: float) -> socket.socket:
+    """A TCP socket from `source_address`, connected to the URL's host.  The local port is
+    chosen by connect(), not by bind() (IP_BIND_ADDRESS_NO_PORT): a bind to port 0 must find a
+    port free towards every destination, a search that grows with the connections already
+    open from that address (a swarm process spent most of its time there past 15,000)."""
+    uri = parse_uri(url)
+    family = socket.AF_INET6 if ipaddress.ip_address(source_address).version == 6 \
+        else socket.AF_INET
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(uri.host, uri.port, family=family, type=socket.SOCK_STREAM)
+    if not infos:
+        raise OSError(f"{uri.host} has no address of the source address's family")
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        if hasattr(socket, "IP_BIND_ADDRESS_NO_PORT"):   # Linux
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_BIND_ADDRESS_NO_PORT, 1)
+        sock.bind((source_address, 0))
+        await asyncio.wait_for(loop.sock_connect(sock, infos[0][4]), timeout)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 async def connect(url: str, *, version: str = "ocpp1.6", open_timeout: float = 10, basic_auth: tuple[str, str] | None = None,
                   ssl: ssl_module.SSLContext | None = None, subprotocol: str | None = "default",
                   max_size: int = MAX_FRAME, source_address: str | None = None):
@@ -72,11 +100,13 @@ async def connect(url: str, *, version: str = "ocpp1.6", open_timeout: float = 1
         headers["Authorization"] = f"Basic {token}"
     offered = [SUBPROTOCOL[version] if subprotocol == "default" else subprotocol] if subprotocol else None
     try:
+        # from a chosen address: the socket is ours, connected directly (no proxy)
+        sock = await _bound_socket(url, source_address, open_timeout) if source_address else None
         conn = await websockets.connect(
             url, subprotocols=offered, compression=None, max_size=max_size, max_queue=MAX_QUEUE,
             ping_interval=None, open_timeout=open_timeout, additional_headers=headers or None,
-            ssl=ssl, user_agent_header="chargesim", proxy=_proxy_setting(),
-            **({"local_addr": (source_address, 0)} if source_address else {}))
+            ssl=ssl, user_agent_header="chargesim",
+            **({"sock": sock, "proxy": None} if sock is not None else {"proxy": _proxy_setting()}))
     except InvalidMessage as e:
         if ssl is None or not _closed_before_http(e):
             raise
