@@ -138,3 +138,35 @@ async def test_view_subscribers_and_lazy_event_text(csms):
     e = log.emit("meter", Text("{energy_wh:.1f} Wh"), 1, energy_wh=12.345)
     assert e.message.template == "{energy_wh:.1f} Wh"              # kept unformatted ...
     assert e.text == "12.3 Wh" and str(e) == "X #1 meter: 12.3 Wh"  # ... until read
+
+
+async def test_a_connection_that_opens_while_the_station_stops_is_closed(csms):
+    """stop() while the connect is finishing (a swarm's end, 50,000 stations): the link that
+    came up is closed and nothing boots; it used to fail with 'off -> booting'."""
+    st = make_station("LC-5", csms.url, **FAST)
+    real_connect, real_close = st.dialect.connect, st.dialect.close
+    gate = asyncio.Event()
+    errors = []
+    st.on_event = lambda e: errors.append(e.text) if e.kind == "error" else None
+
+    async def connect_slowly(on_lost):
+        await real_connect(on_lost)    # the link is up, the call not yet returned
+        await gate.wait()
+
+    async def close_while_connecting():
+        gate.set()                     # the connect returns while stop() is closing
+        for _ in range(5):
+            await asyncio.sleep(0)
+        await real_close()
+    st.dialect.connect, st.dialect.close = connect_slowly, close_while_connecting
+    starting = asyncio.ensure_future(st.start(timeout=None))
+    for _ in range(200):
+        if st.dialect.link is not None and getattr(st.dialect.link, "session", None):
+            break
+        await asyncio.sleep(0.01)
+    await st.stop()
+    with pytest.raises(Exception, match="stopped before the CSMS accepted it"):
+        await asyncio.wait_for(starting, 5)
+    await asyncio.sleep(0.2)
+    assert st.lifecycle == State.OFF and not st.online
+    assert errors == [] and not csms.calls("BootNotification")

@@ -180,6 +180,9 @@ class Booting:
                                    f"{type(e).__name__}: {e}")
             failed.refused = _refused(e)
             raise failed from e
+        if not self.st.lifecycle.running:   # switched off while the connection opened
+            await self.st.dialect.close()
+            return
         self.st.online = True
         self.st.events.emit("connected", self.st.url)
 
@@ -222,6 +225,8 @@ class Booting:
             attempts += 1
             try:
                 await self.connect()
+                if not self.st.lifecycle.running:   # stopped meanwhile: nothing to boot
+                    return
                 break
             except ConnectFailed as e:
                 self._last_connect_error = e
