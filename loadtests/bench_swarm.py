@@ -168,7 +168,12 @@ def main() -> int:
     sampler.join(1)
     hub_cpu = sum(cpu_seconds(p) for p in descendants(hub.pid) if Path(f"/proc/{p}").exists())
     hub.send_signal(signal.SIGINT)
-    hub.wait(30)
+    try:
+        hub.wait(120)          # tens of thousands of connections take a while to close
+    except subprocess.TimeoutExpired:
+        print("bench_swarm: the hub did not stop within 120 s; killed", file=sys.stderr)
+        hub.kill()
+        hub.wait()
     stats = json.loads((report / "swarm.json").read_text())
     steady = steady_cpu(report / "swarm_stats_history.csv", cpu_track, started,
                         ramp_end=started + a.stations / a.spawn_rate + 5,
