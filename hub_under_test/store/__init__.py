@@ -198,7 +198,8 @@ class WriteBehind:
                 loop.call_soon(self._flush_soon)
             await asyncio.shield(self._next)
         elif self._last is not None and not self._last.done():   # handed to the writer thread
-            await asyncio.wrap_future(self._last)
+            if not await asyncio.wrap_future(self._last):
+                raise RuntimeError("the store's writer could not write the queued rows")
 
     def _flush_soon(self) -> None:
         self.timer = None
