@@ -104,6 +104,12 @@ class Dialect(ABC):
     async def data_transfer(self, vendor_id: str, message_id: str | None,
                             data: str | None) -> tuple[str, str | None]: ...
 
+    def send_defaults(self, action: str, payload: dict, connector: int) -> dict:
+        """A hand-made message's payload (a scenario's `send` step) with the required fields
+        it leaves out filled from the station's state, in this protocol's names; what the
+        payload gives wins.  Sending it does not change the station's model."""
+        return dict(payload)
+
     @abstractmethod
     async def send(self, intent: Intent) -> object:
         """Say one of the station's intents (station/intents.py); what the CSMS answered

@@ -22,7 +22,6 @@ from ..station.lifecycle import State
 from ..station.transaction import StopReason
 from . import assertions, templating
 from .csms_trigger import CallErrorAnswer, make_trigger
-from .defaults import fill
 from .errors import StepFailed, TemplateError
 from .framelog import CALL, ERROR, FrameLog, RESULT
 from .loader import HUB_VARIABLE, firmware_file
@@ -476,7 +475,8 @@ class ScenarioRun:
         if session is None or session.closed:
             raise StepFailed(f"{st.id} is not connected")
         action = args["action"]
-        payload = fill(st, action, dict(args.get("payload", {})), self._connector(args))
+        payload = st.dialect.send_defaults(action, dict(args.get("payload", {})),
+                                           self._connector(args))
         try:
             reply = await session.call(action, payload, timeout=timeout,
                                        validate_payload=args.get("validate", True))

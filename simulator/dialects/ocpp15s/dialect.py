@@ -20,7 +20,7 @@ from ..ocpp16 import config_keys
 from ..ocpp16.names import TRANSITIONS
 from ..ocpp16.transaction_ids import CsmsTransactions, TransactionIds
 from ..ocpp16.transactions import id_tag_info
-from . import messages, names
+from . import messages, names, send_defaults
 from .handlers import HANDLERS
 from .link import VERSION, SoapLink
 
@@ -94,6 +94,9 @@ class Ocpp15SoapDialect(CsmsTransactions, Dialect):
         reply = await self.link.call("DataTransfer",
                                      messages.data_transfer_payload(vendor_id, message_id, data))
         return reply["status"], reply.get("data")
+
+    def send_defaults(self, action: str, payload: dict, connector: int) -> dict:
+        return send_defaults.defaults(self, action, payload, connector)
 
     async def send(self, intent):
         if isinstance(intent, FirmwareStatusChanged) and not intent.signed:

@@ -19,7 +19,7 @@ from ...station.lifecycle import Registration
 from ..base import BootResult, Dialect
 from ..ocppj import OcppJLink
 from . import (config_keys, core, diagnostics, firmware, local_list, names, reservations,
-               security, smart_charging)
+               security, send_defaults, smart_charging)
 from .transaction_ids import CsmsTransactions, TransactionIds
 from .transactions import id_tag_info, transaction_message
 
@@ -70,6 +70,9 @@ class Ocpp16Dialect(CsmsTransactions, Dialect):
         self.link.set_ping_interval(seconds)
 
     # -- charger-initiated ---------------------------------------------------------------
+    def send_defaults(self, action: str, payload: dict, connector: int) -> dict:
+        return send_defaults.defaults(self, action, payload, connector)
+
     async def send(self, intent):
         sender = self._senders.get(type(intent))
         if sender is None:

@@ -16,7 +16,7 @@ from ...station.intents import MeterSample, TransactionEnded
 from ...station.lifecycle import Registration
 from ..base import BootResult, Dialect
 from ..ocppj import OcppJLink
-from . import core, device_model, names, security, smart_charging
+from . import core, device_model, names, security, send_defaults, smart_charging
 from .transactions import TransactionEvents, id_token_info, token_payload
 
 if TYPE_CHECKING:
@@ -231,6 +231,9 @@ class Ocpp201Dialect(Dialect):
         reply = await self.link.call("DataTransfer", payload)
         data = reply.get("data")
         return reply["status"], data if data is None or isinstance(data, str) else str(data)
+
+    def send_defaults(self, action: str, payload: dict, connector: int) -> dict:
+        return send_defaults.defaults(self, action, payload, connector)
 
     async def send(self, intent):
         sender = SENDERS.get(type(intent))
