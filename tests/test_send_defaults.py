@@ -32,3 +32,11 @@ def test_1_6_meter_values_name_the_running_transaction_as_the_csms_does():
     assert "transactionId" not in filled                      # nothing running
     assert filled["meterValue"][0]["sampledValue"][0]["unit"] == "Wh"
     assert st.dialect.send_defaults("MeterValues", {"connectorId": 7}, 1)["connectorId"] == 7
+
+
+def test_1_5_meter_values_use_1_5_names():
+    st = make_station("SD-4", "http://127.0.0.1:9/ocpp15", version="ocpp1.5")
+    filled = st.dialect.send_defaults("MeterValues", {}, 1)
+    assert set(filled) == {"connectorId", "values"}
+    [value] = filled["values"]
+    assert set(value) == {"timestamp", "value"} and value["value"][0]["unit"] == "Wh"

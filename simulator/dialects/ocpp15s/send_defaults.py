@@ -1,9 +1,10 @@
-"""A `send` step's 1.5 payload with the required fields it left out taken from the station,
-in 1.5's names (MeterValues carries `values`); what the step gives wins."""
+"""A `send` step's 1.5 payload with the required fields it left out taken from the station:
+boot, status and meter values in 1.5's names (MeterValues carries `values`), the rest as in
+1.6, which says them the same; what the step gives wins."""
 from __future__ import annotations
 
-from ...station.clock import now_iso
-from ..payload_defaults import connector_for, meter_wh, transaction_name
+from ..ocpp16 import send_defaults as defaults16
+from ..payload_defaults import connector_for
 from . import messages
 
 
@@ -14,22 +15,10 @@ def defaults(dialect, action: str, payload: dict, connector: int) -> dict:
         d = messages.boot_payload(station.options)
     elif action == "StatusNotification":
         d = messages.status_payload(c)
-    elif action == "MeterValues":
-        d = {"connectorId": c.id, "values": [{"timestamp": now_iso(), "value": [
-            {"value": str(meter_wh(c)), "measurand": "Energy.Active.Import.Register",
-             "unit": "Wh", "context": "Sample.Periodic"}]}]}
-        tx_id = transaction_name(dialect, c, running_only=True)
-        if tx_id is not None:
-            d["transactionId"] = tx_id
-    elif action == "StartTransaction":
-        d = {"connectorId": c.id, "meterStart": meter_wh(c), "timestamp": now_iso()}
-    elif action == "StopTransaction":
-        d = {"meterStop": meter_wh(c), "timestamp": now_iso()}
-        tx_id = transaction_name(dialect, c)
-        if tx_id is not None:
-            d["transactionId"] = tx_id
-    elif action == "DataTransfer":
-        d = {"vendorId": station.options.vendor}
+    elif action == "MeterValues":   # 1.6's, under 1.5's names for the two lists
+        d = defaults16.defaults(dialect, action, {"connectorId": c.id}, connector)
+        d["values"] = [{"timestamp": v["timestamp"], "value": v["sampledValue"]}
+                       for v in d.pop("meterValue")]
     else:
-        d = {}
+        return defaults16.defaults(dialect, action, payload, connector)
     return {**d, **payload}
