@@ -152,6 +152,24 @@ class HubConfig:
             raise ValueError(f"amqp_url must be an amqp:// or amqps:// URL, got {self.amqp_url!r}")
 
 
+async def close_services(hub) -> None:
+    """The end of a hub's services, in order: the API (no new requests), uploaded files,
+    the manager (its cache flushed), the event bus (its outbox published), the store last.
+    Shared by the hub and the workers' front; each stops its own connections first."""
+    if hub.api is not None:
+        await hub.api.stop()
+        hub.api = None
+    if hub.files is not None:
+        hub.files.close()
+    if hub.manager is not None:
+        await hub.manager.stop()
+    await hub.events.close()
+    if hub.store is not None:
+        hub.store.close()
+        hub.store = None
+    hub.started_at = None
+
+
 class Hub:
     def __init__(self, config: HubConfig | None = None, *, events: EventBus | None = None):
         self.config = config or HubConfig()
@@ -226,18 +244,7 @@ class Hub:
         if self.soap is not None:
             await self.soap.stop()
             self.soap = None
-        if self.api is not None:
-            await self.api.stop()
-            self.api = None
-        if self.files is not None:
-            self.files.close()
-        if self.manager is not None:
-            await self.manager.stop()
-        await self.events.close()
-        if self.store is not None:
-            self.store.close()
-            self.store = None
-        self.started_at = None
+        await close_services(self)
 
     async def __aenter__(self) -> "Hub":
         await self.start()

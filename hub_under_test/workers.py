@@ -60,7 +60,7 @@ from simulator.session import CallErrorReceived, CallTimeout, InvalidResponse, S
 
 from .commands import Command, RawCommand, RawResult, Result
 from .errors import HubError, StationNotConnected, UnknownAction
-from .hub import Hub, HubConfig
+from .hub import Hub, HubConfig, close_services
 from .manager import ConnectorState, Manager
 from .messages import MESSAGES, from_dict, parse_time, to_dict
 from .store import Store
@@ -622,20 +622,10 @@ class FrontHub(Hub):
             self._refresher.cancel()
             await asyncio.gather(self._refresher, return_exceptions=True)
             self._refresher = None
-        if self.api is not None:
-            await self.api.stop()
-            self.api = None
-        if self.router is not None:
+        await close_services(self)
+        if self.router is not None:   # after the API: no request routes a command now
             await self.router.close()
             self.router = None
-        if self.files is not None:
-            self.files.close()
-        if self.manager is not None:
-            await self.manager.stop()
-        await self.events.close()
-        self.store.close()
-        self.store = None
-        self.started_at = None
 
     @property
     def port(self) -> int:
