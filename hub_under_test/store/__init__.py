@@ -202,7 +202,9 @@ class WriteBehind:
                 raise RuntimeError("the store's writer could not write the queued rows")
 
     def _flush_soon(self) -> None:
-        self.timer = None
+        if self.timer is not None:   # called before the delay ran out (a waiter): it is moot
+            self.timer.cancel()
+            self.timer = None
         if self._connect_writer is not None:
             self._hand_over()
             return
