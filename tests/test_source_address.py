@@ -70,3 +70,27 @@ async def test_a_refused_connection_from_a_source_address_says_so():
     with pytest.raises(ConnectionRefusedError):
         await websocket.connect(f"ws://127.0.0.1:{port}/ocpp/S", source_address="127.0.0.7",
                                 open_timeout=5)
+
+
+def test_the_socket_from_a_source_address_is_not_gevents_in_a_locust_process():
+    """Locust patches `socket`; the engine thread is plain asyncio, so the socket it opens
+    from a source address must be the standard library's (a gevent one starts a gevent
+    hub in the engine thread and goes through gevent on every call)."""
+    import subprocess
+    import sys
+    code = """
+import gevent.monkey; gevent.monkey.patch_all()
+import asyncio, socket
+from simulator.transport import websocket
+async def main():
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    sock = await websocket._bound_socket(f"ws://127.0.0.1:{port}/x", "127.0.0.1", 5)
+    print(type(sock).__module__, sock.getpeername()[1] == port)
+    sock.close(); server.close()
+asyncio.run(main())
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["socket", "True"]

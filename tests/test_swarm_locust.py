@@ -150,3 +150,34 @@ def test_worker_liveness_is_set_from_the_environment():
     assert _python(code, CHARGESIM_WORKER_LIVENESS="45").stdout.strip() == "45"
     bad = _python(code, CHARGESIM_WORKER_LIVENESS="soon")
     assert bad.returncode != 0 and "CHARGESIM_WORKER_LIVENESS='soon'" in bad.stderr
+
+
+def test_a_user_stopped_before_the_engine_made_its_station_leaves_none_running():
+    """Under load the engine may get to a user's start long after the user asked.  A user
+    stopped meanwhile must not leave a station behind (nor die of a timeout, which makes
+    Locust spawn a replacement: two stations for one user, an ever-growing swarm)."""
+    done = _python("""
+import gevent.monkey; gevent.monkey.patch_all()
+import time, gevent
+from locust.env import Environment
+from simulator.swarm.fleet import Fleet
+from simulator.swarm.gevent_bridge import EngineClient
+from simulator.swarm.locust_user import StationUser
+
+class U(StationUser):
+    host = "ws://127.0.0.1:9/ocpp"
+env = Environment(user_classes=[U], host=U.host)
+client = EngineClient.shared()
+async def busy():
+    time.sleep(1.0)                 # the engine thread is held up: the start waits its turn
+client.engine.submit(busy)
+user = U(env)
+g = gevent.spawn(user.run)      # on_start, then the tasks, as Locust runs a user
+gevent.sleep(0.2)
+g.kill()                            # Locust stops the user while its start is queued
+async def count():
+    return len(Fleet.stations)
+print(client.run(count, timeout=30), user.swarm)
+""")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["0", "None"]

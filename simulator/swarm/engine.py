@@ -14,20 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from typing import Any, Awaitable, Callable
+
+from ..transport.unpatched import original
 
 log = logging.getLogger(__name__)
 
 Done = Callable[[Any, BaseException | None], None]
-
-
-def _original(module: str, name: str):
-    """The unpatched function when gevent has monkey-patched `module`, else the normal one."""
-    gevent_monkey = sys.modules.get("gevent.monkey")
-    if gevent_monkey is not None and gevent_monkey.is_module_patched(module):
-        return gevent_monkey.get_original(module, name)
-    return getattr(__import__(module), name)
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
@@ -63,8 +56,8 @@ class Engine:
     def start(self) -> None:
         if self.loop is not None:
             raise RuntimeError("engine already started")
-        allocate_lock = _original("_thread", "allocate_lock")
-        start_new_thread = _original("_thread", "start_new_thread")
+        allocate_lock = original("_thread", "allocate_lock")
+        start_new_thread = original("_thread", "start_new_thread")
         ready = allocate_lock()   # a real lock: the caller waits for the loop to run
         ready.acquire()
         start_new_thread(self._main, (ready,))
@@ -73,7 +66,7 @@ class Engine:
             raise RuntimeError("the engine thread failed to start (see the log)")
 
     def _main(self, ready) -> None:
-        get_ident = _original("_thread", "get_ident")
+        get_ident = original("_thread", "get_ident")
         self.thread_id = get_ident()
         try:
             loop = new_loop()

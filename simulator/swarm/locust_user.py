@@ -104,41 +104,52 @@ class StationUser(User):
 
     def on_station(self, job, timeout: float | None = 60.0):
         """Run `job(station)` (a coroutine function) on the engine; block this user only."""
+        if self.swarm is None:
+            raise RuntimeError(f"{self.station_id}: the station is not made yet (start first)")
         station = self.swarm.station
         return self.client.run(lambda: job(station), timeout=timeout)
-
-    def on_start(self) -> None:
-        env = self.environment
-        batcher = _batchers.get(id(env))
-        if batcher is None:
-            batcher = _batchers[id(env)] = _Batcher(env, self.client.mailbox)
-        sink = batcher.add
-
-        async def make() -> SwarmStation:
-            return SwarmStation(self.number, self.station_id, self.host, self.profile, sink)
-        self.swarm = self.client.run(make, timeout=30)
 
     @task
     def live(self) -> None:
         """Start (until the CSMS accepts the boot), then live the profile."""
-        swarm = self.swarm
         try:
-            self.client.run(lambda: swarm.start(timeout=self.start_timeout))
+            self.client.run(self._start)
         except CouldNotConnect:
             gevent.sleep(1.0)   # reported as a failed "connect"; the next task tries again
             return
         except Exception:
             gevent.sleep(1.0)   # BootRejected and the like: the probe reported the calls
             return
-        self.client.run(swarm.live)
+        self.client.run(self.swarm.live)
 
-    def on_stop(self) -> None:
+    # The station is made, started and stopped by engine jobs, never waited for with a
+    # timeout: a gevent.Timeout in a user kills its greenlet, Locust spawns a replacement
+    # (another station) and nothing stops the first one once the engine gets to it.  A
+    # stop submitted after a start runs after it (the engine runs jobs in order), so it
+    # finds the station even when the user was stopped before the engine made it.
+    async def _start(self) -> None:   # engine
+        if self.swarm is None:
+            self.swarm = SwarmStation(self.number, self.station_id, self.host, self.profile,
+                                      self._sink())
+        await self.swarm.start(timeout=self.start_timeout)
+
+    async def _stop(self) -> None:    # engine
         swarm, self.swarm = self.swarm, None
         if swarm is not None:
-            try:
-                self.client.run(swarm.stop, timeout=60)
-            except (Exception, gevent.Timeout):   # gevent.Timeout is no Exception
-                pass
+            await swarm.stop()
+
+    def _sink(self):   # engine: the statistics of this process's stations, in batches
+        env = self.environment
+        batcher = _batchers.get(id(env))
+        if batcher is None:
+            batcher = _batchers[id(env)] = _Batcher(env, self.client.mailbox)
+        return batcher.add
+
+    def on_stop(self) -> None:
+        try:
+            self.client.run(self._stop, timeout=60)
+        except (Exception, gevent.Timeout):   # gevent.Timeout is no Exception
+            pass
 
 
 @events.quitting.add_listener

@@ -20,6 +20,8 @@ import websockets
 from websockets.exceptions import ConnectionClosed, InvalidMessage
 from websockets.uri import parse_uri
 
+from .unpatched import original
+
 MAX_FRAME = 64 * 1024
 MAX_QUEUE = 16
 SUBPROTOCOL = {"ocpp1.6": "ocpp1.6", "ocpp2.0.1": "ocpp2.0.1"}
@@ -75,7 +77,7 @@ async def _bound_socket(url: str, source_address: str, timeout: float) -> socket
     infos = await loop.getaddrinfo(uri.host, uri.port, family=family, type=socket.SOCK_STREAM)
     if not infos:
         raise OSError(f"{uri.host} has no address of the source address's family")
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = original("socket", "socket")(family, socket.SOCK_STREAM)   # not gevent's (Locust)
     try:
         sock.setblocking(False)
         if hasattr(socket, "IP_BIND_ADDRESS_NO_PORT"):   # Linux
