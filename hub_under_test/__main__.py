@@ -280,6 +280,8 @@ def main(argv=None, prog="python -m hub_under_test") -> None:
         refusals += (WorkerUsageError,)
     else:
         serving = serve_forever(config)
+    from simulator.gc_tuning import tune_for_many_connections
+    tune_for_many_connections()   # a hub holds thousands of connections (gc_tuning.py)
     try:
         run(serving)
     except KeyboardInterrupt:

@@ -753,6 +753,8 @@ def _worker_main(config: HubConfig, instance: str, parent: int, log_level: str,
     from . import logs
     logs.configure(log_level, log_format)
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C: the supervisor stops us
+    from simulator.gc_tuning import tune_for_many_connections
+    tune_for_many_connections()   # a worker holds thousands of connections
     try:
         import uvloop
         run = uvloop.run

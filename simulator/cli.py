@@ -153,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def console() -> int:
+    """The `chargesim` command.  Its process may hold thousands of connections (`run`,
+    `swarm`, `hub`): the collector is set for that first (gc_tuning.py); `main()` alone
+    leaves the interpreter as it is (tests call it in their own process)."""
+    from .gc_tuning import tune_for_many_connections
+    tune_for_many_connections()
+    return main()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "hub":  # the hub owns its options
@@ -372,4 +381,4 @@ async def _closing(recorder):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

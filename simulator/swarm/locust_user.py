@@ -25,6 +25,7 @@ import os
 import gevent
 from locust import User, events, task
 
+from ..gc_tuning import tune_for_many_connections
 from ..ramp import CouldNotConnect
 from .fleet import Fleet, SwarmStation
 from .gevent_bridge import EngineClient
@@ -51,6 +52,7 @@ def _worker_liveness() -> None:
 
 
 _worker_liveness()
+tune_for_many_connections()   # a Locust process holds thousands of stations (gc_tuning.py)
 
 
 def _fire(environment, records: list[Record]) -> None:
