@@ -7,6 +7,7 @@ p50 / p99, CPU per message on the simulator side, memory per station and per hub
 The hub runs in its own process (pass hub options with --hub-arg, e.g. --hub-arg=--workers=4
 once the hub has workers); Locust runs with --processes.  Memory is sampled (RSS) once the
 fleet is up, CPU from the processes' own accounting.  Prints one Markdown table row.
+`BENCH_LOCUST_LOGLEVEL=INFO` shows Locust's own log (workers counted missing, spawning).
 """
 from __future__ import annotations
 
@@ -135,7 +136,7 @@ def main() -> int:
     cmd = [sys.executable, "-m", "locust", "-f", str(ROOT / "simulator/swarm/locustfile.py"),
            "--host", url, "--headless", "-u", str(a.stations), "-r", str(a.spawn_rate),
            "-t", a.run_time, "--only-summary", "--json-file", str(report / "swarm"),
-           "--exit-code-on-error", "0", "--loglevel", "WARNING",
+           "--exit-code-on-error", "0", "--loglevel", os.environ.get("BENCH_LOCUST_LOGLEVEL", "WARNING"),
            "--csv", str(report / "swarm"), "--csv-full-history"]
     if a.processes:
         cmd += ["--processes", str(a.processes)]

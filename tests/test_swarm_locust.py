@@ -181,3 +181,16 @@ print(client.run(count, timeout=30), user.swarm)
 """)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["0", "None"]
+
+
+def test_a_worker_parses_locusts_default_options_once_not_per_spawn_message_option():
+    """Locust rebuilds its argument parser for each option of each spawn message; during a
+    ramp that kept a worker's gevent thread busy past the master's heartbeat liveness."""
+    done = _python("""
+import simulator.swarm.locust_user
+from locust import argument_parser
+first = argument_parser.default_args_dict()
+print(first is argument_parser.default_args_dict(), first == argument_parser.default_args_dict.__wrapped__())
+""")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "True"]

@@ -19,6 +19,7 @@ event through the gevent bridge.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 
@@ -51,7 +52,20 @@ def _worker_liveness() -> None:
     locust.runners.HEARTBEAT_LIVENESS = max(1, round(seconds / locust.runners.HEARTBEAT_INTERVAL))
 
 
+def _parse_defaults_once() -> None:
+    """Locust's worker builds its whole argument parser again for each option of each spawn
+    message (`default_args_dict()` in a comprehension's condition, locust/runners.py: ≈ 15
+    ms × ≈ 60 options).  The master sends a spawn message a second while users ramp up, so
+    a worker holding thousands of stations spent all its gevent time there and sent no
+    heartbeat: at 20,000 stations the master counted both workers missing and stopped the
+    test.  Within a process the answer never changes (and its callers only read it)."""
+    from locust import argument_parser
+    if not hasattr(argument_parser.default_args_dict, "cache_info"):
+        argument_parser.default_args_dict = functools.cache(argument_parser.default_args_dict)
+
+
 _worker_liveness()
+_parse_defaults_once()
 tune_for_many_connections()   # a Locust process holds thousands of stations (gc_tuning.py)
 
 
