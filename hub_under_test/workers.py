@@ -44,6 +44,7 @@ import re
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import time
 import uuid
@@ -143,6 +144,7 @@ class WorkerLink:
         self.hub = hub
         self.instance = instance
         self.url = url
+        self.events_exchange = exchange
         self.exchange_name = command_exchange(exchange)
         self.queue_name = f"{self.exchange_name}.{instance}"
         self.wanted: set[str] = set()      # station ids connected here
@@ -156,6 +158,7 @@ class WorkerLink:
 
     async def start(self) -> None:
         import aio_pika
+        import aiormq.exceptions
         self._conn = await aio_pika.connect_robust(
             self.url, timeout=10,
             client_properties={"connection_name": f"chargesim hub {self.instance}"})
@@ -163,7 +166,15 @@ class WorkerLink:
         self._exchange = await self._channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.DIRECT, durable=True)
         # exclusive: it and its bindings vanish with this process's connection
-        self._queue = await self._channel.declare_queue(self.queue_name, exclusive=True)
+        try:
+            self._queue = await self._channel.declare_queue(self.queue_name, exclusive=True)
+        except aiormq.exceptions.ChannelLockedResource:
+            await self._conn.close()
+            raise WorkerUsageError(
+                f"{self.instance}: the broker already has a {self.queue_name!r} queue held by "
+                f"another connection: another hub with workers is using the exchange "
+                f"{self.events_exchange!r} on this broker; stop it, or give this hub its own "
+                f"--amqp-exchange") from None
         await self._queue.bind(self._exchange, BROADCAST)
         await self._queue.consume(self._on_message, no_ack=True)
         self._conn.reconnect_callbacks.add(self._rebind)
@@ -760,7 +771,11 @@ def _worker_main(config: HubConfig, instance: str, parent: int, log_level: str,
         run = uvloop.run
     except ImportError:
         run = asyncio.run
-    run(_serve_worker(config, instance, parent))
+    try:
+        run(_serve_worker(config, instance, parent))
+    except WorkerUsageError as e:   # one line, not a traceback; the supervisor reports it
+        log.error("%s", e)
+        sys.exit(2)
 
 
 async def _serve_worker(config: HubConfig, instance: str, parent: int) -> None:

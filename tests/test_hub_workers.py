@@ -436,3 +436,27 @@ async def test_a_worker_binds_its_stations_again_after_the_broker_link_comes_bac
     finally:
         await conn.close()
         await link.close()
+
+
+@needs_broker
+async def test_a_second_hub_on_the_same_exchange_is_told_why_its_workers_cannot_start():
+    """Two hubs with workers on one broker and one exchange would share the workers'
+    command queues: the second is refused with the reason and the way out, not a
+    RESOURCE_LOCKED traceback."""
+    from hub_under_test.workers import WorkerLink
+
+    class _Hub:
+        connections: dict = {}
+    exchange = f"test-locked-{uuid.uuid4().hex[:8]}"
+    first = WorkerLink(_Hub(), "worker-1", BROKER, exchange)
+    await first.start()
+    try:
+        second = WorkerLink(_Hub(), "worker-1", BROKER, exchange)
+        with pytest.raises(WorkerUsageError) as refused:
+            await second.start()
+        assert repr(exchange) in str(refused.value) and "--amqp-exchange" in str(refused.value)
+        other = WorkerLink(_Hub(), "worker-1", BROKER, exchange + "-b")   # its own exchange
+        await other.start()
+        await other.close()
+    finally:
+        await first.close()
