@@ -113,12 +113,19 @@ class AmqpBus(InProcessBus):
             self._task = asyncio.create_task(self._run(), name=f"amqp-bus {self.exchange_name}")
 
     async def close(self) -> None:
-        """Publish what the outbox holds (at most `close_timeout` seconds, and only while the
-        broker is connected), then disconnect.  Events left over are logged as lost."""
+        """Publish what the outbox holds, then disconnect.  It waits as long as the broker
+        keeps confirming (a hub closing thousands of connections queues an event for each
+        just before this: a fixed deadline lost thousands of them), and gives up once
+        `close_timeout` seconds pass with no event confirmed, or the broker is gone.  Events
+        left over are logged as lost."""
         if self._task is not None:
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.close_timeout
-            while self.outbox and self.connected and loop.time() < deadline:
+            confirmed, stalled_at = self.confirmed, loop.time() + self.close_timeout
+            while self.outbox and self.connected:
+                if self.confirmed != confirmed:
+                    confirmed, stalled_at = self.confirmed, loop.time() + self.close_timeout
+                elif loop.time() >= stalled_at:
+                    break
                 await asyncio.sleep(0.01)
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

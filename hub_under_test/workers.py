@@ -901,7 +901,7 @@ async def serve_workers(config: HubConfig, workers: int, log_level: str = "INFO"
             if proc.exitcode is None:
                 proc.terminate()   # SIGTERM: the worker flushes its store and closes
         for proc in procs.values():
-            await loop.run_in_executor(None, proc.join, 10)
+            await loop.run_in_executor(None, proc.join, 60)   # it publishes its outbox first
             if proc.exitcode is None:
                 proc.kill()
         await front.stop()

@@ -354,3 +354,18 @@ async def test_broker_closing_the_connection_loses_nothing(tap):
     assert bus.connects == 2
 
     assert stations_once(tap.messages) == [f"CS-{i}" for i in range(published)]
+
+
+@needs_broker
+async def test_closing_publishes_the_whole_outbox_while_the_broker_keeps_confirming(tap):
+    """A hub stopping closes thousands of connections and queues an event for each just
+    before the bus closes: the bus waits while the broker confirms, not a fixed time."""
+    bus = AmqpBus(BROKER, exchange=tap.exchange, close_timeout=0.5)
+    await bus.start()
+    await wait_for(lambda: bus.connected, timeout=10)
+    for i in range(8_000):
+        bus.publish("station.connected", connected(i), f"CS-{i}")
+    await bus.close()
+    assert (bus.backlog, bus.confirmed) == (0, 8_000)
+    await wait_for(lambda: len(tap.messages) >= 8_000, timeout=30)
+    assert len(set(stations_once(tap.messages))) == 8_000
