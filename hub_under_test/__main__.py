@@ -281,7 +281,10 @@ def main(argv=None, prog="python -m hub_under_test") -> None:
     else:
         serving = serve_forever(config)
     from simulator.gc_tuning import tune_for_many_connections
-    tune_for_many_connections()   # a hub holds thousands of connections (gc_tuning.py)
+    try:
+        tune_for_many_connections()   # a hub holds thousands of connections (gc_tuning.py)
+    except ValueError as e:
+        _fail(prog, str(e))
     try:
         run(serving)
     except KeyboardInterrupt:

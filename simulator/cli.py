@@ -158,7 +158,11 @@ def console() -> int:
     `swarm`, `hub`): the collector is set for that first (gc_tuning.py); `main()` alone
     leaves the interpreter as it is (tests call it in their own process)."""
     from .gc_tuning import tune_for_many_connections
-    tune_for_many_connections()
+    try:
+        tune_for_many_connections()
+    except ValueError as e:   # a bad CHARGESIM_GC: one line, as for a bad option
+        print(f"chargesim: {e}", file=sys.stderr)
+        return 2
     return main()
 
 

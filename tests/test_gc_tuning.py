@@ -48,3 +48,11 @@ def test_the_chargesim_command_and_a_locust_process_are_tuned_main_alone_is_not(
     import gc
     default = " ".join(str(n) for n in gc.get_threshold())
     assert _run(call.format("main"), CHARGESIM_GC="").stdout.strip() == f"{default} False"
+
+
+def test_a_bad_setting_stops_the_commands_with_one_line():
+    for cmd in (["-m", "simulator.cli", "--version"], ["-m", "hub_under_test", "--port", "0"]):
+        done = subprocess.run([sys.executable, *cmd], capture_output=True, text=True, timeout=60,
+                              cwd=ROOT, env=dict(os.environ, CHARGESIM_GC="lots"))
+        assert done.returncode == 2, done.stderr[-2000:]
+        assert "CHARGESIM_GC='lots'" in done.stderr and "Traceback" not in done.stderr
