@@ -248,3 +248,12 @@ async def test_tui_fault_key_injects_and_clears_a_transport_fault():
         app.screen.query_one(Input).value = ""
         await pilot.press("enter")
         await until(pilot, lambda: st.faults is None)
+
+
+async def test_a_refresh_after_the_widgets_are_gone_does_nothing():
+    """CI saw the refresh timer tick while the app shut down, after Textual had removed the
+    widgets: NoMatches for the stations table failed a test that had passed."""
+    app = ChargesimTui(Engine(), [], clock=False)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await until(pilot, lambda: app.ready)
+    app.refresh_views()          # the widgets are pruned now; this must not raise

@@ -196,7 +196,9 @@ class ChargesimTui(App):
                 _kwh(sum(c["energy_wh"] or 0.0 for c in conns)))
 
     def refresh_views(self) -> None:
-        if not self.ready:
+        # Shutting down, Textual removes the widgets before it stops the app's timers: a
+        # tick in between would find no table.
+        if not self.ready or not self.is_running:
             return
         self._refresh_stations()
         self._refresh_station()
