@@ -112,6 +112,33 @@ async def test_call_and_response_between_two_sessions():
     assert seen == [("BootNotification", BOOT), ("GetConfiguration", {"key": ["HeartbeatInterval"]})]
 
 
+async def test_a_round_trip_leaves_nothing_for_the_collector():
+    """Each call held its future, whose result held the call: a cycle per round trip that
+    only the collector could free (a 16,000-station process paused for it)."""
+    import gc
+    from simulator.protocol import OutboundCall, ResultReceived
+
+    async def hub(action, payload):
+        return {"currentTime": TS}
+
+    cp, csms = make_pair(csms_handler=hub)
+    async with running(cp, csms):
+        await cp.call("Heartbeat", {})
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(50):
+                await cp.call("Heartbeat", {})
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            gc.collect()
+            cyclic = [o for o in gc.garbage if isinstance(o, (OutboundCall, ResultReceived))]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    assert cyclic == []
+
+
 async def test_reply_is_matched_by_unique_id_not_by_arrival():
     session, peer = make_raw()
     tap = Recorder()
