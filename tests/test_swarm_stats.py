@@ -97,6 +97,16 @@ async def test_swarm_stations_report_what_the_hub_saw():
         assert hub_counts == {a: n for a, n in seen.items() if a[0].isupper()}
 
 
+async def test_a_swarm_station_keeps_a_short_event_history():
+    """A swarm runs for hours at a heartbeat every few seconds: with the default ring of 200
+    events, each station grew by ≈ 34 KiB of history nobody reads."""
+    st = SwarmStation(1, "SW-1", "ws://127.0.0.1:1/ocpp", PROFILES["steady"], lambda r: None)
+    for _ in range(300):
+        st.station.events.emit("heartbeat", "Heartbeat")
+    assert 0 < len(st.station.events.recent) <= 16
+    assert st.station.events.recent[-1].kind == "heartbeat"
+
+
 def test_summary_and_thresholds():
     stats = [
         {"name": "connect", "num_requests": 10, "num_failures": 0, "start_time": 0,

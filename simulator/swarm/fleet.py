@@ -25,6 +25,9 @@ _EXPECTED = (StationError, CallErrorReceived, CallTimeout, SessionClosed, OSErro
              asyncio.TimeoutError)
 
 
+SWARM_EVENT_LOG = 16   # recent events a swarm station keeps (for its diagnostics upload)
+
+
 def station_options(profile: Profile, station_id: str, n: int) -> StationOptions:
     if profile.template:
         from ..templates.loader import load_template
@@ -35,6 +38,9 @@ def station_options(profile: Profile, station_id: str, n: int) -> StationOptions
     options.config[setting_key(options.version, "meter_interval")] = str(profile.meter_interval)
     options.interval_scale = profile.time_scale
     options.connect_attempts = None   # a real charger keeps trying to reach its CSMS
+    # The swarm reads events as they happen (the probe), never the history: a full ring of
+    # the default 200 is ≈ 34 KiB a station, more than the rest of an idle station.
+    options.event_log_size = SWARM_EVENT_LOG
     if profile.source_addresses:
         options.source_address = profile.source_addresses[n % len(profile.source_addresses)]
     return options
