@@ -60,3 +60,26 @@ def test_hub_alone_fast_client_against_our_hub(tmp_path):
     # ten samples a MeterValues, nine MeterValues in ten calls
     assert calls > 0 and rows > 0 and rows % 10 == 0 and rows <= 10 * calls
     assert bench_throughput.LAST_CPU["hub"] > 0 and bench_throughput.LAST_CPU["stations"] > 0
+
+
+def test_floor_benchmark_runs_its_three_runs():
+    """bench_floor end to end with 40 connections: the three runs report their round trips
+    and positive CPU figures (no threshold), and our stations sent their Heartbeats."""
+    import json
+    import subprocess
+
+    import bench_floor
+    out = subprocess.run([sys.executable, bench_floor.__file__, "--connections", "40",
+                          "--rate", "20", "--seconds", "4", "--ramp", "200"],
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.splitlines()[-1]
+    assert last.startswith("BENCH_FLOOR "), out.stdout
+    runs = json.loads(last.removeprefix("BENCH_FLOOR "))
+    assert len(runs) == 3
+    for name, r in runs.items():
+        assert r["failed"] == 0, name
+        assert r["round_trips"] > 0 and r["client_us"] > 0, (name, r)
+    stations = runs["chargesim stations -> bare responder"]
+    assert stations["boots"] == 0          # nobody reconnected inside the window
+    assert stations["round_trips"] >= 40   # each station beats at least once in 4 s (2 s interval)
