@@ -397,7 +397,8 @@ class SmartCharging:
         opts = ctx.options
         self.hw = Hardware(opts.voltage_v, opts.phases, opts.max_power_w, opts.connectors)
         self.store = ProfileStore(connectors=opts.connectors)
-        self._timers: dict[int, asyncio.TimerHandle] = {}
+        # connector -> (timer, the limit change it is armed for)
+        self._timers: dict[int, tuple[asyncio.TimerHandle, datetime]] = {}
         # Connector id -> a TxProfile from RemoteStartTransaction, for the transaction it starts.
         self._for_next_tx: dict[int, tuple[str, Profile]] = {}
         self._granted: dict[int, float] = {}     # the last allocation (update())
@@ -606,10 +607,17 @@ class SmartCharging:
 
     def _arm(self, connector_id: int, now: datetime) -> None:
         """A timer at the connector's next limit change, while it is in a transaction."""
+        active = self.ctx.connected() and self.ctx.connectors[connector_id].transaction is not None
         old = self._timers.pop(connector_id, None)
         if old is not None:
-            old.cancel()
-        if not self.ctx.connected() or self.ctx.connectors[connector_id].transaction is None:
+            timer, change = old
+            if active and change <= now:
+                # Its change is here and the timer not run yet (the meter asked first, in the
+                # same loop turn): replaced now, the change would be skipped, never announced.
+                self._timers[connector_id] = old
+                return
+            timer.cancel()
+        if not active:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -617,8 +625,8 @@ class SmartCharging:
             return
         when = next_change(self._profiles(), connector_id, now, self.hw, self._tx(connector_id))
         if when is not None:
-            self._timers[connector_id] = loop.call_later(
-                (when - now).total_seconds() + 0.001, self._on_boundary, connector_id)
+            self._timers[connector_id] = (loop.call_later(
+                (when - now).total_seconds() + 0.001, self._on_boundary, connector_id), when)
 
     def _on_boundary(self, connector_id: int) -> None:
         """A schedule period starts: every share is computed anew (one connector's limit
