@@ -606,27 +606,28 @@ class SmartCharging:
             await self.ctx.refresh(c)
 
     def _arm(self, connector_id: int, now: datetime) -> None:
-        """A timer at the connector's next limit change, while it is in a transaction."""
+        """A timer at the connector's next limit change, while it is in a transaction.  The
+        meter asks at every sample, so an armed timer is kept while it is right: for the
+        same change, or for one that is due and has not run yet (the meter asked first, in
+        the same loop turn: replaced then, the change would be skipped, never announced)."""
         active = self.ctx.connected() and self.ctx.connectors[connector_id].transaction is not None
+        when = next_change(self._profiles(), connector_id, now, self.hw,
+                           self._tx(connector_id)) if active else None
         old = self._timers.pop(connector_id, None)
         if old is not None:
             timer, change = old
-            if active and change <= now:
-                # Its change is here and the timer not run yet (the meter asked first, in the
-                # same loop turn): replaced now, the change would be skipped, never announced.
+            if active and (change == when or change <= now):
                 self._timers[connector_id] = old
                 return
             timer.cancel()
-        if not active:
+        if when is None:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        when = next_change(self._profiles(), connector_id, now, self.hw, self._tx(connector_id))
-        if when is not None:
-            self._timers[connector_id] = (loop.call_later(
-                (when - now).total_seconds() + 0.001, self._on_boundary, connector_id), when)
+        self._timers[connector_id] = (loop.call_later(
+            (when - now).total_seconds() + 0.001, self._on_boundary, connector_id), when)
 
     def _on_boundary(self, connector_id: int) -> None:
         """A schedule period starts: every share is computed anew (one connector's limit

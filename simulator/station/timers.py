@@ -38,7 +38,7 @@ class Periodic:
         self.period = period
         self.job = job
         self.name = name
-        self.due_at: float | None = None   # loop time the next run is due (this class's clock)
+        self.due_at: float | None = None   # loop time the next run is due (AlignedTimer: unused)
         self._spawn = spawn
         self._stopped = False
         self._handle: asyncio.TimerHandle | None = None
